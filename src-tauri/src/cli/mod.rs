@@ -1,0 +1,365 @@
+//! The command line: clap definitions and thin handlers that call the same domain functions
+//! as the desktop app. With no subcommand the window opens.
+
+mod output;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::context::{default_data_dir, Context};
+use crate::error::{Error, Result};
+use crate::secrets::Secret;
+use crate::time::{parse_time, DayEdge};
+use crate::{activity, deliveries, processors, receiver, subjects};
+use output::{opt, table};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "privacy-desk",
+    version,
+    about = "Privacy Desk: GDPR/CCPA records and requests for a small business. \
+             Without a subcommand the desktop window opens."
+)]
+pub struct Cli {
+    /// Where the database and exports live.
+    #[arg(long, global = true, env = "PRIVACY_DESK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the webhook receiver and background jobs until SIGINT/SIGTERM.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+        listen: SocketAddr,
+    },
+    /// Processors: Stripe, other systems by webhook, manual entries.
+    #[command(subcommand)]
+    Processor(ProcessorCmd),
+    /// The Processing Activity Log.
+    #[command(subcommand)]
+    Activity(ActivityCmd),
+    /// Data subjects.
+    #[command(subcommand)]
+    Subjects(SubjectsCmd),
+    /// Requests the receiver answered, for troubleshooting.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProcessorCmd {
+    /// Add a processor.
+    #[command(subcommand)]
+    Add(AddCmd),
+    /// Replace a processor's webhook signing secret (read from stdin).
+    SetSecret { id: i64 },
+    List,
+    Show { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AddCmd {
+    /// Stripe: a webhook endpoint with its own URL and token.
+    Stripe {
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the `whsec_…` signing secret from stdin.
+        #[arg(long)]
+        signing_secret_stdin: bool,
+    },
+    /// A processor with no integration, recorded for the RoPA.
+    Manual {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ActivityCmd {
+    /// Events, newest first.
+    List(ActivityArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ActivityArgs {
+    #[arg(long)]
+    source: Option<String>,
+    /// Event type, `*` as wildcard: `customer.*`.
+    #[arg(long = "type", value_name = "GLOB")]
+    event_type: Option<String>,
+    /// A data subject's current or earlier email.
+    #[arg(long, value_name = "EMAIL")]
+    subject: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (inclusive).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (a date includes the whole day).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    limit: u32,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SubjectsCmd {
+    List,
+    /// One subject, by current or earlier email.
+    Show { email: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeliveriesCmd {
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+/// Runs the parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> i32 {
+    init_logging(cli.command.is_some());
+    let result = (|| {
+        let dir = match &cli.data_dir {
+            Some(d) => d.clone(),
+            None => default_data_dir()?,
+        };
+        match cli.command {
+            None => crate::app::run(&dir),
+            Some(cmd) => dispatch(cmd, &dir, cli.json),
+        }
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(headless: bool) {
+    let default = if headless { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PRIVACY_DESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
+    let ctx = Context::open(dir)?;
+    let out = match cmd {
+        Command::Serve { listen } => serve(&ctx, listen),
+        Command::Processor(p) => processor(&ctx, p, json),
+        Command::Activity(ActivityCmd::List(a)) => activity_list(&ctx, a, json),
+        Command::Subjects(s) => subjects_cmd(&ctx, s, json),
+        Command::Deliveries(DeliveriesCmd::List { limit }) => {
+            let rows = deliveries::list(&ctx.db, limit)?;
+            if json {
+                return output::json(&rows);
+            }
+            table(
+                &["received", "status", "outcome", "processor", "event", "reason"],
+                rows.iter()
+                    .map(|d| {
+                        vec![
+                            d.received_at.clone(),
+                            d.status_code.to_string(),
+                            d.outcome.clone(),
+                            d.processor_id.map(|p| p.to_string()).unwrap_or("-".into()),
+                            opt(&d.event_id),
+                            opt(&d.reason),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+    };
+    ctx.db.shutdown();
+    out
+}
+
+fn serve(ctx: &Context, listen: SocketAddr) -> Result<()> {
+    let rx = receiver::Receiver::start(ctx, receiver::Config::new(listen))?;
+    let addr = rx.local_addr();
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    wait_for_shutdown_signal()?;
+    eprintln!("shutting down: finishing requests in flight");
+    rx.shutdown();
+    Ok(())
+}
+
+fn wait_for_shutdown_signal() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("cannot wait for signals: {e}")))?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate())
+                .map_err(|e| Error::Io(format!("cannot wait for SIGTERM: {e}")))?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    })
+}
+
+fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
+    let print = |p: &processors::Processor| {
+        if json {
+            return output::json(p);
+        }
+        println!("{} #{} ({}) — {}", p.name, p.id, p.kind, p.status);
+        if let Some(url) = &p.webhook_url {
+            println!("webhook URL: {url}");
+        }
+        Ok(())
+    };
+    match cmd {
+        ProcessorCmd::Add(AddCmd::Stripe {
+            name,
+            signing_secret_stdin,
+        }) => {
+            let secret = if signing_secret_stdin {
+                Some(Secret::read_line(std::io::stdin(), "signing secret")?)
+            } else {
+                None
+            };
+            print(&processors::add_stripe(ctx, name.as_deref(), secret)?)
+        }
+        ProcessorCmd::Add(AddCmd::Manual { name }) => print(&processors::add_manual(ctx, &name)?),
+        ProcessorCmd::SetSecret { id } => {
+            let secret = Secret::read_line(std::io::stdin(), "signing secret")?;
+            processors::set_signing_secret(ctx, id, &secret)?;
+            if json {
+                return output::json(&serde_json::json!({"id": id, "updated": true}));
+            }
+            println!("signing secret of processor {id} replaced");
+            Ok(())
+        }
+        ProcessorCmd::Show { id } => print(&processors::show(ctx, id)?),
+        ProcessorCmd::List => {
+            let all = processors::list(ctx)?;
+            if json {
+                return output::json(&all);
+            }
+            table(
+                &["id", "name", "kind", "status", "last event", "webhook url"],
+                all.iter()
+                    .map(|p| {
+                        vec![
+                            p.id.to_string(),
+                            p.name.clone(),
+                            p.kind.clone(),
+                            p.status.to_string(),
+                            opt(&p.last_event_at),
+                            opt(&p.webhook_url),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn activity_list(ctx: &Context, a: ActivityArgs, json: bool) -> Result<()> {
+    let q = activity::Query {
+        source: a.source,
+        event_type: a.event_type,
+        subject_email: a.subject,
+        since: a
+            .since
+            .map(|s| parse_time(&s, DayEdge::Start))
+            .transpose()?,
+        until: a
+            .until
+            .map(|s| parse_time(&s, DayEdge::EndExclusive))
+            .transpose()?,
+        limit: a.limit,
+    };
+    let rows = activity::list(&ctx.db, &q)?;
+    if json {
+        return output::json(&rows);
+    }
+    table(
+        &["occurred", "type", "subject", "status", "event id"],
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.occurred_at.clone(),
+                    r.event_type.clone(),
+                    opt(&r.subject_email),
+                    r.status.clone(),
+                    r.event_id.clone(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(())
+}
+
+fn subjects_cmd(ctx: &Context, cmd: SubjectsCmd, json: bool) -> Result<()> {
+    match cmd {
+        SubjectsCmd::List => {
+            let all = subjects::list(&ctx.db)?;
+            if json {
+                return output::json(&all);
+            }
+            table(
+                &["id", "email", "name", "events", "since", "status"],
+                all.iter()
+                    .map(|s| {
+                        vec![
+                            s.id.to_string(),
+                            s.email.clone(),
+                            opt(&s.name),
+                            s.activity_count.to_string(),
+                            s.created_at.clone(),
+                            s.status.clone(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        SubjectsCmd::Show { email } => {
+            let d = subjects::show(&ctx.db, &email)?;
+            if json {
+                return output::json(&d);
+            }
+            let s = &d.subject;
+            println!("{} (#{}) — {}", s.email, s.id, s.status);
+            println!("name: {}", opt(&s.name));
+            println!("events: {}, first seen {}", s.activity_count, s.created_at);
+            for e in &d.emails {
+                let until = e.replaced_at.as_deref().unwrap_or("now");
+                println!("email: {} ({} – {until})", e.email, e.first_seen_at);
+            }
+            for x in &d.external_ids {
+                println!("processor {}: {}", x.processor_id, x.external_id);
+            }
+            Ok(())
+        }
+    }
+}
+

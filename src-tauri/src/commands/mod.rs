@@ -1,0 +1,22 @@
+//! `#[tauri::command]` functions: a few lines each, calling the same domain functions as the
+//! CLI. Errors reach the frontend as `{code, message}`.
+
+use serde::Serialize;
+
+use crate::app::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub data_dir: String,
+}
+
+#[tauri::command]
+pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        name: "Privacy Desk",
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.ctx.data_dir.display().to_string(),
+    }
+}

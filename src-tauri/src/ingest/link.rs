@@ -1,0 +1,161 @@
+//! Linking stored events to data subjects. Runs after the commit, on the writer thread, in
+//! the order events were stored. Events whose customer is not known yet stay `unlinked` and
+//! are linked when the customer arrives (Stripe delivers out of order).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::model::Minimised;
+use crate::error::Result;
+use crate::store::{events, events::status, subjects, Connection, Db};
+use crate::time::now_ms;
+
+/// Links up to `limit` pending events. Returns how many were processed.
+pub fn process_pending(conn: &Connection, limit: u32) -> Result<usize> {
+    let pending = events::pending(conn, limit)?;
+    let now = now_ms();
+    for ev in &pending {
+        link_one(conn, ev, now)?;
+    }
+    Ok(pending.len())
+}
+
+fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
+    let Ok(m) = serde_json::from_str::<Minimised>(&ev.data) else {
+        tracing::warn!(row = ev.id, "stored event data unreadable; left unlinked");
+        return events::set_outcome(conn, ev.id, status::NO_SUBJECT, None, None);
+    };
+    let p = ev.processor_id;
+    let s = &m.subject;
+    let mut subject = match &ev.customer_ref {
+        Some(cus) => subjects::find_by_external(conn, p, cus)?.map(|r| r.id),
+        None => None,
+    };
+
+    if s.is_profile {
+        // The customer record itself: its email is the subject's current address.
+        if let Some(email) = &s.email {
+            let id = match subject {
+                Some(id) => id,
+                None => {
+                    let known = match &s.previous_email {
+                        Some(prev) => subjects::find_by_email(conn, prev)?,
+                        None => None,
+                    };
+                    match known.or(subjects::find_by_email(conn, email)?) {
+                        Some(r) => r.id,
+                        None => subjects::create(conn, email, s.name.as_deref(), now)?,
+                    }
+                }
+            };
+            subjects::change_email(conn, id, email, now)?;
+            if let Some(prev) = &s.previous_email {
+                subjects::add_past_email(conn, id, prev, now)?;
+            }
+            subject = Some(id);
+        }
+        if let (Some(id), Some(name)) = (subject, &s.name) {
+            subjects::set_name(conn, id, name, now)?;
+        }
+        if let Some(id) = subject.filter(|_| s.deleted || ev.event_type == "customer.deleted") {
+            subjects::set_status(conn, id, "deleted_at_processor", now)?;
+        }
+    } else if subject.is_none() {
+        if let Some(email) = &s.email {
+            // A contact email on a payment: guest checkout, invoices.
+            subject = Some(match subjects::find_by_email(conn, email)? {
+                Some(r) => r.id,
+                None => subjects::create(conn, email, s.name.as_deref(), now)?,
+            });
+        } else if !m.related.is_empty() {
+            subject = events::subject_of_objects(conn, p, &m.related)?;
+        }
+        if let (Some(id), Some(name)) = (subject, &s.name) {
+            subjects::set_name_if_missing(conn, id, name)?;
+        }
+    }
+
+    let Some(id) = subject else {
+        let st = if ev.customer_ref.is_some() {
+            status::UNLINKED
+        } else {
+            status::NO_SUBJECT
+        };
+        return events::set_outcome(conn, ev.id, st, None, None);
+    };
+    let current = subjects::get(conn, id)?.map(|r| r.email);
+    if let Some(cus) = &ev.customer_ref {
+        subjects::attach_external(conn, p, cus, id, now)?;
+        if let Some(email) = &current {
+            events::link_waiting(conn, p, cus, id, email)?;
+        }
+    }
+    events::set_outcome(conn, ev.id, status::LINKED, Some(id), current.as_deref())
+}
+
+/// A background thread that links pending events whenever it is nudged.
+pub struct Linker {
+    nudge: SyncSender<()>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Linker {
+    /// Starts the thread; it first links whatever a previous run left pending.
+    pub fn start(db: Db) -> Linker {
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("linker".into())
+            .spawn(move || loop {
+                loop {
+                    match db.write(|c| process_pending(c, 500)) {
+                        Ok(0) => break,
+                        Ok(_) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "linking events failed");
+                            break;
+                        }
+                    }
+                }
+                if stopping.load(Ordering::SeqCst) || rx.recv().is_err() {
+                    return;
+                }
+            })
+            .expect("spawn the linker thread");
+        Linker {
+            nudge: tx,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A cloneable nudge for the threads that store events.
+    pub fn handle(&self) -> LinkerHandle {
+        LinkerHandle(self.nudge.clone())
+    }
+}
+
+/// Says that new events were stored. Never blocks; nudges coalesce.
+#[derive(Clone)]
+pub struct LinkerHandle(SyncSender<()>);
+
+impl LinkerHandle {
+    pub fn nudge(&self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+impl Drop for Linker {
+    /// Finishes the pending work, then stops.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.nudge.try_send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

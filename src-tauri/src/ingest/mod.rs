@@ -1,0 +1,106 @@
+//! Ingestion: a verified, minimised event in → a durable row in the Processing Activity Log
+//! → (asynchronously, after the commit) linked to a data subject by [`link`].
+//!
+//! The receiver, and later the Stripe catch-up, hand events here; both go through
+//! [`StoreJob`], so dedupe and durability rules are the same whatever the path.
+
+pub mod link;
+pub mod model;
+
+use crate::error::{Error, Result};
+use crate::store::{self, events, Connection, Db};
+use model::Incoming;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Newly stored.
+    Accepted,
+    /// This processor's event id was stored before; nothing changed.
+    Duplicate,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The row to store for `inc`, received now from processor `processor_id` (`source` is
+/// `stripe` or a webhook processor's name).
+pub fn row(processor_id: i64, source: &str, inc: Incoming, received_at: i64) -> events::NewEvent {
+    let d = &inc.data;
+    events::NewEvent {
+        processor_id,
+        source: source.to_owned(),
+        event_id: inc.event_id,
+        event_type: inc.event_type,
+        occurred_at: inc.occurred_at,
+        received_at,
+        livemode: inc.livemode,
+        status: if inc.thin {
+            events::status::AWAITING_FETCH
+        } else {
+            events::status::PENDING
+        },
+        object_id: d.object_id.clone(),
+        customer_ref: d.customer_ref.clone(),
+        observed: d.observed.join(","),
+        data: serde_json::to_string(d).expect("minimised data serialises"),
+    }
+}
+
+fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
+    Ok(if events::insert(conn, row)? {
+        Outcome::Accepted
+    } else {
+        Outcome::Duplicate
+    })
+}
+
+/// A write job storing one event; `done` runs after the commit with the outcome.
+/// Many of these share one transaction (group commit).
+pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
+    row: events::NewEvent,
+    outcome: Option<Result<Outcome>>,
+    done: Option<F>,
+}
+
+impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
+    pub fn new(row: events::NewEvent, done: F) -> Box<Self> {
+        Box::new(StoreJob {
+            row,
+            outcome: None,
+            done: Some(done),
+        })
+    }
+}
+
+impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let r = store_row(conn, &self.row);
+        let ok = r.is_ok();
+        self.outcome = Some(r);
+        ok
+    }
+
+    fn finish(mut self: Box<Self>, committed: Result<()>) {
+        let outcome = match committed {
+            Ok(()) => self
+                .outcome
+                .take()
+                .unwrap_or_else(|| Err(Error::Unavailable("the event was not stored".into()))),
+            Err(e) => Err(e),
+        };
+        if let Some(done) = self.done.take() {
+            done(outcome);
+        }
+    }
+}
+
+/// Stores one event and waits for the commit (catch-up, backfill, tests).
+pub fn store_blocking(db: &Db, row: events::NewEvent) -> Result<Outcome> {
+    db.write(move |conn| store_row(conn, &row))
+}

@@ -1,0 +1,18 @@
+//! Privacy Desk: GDPR/CCPA evidence and workflows for a small business, on its own laptop.
+//! See ARCHITECTURE.md for the map of this crate and the rules on what may import what.
+
+pub mod activity;
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod deliveries;
+pub mod error;
+pub mod ingest;
+pub mod processors;
+pub mod receiver;
+pub mod secrets;
+pub mod store;
+pub mod stripe;
+pub mod subjects;
+pub mod time;

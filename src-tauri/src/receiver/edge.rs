@@ -1,0 +1,483 @@
+//! The edge: the only code that touches the public socket. tiny_http has no limits of its
+//! own (no header cap, no body cap, no timeouts, a thread per connection), so nothing reaches
+//! it before passing here. Per connection the edge
+//!
+//! - counts it against a cap on concurrent connections (503 beyond),
+//! - reads the request head into a fixed 16 KiB buffer (431 beyond; a 200 MiB header line
+//!   costs 16 KiB), with a per-read timeout and a whole-request deadline (408),
+//! - reads the body, `Content-Length` or chunked, up to 1 MiB (413 beyond; a declared length
+//!   over the cap is refused before reading), refusing ambiguous framing (400),
+//! - forwards the now bounded request to tiny_http on a private socket with
+//!   `Content-Length` framing and `Connection: close`, and relays the answer.
+//!
+//! One request per connection: the edge answers `Connection: close`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::internal::InternalAddr;
+use super::Answer;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_head_bytes: usize,
+    pub max_body_bytes: usize,
+    pub max_connections: usize,
+    /// The longest a single read may wait (slow clients).
+    pub read_timeout: Duration,
+    /// The longest a whole request may take to arrive (slowloris).
+    pub request_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: 16 * 1024,
+            max_body_bytes: 1024 * 1024,
+            max_connections: 512,
+            read_timeout: Duration::from_secs(10),
+            request_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The header the edge adds so the inner server knows a request came through it.
+pub const EDGE_HEADER: &str = "X-Privacy-Desk-Edge";
+const MAX_HEADERS: usize = 100;
+/// Framing overhead allowed on top of the body cap for chunked bodies.
+const MAX_CHUNK_OVERHEAD: usize = 256 * 1024;
+
+pub struct Edge {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    active: Arc<AtomicUsize>,
+    accept: Option<JoinHandle<()>>,
+}
+
+/// Called for every answer the edge gives itself (so that the deliveries log sees them).
+pub type OnReject = Arc<dyn Fn(&Answer) + Send + Sync>;
+
+impl Edge {
+    pub fn start(
+        listener: TcpListener,
+        limits: Limits,
+        inner: InternalAddr,
+        edge_token: Arc<String>,
+        on_reject: OnReject,
+    ) -> io::Result<Edge> {
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let active = Arc::new(AtomicUsize::new(0));
+        let (stop2, active2) = (stop.clone(), active.clone());
+        let accept = std::thread::Builder::new()
+            .name("edge-accept".into())
+            .spawn(move || {
+                let shared = Arc::new(Shared {
+                    limits,
+                    inner,
+                    edge_token,
+                    on_reject,
+                });
+                for conn in listener.incoming() {
+                    if stop2.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = conn else { continue };
+                    if active2.load(Ordering::SeqCst) >= shared.limits.max_connections {
+                        let r = Answer::new(503, "saturated", "too many open connections");
+                        refuse(stream, &r);
+                        (shared.on_reject)(&r);
+                        continue;
+                    }
+                    active2.fetch_add(1, Ordering::SeqCst);
+                    let guard = ActiveGuard(active2.clone());
+                    let shared = shared.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("edge-conn".into())
+                        .stack_size(256 * 1024)
+                        .spawn(move || {
+                            let _guard = guard;
+                            serve_connection(stream, &shared);
+                        });
+                    if spawned.is_err() {
+                        tracing::warn!("cannot spawn a connection thread; connection dropped");
+                    }
+                }
+            })?;
+        Ok(Edge {
+            addr,
+            stop,
+            active,
+            accept: Some(accept),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, then waits (up to `grace`) for connections in flight to finish.
+    pub fn stop(&mut self, grace: Duration) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+        let until = Instant::now() + grace;
+        while self.active.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    a
+}
+
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Shared {
+    limits: Limits,
+    inner: InternalAddr,
+    edge_token: Arc<String>,
+    on_reject: OnReject,
+}
+
+fn serve_connection(mut stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(shared.limits.read_timeout));
+    match read_request(&mut stream, &shared.limits) {
+        Ok(req) => {
+            if let Err(e) = forward(&mut stream, &req, shared) {
+                tracing::warn!(error = %e, "forwarding a request to the inner server failed");
+                let r = Answer::new(503, "unavailable", "the receiver is shutting down");
+                respond(&mut stream, &r);
+                (shared.on_reject)(&r);
+            }
+        }
+        Err(ReadError::Closed) => {}
+        Err(ReadError::Reject(r)) => {
+            respond(&mut stream, &r);
+            (shared.on_reject)(&r);
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// A complete, bounded request.
+struct Request {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+enum ReadError {
+    /// The peer went away before sending a request: nothing to answer.
+    Closed,
+    Reject(Answer),
+}
+
+impl From<Answer> for ReadError {
+    fn from(r: Answer) -> Self {
+        ReadError::Reject(r)
+    }
+}
+
+/// Reads with the per-read timeout, never past the request deadline.
+struct Timed<'a> {
+    stream: &'a mut TcpStream,
+    deadline: Instant,
+    read_timeout: Duration,
+}
+
+impl Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timeout().into());
+        }
+        let _ = self
+            .stream
+            .set_read_timeout(Some(left.min(self.read_timeout)));
+        match self.stream.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(timeout().into())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(self.read(buf)?),
+            Err(_) => Err(ReadError::Closed),
+        }
+    }
+}
+
+fn timeout() -> Answer {
+    Answer::new(408, "timeout", "the request did not arrive in time")
+}
+
+fn read_request(stream: &mut TcpStream, limits: &Limits) -> Result<Request, ReadError> {
+    let mut io = Timed {
+        stream,
+        deadline: Instant::now() + limits.request_deadline,
+        read_timeout: limits.read_timeout,
+    };
+    // The head, into a buffer that never grows past the cap.
+    let mut buf = vec![0u8; limits.max_head_bytes];
+    let mut filled = 0;
+    let head_end = loop {
+        if filled == buf.len() {
+            return Err(Answer::new(
+                431,
+                "headers_too_large",
+                "the request headers are over 16 KiB",
+            )
+            .into());
+        }
+        let n = io.read(&mut buf[filled..])?;
+        if n == 0 {
+            return Err(if filled == 0 {
+                ReadError::Closed
+            } else {
+                bad("the connection closed inside the request headers").into()
+            });
+        }
+        let from = filled.saturating_sub(3);
+        filled += n;
+        if let Some(i) = find(&buf[from..filled], b"\r\n\r\n") {
+            break from + i + 4;
+        }
+    };
+
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(&buf[..head_end]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad("the request head is incomplete").into()),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Answer::new(
+                431,
+                "headers_too_large",
+                "the request has too many headers",
+            )
+            .into())
+        }
+        Err(_) => return Err(bad("the request is not valid HTTP/1.1").into()),
+    }
+    let method = parsed.method.unwrap_or("GET");
+    let target = parsed.path.unwrap_or("/");
+
+    let mut content_length: Option<usize> = None;
+    let mut chunked = false;
+    let mut expect_continue = false;
+    let mut out = Vec::with_capacity(head_end + 128);
+    out.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
+    for h in parsed.headers.iter() {
+        let name = h.name.to_ascii_lowercase();
+        match name.as_str() {
+            "content-length" => {
+                let v = std::str::from_utf8(h.value)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .ok_or_else(|| bad("Content-Length is not a number"))?;
+                if content_length.is_some_and(|c| c != v) {
+                    return Err(bad("conflicting Content-Length headers").into());
+                }
+                content_length = Some(v);
+            }
+            "transfer-encoding" => {
+                let v = String::from_utf8_lossy(h.value).to_ascii_lowercase();
+                if v.trim() != "chunked" {
+                    return Err(bad("only the chunked transfer encoding is supported").into());
+                }
+                chunked = true;
+            }
+            "expect" => expect_continue = h.value.eq_ignore_ascii_case(b"100-continue"),
+            // Hop-by-hop headers, and ours: set by the edge below.
+            "connection" | "keep-alive" | "te" | "upgrade" | "proxy-connection" => {}
+            n if n == EDGE_HEADER.to_ascii_lowercase() => {}
+            _ => {
+                out.extend_from_slice(h.name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(h.value);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    if chunked && content_length.is_some() {
+        return Err(bad("both Content-Length and Transfer-Encoding are set").into());
+    }
+    if content_length.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(too_large().into());
+    }
+    if expect_continue && (chunked || content_length.unwrap_or(0) > 0) {
+        let _ = io.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
+    let already = buf[head_end..filled].to_vec();
+    drop(buf);
+    let body = if chunked {
+        read_chunked(&mut io, already, limits.max_body_bytes)?
+    } else {
+        let len = content_length.unwrap_or(0);
+        let mut body = already;
+        if body.len() > len {
+            // Bytes past the body would be a second (pipelined) request: not served.
+            body.truncate(len);
+        }
+        let mut at = body.len();
+        body.resize(len, 0);
+        while at < len {
+            let n = io.read(&mut body[at..])?;
+            if n == 0 {
+                return Err(bad("the connection closed inside the body").into());
+            }
+            at += n;
+        }
+        body
+    };
+    out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    Ok(Request { head: out, body })
+}
+
+/// Decodes a chunked body, refusing more than `max` decoded bytes.
+fn read_chunked(io: &mut Timed, mut raw: Vec<u8>, max: usize) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    let mut pos = 0;
+    let wire_cap = max + MAX_CHUNK_OVERHEAD;
+    let fill = |raw: &mut Vec<u8>, io: &mut Timed| -> Result<(), ReadError> {
+        if raw.len() >= wire_cap {
+            return Err(too_large().into());
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let want = chunk.len().min(wire_cap - raw.len());
+        let n = io.read(&mut chunk[..want])?;
+        if n == 0 {
+            return Err(bad("the connection closed inside a chunked body").into());
+        }
+        raw.extend_from_slice(&chunk[..n]);
+        Ok(())
+    };
+    loop {
+        let size = loop {
+            match httparse::parse_chunk_size(&raw[pos..]) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    pos += used;
+                    break size;
+                }
+                Ok(httparse::Status::Partial) => fill(&mut raw, io)?,
+                Err(_) => return Err(bad("a chunk size line is malformed").into()),
+            }
+        };
+        if size == 0 {
+            break;
+        }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        if body.len().saturating_add(size) > max {
+            return Err(too_large().into());
+        }
+        while raw.len() < pos + size + 2 {
+            fill(&mut raw, io)?;
+        }
+        body.extend_from_slice(&raw[pos..pos + size]);
+        if &raw[pos + size..pos + size + 2] != b"\r\n" {
+            return Err(bad("a chunk is not followed by CRLF").into());
+        }
+        pos += size + 2;
+    }
+    // Trailers, up to the empty line.
+    loop {
+        match find(&raw[pos..], b"\r\n") {
+            Some(0) => break,
+            Some(i) => pos += i + 2,
+            None => fill(&mut raw, io)?,
+        }
+    }
+    Ok(body)
+}
+
+fn forward(client: &mut TcpStream, req: &Request, shared: &Shared) -> io::Result<()> {
+    let mut inner = shared.inner.connect()?;
+    inner.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut head = req.head.clone();
+    head.extend_from_slice(
+        format!(
+            "{EDGE_HEADER}: {}\r\nConnection: close\r\n\r\n",
+            shared.edge_token
+        )
+        .as_bytes(),
+    );
+    inner.write_all(&head)?;
+    inner.write_all(&req.body)?;
+    inner.flush()?;
+    // The inner server answers with a small JSON document and closes.
+    let mut answer = Vec::with_capacity(512);
+    (&mut inner).take(64 * 1024).read_to_end(&mut answer)?;
+    if answer.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "empty answer"));
+    }
+    client.write_all(&answer)?;
+    client.flush()
+}
+
+fn bad(reason: &str) -> Answer {
+    Answer::new(400, "bad_request", reason)
+}
+
+fn too_large() -> Answer {
+    Answer::new(413, "payload_too_large", "the body is over 1 MiB")
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn respond(stream: &mut TcpStream, r: &Answer) {
+    let body = r.json();
+    let msg = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        r.status,
+        reason_phrase(r.status),
+        body.len()
+    );
+    let _ = stream.write_all(msg.as_bytes());
+    let _ = stream.flush();
+}
+
+/// Answers without reading: used when the connection cap is reached.
+fn refuse(mut stream: TcpStream, r: &Answer) {
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+    respond(&mut stream, r);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}

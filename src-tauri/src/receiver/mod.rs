@@ -1,0 +1,211 @@
+//! The webhook receiver: [`edge`] owns the public socket and its limits; tiny_http, behind
+//! it on a private socket, parses requests for a pool of [`handler`] workers; each verified
+//! event becomes a write job, and its 200 is sent by the responder thread only after the
+//! writer thread committed it (group commit). The same receiver runs under `serve` and
+//! inside the desktop app.
+
+pub mod edge;
+mod handler;
+mod internal;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ingest::link::Linker;
+use crate::store::deliveries::{self, DeliveryRow};
+use crate::store::Db;
+use crate::time::now_ms;
+pub use edge::Limits;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub limits: Limits,
+    /// Threads verifying requests (HMAC, JSON): CPU-bound and brief.
+    pub workers: usize,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr) -> Config {
+        Config {
+            listen,
+            limits: Limits::default(),
+            workers: 4,
+        }
+    }
+}
+
+/// What the receiver answered: the HTTP status and the JSON body `{"outcome", "reason"}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    #[serde(skip)]
+    pub status: u16,
+    pub outcome: &'static str,
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub event_id: Option<String>,
+    #[serde(skip)]
+    pub processor_id: Option<i64>,
+}
+
+impl Answer {
+    pub fn new(status: u16, outcome: &'static str, reason: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            outcome,
+            reason: Some(reason.into()),
+            event_id: None,
+            processor_id: None,
+        }
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).expect("an answer serialises")
+    }
+}
+
+/// Records answers in the deliveries log, best effort (dropped when the writer is saturated),
+/// pruning it to a size and age cap now and then.
+#[derive(Clone)]
+struct DeliveryLog {
+    db: Db,
+    count: Arc<AtomicU64>,
+}
+
+const DELIVERIES_KEPT: i64 = 20_000;
+const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+
+impl DeliveryLog {
+    fn record(&self, a: &Answer) {
+        let row = DeliveryRow {
+            received_at: now_ms(),
+            status_code: a.status,
+            outcome: a.outcome.to_owned(),
+            reason: a.reason.clone(),
+            event_id: a.event_id.clone(),
+            processor_id: a.processor_id,
+        };
+        let prune = self.count.fetch_add(1, Ordering::Relaxed) % 1000 == 0;
+        self.db.write_detached(move |c| {
+            deliveries::insert(c, &row)?;
+            if prune {
+                deliveries::prune(c, DELIVERIES_KEPT, now_ms() - DELIVERIES_MAX_AGE_MS)?;
+            }
+            Ok(())
+        });
+    }
+}
+
+pub struct Receiver {
+    edge: edge::Edge,
+    server: Arc<tiny_http::Server>,
+    workers: Vec<JoinHandle<()>>,
+    responder: Option<JoinHandle<()>>,
+    linker: Option<Linker>,
+    _socket_dir: internal::SocketDir,
+}
+
+impl Receiver {
+    pub fn start(ctx: &Context, cfg: Config) -> Result<Receiver> {
+        let listener = TcpListener::bind(cfg.listen).map_err(|e| {
+            Error::Io(format!(
+                "cannot listen on {}: {e} (is another receiver running? pick another port with --listen)",
+                cfg.listen
+            ))
+        })?;
+        let io = |e: std::io::Error| Error::Io(format!("cannot start the receiver: {e}"));
+        let (server, inner_addr, socket_dir) = internal::bind().map_err(io)?;
+        let server = Arc::new(server);
+        let mut token = [0u8; 16];
+        getrandom::fill(&mut token).expect("the OS random number generator is available");
+        let edge_token = Arc::new(hex::encode(token));
+        let log = DeliveryLog {
+            db: ctx.db.clone(),
+            count: Arc::new(AtomicU64::new(0)),
+        };
+        let linker = Linker::start(ctx.db.clone());
+
+        // Answers leave through one thread, after their event was committed.
+        let (reply_tx, reply_rx) = mpsc::channel::<(tiny_http::Request, Answer)>();
+        let responder = {
+            let log = log.clone();
+            let nudge = linker.handle();
+            std::thread::Builder::new()
+                .name("responder".into())
+                .spawn(move || {
+                    for (rq, answer) in reply_rx {
+                        handler::respond(rq, &answer);
+                        if answer.outcome == "accepted" {
+                            nudge.nudge();
+                        }
+                        log.record(&answer);
+                    }
+                })
+                .map_err(io)?
+        };
+
+        let handler = Arc::new(handler::Handler::new(
+            ctx.clone(),
+            edge_token.clone(),
+            reply_tx,
+            cfg.limits.max_body_bytes,
+        ));
+        let workers = (0..cfg.workers.max(1))
+            .map(|i| {
+                let server = server.clone();
+                let handler = handler.clone();
+                std::thread::Builder::new()
+                    .name(format!("receiver-{i}"))
+                    .spawn(move || {
+                        while let Ok(rq) = server.recv() {
+                            handler.handle(rq);
+                        }
+                    })
+                    .map_err(io)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        drop(handler);
+
+        let on_reject: edge::OnReject = Arc::new(move |a: &Answer| log.record(a));
+        let edge = edge::Edge::start(listener, cfg.limits, inner_addr, edge_token, on_reject)
+            .map_err(io)?;
+        tracing::info!(addr = %edge.local_addr(), "receiver listening");
+        Ok(Receiver {
+            edge,
+            server,
+            workers,
+            responder: Some(responder),
+            linker: Some(linker),
+            _socket_dir: socket_dir,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.edge.local_addr()
+    }
+
+    /// Stops accepting, lets requests in flight finish (their events are committed and
+    /// answered), then stops the workers and finishes linking.
+    pub fn shutdown(mut self) {
+        self.edge.stop(Duration::from_secs(10));
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        // The workers held the last senders of replies: the responder ends once it has
+        // answered everything queued.
+        if let Some(r) = self.responder.take() {
+            let _ = r.join();
+        }
+        drop(self.linker.take());
+    }
+}

@@ -1,0 +1,227 @@
+//! Queries on `events`, the Processing Activity Log.
+
+use rusqlite::{params, params_from_iter, types::Value, Connection};
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// Processing states of an event.
+pub mod status {
+    /// Stored; not yet linked to a data subject.
+    pub const PENDING: &str = "pending";
+    pub const LINKED: &str = "linked";
+    /// Names a customer the app has not seen yet; linked when that customer arrives.
+    pub const UNLINKED: &str = "unlinked";
+    /// Carries no personal data (products, payouts).
+    pub const NO_SUBJECT: &str = "no_subject";
+    /// A thin event: only a notification; its payload is fetched through the Stripe API.
+    pub const AWAITING_FETCH: &str = "awaiting_fetch";
+}
+
+pub struct NewEvent {
+    pub processor_id: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub occurred_at: i64,
+    pub received_at: i64,
+    pub livemode: Option<bool>,
+    pub status: &'static str,
+    pub object_id: Option<String>,
+    pub customer_ref: Option<String>,
+    pub observed: String,
+    pub data: String,
+}
+
+/// Inserts unless (processor, event id) is stored already. Returns whether it was new.
+pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
+                 received_at, livemode, status, object_id, customer_ref, observed, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (processor_id, event_id) DO NOTHING",
+        )?
+        .execute(params![
+            e.processor_id,
+            e.source,
+            e.event_id,
+            e.event_type,
+            e.occurred_at,
+            e.received_at,
+            e.livemode,
+            e.status,
+            e.object_id,
+            e.customer_ref,
+            e.observed,
+            e.data
+        ])?;
+    Ok(n == 1)
+}
+
+/// An event waiting for the linking step.
+pub struct Pending {
+    pub id: i64,
+    pub processor_id: i64,
+    pub event_type: String,
+    pub customer_ref: Option<String>,
+    pub data: String,
+}
+
+pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, processor_id, event_type, customer_ref, data FROM events
+         WHERE status = 'pending' ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            processor_id: r.get(1)?,
+            event_type: r.get(2)?,
+            customer_ref: r.get(3)?,
+            data: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_outcome(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    subject_id: Option<i64>,
+    subject_email: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE events SET status = ?2, subject_id = ?3, subject_email = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, status, subject_id, subject_email])?;
+    Ok(())
+}
+
+/// Links the events that named `customer_ref` before its subject was known.
+pub fn link_waiting(
+    conn: &Connection,
+    processor_id: i64,
+    customer_ref: &str,
+    subject_id: i64,
+    subject_email: &str,
+) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE events SET status = 'linked', subject_id = ?3, subject_email = ?4
+             WHERE processor_id = ?1 AND customer_ref = ?2 AND subject_id IS NULL
+               AND customer_ref IS NOT NULL AND status = 'unlinked'",
+        )?
+        .execute(params![processor_id, customer_ref, subject_id, subject_email])?)
+}
+
+/// The subject of an already-linked event about one of `object_ids` (a dispute's charge).
+pub fn subject_of_objects(
+    conn: &Connection,
+    processor_id: i64,
+    object_ids: &[String],
+) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    let mut stmt = conn.prepare_cached(
+        "SELECT subject_id FROM events
+         WHERE processor_id = ?1 AND object_id = ?2 AND subject_id IS NOT NULL LIMIT 1",
+    )?;
+    for id in object_ids {
+        if let Some(s) = stmt
+            .query_row(params![processor_id, id], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
+}
+
+/// One row of the activity log as the CLI and the screens show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub processor_id: i64,
+    pub source: String,
+    pub event_type: String,
+    pub event_id: String,
+    pub occurred_at: i64,
+    pub received_at: i64,
+    pub subject_id: Option<i64>,
+    pub subject_email: Option<String>,
+    pub status: String,
+}
+
+/// Filters, all optional and combined with AND. Times are unix ms, `until` exclusive.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub source: Option<String>,
+    /// An SQLite GLOB over the type without its source prefix.
+    pub type_glob: Option<String>,
+    pub subject_id: Option<i64>,
+    pub processor_id: Option<i64>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: u32,
+}
+
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
+    let mut sql = String::from(
+        "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
+                subject_id, subject_email, status
+         FROM events WHERE 1",
+    );
+    let mut args: Vec<Value> = Vec::new();
+    let mut push = |clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+    };
+    if let Some(s) = &f.source {
+        push("source =", Value::Text(s.clone()));
+    }
+    if let Some(g) = &f.type_glob {
+        push("event_type GLOB", Value::Text(g.clone()));
+    }
+    if let Some(id) = f.subject_id {
+        push("subject_id =", Value::Integer(id));
+    }
+    if let Some(id) = f.processor_id {
+        push("processor_id =", Value::Integer(id));
+    }
+    if let Some(t) = f.since {
+        push("occurred_at >=", Value::Integer(t));
+    }
+    if let Some(t) = f.until {
+        push("occurred_at <", Value::Integer(t));
+    }
+    args.push(Value::Integer(f.limit.into()));
+    sql.push_str(&format!(
+        " ORDER BY occurred_at DESC, id DESC LIMIT ?{}",
+        args.len()
+    ));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok(ActivityRow {
+            id: r.get(0)?,
+            processor_id: r.get(1)?,
+            source: r.get(2)?,
+            event_type: r.get(3)?,
+            event_id: r.get(4)?,
+            occurred_at: r.get(5)?,
+            received_at: r.get(6)?,
+            subject_id: r.get(7)?,
+            subject_email: r.get(8)?,
+            status: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The minimised payload of one event.
+pub fn data(conn: &Connection, id: i64) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT data FROM events WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?)
+}

@@ -1,0 +1,391 @@
+//! The only users of rusqlite. One writer thread owns the read-write connection and commits
+//! whatever is waiting as one transaction (group commit); readers use their own connections.
+//!
+//! Layout: `open` (file, pragmas), `migrate` (schema versions), then one file of queries per
+//! table. Domain code calls those query functions inside [`Db::read`] / [`Db::write`].
+
+pub mod deliveries;
+pub mod events;
+pub mod migrate;
+pub mod processors;
+pub mod settings;
+pub mod subjects;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub use rusqlite::Connection;
+use rusqlite::OpenFlags;
+
+use crate::error::{Error, Result};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "privacy-desk.db";
+/// Jobs waiting for the writer beyond this many are refused (the receiver answers 503).
+pub const WRITE_QUEUE: usize = 4096;
+/// At most this many jobs share one transaction.
+const MAX_BATCH: usize = 512;
+const IDLE_READERS: usize = 4;
+
+/// A unit of work for the writer thread.
+pub trait Job: Send {
+    /// Runs inside the batch transaction, in a savepoint of its own. Returning `false` rolls
+    /// back this job's changes only.
+    fn apply(&mut self, conn: &Connection) -> bool;
+    /// Runs after the batch is durably committed (`Ok`) or rolled back (`Err`).
+    fn finish(self: Box<Self>, committed: Result<()>);
+}
+
+enum Msg {
+    Job(Box<dyn Job>),
+    Stop,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: SyncSender<Msg>,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `dir`, applies migrations and starts the
+    /// writer thread.
+    pub fn open(dir: &Path) -> Result<Db> {
+        create_private_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        create_private_file(&path)?;
+        let mut conn = Connection::open(&path)?;
+        configure(&conn, false)?;
+        migrate::migrate_to(&mut conn, migrate::latest_version())?;
+
+        let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| Error::Io(format!("cannot start the database writer: {e}")))?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                path,
+                tx,
+                readers: Mutex::new(Vec::new()),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer thread inside a transaction and waits until it is committed.
+    pub fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(Box::new(FnJob {
+            f: Some(f),
+            result: None,
+            reply,
+        }))?;
+        answer
+            .recv()
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))?
+    }
+
+    /// Queues `f` without waiting for it, nor for room in the queue: when the queue is full
+    /// the work is dropped and `false` returned. For best-effort records (the deliveries log).
+    pub fn write_detached<F>(&self, f: F) -> bool
+    where
+        F: FnOnce(&Connection) -> Result<()> + Send + 'static,
+    {
+        let (reply, _) = mpsc::sync_channel(1);
+        self.try_submit(Box::new(FnJob {
+            f: Some(f),
+            result: None,
+            reply,
+        }))
+        .is_ok()
+    }
+
+    /// Queues a job, waiting for room in the queue.
+    pub fn submit(&self, job: Box<dyn Job>) -> Result<()> {
+        self.inner
+            .tx
+            .send(Msg::Job(job))
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))
+    }
+
+    /// Queues a job without waiting: a full queue hands the job back.
+    pub fn try_submit(&self, job: Box<dyn Job>) -> std::result::Result<(), Box<dyn Job>> {
+        match self.inner.tx.try_send(Msg::Job(job)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(Msg::Job(j)) | TrySendError::Disconnected(Msg::Job(j))) => {
+                Err(j)
+            }
+            Err(_) => unreachable!("only jobs are sent through try_submit"),
+        }
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.inner.readers.lock().expect("reader pool").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.inner.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c, true)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.inner.readers.lock().expect("reader pool");
+        if pool.len() < IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Commits what is queued and stops the writer. Later writes fail with `Unavailable`.
+    pub fn shutdown(&self) {
+        let _ = self.inner.tx.send(Msg::Stop);
+        if let Some(h) = self.inner.writer.lock().expect("writer handle").take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(h) = self.writer.get_mut().ok().and_then(|w| w.take()) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The pragmas, chosen in docs/adr/0002-sqlite.md.
+fn configure(conn: &Connection, read_only: bool) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "trusted_schema", "OFF")?;
+    if read_only {
+        conn.pragma_update(None, "query_only", "ON")?;
+    } else {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Database(format!(
+                "the database could not switch to WAL mode (got {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(())
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut stopping = false;
+    while !stopping {
+        match rx.recv() {
+            Ok(Msg::Job(j)) => batch.push(j),
+            Ok(Msg::Stop) | Err(_) => stopping = true,
+        }
+        // Take whatever else is already waiting: one commit (one fsync) for all of it.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Stop) => stopping = true,
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let committed = run_batch(&conn, &mut batch);
+        for job in batch.drain(..) {
+            job.finish(match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Database(e.to_string())),
+            });
+        }
+    }
+    if let Err(e) = conn.close() {
+        tracing::warn!(error = %e.1, "closing the database failed");
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        let step = (|| {
+            conn.execute_batch("SAVEPOINT job")?;
+            let ok = job.apply(conn);
+            if !ok {
+                conn.execute_batch("ROLLBACK TO job")?;
+            }
+            conn.execute_batch("RELEASE job")
+        })();
+        if let Err(e) = step {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// [`Db::write`]'s job: a closure and the channel its caller waits on.
+struct FnJob<T, F> {
+    f: Option<F>,
+    result: Option<Result<T>>,
+    reply: SyncSender<Result<T>>,
+}
+
+impl<T, F> Job for FnJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let f = self.f.take().expect("a job runs once");
+        let r = f(conn);
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<()>) {
+        let out = match committed {
+            Ok(()) => self
+                .result
+                .unwrap_or_else(|| Err(Error::Unavailable("the job did not run".into()))),
+            Err(e) => Err(e),
+        };
+        let _ = self.reply.send(out);
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| {
+        Error::Io(format!(
+            "cannot create the data directory {}: {e}",
+            dir.display()
+        ))
+    })
+}
+
+/// The database holds personal data: only the owner may read it (mode 0600). SQLite gives
+/// the -wal and -shm files the same mode as the database file.
+fn create_private_file(path: &Path) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot open {}: {e}", path.display()));
+    let mut o = fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        o.open(path).map_err(io)?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    #[cfg(not(unix))]
+    o.open(path).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pragmas_are_set_and_the_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|c| {
+            let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+            let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+            let sd: i64 = c.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+            let jm: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            assert_eq!((sync, fk, sd, jm.as_str()), (2, 1, 1, "wal"));
+            settings::set(c, "probe", "1")
+        })
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in [DB_FILE, "privacy-desk.db-wal", "privacy-desk.db-shm"] {
+                let mode = fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{f}");
+            }
+            let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn a_failed_job_rolls_back_alone_and_its_neighbours_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    db.write(move |c| {
+                        settings::set(c, &format!("k{i}"), "v")?;
+                        if i % 5 == 0 {
+                            return Err(Error::invalid("fails on purpose"));
+                        }
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        let ok = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|r| r.is_ok())
+            .count();
+        assert_eq!(ok, 16);
+        for i in 0..20 {
+            let v = db.read(|c| settings::get(c, &format!("k{i}"))).unwrap();
+            assert_eq!(v.is_some(), i % 5 != 0, "k{i}");
+        }
+    }
+
+    #[test]
+    fn readers_see_committed_writes_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|c| settings::set(c, "a", "1")).unwrap();
+        assert_eq!(
+            db.read(|c| settings::get(c, "a")).unwrap().as_deref(),
+            Some("1")
+        );
+        assert!(db.read(|c| settings::set(c, "b", "2")).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! Queries on `processors`.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessorRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub endpoint_id: Option<String>,
+    #[serde(skip)]
+    pub token_hash: Option<Vec<u8>>,
+    pub config: String,
+    pub created_at: i64,
+    /// When the newest verified event from this processor was stored.
+    pub last_event_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT p.id, p.name, p.kind, p.endpoint_id, p.token_hash, p.config, p.created_at,
+        (SELECT max(e.received_at) FROM events e WHERE e.processor_id = p.id)
+    FROM processors p";
+
+fn from_row(r: &Row) -> rusqlite::Result<ProcessorRow> {
+    Ok(ProcessorRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        endpoint_id: r.get(3)?,
+        token_hash: r.get(4)?,
+        config: r.get(5)?,
+        created_at: r.get(6)?,
+        last_event_at: r.get(7)?,
+    })
+}
+
+pub struct NewProcessor<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub endpoint_id: Option<&'a str>,
+    pub token_hash: Option<&'a [u8]>,
+    pub config: &'a str,
+    pub created_at: i64,
+}
+
+pub fn insert(conn: &Connection, p: &NewProcessor) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO processors (name, kind, endpoint_id, token_hash, config, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            p.name,
+            p.kind,
+            p.endpoint_id,
+            p.token_hash,
+            p.config,
+            p.created_at
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<ProcessorRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY p.id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<ProcessorRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+pub fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<ProcessorRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.endpoint_id = ?1"))?;
+    Ok(stmt.query_row([endpoint_id], from_row).optional()?)
+}

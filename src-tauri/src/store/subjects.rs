@@ -1,0 +1,201 @@
+//! Queries on `subjects`, `subject_emails` and `external_ids`.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectRow {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub activity_count: i64,
+}
+
+const SELECT: &str = "SELECT s.id, s.email, s.name, s.status, s.created_at,
+        (SELECT count(*) FROM events e WHERE e.subject_id = s.id)
+    FROM subjects s";
+
+fn from_row(r: &Row) -> rusqlite::Result<SubjectRow> {
+    Ok(SubjectRow {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        status: r.get(3)?,
+        created_at: r.get(4)?,
+        activity_count: r.get(5)?,
+    })
+}
+
+/// By the current or any earlier address (`email` already normalised).
+pub fn find_by_email(conn: &Connection, email: &str) -> Result<Option<SubjectRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} JOIN subject_emails h ON h.subject_id = s.id WHERE h.email = ?1"
+    ))?;
+    Ok(stmt.query_row([email], from_row).optional()?)
+}
+
+pub fn find_by_external(
+    conn: &Connection,
+    processor_id: i64,
+    external_id: &str,
+) -> Result<Option<SubjectRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} JOIN external_ids x ON x.subject_id = s.id
+         WHERE x.processor_id = ?1 AND x.external_id = ?2"
+    ))?;
+    Ok(stmt
+        .query_row(params![processor_id, external_id], from_row)
+        .optional()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<SubjectRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<SubjectRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY s.email"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn create(conn: &Connection, email: &str, name: Option<&str>, now: i64) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO subjects (email, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+    )?
+    .execute(params![email, name, now])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO subject_emails (email, subject_id, first_seen_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![email, id, now])?;
+    Ok(id)
+}
+
+/// Makes `new_email` the subject's current address; earlier ones stay in the history.
+/// Returns false when the address already belongs to another subject (left unchanged).
+pub fn change_email(conn: &Connection, subject_id: i64, new_email: &str, now: i64) -> Result<bool> {
+    let owner: Option<i64> = conn
+        .query_row(
+            "SELECT subject_id FROM subject_emails WHERE email = ?1",
+            [new_email],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match owner {
+        Some(other) if other != subject_id => return Ok(false),
+        Some(_) => {
+            conn.execute(
+                "UPDATE subject_emails SET replaced_at = NULL WHERE email = ?1",
+                [new_email],
+            )?;
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO subject_emails (email, subject_id, first_seen_at) VALUES (?1, ?2, ?3)",
+                params![new_email, subject_id, now],
+            )?;
+        }
+    }
+    conn.execute(
+        "UPDATE subject_emails SET replaced_at = ?3
+         WHERE subject_id = ?1 AND email <> ?2 AND replaced_at IS NULL",
+        params![subject_id, new_email, now],
+    )?;
+    conn.execute(
+        "UPDATE subjects SET email = ?2, updated_at = ?3 WHERE id = ?1",
+        params![subject_id, new_email, now],
+    )?;
+    Ok(true)
+}
+
+/// Records an earlier address of the subject (e.g. from `previous_attributes`).
+pub fn add_past_email(conn: &Connection, subject_id: i64, email: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO subject_emails (email, subject_id, first_seen_at, replaced_at)
+         VALUES (?1, ?2, ?3, ?3) ON CONFLICT (email) DO NOTHING",
+        params![email, subject_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn attach_external(
+    conn: &Connection,
+    processor_id: i64,
+    external_id: &str,
+    subject_id: i64,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO external_ids (processor_id, external_id, subject_id, first_seen_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![processor_id, external_id, subject_id, now])?;
+    Ok(())
+}
+
+pub fn set_name_if_missing(conn: &Connection, subject_id: i64, name: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE subjects SET name = ?2 WHERE id = ?1 AND name IS NULL")?
+        .execute(params![subject_id, name])?;
+    Ok(())
+}
+
+pub fn set_name(conn: &Connection, subject_id: i64, name: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE subjects SET name = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![subject_id, name, now])?;
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE subjects SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        params![subject_id, status, now],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalId {
+    pub processor_id: i64,
+    pub external_id: String,
+}
+
+pub fn external_ids(conn: &Connection, subject_id: i64) -> Result<Vec<ExternalId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT processor_id, external_id FROM external_ids WHERE subject_id = ?1
+         ORDER BY first_seen_at, external_id",
+    )?;
+    let rows = stmt.query_map([subject_id], |r| {
+        Ok(ExternalId {
+            processor_id: r.get(0)?,
+            external_id: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailRow {
+    pub email: String,
+    pub first_seen_at: i64,
+    pub replaced_at: Option<i64>,
+}
+
+pub fn emails(conn: &Connection, subject_id: i64) -> Result<Vec<EmailRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT email, first_seen_at, replaced_at FROM subject_emails WHERE subject_id = ?1
+         ORDER BY replaced_at IS NULL, replaced_at, first_seen_at",
+    )?;
+    let rows = stmt.query_map([subject_id], |r| {
+        Ok(EmailRow {
+            email: r.get(0)?,
+            first_seen_at: r.get(1)?,
+            replaced_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

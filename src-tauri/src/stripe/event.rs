@@ -1,0 +1,458 @@
+//! Stripe webhook bodies → [`Incoming`]: validation of the envelope and data minimisation.
+//!
+//! The allow-list (also written down in docs/data-minimisation.md): per object family, the
+//! ids, amounts, currency, status and timestamps in [`fields_for`]; of the customer, only email,
+//! name and address. Never card numbers, fingerprints, expiry, CVC checks, `client_secret`,
+//! receipt or invoice URLs, phone numbers, metadata, descriptions, or `previous_attributes`
+//! beyond the previous email.
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use crate::ingest::model::{normalise_email, Incoming, Minimised, SubjectData};
+
+/// Why a body is not a Stripe event. Messages name fields, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadError(pub &'static str);
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+const MAX_ID_LEN: usize = 255;
+
+/// Parses a webhook body: a v1 snapshot event (`id`, `type`, `data.object`) or a thin event
+/// (`object: "v2.core.event"`, `id`, `type`).
+pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| PayloadError("the body is not JSON"))?;
+    let root = v
+        .as_object()
+        .ok_or(PayloadError("the body is not a JSON object"))?;
+    let id = token(root.get("id"), "the event has no string `id`")?;
+    let event_type = token(root.get("type"), "the event has no string `type`")?;
+    let livemode = root.get("livemode").and_then(Value::as_bool);
+
+    if root.get("object").and_then(Value::as_str) == Some("v2.core.event") {
+        let occurred_at = root
+            .get("created")
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(received_at_ms);
+        let mut fields = Map::new();
+        if let Some(r) = root.get("related_object").and_then(Value::as_object) {
+            for k in ["id", "type", "url"] {
+                if let Some(s) = r.get(k).and_then(Value::as_str) {
+                    fields.insert(format!("related_object_{k}"), Value::from(s));
+                }
+            }
+        }
+        return Ok(Incoming {
+            event_id: id,
+            event_type,
+            occurred_at,
+            livemode,
+            thin: true,
+            data: Minimised {
+                object: "v2.core.event".into(),
+                fields,
+                ..Minimised::default()
+            },
+        });
+    }
+
+    let object = root
+        .get("data")
+        .and_then(|d| d.get("object"))
+        .and_then(Value::as_object)
+        .ok_or(PayloadError(
+            "the event has no `data.object` and is not a thin event (`object: \"v2.core.event\"`)",
+        ))?;
+    let occurred_at = root
+        .get("created")
+        .and_then(Value::as_i64)
+        .map(|s| s.saturating_mul(1000))
+        .unwrap_or(received_at_ms);
+    let previous = root
+        .get("data")
+        .and_then(|d| d.get("previous_attributes"))
+        .and_then(Value::as_object);
+    Ok(Incoming {
+        event_id: id,
+        event_type,
+        occurred_at,
+        livemode,
+        thin: false,
+        data: minimise(object, previous),
+    })
+}
+
+fn token(v: Option<&Value>, missing: &'static str) -> Result<String, PayloadError> {
+    let s = v.and_then(Value::as_str).ok_or(PayloadError(missing))?;
+    let ok = !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && s.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(PayloadError(
+            "the event's `id` or `type` is empty, too long or not printable ASCII",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// The non-personal fields kept per object family: (path in the object, name kept).
+fn fields_for(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "customer" => &["id", "created", "currency", "delinquent", "deleted"],
+        "charge" => &[
+            "id",
+            "created",
+            "amount",
+            "amount_captured",
+            "amount_refunded",
+            "currency",
+            "status",
+            "paid",
+            "captured",
+            "refunded",
+            "disputed",
+            "customer",
+            "payment_intent",
+            "balance_transaction",
+            "failure_code",
+            "outcome.type",
+        ],
+        "payment_intent" => &[
+            "id",
+            "created",
+            "amount",
+            "amount_received",
+            "currency",
+            "status",
+            "customer",
+            "latest_charge",
+            "canceled_at",
+            "last_payment_error.code",
+            "last_payment_error.decline_code",
+        ],
+        "invoice" => &[
+            "id",
+            "created",
+            "number",
+            "status",
+            "billing_reason",
+            "currency",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+            "customer",
+            "due_date",
+            "period_start",
+            "period_end",
+            "parent.subscription_details.subscription",
+        ],
+        "subscription" => &[
+            "id",
+            "created",
+            "status",
+            "currency",
+            "customer",
+            "start_date",
+            "cancel_at",
+            "cancel_at_period_end",
+            "canceled_at",
+            "ended_at",
+            "latest_invoice",
+        ],
+        "checkout.session" => &[
+            "id",
+            "created",
+            "status",
+            "payment_status",
+            "mode",
+            "currency",
+            "amount_subtotal",
+            "amount_total",
+            "customer",
+            "payment_intent",
+            "subscription",
+            "invoice",
+        ],
+        "refund" => &[
+            "id",
+            "created",
+            "amount",
+            "currency",
+            "status",
+            "reason",
+            "charge",
+            "payment_intent",
+        ],
+        "dispute" => &[
+            "id",
+            "created",
+            "amount",
+            "currency",
+            "status",
+            "reason",
+            "charge",
+            "payment_intent",
+        ],
+        "setup_intent" => &["id", "created", "status", "usage", "customer", "payment_method"],
+        "payment_method" => &["id", "created", "type", "customer"],
+        _ => &["id", "created", "status", "amount", "currency", "customer"],
+    }
+}
+
+/// Where each family carries the customer's email, name and address, in order of preference.
+const EMAIL_PATHS: &[&str] = &[
+    "email",
+    "customer_email",
+    "customer_details.email",
+    "billing_details.email",
+    "receipt_email",
+];
+const NAME_PATHS: &[&str] = &[
+    "name",
+    "customer_name",
+    "customer_details.name",
+    "billing_details.name",
+];
+const ADDRESS_PATHS: &[&str] = &[
+    "address",
+    "customer_address",
+    "customer_details.address",
+    "billing_details.address",
+];
+
+fn get<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = obj.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.get(p)?;
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+/// An id field may be a string or an expanded object: keep only the id.
+fn as_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> Minimised {
+    let kind = obj
+        .get("object")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    let mut fields = Map::new();
+    for path in fields_for(&kind) {
+        let Some(v) = get(obj, path) else { continue };
+        let name = path.rsplit('.').next().unwrap_or(path);
+        let kept = match v {
+            Value::Object(_) => as_id(v).map(Value::from),
+            Value::Array(_) => None,
+            other => Some(other.clone()),
+        };
+        if let Some(k) = kept {
+            fields.insert(name.to_owned(), k);
+        }
+    }
+    let object_id = obj.get("id").and_then(Value::as_str).map(str::to_owned);
+    let is_profile = kind == "customer";
+    let customer_ref = if is_profile {
+        object_id.clone()
+    } else {
+        obj.get("customer").and_then(as_id)
+    };
+    let related = ["charge", "payment_intent"]
+        .iter()
+        .filter(|_| matches!(kind.as_str(), "refund" | "dispute"))
+        .filter_map(|k| obj.get(*k).and_then(as_id))
+        .collect();
+
+    let first_str = |paths: &[&str]| {
+        paths
+            .iter()
+            .filter_map(|p| get(obj, p).and_then(Value::as_str))
+            .find(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
+    let subject = SubjectData {
+        email: first_str(EMAIL_PATHS).and_then(|e| normalise_email(&e)),
+        name: first_str(NAME_PATHS).map(|n| n.trim().to_owned()),
+        address: ADDRESS_PATHS
+            .iter()
+            .filter_map(|p| get(obj, p))
+            .find(|a| a.is_object())
+            .map(keep_address),
+        previous_email: previous
+            .filter(|_| is_profile)
+            .and_then(|p| p.get("email"))
+            .and_then(Value::as_str)
+            .and_then(normalise_email),
+        is_profile,
+        deleted: is_profile && obj.get("deleted").and_then(Value::as_bool) == Some(true),
+    };
+    Minimised {
+        object: kind,
+        object_id,
+        customer_ref,
+        related,
+        fields,
+        subject,
+        observed: observed_categories(obj),
+    }
+}
+
+fn keep_address(a: &Value) -> Value {
+    let mut out = Map::new();
+    for k in ["line1", "line2", "city", "postal_code", "state", "country"] {
+        if let Some(v) = a.get(k).filter(|v| v.is_string()) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Categories of personal data present in the object as received, for the RoPA's
+/// observed-vs-declared comparison. Names only: the values are not kept.
+fn observed_categories(obj: &Map<String, Value>) -> Vec<String> {
+    let present = |paths: &[&str]| paths.iter().any(|p| get(obj, p).is_some_and(non_empty));
+    let mut out = Vec::new();
+    let mut add = |cond: bool, name: &str| {
+        if cond {
+            out.push(name.to_owned());
+        }
+    };
+    add(present(EMAIL_PATHS), "email");
+    add(present(NAME_PATHS), "name");
+    add(present(ADDRESS_PATHS), "postal_address");
+    add(
+        present(&[
+            "phone",
+            "customer_phone",
+            "customer_details.phone",
+            "billing_details.phone",
+        ]),
+        "phone",
+    );
+    add(
+        present(&[
+            "shipping",
+            "shipping_details",
+            "customer_shipping",
+            "collected_information.shipping_details",
+        ]),
+        "shipping_address",
+    );
+    add(
+        present(&[
+            "payment_method_details.card",
+            "card",
+            "last_payment_error.payment_method",
+        ]),
+        "payment_card",
+    );
+    add(
+        present(&["tax_ids", "customer_tax_ids", "customer_details.tax_ids"]),
+        "tax_id",
+    );
+    out
+}
+
+fn non_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => o.values().any(non_empty),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(object: Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "id": "evt_1", "object": "event", "type": "charge.succeeded", "created": 1762799043,
+            "livemode": false, "data": {"object": object}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_charge_keeps_facts_and_drops_card_and_urls() {
+        let body = ev(serde_json::json!({
+            "id": "ch_1", "object": "charge", "amount": 4500, "currency": "usd",
+            "status": "succeeded", "customer": "cus_1", "receipt_url": "https://pay.stripe.com/r/x",
+            "receipt_email": "Alice@Example.com",
+            "billing_details": {"email": null, "name": "Alice", "phone": "+14155550132",
+                                "address": {"city": "SF", "country": "US"}},
+            "payment_method_details": {"card": {"fingerprint": "fp", "exp_month": 4,
+                                       "exp_year": 2028, "last4": "4242",
+                                       "checks": {"cvc_check": "pass"}}},
+            "metadata": {"order": "x"}, "description": "Art print"
+        }));
+        let inc = parse(&body, 0).unwrap();
+        assert_eq!(inc.occurred_at, 1_762_799_043_000);
+        let d = &inc.data;
+        assert_eq!(d.customer_ref.as_deref(), Some("cus_1"));
+        assert_eq!(d.fields["amount"], 4500);
+        assert_eq!(d.subject.email.as_deref(), Some("alice@example.com"));
+        assert_eq!(d.subject.name.as_deref(), Some("Alice"));
+        assert_eq!(d.observed, ["email", "name", "postal_address", "phone", "payment_card"]);
+        let stored = serde_json::to_string(d).unwrap();
+        for banned in ["fingerprint", "exp_", "4242", "cvc", "receipt_url", "pay.stripe.com",
+                       "+1415", "Art print", "order"] {
+            assert!(!stored.contains(banned), "{banned} leaked into {stored}");
+        }
+    }
+
+    #[test]
+    fn an_expanded_customer_keeps_only_its_id() {
+        let body = ev(serde_json::json!({
+            "id": "pi_1", "object": "payment_intent", "client_secret": "pi_1_secret_x",
+            "customer": {"id": "cus_9", "object": "customer", "email": "x@example.com"}
+        }));
+        let d = parse(&body, 0).unwrap().data;
+        assert_eq!(d.customer_ref.as_deref(), Some("cus_9"));
+        assert_eq!(d.fields["customer"], "cus_9");
+        assert!(!serde_json::to_string(&d).unwrap().contains("secret"));
+    }
+
+    #[test]
+    fn the_envelope_is_validated() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"not json", "not JSON"),
+            (b"[1]", "not a JSON object"),
+            (br#"{"type":"x","data":{"object":{}}}"#, "`id`"),
+            (br#"{"id":"evt_1","data":{"object":{}}}"#, "`type`"),
+            (br#"{"id":"evt_1","type":"x"}"#, "data.object"),
+            (br#"{"id":"evt 1","type":"x","data":{"object":{}}}"#, "printable"),
+        ];
+        for (body, want) in cases {
+            let e = parse(body, 0).unwrap_err();
+            assert!(e.0.contains(want), "{e} should mention {want}");
+        }
+    }
+
+    #[test]
+    fn a_thin_event_is_recognised() {
+        let body = br#"{"id":"evt_test_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
+            "created":"2026-01-14T06:20:52.246Z","related_object":{"id":"mtr_1","type":"billing.meter","url":"/v1/billing/meters/mtr_1"}}"#;
+        let inc = parse(body, 0).unwrap();
+        assert!(inc.thin);
+        assert_eq!(inc.occurred_at, 1_768_371_652_246);
+        assert_eq!(inc.data.fields["related_object_url"], "/v1/billing/meters/mtr_1");
+    }
+}

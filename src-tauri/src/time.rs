@@ -1,0 +1,77 @@
+//! Time in one representation: unix milliseconds (UTC) in storage, RFC 3339 on output.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+
+/// Unix milliseconds, UTC.
+pub type Millis = i64;
+
+pub fn now_ms() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 in UTC; whole seconds print without a fraction.
+pub fn to_rfc3339(ms: Millis) -> String {
+    let t = Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let fmt = if ms % 1000 == 0 {
+        SecondsFormat::Secs
+    } else {
+        SecondsFormat::Millis
+    };
+    t.to_rfc3339_opts(fmt, true)
+}
+
+/// Which end of a day a bare `YYYY-MM-DD` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayEdge {
+    /// The first millisecond of the day (for `--since`).
+    Start,
+    /// The first millisecond of the next day, exclusive (for `--until`).
+    EndExclusive,
+}
+
+/// Parses RFC 3339 or `YYYY-MM-DD` (UTC).
+pub fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
+    let s = input.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let d = match edge {
+            DayEdge::Start => d,
+            DayEdge::EndExclusive => d.succ_opt().unwrap_or(d),
+        };
+        let start = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        return Ok(Utc.from_utc_datetime(&start).timestamp_millis());
+    }
+    Err(Error::invalid(format!(
+        "'{s}' is not a time: use RFC 3339 (2025-11-10T18:22:00Z) or a date (2025-11-10)"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_whole_seconds_without_fraction() {
+        assert_eq!(to_rfc3339(1_762_798_920_000), "2025-11-10T18:22:00Z");
+        assert_eq!(to_rfc3339(1_768_371_652_246), "2026-01-14T06:20:52.246Z");
+    }
+
+    #[test]
+    fn parses_dates_and_rfc3339() {
+        let start = parse_time("2025-11-10", DayEdge::Start).unwrap();
+        let end = parse_time("2025-11-10", DayEdge::EndExclusive).unwrap();
+        assert_eq!(end - start, 86_400_000);
+        assert_eq!(
+            parse_time("2025-11-10T00:00:00+01:00", DayEdge::Start).unwrap(),
+            start - 3_600_000
+        );
+        assert!(parse_time("yesterday", DayEdge::Start).is_err());
+    }
+}
