@@ -30,8 +30,6 @@ pub fn default_data_dir() -> Result<PathBuf> {
     directories::ProjectDirs::from("app", "privacydesk", "Privacy Desk")
         .map(|d| d.data_dir().to_path_buf())
         .ok_or_else(|| {
-            Error::Io(
-                "cannot find the OS application-data directory: pass --data-dir DIR".into(),
-            )
+            Error::Io("cannot find the OS application-data directory: pass --data-dir DIR".into())
         })
 }

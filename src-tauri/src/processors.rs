@@ -199,7 +199,11 @@ pub struct Endpoint {
 pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
     let row = ctx.db.read(|c| q::by_endpoint(c, endpoint_id))?;
     let Some(r) = row else { return Ok(None) };
-    let Some(hash) = r.token_hash.as_deref().and_then(|h| <[u8; 32]>::try_from(h).ok()) else {
+    let Some(hash) = r
+        .token_hash
+        .as_deref()
+        .and_then(|h| <[u8; 32]>::try_from(h).ok())
+    else {
         return Ok(None);
     };
     let secrets = ctx

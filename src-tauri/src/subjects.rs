@@ -52,11 +52,13 @@ pub fn list(db: &Db) -> Result<Vec<Subject>> {
 
 /// By current or earlier email, case-insensitively.
 pub fn show(db: &Db, email: &str) -> Result<SubjectDetail> {
-    let norm = normalise_email(email)
-        .ok_or_else(|| Error::invalid("that is not an email address"))?;
+    let norm =
+        normalise_email(email).ok_or_else(|| Error::invalid("that is not an email address"))?;
     db.read(|c| {
         let row = q::find_by_email(c, &norm)?.ok_or_else(|| {
-            Error::not_found("no data subject has that email: `privacy-desk subjects list` shows them")
+            Error::not_found(
+                "no data subject has that email: `privacy-desk subjects list` shows them",
+            )
         })?;
         let external_ids = q::external_ids(c, row.id)?;
         let emails = q::emails(c, row.id)?

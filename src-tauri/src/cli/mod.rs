@@ -61,9 +61,13 @@ pub enum ProcessorCmd {
     #[command(subcommand)]
     Add(AddCmd),
     /// Replace a processor's webhook signing secret (read from stdin).
-    SetSecret { id: i64 },
+    SetSecret {
+        id: i64,
+    },
     List,
-    Show { id: i64 },
+    Show {
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,7 +117,9 @@ pub struct ActivityArgs {
 pub enum SubjectsCmd {
     List,
     /// One subject, by current or earlier email.
-    Show { email: String },
+    Show {
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,7 +175,14 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
                 return output::json(&rows);
             }
             table(
-                &["received", "status", "outcome", "processor", "event", "reason"],
+                &[
+                    "received",
+                    "status",
+                    "outcome",
+                    "processor",
+                    "event",
+                    "reason",
+                ],
                 rows.iter()
                     .map(|d| {
                         vec![
@@ -362,4 +375,3 @@ fn subjects_cmd(ctx: &Context, cmd: SubjectsCmd, json: bool) -> Result<()> {
         }
     }
 }
-

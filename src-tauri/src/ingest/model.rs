@@ -91,7 +91,14 @@ mod tests {
             normalise_email("  Alice.Martin@Example.COM \n").as_deref(),
             Some("alice.martin@example.com")
         );
-        for bad in ["", "alice", "@example.com", "a@", "a b@example.com", "a@b@c"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "a@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
             assert_eq!(normalise_email(bad), None, "{bad:?}");
         }
     }

@@ -218,7 +218,12 @@ impl Timed<'_> {
             .set_read_timeout(Some(left.min(self.read_timeout)));
         match self.stream.read(buf) {
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Err(timeout().into())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(self.read(buf)?),
@@ -270,12 +275,9 @@ fn read_request(stream: &mut TcpStream, limits: &Limits) -> Result<Request, Read
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(bad("the request head is incomplete").into()),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Answer::new(
-                431,
-                "headers_too_large",
-                "the request has too many headers",
+            return Err(
+                Answer::new(431, "headers_too_large", "the request has too many headers").into(),
             )
-            .into())
         }
         Err(_) => return Err(bad("the request is not valid HTTP/1.1").into()),
     }

@@ -22,6 +22,8 @@ use crate::time::now_ms;
 /// How often an endpoint's secrets may be re-read from the keychain after a mismatch
 /// (a `processor set-secret` from another process).
 const SECRET_REFRESH: Duration = Duration::from_secs(5);
+/// Cached endpoints are re-read this often, so that a replaced secret stops working.
+const ENDPOINT_TTL: Duration = Duration::from_secs(60);
 
 pub struct Handler {
     ctx: Context,
@@ -101,7 +103,11 @@ impl Handler {
             .find(|h| h.field.equiv(EDGE_HEADER))
             .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(self.edge_token.as_bytes())));
         if !through_edge {
-            return Err(Answer::new(403, "forbidden", "not received through the edge"));
+            return Err(Answer::new(
+                403,
+                "forbidden",
+                "not received through the edge",
+            ));
         }
         let not_found = || Answer::new(404, "not_found", "no such route");
         if *rq.method() != tiny_http::Method::Post {
@@ -216,6 +222,7 @@ struct Endpoints {
 
 struct Cached {
     endpoint: RwLock<Endpoint>,
+    loaded: Instant,
     refreshed: Mutex<Instant>,
 }
 
@@ -226,7 +233,9 @@ impl Endpoints {
             return None;
         }
         if let Some(c) = self.map.read().expect("endpoint map").get(endpoint_id) {
-            return Some(c.clone());
+            if c.loaded.elapsed() < ENDPOINT_TTL {
+                return Some(c.clone());
+            }
         }
         let ep = match processors::endpoint(&self.ctx, endpoint_id) {
             Ok(Some(ep)) => ep,
@@ -238,6 +247,7 @@ impl Endpoints {
         };
         let cached = Arc::new(Cached {
             endpoint: RwLock::new(ep),
+            loaded: Instant::now(),
             refreshed: Mutex::new(Instant::now()),
         });
         self.map

@@ -25,7 +25,9 @@ impl InternalAddr {
     pub fn connect(&self) -> io::Result<InternalStream> {
         match self {
             #[cfg(unix)]
-            InternalAddr::Unix(p) => std::os::unix::net::UnixStream::connect(p).map(InternalStream::Unix),
+            InternalAddr::Unix(p) => {
+                std::os::unix::net::UnixStream::connect(p).map(InternalStream::Unix)
+            }
             InternalAddr::Tcp(a) => {
                 TcpStream::connect_timeout(a, Duration::from_secs(2)).map(InternalStream::Tcp)
             }

@@ -86,8 +86,7 @@ impl Keychain {
     }
 
     fn entry(&self, account: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(SERVICE, &format!("{}/{account}", self.namespace))
-            .map_err(unavailable)
+        keyring::Entry::new(SERVICE, &format!("{}/{account}", self.namespace)).map_err(unavailable)
     }
 
     fn processor_account(processor_id: i64, kind: SecretKind) -> String {

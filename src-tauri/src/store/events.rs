@@ -113,7 +113,12 @@ pub fn link_waiting(
              WHERE processor_id = ?1 AND customer_ref = ?2 AND subject_id IS NULL
                AND customer_ref IS NOT NULL AND status = 'unlinked'",
         )?
-        .execute(params![processor_id, customer_ref, subject_id, subject_email])?)
+        .execute(params![
+            processor_id,
+            customer_ref,
+            subject_id,
+            subject_email
+        ])?)
 }
 
 /// The subject of an already-linked event about one of `object_ids` (a dispute's charge).

@@ -7,7 +7,10 @@ use crate::error::{Error, Result};
 
 /// Every migration, in order. Version N is the state after the N-th script.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_core", include_str!("../../../migrations/0001_core.sql")),
+    (
+        "0001_core",
+        include_str!("../../../migrations/0001_core.sql"),
+    ),
     (
         "0002_deliveries",
         include_str!("../../../migrations/0002_deliveries.sql"),
@@ -63,7 +66,10 @@ mod tests {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
-                sql.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" "),
+                sql.unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ))
         })
         .unwrap()

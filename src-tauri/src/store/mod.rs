@@ -324,8 +324,9 @@ mod tests {
 
     #[test]
     fn pragmas_are_set_and_the_file_is_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let db = Db::open(&data).unwrap();
         db.write(|c| {
             let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
             let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
@@ -339,10 +340,11 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             for f in [DB_FILE, "privacy-desk.db-wal", "privacy-desk.db-shm"] {
-                let mode = fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+                let mode = fs::metadata(data.join(f)).unwrap().permissions().mode();
                 assert_eq!(mode & 0o777, 0o600, "{f}");
             }
-            let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+            // A data directory we create is private too.
+            let mode = fs::metadata(&data).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
     }

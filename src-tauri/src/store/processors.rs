@@ -19,7 +19,8 @@ pub struct ProcessorRow {
     pub last_event_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT p.id, p.name, p.kind, p.endpoint_id, p.token_hash, p.config, p.created_at,
+const SELECT: &str =
+    "SELECT p.id, p.name, p.kind, p.endpoint_id, p.token_hash, p.config, p.created_at,
         (SELECT max(e.received_at) FROM events e WHERE e.processor_id = p.id)
     FROM processors p";
 

@@ -26,7 +26,8 @@ const MAX_ID_LEN: usize = 255;
 /// Parses a webhook body: a v1 snapshot event (`id`, `type`, `data.object`) or a thin event
 /// (`object: "v2.core.event"`, `id`, `type`).
 pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError> {
-    let v: Value = serde_json::from_slice(body).map_err(|_| PayloadError("the body is not JSON"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| PayloadError("the body is not JSON"))?;
     let root = v
         .as_object()
         .ok_or(PayloadError("the body is not a JSON object"))?;
@@ -91,9 +92,7 @@ pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError>
 
 fn token(v: Option<&Value>, missing: &'static str) -> Result<String, PayloadError> {
     let s = v.and_then(Value::as_str).ok_or(PayloadError(missing))?;
-    let ok = !s.is_empty()
-        && s.len() <= MAX_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_graphic());
+    let ok = !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
         return Err(PayloadError(
             "the event's `id` or `type` is empty, too long or not printable ASCII",
@@ -201,7 +200,14 @@ fn fields_for(kind: &str) -> &'static [&'static str] {
             "charge",
             "payment_intent",
         ],
-        "setup_intent" => &["id", "created", "status", "usage", "customer", "payment_method"],
+        "setup_intent" => &[
+            "id",
+            "created",
+            "status",
+            "usage",
+            "customer",
+            "payment_method",
+        ],
         "payment_method" => &["id", "created", "type", "customer"],
         _ => &["id", "created", "status", "amount", "currency", "customer"],
     }
@@ -410,10 +416,22 @@ mod tests {
         assert_eq!(d.fields["amount"], 4500);
         assert_eq!(d.subject.email.as_deref(), Some("alice@example.com"));
         assert_eq!(d.subject.name.as_deref(), Some("Alice"));
-        assert_eq!(d.observed, ["email", "name", "postal_address", "phone", "payment_card"]);
+        assert_eq!(
+            d.observed,
+            ["email", "name", "postal_address", "phone", "payment_card"]
+        );
         let stored = serde_json::to_string(d).unwrap();
-        for banned in ["fingerprint", "exp_", "4242", "cvc", "receipt_url", "pay.stripe.com",
-                       "+1415", "Art print", "order"] {
+        for banned in [
+            "fingerprint",
+            "exp_",
+            "4242",
+            "cvc",
+            "receipt_url",
+            "pay.stripe.com",
+            "+1415",
+            "Art print",
+            "order",
+        ] {
             assert!(!stored.contains(banned), "{banned} leaked into {stored}");
         }
     }
@@ -438,7 +456,10 @@ mod tests {
             (br#"{"type":"x","data":{"object":{}}}"#, "`id`"),
             (br#"{"id":"evt_1","data":{"object":{}}}"#, "`type`"),
             (br#"{"id":"evt_1","type":"x"}"#, "data.object"),
-            (br#"{"id":"evt 1","type":"x","data":{"object":{}}}"#, "printable"),
+            (
+                br#"{"id":"evt 1","type":"x","data":{"object":{}}}"#,
+                "printable",
+            ),
         ];
         for (body, want) in cases {
             let e = parse(body, 0).unwrap_err();
@@ -453,6 +474,9 @@ mod tests {
         let inc = parse(body, 0).unwrap();
         assert!(inc.thin);
         assert_eq!(inc.occurred_at, 1_768_371_652_246);
-        assert_eq!(inc.data.fields["related_object_url"], "/v1/billing/meters/mtr_1");
+        assert_eq!(
+            inc.data.fields["related_object_url"],
+            "/v1/billing/meters/mtr_1"
+        );
     }
 }

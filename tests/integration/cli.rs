@@ -1,0 +1,105 @@
+//! The command line's promises: JSON on stdout only, clear one-line errors, exit codes,
+//! secrets never echoed, separate data dirs.
+
+use crate::support::*;
+
+#[test]
+fn errors_are_one_clear_line_with_the_right_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Not a signing secret: bad input, exit 2, and the value is not repeated back.
+    let out = cli(
+        d,
+        &[
+            "processor",
+            "add",
+            "stripe",
+            "--signing-secret-stdin",
+            "--json",
+        ],
+        Some("sk_live_not_a_webhook_secret\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("whsec_"), "{err}");
+    assert!(!err.contains("sk_live_not_a_webhook_secret"));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty());
+    // Empty stdin.
+    let out = cli(
+        d,
+        &["processor", "add", "stripe", "--signing-secret-stdin"],
+        Some(""),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // Unknown processor.
+    let out = cli(d, &["processor", "show", "42", "--json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("processor list"));
+    // Bad date.
+    let out = cli(d, &["activity", "list", "--since", "last tuesday"], None);
+    assert_eq!(out.status.code(), Some(2));
+    // Bad usage.
+    assert_eq!(
+        cli(d, &["processor", "frobnicate"], None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn secrets_stay_in_the_keychain_and_data_dirs_are_separate() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (id, path) = add_stripe(a.path());
+    assert!(path.starts_with("/webhooks/stripe/") && path.contains("?token="));
+    let shown = cli_json(a.path(), &["processor", "show", &id.to_string()], None);
+    assert_eq!(
+        shown["webhook_path"],
+        path.as_str(),
+        "the token is shown again from the keychain"
+    );
+    assert_eq!(shown["status"], "awaiting_first_event");
+    assert_eq!(shown["webhook_url"], format!("http://127.0.0.1:8787{path}"));
+    let listed = cli_json(a.path(), &["processor", "list"], None);
+    assert!(!listed.to_string().contains(SECRET));
+    // Another data dir sees nothing of the first.
+    assert_eq!(
+        cli_json(b.path(), &["processor", "list"], None),
+        serde_json::json!([])
+    );
+    // Rotating the secret: the new one works in a running receiver, without a restart.
+    let server = Server::start(a.path());
+    let body = event_body("evt_before");
+    assert_eq!(post_signed(server.addr, &path, &body).0, 200);
+    let out = cli(
+        a.path(),
+        &["processor", "set-secret", &id.to_string()],
+        Some("whsec_rotated_secret_value\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5100));
+    let body = event_body("evt_after");
+    let sig = privacy_desk::stripe::signature::sign(
+        &body,
+        &privacy_desk::secrets::Secret::new("whsec_rotated_secret_value"),
+        now(),
+    );
+    assert_eq!(
+        post(server.addr, &path, &body, &[("Stripe-Signature", &sig)]).0,
+        200
+    );
+    // The database file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(a.path().join("privacy-desk.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real binary, a real SQLite file, the real OS keychain (Secret
+//! Service, started by `make test`), real HTTP on loopback.
+
+mod support;
+
+mod cli;
+mod crash;
+mod crosscheck;
+mod fixtures;
+mod hostile;

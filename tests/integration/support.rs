@@ -1,0 +1,233 @@
+//! Shared helpers: a data dir, the real binary, a running `serve`, signed requests over
+//! real HTTP on loopback, and the Stripe fixtures.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use privacy_desk::secrets::Secret;
+use privacy_desk::stripe::signature;
+use serde_json::Value;
+
+pub const SECRET: &str = "whsec_test_privacy_desk_fixture_secret";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_privacy-desk")
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stripe")
+}
+
+pub struct Fixture {
+    pub file: String,
+    pub body: Vec<u8>,
+    pub manifest: Value,
+}
+
+pub fn fixtures() -> Vec<Fixture> {
+    let dir = fixtures_dir();
+    let manifest: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest
+        .into_iter()
+        .map(|m| {
+            let file = m["file"].as_str().unwrap().to_owned();
+            Fixture {
+                body: std::fs::read(dir.join(&file)).unwrap(),
+                file,
+                manifest: m,
+            }
+        })
+        .collect()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn sign(body: &[u8]) -> String {
+    signature::sign(body, &Secret::new(SECRET), now())
+}
+
+/// Runs the CLI with `--data-dir dir`.
+pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--data-dir").arg(dir).args(args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start privacy-desk");
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs the CLI, expects success, parses its JSON stdout.
+pub fn cli_json(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = cli(dir, &all, stdin);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Adds a Stripe processor with the fixture secret; returns its webhook path.
+pub fn add_stripe(dir: &Path) -> (i64, String) {
+    let p = cli_json(
+        dir,
+        &["processor", "add", "stripe", "--signing-secret-stdin"],
+        Some(&format!("{SECRET}\n")),
+    );
+    (
+        p["id"].as_i64().unwrap(),
+        p["webhook_path"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A `serve` process; SIGTERM on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        Self::start_on(dir, "127.0.0.1:0")
+    }
+
+    pub fn start_on(dir: &Path, listen: &str) -> Server {
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&self.child);
+        let s = self.child.wait().unwrap();
+        std::mem::forget(self);
+        s
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+pub fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// A raw HTTP/1.1 exchange: returns (status, body as JSON or Null).
+pub fn raw(addr: SocketAddr, request: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    parse_response(&out)
+}
+
+pub fn parse_response(out: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(out);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// POSTs `body` to `path` with the given extra headers.
+pub fn post(addr: SocketAddr, path: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    raw(addr, &bytes)
+}
+
+/// POSTs a body signed now with the fixture secret.
+pub fn post_signed(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Value) {
+    let sig = sign(body);
+    post(addr, path, body, &[("Stripe-Signature", &sig)])
+}
+
+/// Waits until `cond` holds (the linking step runs after the 200).
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A Stripe event body with a given id, based on a customer.created fixture.
+pub fn event_body(id: &str) -> Vec<u8> {
+    format!(
+        r#"{{"id":"{id}","object":"event","type":"customer.created","created":1762798961,"livemode":false,
+"data":{{"object":{{"id":"cus_{id}","object":"customer","email":"{id}@example.com","name":"Test"}}}}}}"#
+    )
+    .into_bytes()
+}
