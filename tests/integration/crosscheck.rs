@@ -76,7 +76,7 @@ fn signatures_agree_with_the_official_stripe_library() {
         assert_eq!(r["tamperedAccepted"], false, "{}", f.file);
         let theirs = r["theirs"].as_str().unwrap();
         assert_eq!(
-            signature::verify(Some(theirs), &f.body, &[secret.clone()], t),
+            signature::verify(Some(theirs), &f.body, std::slice::from_ref(&secret), t),
             Ok(t),
             "we reject stripe-node's header for {}",
             f.file

@@ -36,7 +36,8 @@ fn the_bad_input_matrix_gets_the_contract_statuses() {
     let bad_token = format!("{base}?token=x{token}");
     let custom_route = path.replace("/stripe/", "/custom/");
 
-    let cases: Vec<(&str, String, Vec<u8>, Vec<(&str, &str)>, u16)> = vec![
+    type Case<'a> = (&'a str, String, Vec<u8>, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case> = vec![
         (
             "unknown endpoint",
             other_endpoint,
