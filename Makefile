@@ -1,0 +1,57 @@
+# Privacy Desk — developer entry points. See README.md.
+#   make run     set up, build the UI, open the app
+#   make test    set up, then every check and test (what CI runs, via .ci/run)
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# One target dir outside the checkout, shared by every cargo command.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/privacy-desk/target
+
+NPM := npm --prefix ui
+# Runs a command with a virtual display, a private D-Bus and a throwaway unlocked keychain.
+WITH_SESSION := .ci/with-session.sh
+
+.PHONY: help setup build run test bench fmt lint
+
+help:
+	@echo "make run     set up, build the UI and open the app"
+	@echo "make test    set up, then fmt, svelte-check, vitest, UI build, clippy, cargo test"
+	@echo "make build   release binary at $(CARGO_TARGET_DIR)/release/privacy-desk"
+	@echo "make setup   install only what is missing (apt packages, tauri-driver, npm, .venv)"
+	@echo "make fmt     format the Rust code"
+	@echo "make lint    clippy and svelte-check"
+	@echo "make bench   cargo bench --bench ingest inside a test session"
+
+setup:
+	.ci/setup.sh
+
+# Each recipe below runs its steps in order (also under make -j). The UI is built first:
+# cargo embeds ui/dist into the binary.
+build: setup
+	$(NPM) run build
+	cargo build --release
+
+run: setup
+	$(NPM) run build
+	cargo run
+
+test: setup
+	cargo fmt --check
+	$(NPM) run check
+	$(NPM) test
+	$(NPM) run build
+	cargo clippy --all-targets --locked -- -D warnings
+	$(WITH_SESSION) cargo test --locked
+
+bench: setup
+	$(NPM) run build
+	$(WITH_SESSION) cargo bench --bench ingest
+
+fmt:
+	cargo fmt
+
+lint: setup
+	$(NPM) run check
+	$(NPM) run build
+	cargo clippy --all-targets --locked -- -D warnings
