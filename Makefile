@@ -12,7 +12,7 @@ NPM := npm --prefix ui
 # Runs a command with a virtual display, a private D-Bus and a throwaway unlocked keychain.
 WITH_SESSION := .ci/with-session.sh
 
-.PHONY: help setup build run test bench fmt lint
+.PHONY: help setup build run test bench fmt lint bindings
 
 help:
 	@echo "make run     set up, build the UI and open the app"
@@ -20,8 +20,9 @@ help:
 	@echo "make build   release binary at $(CARGO_TARGET_DIR)/release/privacy-desk"
 	@echo "make setup   install only what is missing (apt packages, tauri-driver, npm, .venv)"
 	@echo "make fmt     format the Rust code"
+	@echo "make bindings  regenerate the TypeScript types from the Rust types"
 	@echo "make lint    clippy and svelte-check"
-	@echo "make bench   cargo bench --bench ingest inside a test session"
+	@echo "make bench   cargo bench --bench ingest and --bench catchup inside a test session"
 
 setup:
 	.ci/setup.sh
@@ -47,9 +48,14 @@ test: setup
 bench: setup
 	$(NPM) run build
 	$(WITH_SESSION) cargo bench --bench ingest
+	$(WITH_SESSION) cargo bench --bench catchup
 
 fmt:
 	cargo fmt
+
+# Regenerates ui/src/lib/bindings from the Rust types (cargo test fails when they are stale).
+bindings:
+	UPDATE_BINDINGS=1 cargo test --lib bindings
 
 lint: setup
 	$(NPM) run check

@@ -1,28 +1,36 @@
 //! The Processing Activity Log: what each processor did with whose data, and when.
 
-use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
 
-use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
-use crate::store::{events, subjects, Db};
-use crate::time::to_rfc3339;
+use crate::store::{events, subjects as subject_q, Db};
+use crate::subjects::Subject;
+use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
 
-/// A filter as the user writes it. All parts combine with AND.
-#[derive(Debug, Default, Clone)]
-pub struct Query {
+/// A filter as the user writes it (CLI flags or the screen's filter bar). All parts combine.
+#[derive(Debug, Default, Clone, Deserialize, TS)]
+pub struct ActivityQuery {
     pub source: Option<String>,
     /// `customer.*`: `*` is the only wildcard. A `stripe:` prefix sets the source.
     pub event_type: Option<String>,
-    /// Current or earlier email of a data subject.
-    pub subject_email: Option<String>,
-    /// Unix ms, inclusive.
-    pub since: Option<i64>,
-    /// Unix ms, exclusive.
-    pub until: Option<i64>,
+    /// An email (current or earlier) of a data subject, or part of a name or email.
+    pub subject: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD, inclusive.
+    pub since: Option<String>,
+    /// RFC 3339, exclusive; a bare date includes that whole day.
+    pub until: Option<String>,
+    pub status: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Activity {
     pub id: i64,
     pub source: String,
@@ -35,56 +43,222 @@ pub struct Activity {
     pub subject_email: Option<String>,
     pub status: String,
     pub processor_id: i64,
+    pub subject_id: Option<i64>,
 }
 
-pub fn list(db: &Db, q: &Query) -> Result<Vec<Activity>> {
-    let mut source = q.source.clone();
-    let type_glob = q.event_type.as_deref().map(|t| {
-        let t = match t.split_once(':') {
-            Some((src, rest)) => {
-                source.get_or_insert_with(|| src.to_owned());
-                rest
-            }
-            None => t,
-        };
-        to_glob(t)
-    });
-    let subject_id = match &q.subject_email {
-        Some(raw) => {
-            let Some(email) = normalise_email(raw) else {
-                return Ok(Vec::new());
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ActivityPage {
+    pub rows: Vec<Activity>,
+    /// How many events match the filter in all.
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ActivityDetail {
+    pub activity: Activity,
+    /// The minimised payload as stored (docs/data-minimisation.md).
+    pub data: serde_json::Value,
+    pub subject: Option<Subject>,
+}
+
+/// The filter in storage terms; `None` when it can match nothing (an unknown subject).
+fn to_filter(db: &Db, q: &ActivityQuery) -> Result<Option<events::Filter>> {
+    let mut source = q.source.clone().filter(|s| !s.trim().is_empty());
+    let type_glob = q
+        .event_type
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            let t = match t.split_once(':') {
+                Some((src, rest)) => {
+                    source.get_or_insert_with(|| src.to_owned());
+                    rest
+                }
+                None => t,
             };
-            match db.read(|c| subjects::find_by_email(c, &email))? {
-                Some(s) => Some(s.id),
-                None => return Ok(Vec::new()),
-            }
-        }
+            to_glob(t)
+        });
+    let subject_ids = match q
+        .subject
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
+        Some(text) => {
+            let ids: Vec<i64> = if text.contains('@') {
+                let email = normalise_email(text);
+                db.read(|c| match email {
+                    Some(e) => Ok(subject_q::find_by_email(c, &e)?.map(|s| s.id)),
+                    None => Ok(None),
+                })?
+                .into_iter()
+                .collect()
+            } else {
+                db.read(|c| subject_q::search(c, text, 500))?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect()
+            };
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            Some(ids)
+        }
     };
-    let filter = events::Filter {
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => Some(parse_cursor(c)?),
+    };
+    Ok(Some(events::Filter {
         source,
         type_glob,
-        subject_id,
+        subject_ids,
         processor_id: None,
-        since: q.since,
-        until: q.until,
-        limit: q.limit,
+        status: q.status.clone().filter(|s| !s.trim().is_empty()),
+        since: optional_time(&q.since, DayEdge::Start)?,
+        until: optional_time(&q.until, DayEdge::EndExclusive)?,
+        before,
+        limit: q.limit.clamp(1, 1_000_000),
+    }))
+}
+
+fn optional_time(s: &Option<String>, edge: DayEdge) -> Result<Option<i64>> {
+    s.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_time(s, edge))
+        .transpose()
+}
+
+fn parse_cursor(c: &str) -> Result<(i64, i64)> {
+    c.split_once(':')
+        .and_then(|(t, id)| Some((t.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(|| Error::invalid("that paging cursor is not one this app gave out"))
+}
+
+fn view(r: events::ActivityRow) -> Activity {
+    Activity {
+        event_type: format!("{}:{}", r.source, r.event_type),
+        id: r.id,
+        source: r.source,
+        event_id: r.event_id,
+        occurred_at: to_rfc3339(r.occurred_at),
+        received_at: to_rfc3339(r.received_at),
+        subject_email: r.subject_email,
+        status: r.status,
+        processor_id: r.processor_id,
+        subject_id: r.subject_id,
+    }
+}
+
+/// Matching events, newest first (by the event's own time).
+pub fn list(db: &Db, q: &ActivityQuery) -> Result<Vec<Activity>> {
+    let Some(f) = to_filter(db, q)? else {
+        return Ok(Vec::new());
     };
-    let rows = db.read(|c| events::list(c, &filter))?;
-    Ok(rows
+    Ok(db
+        .read(|c| events::list(c, &f))?
         .into_iter()
-        .map(|r| Activity {
-            event_type: format!("{}:{}", r.source, r.event_type),
-            id: r.id,
-            source: r.source,
-            event_id: r.event_id,
-            occurred_at: to_rfc3339(r.occurred_at),
-            received_at: to_rfc3339(r.received_at),
-            subject_email: r.subject_email,
-            status: r.status,
-            processor_id: r.processor_id,
-        })
+        .map(view)
         .collect())
+}
+
+/// One page of matching events, the total count, and the cursor of the next page.
+pub fn page(db: &Db, q: &ActivityQuery) -> Result<ActivityPage> {
+    let Some(f) = to_filter(db, q)? else {
+        return Ok(ActivityPage {
+            rows: Vec::new(),
+            total: 0,
+            next_cursor: None,
+        });
+    };
+    let (rows, total) = db.read(|c| Ok((events::list(c, &f)?, events::count(c, &f)?)))?;
+    let next_cursor = (rows.len() as u32 == f.limit)
+        .then(|| rows.last().map(|r| format!("{}:{}", r.occurred_at, r.id)))
+        .flatten();
+    Ok(ActivityPage {
+        rows: rows.into_iter().map(view).collect(),
+        total,
+        next_cursor,
+    })
+}
+
+pub fn detail(db: &Db, id: i64) -> Result<ActivityDetail> {
+    let (row, data) = db
+        .read(|c| events::get(c, id))?
+        .ok_or_else(|| Error::not_found(format!("no event with id {id}")))?;
+    let subject = match row.subject_id {
+        Some(sid) => db
+            .read(|c| subject_q::get(c, sid))?
+            .map(crate::subjects::view),
+        None => None,
+    };
+    Ok(ActivityDetail {
+        activity: view(row),
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        subject,
+    })
+}
+
+/// Writes every event matching `q` (ignoring its limit and cursor) to `path` as CSV.
+/// Returns how many rows were written.
+pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    writeln!(
+        out,
+        "occurred_at,received_at,source,event_type,event_id,subject_email,status"
+    )
+    .map_err(io)?;
+    let mut q = q.clone();
+    q.cursor = None;
+    q.limit = 10_000;
+    let mut written = 0;
+    loop {
+        let page = page(db, &q)?;
+        for a in &page.rows {
+            let cells = [
+                a.occurred_at.as_str(),
+                a.received_at.as_str(),
+                a.source.as_str(),
+                a.event_type.as_str(),
+                a.event_id.as_str(),
+                a.subject_email.as_deref().unwrap_or(""),
+                a.status.as_str(),
+            ];
+            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            writeln!(out, "{}", line.join(",")).map_err(io)?;
+        }
+        written += page.rows.len();
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(written)
+}
+
+/// A CSV cell: quoted when needed, and never starting with a formula character (a cell like
+/// `=HYPERLINK(…)` would run in a spreadsheet).
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// Deletes events received more than `days` ago (the activity-log retention setting).
+pub fn purge_older_than(db: &Db, days: u32) -> Result<usize> {
+    let before = now_ms() - i64::from(days) * 86_400_000;
+    db.write(move |c| events::delete_received_before(c, before))
 }
 
 /// The user's glob (`*` only) as an SQLite GLOB: other GLOB metacharacters match literally.
@@ -102,11 +276,19 @@ fn to_glob(user: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::to_glob;
+    use super::*;
 
     #[test]
     fn only_star_is_a_wildcard() {
         assert_eq!(to_glob("customer.*"), "customer.*");
         assert_eq!(to_glob("a?[b]"), "a[?][[]b]");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
     }
 }

@@ -3,16 +3,21 @@
 
 pub mod activity;
 pub mod app;
+mod bindings;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod dashboard;
 pub mod deliveries;
 pub mod error;
 pub mod ingest;
 pub mod processors;
 pub mod receiver;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod stripe;
+pub mod stripe_sync;
 pub mod subjects;
 pub mod time;
+pub mod tunnel;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
 /// Settings key of the public base URL (a tunnel's or a reverse proxy's).
 pub const PUBLIC_BASE_URL: &str = "public_base_url";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Processor {
     pub id: i64,
     pub name: String,
@@ -25,6 +26,7 @@ pub struct Processor {
     pub webhook_url: Option<String>,
     pub created_at: String,
     /// `awaiting_first_event` until a verified event arrives, then `interconnected`.
+    #[ts(type = "\"awaiting_first_event\" | \"interconnected\"")]
     pub status: &'static str,
     pub last_event_at: Option<String>,
 }

@@ -2,13 +2,15 @@
 //! they have had.
 
 use serde::Serialize;
+use ts_rs::TS;
 
+use crate::activity::Activity;
 use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
 use crate::store::{subjects as q, Db};
 use crate::time::to_rfc3339;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Subject {
     pub id: i64,
     pub email: String,
@@ -19,7 +21,7 @@ pub struct Subject {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct SubjectDetail {
     #[serde(flatten)]
     pub subject: Subject,
@@ -28,14 +30,14 @@ pub struct SubjectDetail {
     pub emails: Vec<EmailHistory>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct EmailHistory {
     pub email: String,
     pub first_seen_at: String,
     pub replaced_at: Option<String>,
 }
 
-fn view(r: q::SubjectRow) -> Subject {
+pub(crate) fn view(r: q::SubjectRow) -> Subject {
     Subject {
         id: r.id,
         email: r.email,
@@ -54,12 +56,49 @@ pub fn list(db: &Db) -> Result<Vec<Subject>> {
 pub fn show(db: &Db, email: &str) -> Result<SubjectDetail> {
     let norm =
         normalise_email(email).ok_or_else(|| Error::invalid("that is not an email address"))?;
+    let row = db.read(|c| q::find_by_email(c, &norm))?.ok_or_else(|| {
+        Error::not_found("no data subject has that email: `privacy-desk subjects list` shows them")
+    })?;
+    detail(db, row)
+}
+
+/// A subject's page: the detail and its timeline (newest first).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SubjectPage {
+    #[serde(flatten)]
+    pub detail: SubjectDetail,
+    pub timeline: Vec<Activity>,
+}
+
+pub fn page(db: &Db, id: i64) -> Result<SubjectPage> {
+    let row = db
+        .read(|c| q::get(c, id))?
+        .ok_or_else(|| Error::not_found(format!("no data subject with id {id}")))?;
+    let email = row.email.clone();
+    let detail = detail(db, row)?;
+    let timeline = crate::activity::list(
+        db,
+        &crate::activity::ActivityQuery {
+            subject: Some(email),
+            limit: 1000,
+            ..Default::default()
+        },
+    )?;
+    Ok(SubjectPage { detail, timeline })
+}
+
+/// Subjects whose email (current or earlier) or name contains `text`; all when empty.
+pub fn search(db: &Db, text: &str) -> Result<Vec<Subject>> {
+    let rows = if text.trim().is_empty() {
+        db.read(q::list)?
+    } else {
+        db.read(|c| q::search(c, text, 500))?
+    };
+    Ok(rows.into_iter().map(view).collect())
+}
+
+fn detail(db: &Db, row: q::SubjectRow) -> Result<SubjectDetail> {
     db.read(|c| {
-        let row = q::find_by_email(c, &norm)?.ok_or_else(|| {
-            Error::not_found(
-                "no data subject has that email: `privacy-desk subjects list` shows them",
-            )
-        })?;
         let external_ids = q::external_ids(c, row.id)?;
         let emails = q::emails(c, row.id)?
             .into_iter()

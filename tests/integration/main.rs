@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, a real SQLite file, the real OS keychain (Secret
 //! Service, started by `make test`), real HTTP on loopback.
 
+mod fake_stripe;
 mod support;
 
 mod cli;
@@ -8,3 +9,4 @@ mod crash;
 mod crosscheck;
 mod fixtures;
 mod hostile;
+mod stripe_api;

@@ -1,21 +1,282 @@
-//! The desktop app: the only place that builds `tauri::Builder` (plugins, state, windows).
+//! The desktop app: the only place that builds `tauri::Builder` — plugins, state, the
+//! in-process receiver, the tray, notifications — and lists the commands.
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+use tauri_plugin_notification::NotificationExt;
+use ts_rs::TS;
 
 use crate::commands;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::receiver::{self, Receiver};
+use crate::time::now_ms;
+
+/// Emitted with the number of events when new events were stored and linked.
+pub const ACTIVITY_CHANGED: &str = "activity-changed";
+/// At most one "deliveries are failing" notification per this many milliseconds.
+const NOTIFY_EVERY_MS: i64 = 15 * 60 * 1000;
 
 /// State shared with every command.
 pub struct AppState {
     pub ctx: Context,
+    receiver: Mutex<ReceiverSlot>,
+    quitting: AtomicBool,
+    last_failure_notice: AtomicI64,
+}
+
+#[derive(Default)]
+struct ReceiverSlot {
+    receiver: Option<Receiver>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReceiverStatus {
+    pub running: bool,
+    pub address: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TunnelStatus {
+    /// `off`, `starting`, `on` or `error`.
+    pub state: String,
+    pub public_url: Option<String>,
+    pub error: Option<String>,
+}
+
+impl TunnelStatus {
+    pub fn off() -> TunnelStatus {
+        TunnelStatus {
+            state: "off".into(),
+            public_url: None,
+            error: None,
+        }
+    }
+}
+
+impl AppState {
+    pub fn receiver_status(&self) -> ReceiverStatus {
+        let slot = self.receiver.lock().expect("receiver slot");
+        ReceiverStatus {
+            running: slot.receiver.is_some(),
+            address: slot
+                .receiver
+                .as_ref()
+                .map(|r| format!("http://{}", r.local_addr())),
+            error: slot.error.clone(),
+        }
+    }
+
+    /// Makes the running receiver re-read endpoints (after a secret changed).
+    pub fn refresh_receiver(&self) {
+        if let Some(r) = &self.receiver.lock().expect("receiver slot").receiver {
+            r.reload_endpoints();
+        }
+    }
 }
 
 pub fn run(data_dir: &Path) -> Result<()> {
     let ctx = Context::open(data_dir)?;
-    tauri::Builder::default()
-        .manage(AppState { ctx })
-        .invoke_handler(tauri::generate_handler![commands::app_info])
-        .run(tauri::generate_context!())
-        .map_err(|e| Error::Io(format!("the window could not start: {e}")))
+    let app = tauri::Builder::default()
+        // First: a second launch focuses the running window instead.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main_window(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .manage(AppState {
+            ctx,
+            receiver: Mutex::new(ReceiverSlot::default()),
+            quitting: AtomicBool::new(false),
+            last_failure_notice: AtomicI64::new(0),
+        })
+        .setup(|app| {
+            let handle = app.handle().clone();
+            start_receiver(&handle);
+            let state = handle.state::<AppState>();
+            if let Ok(s) = crate::settings::get(&state.ctx) {
+                if let Some(days) = s.retention_days {
+                    if let Err(e) = crate::activity::purge_older_than(&state.ctx.db, days) {
+                        tracing::warn!(error = %e, "applying the activity-log retention failed");
+                    }
+                }
+                if s.background_receiving {
+                    ensure_tray(&handle);
+                }
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let state = window.state::<AppState>();
+                let background = crate::settings::get(&state.ctx)
+                    .map(|s| s.background_receiving)
+                    .unwrap_or(false);
+                if background && !state.quitting.load(Ordering::SeqCst) {
+                    // Keep receiving from the tray.
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::dashboard::dashboard,
+            commands::dashboard::deliveries_list,
+            commands::processors::processors_list,
+            commands::processors::processor_add_stripe,
+            commands::processors::processor_set_secret,
+            commands::processors::processor_show,
+            commands::processors::stripe_event_types,
+            commands::activity::activity_query,
+            commands::activity::activity_detail,
+            commands::activity::activity_export_csv,
+            commands::subjects::subjects_search,
+            commands::subjects::subject_detail,
+            commands::settings::settings_get,
+            commands::settings::settings_save,
+        ])
+        .build(tauri::generate_context!())
+        .map_err(|e| Error::Io(format!("the window could not start: {e}")))?;
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            stop_receiver(handle);
+            handle.state::<AppState>().ctx.db.shutdown();
+        }
+    });
+    Ok(())
+}
+
+/// Starts the in-process receiver on the configured port (the same code as `serve`).
+pub fn start_receiver(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let port = crate::settings::get(&state.ctx)
+        .map(|s| s.receiver_port)
+        .unwrap_or(crate::settings::DEFAULT_PORT);
+    let mut cfg = receiver::Config::new(SocketAddr::from(([127, 0, 0, 1], port)));
+    let emitter = app.clone();
+    cfg.hooks.on_linked = Some(Arc::new(move |n| {
+        let _ = emitter.emit(ACTIVITY_CHANGED, n);
+    }));
+    let notifier = app.clone();
+    cfg.hooks.on_rejected = Some(Arc::new(move |a| {
+        // Rejections on a real endpoint (bad signature, stale, bad payload) mean Stripe's
+        // deliveries are failing; scanners hitting random paths do not.
+        if a.processor_id.is_some() {
+            notify_failing(&notifier);
+        }
+    }));
+    let started = Receiver::start(&state.ctx, cfg);
+    let mut slot = state.receiver.lock().expect("receiver slot");
+    match started {
+        Ok(r) => {
+            *slot = ReceiverSlot {
+                receiver: Some(r),
+                error: None,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the receiver did not start");
+            *slot = ReceiverSlot {
+                receiver: None,
+                error: Some(e.to_string()),
+            }
+        }
+    }
+}
+
+fn stop_receiver(app: &AppHandle) {
+    let taken = app
+        .state::<AppState>()
+        .receiver
+        .lock()
+        .expect("receiver slot")
+        .receiver
+        .take();
+    if let Some(r) = taken {
+        r.shutdown();
+    }
+}
+
+/// Restarts the receiver (the port changed).
+pub fn restart_receiver(app: &AppHandle) {
+    stop_receiver(app);
+    start_receiver(app);
+}
+
+fn notify_failing(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let now = now_ms();
+    let last = state.last_failure_notice.load(Ordering::SeqCst);
+    if now - last < NOTIFY_EVERY_MS
+        || state
+            .last_failure_notice
+            .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+    {
+        return;
+    }
+    let _ = app
+        .notification()
+        .builder()
+        .title("Privacy Desk: webhook deliveries are failing")
+        .body("Requests to your webhook endpoint are being refused. Open Deliveries for the reason and the fix.")
+        .show();
+}
+
+fn show_main_window(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// The tray icon that keeps the receiver reachable while the window is closed.
+pub fn ensure_tray(app: &AppHandle) {
+    if app.tray_by_id("main").is_some() {
+        return;
+    }
+    let built = (|| -> tauri::Result<()> {
+        let open = MenuItem::with_id(app, "open", "Open Privacy Desk", true, None::<&str>)?;
+        let quit = MenuItem::with_id(app, "quit", "Quit (stop receiving)", true, None::<&str>)?;
+        let menu = Menu::with_items(app, &[&open, &quit])?;
+        let mut tray = TrayIconBuilder::with_id("main")
+            .tooltip("Privacy Desk — receiving webhooks")
+            .menu(&menu)
+            .on_menu_event(|app, e| match e.id.as_ref() {
+                "open" => show_main_window(app),
+                "quit" => {
+                    app.state::<AppState>()
+                        .quitting
+                        .store(true, Ordering::SeqCst);
+                    app.exit(0);
+                }
+                _ => {}
+            });
+        if let Some(icon) = app.default_window_icon() {
+            tray = tray.icon(icon.clone());
+        }
+        tray.build(app)?;
+        Ok(())
+    })();
+    if let Err(e) = built {
+        tracing::warn!(error = %e, "the tray icon could not be created");
+    }
 }

@@ -2,6 +2,8 @@
 //! as the desktop app. With no subcommand the window opens.
 
 mod output;
+mod stripe;
+mod tunnel;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +14,6 @@ use clap::{Args, Parser, Subcommand};
 use crate::context::{default_data_dir, Context};
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
-use crate::time::{parse_time, DayEdge};
 use crate::{activity, deliveries, processors, receiver, subjects};
 use output::{opt, table};
 
@@ -53,6 +54,12 @@ pub enum Command {
     /// Requests the receiver answered, for troubleshooting.
     #[command(subcommand)]
     Deliveries(DeliveriesCmd),
+    /// The Stripe API: key, permissions, webhook registration, catch-up, backfill.
+    #[command(subcommand)]
+    Stripe(stripe::StripeCmd),
+    /// The ngrok tunnel that gives the receiver a public URL.
+    #[command(subcommand)]
+    Tunnel(tunnel::TunnelCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +116,9 @@ pub struct ActivityArgs {
     /// RFC 3339 or YYYY-MM-DD (a date includes the whole day).
     #[arg(long, value_name = "T")]
     until: Option<String>,
+    /// pending, linked, unlinked, no_subject or awaiting_fetch.
+    #[arg(long)]
+    status: Option<String>,
     #[arg(long, default_value_t = 1000)]
     limit: u32,
 }
@@ -169,8 +179,10 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
         Command::Processor(p) => processor(&ctx, p, json),
         Command::Activity(ActivityCmd::List(a)) => activity_list(&ctx, a, json),
         Command::Subjects(s) => subjects_cmd(&ctx, s, json),
+        Command::Stripe(s) => stripe::run(&ctx, s, json),
+        Command::Tunnel(t) => tunnel::run(&ctx, t, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
-            let rows = deliveries::list(&ctx.db, limit)?;
+            let rows = deliveries::list(&ctx.db, limit, false)?;
             if json {
                 return output::json(&rows);
             }
@@ -296,18 +308,14 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
 }
 
 fn activity_list(ctx: &Context, a: ActivityArgs, json: bool) -> Result<()> {
-    let q = activity::Query {
+    let q = activity::ActivityQuery {
         source: a.source,
         event_type: a.event_type,
-        subject_email: a.subject,
-        since: a
-            .since
-            .map(|s| parse_time(&s, DayEdge::Start))
-            .transpose()?,
-        until: a
-            .until
-            .map(|s| parse_time(&s, DayEdge::EndExclusive))
-            .transpose()?,
+        subject: a.subject,
+        since: a.since,
+        until: a.until,
+        status: a.status,
+        cursor: None,
         limit: a.limit,
     };
     let rows = activity::list(&ctx.db, &q)?;

@@ -1,11 +1,18 @@
 //! `#[tauri::command]` functions: a few lines each, calling the same domain functions as the
-//! CLI. Errors reach the frontend as `{code, message}`.
+//! CLI. One file per screen. Errors reach the frontend as `{code, message}`.
+
+pub mod activity;
+pub mod dashboard;
+pub mod processors;
+pub mod settings;
+pub mod subjects;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::app::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct AppInfo {
     pub name: &'static str,
     pub version: &'static str,

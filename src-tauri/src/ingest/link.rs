@@ -103,23 +103,28 @@ pub struct Linker {
 }
 
 impl Linker {
-    /// Starts the thread; it first links whatever a previous run left pending.
-    pub fn start(db: Db) -> Linker {
+    /// Starts the thread; it first links whatever a previous run left pending. `on_linked`
+    /// hears how many events each round linked.
+    pub fn start(db: Db, on_linked: Option<Arc<dyn Fn(usize) + Send + Sync>>) -> Linker {
         let (tx, rx) = mpsc::sync_channel::<()>(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("linker".into())
             .spawn(move || loop {
+                let mut linked = 0;
                 loop {
                     match db.write(|c| process_pending(c, 500)) {
                         Ok(0) => break,
-                        Ok(_) => continue,
+                        Ok(n) => linked += n,
                         Err(e) => {
                             tracing::error!(error = %e, "linking events failed");
                             break;
                         }
                     }
+                }
+                if let (Some(hook), true) = (&on_linked, linked > 0) {
+                    hook(linked);
                 }
                 if stopping.load(Ordering::SeqCst) || rx.recv().is_err() {
                     return;

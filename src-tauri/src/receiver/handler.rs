@@ -52,6 +52,10 @@ impl Handler {
         }
     }
 
+    pub fn forget_endpoints(&self) {
+        self.endpoints.map.write().expect("endpoint map").clear();
+    }
+
     pub fn handle(&self, mut rq: tiny_http::Request) {
         let received_at = now_ms();
         let prepared = self.prepare(&mut rq, received_at);

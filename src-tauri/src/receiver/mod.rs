@@ -24,12 +24,13 @@ use crate::store::Db;
 use crate::time::now_ms;
 pub use edge::Limits;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub limits: Limits,
     /// Threads verifying requests (HMAC, JSON): CPU-bound and brief.
     pub workers: usize,
+    pub hooks: Hooks,
 }
 
 impl Config {
@@ -38,8 +39,19 @@ impl Config {
             listen,
             limits: Limits::default(),
             workers: 4,
+            hooks: Hooks::default(),
         }
     }
+}
+
+/// Callbacks for the desktop app (live updates, notifications). Called on receiver threads:
+/// keep them short.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Events were stored and linked: how many.
+    pub on_linked: Option<Arc<dyn Fn(usize) + Send + Sync>>,
+    /// A request was refused (status ≥ 400).
+    pub on_rejected: Option<Arc<dyn Fn(&Answer) + Send + Sync>>,
 }
 
 /// What the receiver answered: the HTTP status and the JSON body `{"outcome", "reason"}`.
@@ -77,6 +89,7 @@ impl Answer {
 struct DeliveryLog {
     db: Db,
     count: Arc<AtomicU64>,
+    on_rejected: Option<Arc<dyn Fn(&Answer) + Send + Sync>>,
 }
 
 const DELIVERIES_KEPT: i64 = 20_000;
@@ -84,6 +97,9 @@ const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 impl DeliveryLog {
     fn record(&self, a: &Answer) {
+        if let (Some(hook), true) = (&self.on_rejected, a.status >= 400) {
+            hook(a);
+        }
         let row = DeliveryRow {
             received_at: now_ms(),
             status_code: a.status,
@@ -105,6 +121,7 @@ impl DeliveryLog {
 
 pub struct Receiver {
     edge: edge::Edge,
+    handler: Arc<handler::Handler>,
     server: Arc<tiny_http::Server>,
     workers: Vec<JoinHandle<()>>,
     responder: Option<JoinHandle<()>>,
@@ -129,8 +146,9 @@ impl Receiver {
         let log = DeliveryLog {
             db: ctx.db.clone(),
             count: Arc::new(AtomicU64::new(0)),
+            on_rejected: cfg.hooks.on_rejected.clone(),
         };
-        let linker = Linker::start(ctx.db.clone());
+        let linker = Linker::start(ctx.db.clone(), cfg.hooks.on_linked.clone());
 
         // Answers leave through one thread, after their event was committed.
         let (reply_tx, reply_rx) = mpsc::channel::<(tiny_http::Request, Answer)>();
@@ -171,7 +189,6 @@ impl Receiver {
                     .map_err(io)
             })
             .collect::<Result<Vec<_>>>()?;
-        drop(handler);
 
         let on_reject: edge::OnReject = Arc::new(move |a: &Answer| log.record(a));
         let edge = edge::Edge::start(listener, cfg.limits, inner_addr, edge_token, on_reject)
@@ -179,6 +196,7 @@ impl Receiver {
         tracing::info!(addr = %edge.local_addr(), "receiver listening");
         Ok(Receiver {
             edge,
+            handler,
             server,
             workers,
             responder: Some(responder),
@@ -191,6 +209,11 @@ impl Receiver {
         self.edge.local_addr()
     }
 
+    /// Forgets cached endpoints: the next request re-reads them (a secret changed).
+    pub fn reload_endpoints(&self) {
+        self.handler.forget_endpoints();
+    }
+
     /// Stops accepting, lets requests in flight finish (their events are committed and
     /// answered), then stops the workers and finishes linking.
     pub fn shutdown(mut self) {
@@ -201,8 +224,9 @@ impl Receiver {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
-        // The workers held the last senders of replies: the responder ends once it has
-        // answered everything queued.
+        // The workers and the handler held the last senders of replies: the responder ends
+        // once it has answered everything queued.
+        drop(self.handler);
         if let Some(r) = self.responder.take() {
             let _ = r.join();
         }

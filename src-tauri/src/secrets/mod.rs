@@ -58,6 +58,8 @@ pub enum SecretKind {
     EndpointToken,
     /// A Stripe restricted key (`rk_…`).
     ApiKey,
+    /// The ngrok authtoken (app-wide: see [`Keychain::set_app`]).
+    TunnelToken,
 }
 
 impl SecretKind {
@@ -66,6 +68,7 @@ impl SecretKind {
             SecretKind::SigningSecret => "signing-secret",
             SecretKind::EndpointToken => "endpoint-token",
             SecretKind::ApiKey => "api-key",
+            SecretKind::TunnelToken => "tunnel-token",
         }
     }
 }
@@ -113,6 +116,33 @@ impl Keychain {
     pub fn delete(&self, processor_id: i64, kind: SecretKind) -> Result<()> {
         match self
             .entry(&Self::processor_account(processor_id, kind))?
+            .delete_credential()
+        {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl Keychain {
+    /// App-wide secrets (the tunnel token), not tied to a processor.
+    pub fn set_app(&self, kind: SecretKind, secret: &Secret) -> Result<()> {
+        self.entry(&format!("app/{}", kind.slug()))?
+            .set_password(secret.expose())
+            .map_err(unavailable)
+    }
+
+    pub fn get_app(&self, kind: SecretKind) -> Result<Option<Secret>> {
+        match self.entry(&format!("app/{}", kind.slug()))?.get_password() {
+            Ok(s) => Ok(Some(Secret::new(s))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub fn delete_app(&self, kind: SecretKind) -> Result<()> {
+        match self
+            .entry(&format!("app/{}", kind.slug()))?
             .delete_credential()
         {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),

@@ -31,12 +31,17 @@ pub fn insert(conn: &Connection, d: &DeliveryRow) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Newest first; rejected deliveries first when `rejected_first`.
-pub fn list(conn: &Connection, limit: u32) -> Result<Vec<DeliveryRow>> {
-    let mut stmt = conn.prepare_cached(
+/// Newest first; with `rejected_first`, every rejected delivery before the accepted ones.
+pub fn list(conn: &Connection, limit: u32, rejected_first: bool) -> Result<Vec<DeliveryRow>> {
+    let order = if rejected_first {
+        "(status_code >= 400) DESC, received_at DESC, id DESC"
+    } else {
+        "received_at DESC, id DESC"
+    };
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT received_at, status_code, outcome, reason, event_id, processor_id
-         FROM deliveries ORDER BY received_at DESC, id DESC LIMIT ?1",
-    )?;
+         FROM deliveries ORDER BY {order} LIMIT ?1"
+    ))?;
     let rows = stmt.query_map([limit], |r| {
         Ok(DeliveryRow {
             received_at: r.get(0)?,
@@ -48,6 +53,15 @@ pub fn list(conn: &Connection, limit: u32) -> Result<Vec<DeliveryRow>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Rejected deliveries (status ≥ 400) since `since_ms`.
+pub fn count_rejected_since(conn: &Connection, since_ms: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM deliveries WHERE status_code >= 400 AND received_at >= ?1",
+        [since_ms],
+        |r| r.get(0),
+    )?)
 }
 
 /// Keeps at most `keep` rows and nothing older than `oldest_ms`.

@@ -164,19 +164,20 @@ pub struct Filter {
     pub source: Option<String>,
     /// An SQLite GLOB over the type without its source prefix.
     pub type_glob: Option<String>,
-    pub subject_id: Option<i64>,
+    /// Any of these subjects (a name search can match several).
+    pub subject_ids: Option<Vec<i64>>,
     pub processor_id: Option<i64>,
+    pub status: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Keyset paging: only rows before this (occurred_at, id), in the list's order.
+    pub before: Option<(i64, i64)>,
     pub limit: u32,
 }
 
-pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
-    let mut sql = String::from(
-        "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
-                subject_id, subject_email, status
-         FROM events WHERE 1",
-    );
+/// The WHERE clause (after `WHERE 1`) and its arguments for a filter.
+fn where_clause(f: &Filter, with_cursor: bool) -> (String, Vec<Value>) {
+    let mut sql = String::new();
     let mut args: Vec<Value> = Vec::new();
     let mut push = |clause: &str, v: Value| {
         args.push(v);
@@ -188,11 +189,11 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
     if let Some(g) = &f.type_glob {
         push("event_type GLOB", Value::Text(g.clone()));
     }
-    if let Some(id) = f.subject_id {
-        push("subject_id =", Value::Integer(id));
-    }
     if let Some(id) = f.processor_id {
         push("processor_id =", Value::Integer(id));
+    }
+    if let Some(s) = &f.status {
+        push("status =", Value::Text(s.clone()));
     }
     if let Some(t) = f.since {
         push("occurred_at >=", Value::Integer(t));
@@ -200,11 +201,30 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
     if let Some(t) = f.until {
         push("occurred_at <", Value::Integer(t));
     }
+    if let Some(ids) = &f.subject_ids {
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        sql.push_str(&format!(" AND subject_id IN ({})", list.join(",")));
+    }
+    if let (true, Some((t, id))) = (with_cursor, f.before) {
+        args.push(Value::Integer(t));
+        args.push(Value::Integer(id));
+        let (a, b) = (args.len() - 1, args.len());
+        sql.push_str(&format!(
+            " AND (occurred_at < ?{a} OR (occurred_at = ?{a} AND id < ?{b}))"
+        ));
+    }
+    (sql, args)
+}
+
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
+    let (clause, mut args) = where_clause(f, true);
     args.push(Value::Integer(f.limit.into()));
-    sql.push_str(&format!(
-        " ORDER BY occurred_at DESC, id DESC LIMIT ?{}",
+    let sql = format!(
+        "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
+                subject_id, subject_email, status
+         FROM events WHERE 1{clause} ORDER BY occurred_at DESC, id DESC LIMIT ?{}",
         args.len()
-    ));
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
         Ok(ActivityRow {
@@ -223,10 +243,56 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The minimised payload of one event.
-pub fn data(conn: &Connection, id: i64) -> Result<Option<String>> {
+/// How many rows match the filter (ignoring paging).
+pub fn count(conn: &Connection, f: &Filter) -> Result<i64> {
+    let (clause, args) = where_clause(f, false);
+    let sql = format!("SELECT count(*) FROM events WHERE 1{clause}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?)
+}
+
+/// Events received per UTC day since `since_ms`: (day number since the epoch, count).
+pub fn received_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT received_at / 86400000 AS day, count(*) FROM events
+         WHERE received_at >= ?1 GROUP BY day ORDER BY day",
+    )?;
+    let rows = stmt.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes events received before `before_ms` (the activity-log retention).
+pub fn delete_received_before(conn: &Connection, before_ms: i64) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM events WHERE received_at < ?1", [before_ms])?)
+}
+
+/// One event with its minimised payload.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<(ActivityRow, String)>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row("SELECT data FROM events WHERE id = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
+                    subject_id, subject_email, status, data
+             FROM events WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    ActivityRow {
+                        id: r.get(0)?,
+                        processor_id: r.get(1)?,
+                        source: r.get(2)?,
+                        event_type: r.get(3)?,
+                        event_id: r.get(4)?,
+                        occurred_at: r.get(5)?,
+                        received_at: r.get(6)?,
+                        subject_id: r.get(7)?,
+                        subject_email: r.get(8)?,
+                        status: r.get(9)?,
+                    },
+                    r.get(10)?,
+                ))
+            },
+        )
         .optional()?)
 }

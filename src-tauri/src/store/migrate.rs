@@ -15,6 +15,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_deliveries",
         include_str!("../../../migrations/0002_deliveries.sql"),
     ),
+    (
+        "0003_app_queries",
+        include_str!("../../../migrations/0003_app_queries.sql"),
+    ),
+    (
+        "0004_stripe_sync",
+        include_str!("../../../migrations/0004_stripe_sync.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

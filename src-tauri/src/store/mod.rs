@@ -9,6 +9,7 @@ pub mod events;
 pub mod migrate;
 pub mod processors;
 pub mod settings;
+pub mod stripe_sync;
 pub mod subjects;
 
 use std::fs;

@@ -63,6 +63,26 @@ pub fn list(conn: &Connection) -> Result<Vec<SubjectRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Subjects whose current or earlier email, or name, contains `text` (case-insensitive).
+pub fn search(conn: &Connection, text: &str, limit: u32) -> Result<Vec<SubjectRow>> {
+    let pattern = format!(
+        "%{}%",
+        text.trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE s.id IN (
+             SELECT subject_id FROM subject_emails WHERE email LIKE ?1 ESCAPE '\\'
+             UNION SELECT id FROM subjects WHERE lower(name) LIKE ?1 ESCAPE '\\')
+         ORDER BY s.email LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![pattern, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn create(conn: &Connection, email: &str, name: Option<&str>, now: i64) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO subjects (email, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
@@ -158,7 +178,7 @@ pub fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) ->
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ExternalId {
     pub processor_id: i64,
     pub external_id: String,

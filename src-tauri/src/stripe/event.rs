@@ -11,6 +11,33 @@ use serde_json::{Map, Value};
 
 use crate::ingest::model::{normalise_email, Incoming, Minimised, SubjectData};
 
+/// The event types to select on the Stripe webhook endpoint: everything that creates, changes
+/// or deletes personal data a data subject can ask about.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.succeeded",
+    "charge.failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "checkout.session.completed",
+    "refund.created",
+    "setup_intent.succeeded",
+    "payment_method.attached",
+    "payment_method.detached",
+];
+
 /// Why a body is not a Stripe event. Messages name fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadError(pub &'static str);

@@ -1,5 +1,6 @@
-//! Stripe: the webhook signature and the event model. (The REST client arrives with the
-//! Stripe API issue; it will be the only user of reqwest.)
+//! Stripe: the webhook signature, the event model, and the REST client (the only code that
+//! talks to Stripe's API, and the only user of reqwest).
 
+pub mod client;
 pub mod event;
 pub mod signature;

@@ -1,0 +1,26 @@
+use crate::activity::{self, ActivityDetail, ActivityPage, ActivityQuery};
+use crate::app::AppState;
+use crate::error::Result;
+
+#[tauri::command]
+pub async fn activity_query(
+    state: tauri::State<'_, AppState>,
+    query: ActivityQuery,
+) -> Result<ActivityPage> {
+    activity::page(&state.ctx.db, &query)
+}
+
+#[tauri::command]
+pub async fn activity_detail(state: tauri::State<'_, AppState>, id: i64) -> Result<ActivityDetail> {
+    activity::detail(&state.ctx.db, id)
+}
+
+/// Writes the filtered log to `path` (chosen by the user in a save dialog).
+#[tauri::command]
+pub async fn activity_export_csv(
+    state: tauri::State<'_, AppState>,
+    query: ActivityQuery,
+    path: String,
+) -> Result<usize> {
+    activity::export_csv(&state.ctx.db, &query, std::path::Path::new(&path))
+}

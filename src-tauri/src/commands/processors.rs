@@ -1,0 +1,38 @@
+use crate::app::AppState;
+use crate::error::Result;
+use crate::processors::{self, Processor};
+use crate::secrets::Secret;
+
+#[tauri::command]
+pub async fn processors_list(state: tauri::State<'_, AppState>) -> Result<Vec<Processor>> {
+    processors::list(&state.ctx)
+}
+
+#[tauri::command]
+pub async fn processor_add_stripe(
+    state: tauri::State<'_, AppState>,
+    name: Option<String>,
+) -> Result<Processor> {
+    processors::add_stripe(&state.ctx, name.as_deref(), None)
+}
+
+#[tauri::command]
+pub async fn processor_set_secret(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    secret: String,
+) -> Result<()> {
+    processors::set_signing_secret(&state.ctx, id, &Secret::new(secret.trim()))?;
+    state.refresh_receiver();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn processor_show(state: tauri::State<'_, AppState>, id: i64) -> Result<Processor> {
+    processors::show(&state.ctx, id)
+}
+
+#[tauri::command]
+pub fn stripe_event_types() -> Vec<&'static str> {
+    crate::stripe::event::WEBHOOK_EVENTS.to_vec()
+}

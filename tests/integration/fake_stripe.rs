@@ -1,0 +1,537 @@
+//! A fake Stripe API on loopback for the integration tests and the catch-up benchmark. It
+//! speaks enough of Stripe: bearer keys (401), restricted-key permissions (403 naming the
+//! `rak_…` permission), `Stripe-Version`, form bodies, list pagination (`limit`,
+//! `starting_after`, `has_more`, `created[gte]`, `types[]`), 404 `resource_missing`, injected
+//! 429/5xx, and idempotency keys (a repeated key replays the first answer).
+//!
+//! Used by `tests/integration` and by `src-tauri/benches/catchup.rs` (through `#[path]`), so
+//! it depends only on std, serde_json and tiny_http.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde_json::{json, Value};
+
+pub const VERSION: &str = "2025-10-29.clover";
+pub const KEY: &str = "rk_test_fakestripe0123456789";
+
+/// One request the fake answered.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub params: Vec<(String, String)>,
+    pub idempotency_key: Option<String>,
+    pub status: u16,
+}
+
+impl Req {
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    /// Keys accepted (others get 401).
+    pub keys: HashSet<String>,
+    /// `rak_…` permissions the key lacks.
+    pub denied: HashSet<String>,
+    /// Events, any order (sorted newest first when listed).
+    pub events: Vec<Value>,
+    /// Objects per list resource (`customers`, `charges`, …), newest first.
+    pub objects: HashMap<String, Vec<Value>>,
+    /// Thin events served at /v2/core/events/{id}.
+    pub v2_events: HashMap<String, Value>,
+    pub endpoints: Vec<Value>,
+    /// Answers replayed for a repeated idempotency key.
+    idem: HashMap<String, (u16, String)>,
+    /// Statuses to answer the next requests with, before looking at them.
+    pub fail_next: VecDeque<u16>,
+    /// After this many successful list pages of this resource, every page fails with 500.
+    pub fail_list_after: Option<(String, usize)>,
+    list_pages_served: HashMap<String, usize>,
+    /// The next webhook-endpoint create succeeds but answers 500 (a lost answer).
+    pub lose_next_create_answer: bool,
+    pub requests: Vec<Req>,
+    next_id: u64,
+}
+
+pub struct FakeStripe {
+    pub base: String,
+    pub state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl FakeStripe {
+    pub fn start() -> FakeStripe {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind fake stripe"));
+        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let mut st = State::default();
+        st.keys.insert(KEY.to_owned());
+        let state = Arc::new(Mutex::new(st));
+        let threads = (0..4)
+            .map(|_| {
+                let (server, state) = (server.clone(), state.clone());
+                std::thread::spawn(move || {
+                    while let Ok(req) = server.recv() {
+                        handle(&state, req);
+                    }
+                })
+            })
+            .collect();
+        FakeStripe {
+            base,
+            state,
+            server,
+            threads,
+        }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn requests(&self) -> Vec<Req> {
+        self.with(|s| s.requests.clone())
+    }
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        self.server.unblock();
+        for _ in 0..self.threads.len() {
+            self.server.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A customer with an email, created at `created` (unix seconds).
+pub fn customer(i: usize, created: i64) -> Value {
+    json!({
+        "id": format!("cus_fake{i:06}"),
+        "object": "customer",
+        "created": created,
+        "email": format!("person{i}@example.com"),
+        "name": format!("Person {i}"),
+        "livemode": false,
+        "phone": "+15555550100",
+        "metadata": {},
+    })
+}
+
+/// A `customer.created` event.
+pub fn customer_event(i: usize, created: i64) -> Value {
+    json!({
+        "id": format!("evt_fake{i:07}"),
+        "object": "event",
+        "api_version": VERSION,
+        "type": "customer.created",
+        "created": created,
+        "livemode": false,
+        "data": {"object": customer(i, created)},
+    })
+}
+
+/// A `payment_intent.succeeded` event naming customer `cus` (no email in it).
+pub fn payment_event(i: usize, created: i64, cus: &str) -> Value {
+    json!({
+        "id": format!("evt_pay{i:07}"),
+        "object": "event",
+        "api_version": VERSION,
+        "type": "payment_intent.succeeded",
+        "created": created,
+        "livemode": false,
+        "data": {"object": {
+            "id": format!("pi_fake{i:07}"), "object": "payment_intent", "created": created,
+            "amount": 1000 + i, "currency": "eur", "status": "succeeded", "customer": cus,
+        }},
+    })
+}
+
+fn error(
+    status: u16,
+    kind: &str,
+    code: Option<&str>,
+    message: &str,
+    param: Option<&str>,
+) -> (u16, Value) {
+    (
+        status,
+        json!({"error": {"type": kind, "code": code, "message": message, "param": param}}),
+    )
+}
+
+fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let h = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(h, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn rak(resource: &str) -> &str {
+    match resource {
+        "customers" => "customer",
+        "charges" => "charge",
+        "payment_intents" => "payment_intent",
+        "invoices" => "invoice",
+        "subscriptions" => "subscription",
+        "events" => "event",
+        "webhook_endpoints" => "webhook",
+        _ => "unknown",
+    }
+}
+
+fn handle(state: &Arc<Mutex<State>>, mut req: tiny_http::Request) {
+    let method = req.method().as_str().to_owned();
+    let (path, query) = match req.url().split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (req.url().to_owned(), String::new()),
+    };
+    let header = |name: &str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let auth = header("Authorization");
+    let version = header("Stripe-Version");
+    let idem = header("Idempotency-Key");
+    let mut body = String::new();
+    let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+    let mut params = parse_pairs(&query);
+    params.extend(parse_pairs(&body));
+
+    let (status, value) = {
+        let mut st = state.lock().unwrap();
+        let replay = match (&idem, method.as_str()) {
+            (Some(k), "POST" | "DELETE") => st.idem.get(k).cloned(),
+            _ => None,
+        };
+        let (status, text) = match replay {
+            Some(r) => r,
+            None => {
+                let (s, v) = route(
+                    &mut st,
+                    &method,
+                    &path,
+                    &params,
+                    auth.as_deref(),
+                    version.as_deref(),
+                );
+                let text = v.to_string();
+                if let (Some(k), true) = (&idem, method != "GET" && s != 429 && s < 500) {
+                    st.idem.insert(k.clone(), (s, text.clone()));
+                }
+                // A lost answer: the create happened (and is replayed for its key), but the
+                // client sees a 500.
+                if method == "POST"
+                    && path == "/v1/webhook_endpoints"
+                    && s == 200
+                    && st.lose_next_create_answer
+                {
+                    st.lose_next_create_answer = false;
+                    (
+                        500,
+                        error(500, "api_error", None, "lost", None).1.to_string(),
+                    )
+                } else {
+                    (s, text)
+                }
+            }
+        };
+        st.requests.push(Req {
+            method: method.clone(),
+            path: path.clone(),
+            params: params.clone(),
+            idempotency_key: idem.clone(),
+            status,
+        });
+        (status, text)
+    };
+    let mut resp = tiny_http::Response::from_string(value)
+        .with_status_code(status)
+        .with_header(
+            "Content-Type: application/json"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        );
+    if status == 429 {
+        resp = resp.with_header("Retry-After: 0".parse::<tiny_http::Header>().unwrap());
+    }
+    let _ = req.respond(resp);
+}
+
+fn route(
+    st: &mut State,
+    method: &str,
+    path: &str,
+    params: &[(String, String)],
+    auth: Option<&str>,
+    version: Option<&str>,
+) -> (u16, Value) {
+    if let Some(s) = st.fail_next.pop_front() {
+        return match s {
+            429 => error(
+                429,
+                "invalid_request_error",
+                Some("rate_limit"),
+                "Too many requests",
+                None,
+            ),
+            s => error(s, "api_error", None, "Something went wrong", None),
+        };
+    }
+    let key = auth.and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    if !st.keys.contains(key) {
+        return error(
+            401,
+            "invalid_request_error",
+            None,
+            &format!("Invalid API Key provided: {key}"),
+            None,
+        );
+    }
+    if version != Some(VERSION) {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("invalid_version"),
+            "bad Stripe-Version",
+            None,
+        );
+    }
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let p = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let deny = |st: &State, resource: &str, write: bool| {
+        let perm = format!(
+            "rak_{}_{}",
+            rak(resource),
+            if write { "write" } else { "read" }
+        );
+        st.denied.contains(&perm).then(|| {
+            error(
+                403,
+                "invalid_request_error",
+                None,
+                &format!(
+                    "The provided key '{key}' does not have the required permissions for this endpoint on account 'acct_fake'. Having the '{perm}' permission would allow this request to continue."
+                ),
+                None,
+            )
+        })
+    };
+    match (method, segs.as_slice()) {
+        ("GET", ["v2", "core", "events", id]) => {
+            if let Some(d) = deny(st, "events", false) {
+                return d;
+            }
+            match st.v2_events.get(*id) {
+                Some(v) => (200, v.clone()),
+                None => missing("id"),
+            }
+        }
+        ("GET", ["v1", resource]) => {
+            if let Some(d) = deny(st, resource, false) {
+                return d;
+            }
+            if let Some((r, ok)) = &st.fail_list_after {
+                if r == resource && st.list_pages_served.get(*resource).copied().unwrap_or(0) >= *ok
+                {
+                    return error(500, "api_error", None, "Something went wrong", None);
+                }
+            }
+            let all: Vec<Value> = if *resource == "events" {
+                let gte: i64 = p("created[gte]").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let types: Vec<String> = params
+                    .iter()
+                    .filter(|(k, _)| k == "types[]")
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let mut evs: Vec<Value> = st
+                    .events
+                    .iter()
+                    .filter(|e| e["created"].as_i64().unwrap_or(0) >= gte)
+                    .filter(|e| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
+                    .cloned()
+                    .collect();
+                evs.sort_by(|a, b| {
+                    b["created"]
+                        .as_i64()
+                        .cmp(&a["created"].as_i64())
+                        .then(b["id"].as_str().cmp(&a["id"].as_str()))
+                });
+                evs
+            } else if *resource == "webhook_endpoints" {
+                st.endpoints.clone()
+            } else {
+                st.objects.get(*resource).cloned().unwrap_or_default()
+            };
+            let limit: usize = p("limit")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10)
+                .clamp(1, 100);
+            let start = match p("starting_after") {
+                Some(after) => match all.iter().position(|o| o["id"] == after.as_str()) {
+                    Some(i) => i + 1,
+                    None => return missing("starting_after"),
+                },
+                None => 0,
+            };
+            let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+            *st.list_pages_served
+                .entry(resource.to_string())
+                .or_default() += 1;
+            (
+                200,
+                json!({"object": "list", "url": path, "has_more": start + page.len() < all.len(), "data": page}),
+            )
+        }
+        ("GET", ["v1", resource, id]) => {
+            if let Some(d) = deny(st, resource, false) {
+                return d;
+            }
+            match st
+                .objects
+                .get(*resource)
+                .and_then(|v| v.iter().find(|o| o["id"] == *id))
+            {
+                Some(o) => (200, o.clone()),
+                None => missing("id"),
+            }
+        }
+        ("POST", ["v1", "webhook_endpoints"]) => {
+            if let Some(d) = deny(st, "webhook_endpoints", true) {
+                return d;
+            }
+            let Some(url) = p("url") else {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("parameter_missing"),
+                    "Missing url",
+                    Some("url"),
+                );
+            };
+            st.next_id += 1;
+            let events: Vec<String> = params
+                .iter()
+                .filter(|(k, _)| k == "enabled_events[]")
+                .map(|(_, v)| v.clone())
+                .collect();
+            let ep = json!({
+                "id": format!("we_fake{}", st.next_id), "object": "webhook_endpoint", "url": url,
+                "enabled_events": events, "api_version": p("api_version"), "status": "enabled",
+                "livemode": false,
+            });
+            st.endpoints.push(ep.clone());
+            let mut with_secret = ep;
+            with_secret["secret"] = json!(format!("whsec_fakesecret{}", st.next_id));
+            (200, with_secret)
+        }
+        ("POST", ["v1", "webhook_endpoints", id]) => {
+            if let Some(d) = deny(st, "webhook_endpoints", true) {
+                return d;
+            }
+            let url = p("url");
+            let events: Vec<String> = params
+                .iter()
+                .filter(|(k, _)| k == "enabled_events[]")
+                .map(|(_, v)| v.clone())
+                .collect();
+            match st.endpoints.iter_mut().find(|e| e["id"] == *id) {
+                Some(e) => {
+                    if let Some(u) = url {
+                        e["url"] = json!(u);
+                    }
+                    if !events.is_empty() {
+                        e["enabled_events"] = json!(events);
+                    }
+                    (200, e.clone())
+                }
+                None => missing("id"),
+            }
+        }
+        ("DELETE", ["v1", "webhook_endpoints", id]) => {
+            if let Some(d) = deny(st, "webhook_endpoints", true) {
+                return d;
+            }
+            let before = st.endpoints.len();
+            st.endpoints.retain(|e| e["id"] != *id);
+            if st.endpoints.len() == before {
+                return missing("id");
+            }
+            (
+                200,
+                json!({"id": id, "object": "webhook_endpoint", "deleted": true}),
+            )
+        }
+        ("POST", ["v1", resource, id]) => {
+            if let Some(d) = deny(st, resource, true) {
+                return d;
+            }
+            match st
+                .objects
+                .get(*resource)
+                .and_then(|v| v.iter().find(|o| o["id"] == *id))
+            {
+                Some(o) => (200, o.clone()),
+                None => missing("id"),
+            }
+        }
+        _ => error(
+            404,
+            "invalid_request_error",
+            None,
+            "Unrecognized request URL",
+            None,
+        ),
+    }
+}
+
+fn missing(param: &str) -> (u16, Value) {
+    error(
+        404,
+        "invalid_request_error",
+        Some("resource_missing"),
+        "No such object",
+        Some(param),
+    )
+}
