@@ -1,21 +1,82 @@
 import { afterEach, expect, it, vi } from 'vitest'
-import { mount, unmount } from 'svelte'
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
-import App from './App.svelte'
+import { createMockBackend, stripeProcessor } from './lib/mockBackend'
+import { navigate, renderApp, text } from './test/app'
 
+let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
-  clearMocks()
-  document.body.innerHTML = ''
+  view?.destroy()
+  view = null
 })
 
-it('shows the heading and the version the backend reports', async () => {
-  mockIPC((cmd) => (cmd === 'plugin:app|version' ? '0.1.0' : undefined))
-  const app = mount(App, { target: document.body })
+it('names the app in the title and shows the version the backend reports', async () => {
+  const backend = createMockBackend()
+  view = renderApp(backend)
+  expect(document.title).toContain('Privacy Desk')
+  expect(text(view.$('.brand'))).toBe('Privacy Desk')
+  await vi.waitFor(() => expect(text(view!.$('#app-version'))).toBe('Version 0.1.0'))
+})
 
-  expect(document.querySelector('h1')?.textContent).toBe('Privacy Desk')
-  await vi.waitFor(() =>
-    expect(document.getElementById('app-version')?.textContent).toBe('Version 0.1.0'),
-  )
+it('says the version is unknown when the backend cannot tell', async () => {
+  const backend = createMockBackend()
+  backend.failNext('appInfo', { code: 'unknown', message: 'no IPC' })
+  view = renderApp(backend)
+  await vi.waitFor(() => expect(text(view!.$('#app-version'))).toBe('Version unknown'))
+})
 
-  unmount(app)
+it('has one link per screen with stable ids, marking the current one', async () => {
+  view = renderApp(createMockBackend())
+  const ids = view.$$('nav a[id^="nav-"]').map((a) => a.id)
+  expect(ids).toEqual(['nav-dashboard', 'nav-processors', 'nav-activity', 'nav-subjects', 'nav-deliveries', 'nav-settings'])
+  expect(view.$('#nav-dashboard')?.getAttribute('aria-current')).toBe('page')
+
+  navigate('#/processors/new')
+  expect(view.$('#nav-processors')?.getAttribute('aria-current')).toBe('page')
+  expect(view.$('#nav-dashboard')?.hasAttribute('aria-current')).toBe(false)
+  expect(document.title).toBe('Processors — Privacy Desk')
+  // Focus moves to the new screen's heading.
+  await vi.waitFor(() => expect(document.activeElement?.tagName).toBe('H1'))
+  expect(text(document.activeElement)).toBe('Add Stripe')
+})
+
+it('dashboard: empty state says what to do', async () => {
+  view = renderApp(createMockBackend())
+  await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No processors yet — add Stripe to start'))
+  expect(text(view.$('main'))).toContain('Data subject requests arrive in a later release')
+  expect(view.$('main svg[role="img"]')?.getAttribute('aria-label')).toBe('0 events in the last 30 days')
+})
+
+it('dashboard: processors with their status, receiver, rejected deliveries', async () => {
+  const backend = createMockBackend({
+    processors: [
+      stripeProcessor(1, { status: 'interconnected', last_event_at: '2026-03-01T10:00:00Z' }),
+      stripeProcessor(2, { name: 'Stripe EU' }),
+    ],
+  })
+  backend.data.dashboard.rejected_last_24h = 4
+  backend.data.dashboard.events_per_day[29].count = 12
+  view = renderApp(backend)
+  await vi.waitFor(() => expect(view!.$$('[data-processor-id]')).toHaveLength(2))
+  expect(text(view.$('[data-processor-id="1"]'))).toContain('Interconnected')
+  expect(text(view.$('[data-processor-id="2"]'))).toContain('Awaiting first event')
+  expect(text(view.$('main'))).toContain('127.0.0.1:8787')
+  expect(text(view.$('main'))).toContain('4 in the last 24 hours')
+  expect(view.$('main svg[role="img"]')?.getAttribute('aria-label')).toMatch(/^12 events in the last 30 days, most on/)
+  expect(view.$$('svg rect')).toHaveLength(30)
+})
+
+it('dashboard: refreshes when events arrive', async () => {
+  const backend = createMockBackend()
+  view = renderApp(backend)
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+  const before = backend.calls.filter(([m]) => m === 'dashboard').length
+  backend.emitActivityChanged(2)
+  await vi.waitFor(() => expect(backend.calls.filter(([m]) => m === 'dashboard').length).toBe(before + 1))
+})
+
+it('stops listening for events when leaving a screen', async () => {
+  const backend = createMockBackend()
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+  navigate('#/settings')
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(0))
 })

@@ -1,0 +1,116 @@
+// The Tauri implementation: command names, argument keys and error shapes the Rust side must match.
+import { afterEach, describe, expect, it } from 'vitest'
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import { emit } from '@tauri-apps/api/event'
+import { errorMessage, isBackendError, tauriBackend, toBackendError } from './backend'
+import { EMPTY_FILTERS, buildQuery } from './filters'
+import { defaultSettings } from './mockBackend'
+
+afterEach(() => clearMocks())
+
+function record(reply: (cmd: string) => unknown = () => null) {
+  const seen: [string, unknown][] = []
+  mockIPC((cmd, args) => {
+    seen.push([cmd, args])
+    return reply(cmd)
+  })
+  return seen
+}
+
+describe('tauriBackend', () => {
+  it('calls each command by its snake_case name with camelCase argument keys', async () => {
+    const seen = record()
+    const query = buildQuery({ ...EMPTY_FILTERS, eventType: 'customer.*' })
+    const settings = defaultSettings()
+
+    await tauriBackend.appInfo()
+    await tauriBackend.dashboard()
+    await tauriBackend.processorsList()
+    await tauriBackend.processorAddStripe(null)
+    await tauriBackend.processorSetSecret(3, 'whsec_abcdefgh')
+    await tauriBackend.processorShow(3)
+    await tauriBackend.stripeEventTypes()
+    await tauriBackend.activityQuery(query)
+    await tauriBackend.activityDetail(9)
+    await tauriBackend.activityExportCsv(query, '/tmp/a.csv')
+    await tauriBackend.subjectsSearch('ada')
+    await tauriBackend.subjectDetail(4)
+    await tauriBackend.deliveriesList(200)
+    await tauriBackend.settingsGet()
+    await tauriBackend.settingsSave(settings)
+
+    expect(seen).toEqual([
+      ['app_info', {}],
+      ['dashboard', {}],
+      ['processors_list', {}],
+      ['processor_add_stripe', { name: null }],
+      ['processor_set_secret', { id: 3, secret: 'whsec_abcdefgh' }],
+      ['processor_show', { id: 3 }],
+      ['stripe_event_types', {}],
+      ['activity_query', { query }],
+      ['activity_detail', { id: 9 }],
+      ['activity_export_csv', { query, path: '/tmp/a.csv' }],
+      ['subjects_search', { text: 'ada' }],
+      ['subject_detail', { id: 4 }],
+      ['deliveries_list', { limit: 200 }],
+      ['settings_get', {}],
+      ['settings_save', { settings }],
+    ])
+  })
+
+  it('sends the ActivityQuery with the snake_case field names of the Rust struct', async () => {
+    const seen = record()
+    await tauriBackend.activityQuery(buildQuery(EMPTY_FILTERS))
+    expect(Object.keys((seen[0][1] as { query: object }).query).sort()).toEqual(
+      ['cursor', 'event_type', 'limit', 'since', 'source', 'status', 'subject', 'until'],
+    )
+  })
+
+  it('passes {code, message} errors through unchanged', async () => {
+    mockIPC(() => {
+      throw { code: 'not_found', message: 'no processor with id 3' }
+    })
+    await expect(tauriBackend.processorShow(3)).rejects.toEqual({ code: 'not_found', message: 'no processor with id 3' })
+  })
+
+  it('turns any other failure into {code: "unknown", message}', async () => {
+    mockIPC(() => {
+      throw 'command dashboard not found'
+    })
+    await expect(tauriBackend.dashboard()).rejects.toEqual({ code: 'unknown', message: 'command dashboard not found' })
+  })
+
+  it('opens the save dialog through the dialog plugin', async () => {
+    const seen = record((cmd) => (cmd === 'plugin:dialog|save' ? '/home/me/log.csv' : null))
+    const path = await tauriBackend.chooseSavePath('log.csv', 'CSV', 'csv')
+    expect(path).toBe('/home/me/log.csv')
+    expect(seen).toEqual([
+      ['plugin:dialog|save', { options: { defaultPath: 'log.csv', filters: [{ name: 'CSV', extensions: ['csv'] }] } }],
+    ])
+  })
+
+  it('delivers activity-changed payloads and stops after unlisten', async () => {
+    mockIPC(() => null, { shouldMockEvents: true })
+    const got: number[] = []
+    const unlisten = await tauriBackend.onActivityChanged((n) => got.push(n))
+    await emit('activity-changed', 3)
+    await emit('activity-changed', 'junk')
+    unlisten()
+    await emit('activity-changed', 5)
+    expect(got).toEqual([3, 0])
+  })
+})
+
+describe('errors', () => {
+  it('recognises the backend shape', () => {
+    expect(isBackendError({ code: 'io', message: 'disk full' })).toBe(true)
+    expect(isBackendError({ message: 'x' })).toBe(false)
+    expect(isBackendError(null)).toBe(false)
+  })
+
+  it('normalises anything to something showable', () => {
+    expect(toBackendError({ code: 'io', message: 'disk full', extra: 1 })).toEqual({ code: 'io', message: 'disk full' })
+    expect(toBackendError(new Error('boom'))).toEqual({ code: 'unknown', message: 'boom' })
+    expect(errorMessage(undefined)).toMatch(/Something went wrong/)
+  })
+})

@@ -1,0 +1,124 @@
+// The one door to the Rust side. Screens talk to a `Backend`; the app uses `tauriBackend`,
+// tests use `createMockBackend()` (mockBackend.ts). Nothing else imports @tauri-apps/*.
+
+import { invoke } from '@tauri-apps/api/core'
+import { listen } from '@tauri-apps/api/event'
+import { save } from '@tauri-apps/plugin-dialog'
+import type {
+  ActivityDetail,
+  ActivityPage,
+  ActivityQuery,
+  AppInfo,
+  Dashboard,
+  Delivery,
+  Processor,
+  Settings,
+  Subject,
+  SubjectDetail,
+} from './types'
+
+/** What every failed call rejects with. Branch on `code`; show `message`. */
+export interface BackendError {
+  code: string
+  message: string
+}
+
+/** Codes the Rust side sends (src-tauri/src/error.rs), plus `unknown` for anything else. */
+export type ErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'keychain'
+  | 'database'
+  | 'schema_too_new'
+  | 'io'
+  | 'unavailable'
+  | 'unknown'
+
+export const ACTIVITY_CHANGED = 'activity-changed'
+
+export interface Backend {
+  appInfo(): Promise<AppInfo>
+  dashboard(): Promise<Dashboard>
+  processorsList(): Promise<Processor[]>
+  processorAddStripe(name: string | null): Promise<Processor>
+  processorSetSecret(id: number, secret: string): Promise<void>
+  processorShow(id: number): Promise<Processor>
+  stripeEventTypes(): Promise<string[]>
+  activityQuery(query: ActivityQuery): Promise<ActivityPage>
+  activityDetail(id: number): Promise<ActivityDetail>
+  /** Writes the rows matching `query` (cursor and limit ignored) to `path`; returns the count. */
+  activityExportCsv(query: ActivityQuery, path: string): Promise<number>
+  subjectsSearch(text: string): Promise<Subject[]>
+  subjectDetail(id: number): Promise<SubjectDetail>
+  deliveriesList(limit: number): Promise<Delivery[]>
+  settingsGet(): Promise<Settings>
+  settingsSave(settings: Settings): Promise<Settings>
+  /** Asks the user where to save a file; `null` when they cancel. */
+  chooseSavePath(defaultName: string, filterName: string, extension: string): Promise<string | null>
+  /** Calls `handler` with the number of newly stored events. Resolves to an unsubscribe function. */
+  onActivityChanged(handler: (count: number) => void): Promise<() => void>
+}
+
+export function isBackendError(e: unknown): e is BackendError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as BackendError).code === 'string' &&
+    typeof (e as BackendError).message === 'string'
+  )
+}
+
+/** Any rejection as `{code, message}`: Rust errors pass through, the rest become `unknown`. */
+export function toBackendError(e: unknown): BackendError {
+  if (isBackendError(e)) return { code: e.code, message: e.message }
+  if (typeof e === 'string' && e.trim()) return { code: 'unknown', message: e }
+  if (e instanceof Error && e.message) return { code: 'unknown', message: e.message }
+  return { code: 'unknown', message: 'Something went wrong talking to the Privacy Desk core.' }
+}
+
+/** The text to show for a failed call. */
+export function errorMessage(e: unknown): string {
+  return toBackendError(e).message
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args)
+  } catch (e) {
+    throw toBackendError(e)
+  }
+}
+
+export const tauriBackend: Backend = {
+  appInfo: () => call('app_info'),
+  dashboard: () => call('dashboard'),
+  processorsList: () => call('processors_list'),
+  processorAddStripe: (name) => call('processor_add_stripe', { name }),
+  processorSetSecret: async (id, secret) => {
+    await call<null>('processor_set_secret', { id, secret })
+  },
+  processorShow: (id) => call('processor_show', { id }),
+  stripeEventTypes: () => call('stripe_event_types'),
+  activityQuery: (query) => call('activity_query', { query }),
+  activityDetail: (id) => call('activity_detail', { id }),
+  activityExportCsv: (query, path) => call('activity_export_csv', { query, path }),
+  subjectsSearch: (text) => call('subjects_search', { text }),
+  subjectDetail: (id) => call('subject_detail', { id }),
+  deliveriesList: (limit) => call('deliveries_list', { limit }),
+  settingsGet: () => call('settings_get'),
+  settingsSave: (settings) => call('settings_save', { settings }),
+  chooseSavePath: async (defaultName, filterName, extension) => {
+    try {
+      return await save({ defaultPath: defaultName, filters: [{ name: filterName, extensions: [extension] }] })
+    } catch (e) {
+      throw toBackendError(e)
+    }
+  },
+  onActivityChanged: async (handler) => {
+    const unlisten = await listen<number>(ACTIVITY_CHANGED, (event) => {
+      const n = Number(event.payload)
+      handler(Number.isFinite(n) ? n : 0)
+    })
+    return unlisten
+  },
+}

@@ -1,0 +1,151 @@
+// Display helpers: dates, labels for backend codes, the minimised event document.
+
+/** `2026-03-05T13:04:05Z` → "5 Mar 2026, 14:04" in the user's locale and time zone. */
+export function formatDateTime(rfc3339: string | null | undefined): string {
+  if (!rfc3339) return '—'
+  const d = new Date(rfc3339)
+  if (Number.isNaN(d.getTime())) return rfc3339
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+}
+
+/** `2026-03-05` → "5 Mar" */
+export function formatDay(day: string, withYear = false): string {
+  const [y, m, d] = day.split('-').map(Number)
+  if (!y || !m || !d) return day
+  return new Date(y, m - 1, d).toLocaleDateString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    ...(withYear ? { year: 'numeric' } : {}),
+  })
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString()
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`
+}
+
+/** Today's date as YYYY-MM-DD in local time, for file names. */
+export function localDate(now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`
+}
+
+export const PROCESSOR_STATUS: Record<string, { label: string; tone: Tone }> = {
+  interconnected: { label: 'Interconnected', tone: 'good' },
+  awaiting_first_event: { label: 'Awaiting first event', tone: 'warn' },
+}
+
+export const ACTIVITY_STATUS: Record<string, { label: string; tone: Tone }> = {
+  linked: { label: 'Linked', tone: 'good' },
+  unlinked: { label: 'Unlinked', tone: 'warn' },
+  no_subject: { label: 'No subject', tone: 'neutral' },
+  pending: { label: 'Pending', tone: 'neutral' },
+  awaiting_fetch: { label: 'Awaiting fetch', tone: 'warn' },
+}
+
+export const SUBJECT_STATUS: Record<string, { label: string; tone: Tone }> = {
+  active: { label: 'Active', tone: 'good' },
+  deleted_at_processor: { label: 'Deleted at processor', tone: 'warn' },
+}
+
+export type Tone = 'good' | 'warn' | 'bad' | 'neutral'
+
+/** A label for any backend status, known or not: `some_new_status` → "Some new status". */
+export function statusInfo(
+  table: Record<string, { label: string; tone: Tone }>,
+  status: string,
+): { label: string; tone: Tone } {
+  return table[status] ?? { label: humanise(status), tone: 'neutral' }
+}
+
+export function humanise(code: string): string {
+  const t = code.replace(/_/g, ' ').trim()
+  return t ? t[0].toUpperCase() + t.slice(1) : '—'
+}
+
+export function processorKindLabel(kind: string): string {
+  return kind === 'stripe' ? 'Stripe' : kind === 'webhook' ? 'Webhook' : kind === 'manual' ? 'Manual' : humanise(kind)
+}
+
+/** `stripe:customer.created` → { source: "stripe", type: "customer.created" } */
+export function splitEventType(t: string): { source: string | null; type: string } {
+  const i = t.indexOf(':')
+  return i < 0 ? { source: null, type: t } : { source: t.slice(0, i), type: t.slice(i + 1) }
+}
+
+export function deliveryTone(statusCode: number): Tone {
+  if (statusCode >= 200 && statusCode < 300) return 'good'
+  if (statusCode === 503) return 'warn'
+  return 'bad'
+}
+
+/** The minimised event document, read defensively (it is JSON from the backend). */
+export interface Minimised {
+  object: string | null
+  objectId: string | null
+  customerRef: string | null
+  /** Non-personal business facts, flattened to [name, text]. */
+  fields: [string, string][]
+  subject: { email: string | null; name: string | null; address: string | null; previousEmail: string | null } | null
+  observed: string[]
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null
+}
+
+/** A JSON value as one line of text (objects like an address become "line1, city, …"). */
+export function valueText(v: unknown): string {
+  if (v === null || v === undefined) return '—'
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (Array.isArray(v)) return v.map(valueText).join(', ')
+  if (typeof v === 'object') {
+    return Object.values(v as Record<string, unknown>)
+      .filter((x) => x !== null && x !== undefined && x !== '')
+      .map(valueText)
+      .join(', ')
+  }
+  return String(v)
+}
+
+/** Flattens nested facts: `{outcome: {type: "authorized"}}` → [["outcome.type", "authorized"]]. */
+function flatten(obj: Record<string, unknown>, prefix = ''): [string, string][] {
+  const out: [string, string][] = []
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k
+    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...flatten(v as Record<string, unknown>, key))
+    else out.push([key, valueText(v)])
+  }
+  return out
+}
+
+export function readMinimised(data: unknown): Minimised {
+  const d = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>
+  const fields = d.fields && typeof d.fields === 'object' ? flatten(d.fields as Record<string, unknown>) : []
+  const s = d.subject && typeof d.subject === 'object' ? (d.subject as Record<string, unknown>) : null
+  const subject = s
+    ? {
+        email: str(s.email),
+        name: str(s.name),
+        address: s.address == null ? null : valueText(s.address) || null,
+        previousEmail: str(s.previous_email),
+      }
+    : null
+  return {
+    object: str(d.object),
+    objectId: str(d.object_id),
+    customerRef: str(d.customer_ref),
+    fields,
+    subject: subject && Object.values(subject).some((v) => v !== null) ? subject : null,
+    observed: Array.isArray(d.observed) ? d.observed.filter((x): x is string => typeof x === 'string') : [],
+  }
+}
+
+/** A webhook URL with its secret token hidden: `…?token=••••••`. */
+export function maskToken(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/, '$1••••••')
+}

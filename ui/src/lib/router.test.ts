@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { href, parseRoute, sectionOf } from './router'
+
+describe('router', () => {
+  it('parses every screen', () => {
+    expect(parseRoute('')).toEqual({ name: 'dashboard' })
+    expect(parseRoute('#/processors')).toEqual({ name: 'processors' })
+    expect(parseRoute('#/processors/new')).toEqual({ name: 'wizard', processorId: null })
+    expect(parseRoute('#/processors/4/setup')).toEqual({ name: 'wizard', processorId: 4 })
+    expect(parseRoute('#/subjects/12')).toEqual({ name: 'subject', id: 12 })
+    expect(parseRoute('#/deliveries')).toEqual({ name: 'deliveries' })
+    expect(parseRoute('#/settings')).toEqual({ name: 'settings' })
+    expect(parseRoute('#/nonsense')).toEqual({ name: 'dashboard' })
+  })
+
+  it('keeps link parameters', () => {
+    const r = parseRoute(href.activity({ subject: 'ada@example.com', type: 'customer.*' }))
+    expect(r.name).toBe('activity')
+    if (r.name === 'activity') expect(r.params.get('subject')).toBe('ada@example.com')
+  })
+
+  it('highlights the section a sub-page belongs to', () => {
+    expect(sectionOf(parseRoute('#/processors/new'))).toBe('processors')
+    expect(sectionOf(parseRoute('#/subjects/3'))).toBe('subjects')
+  })
+})

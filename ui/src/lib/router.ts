@@ -1,0 +1,70 @@
+// Hash routes (`#/activity?type=customer.*`): real links, back/forward, no server needed.
+
+export type Route =
+  | { name: 'dashboard' }
+  | { name: 'processors' }
+  | { name: 'wizard'; processorId: number | null }
+  | { name: 'activity'; params: URLSearchParams }
+  | { name: 'subjects'; params: URLSearchParams }
+  | { name: 'subject'; id: number }
+  | { name: 'deliveries' }
+  | { name: 'settings' }
+
+export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'deliveries' | 'settings'
+
+export const NAV: readonly { section: Section; label: string }[] = [
+  { section: 'dashboard', label: 'Dashboard' },
+  { section: 'processors', label: 'Processors' },
+  { section: 'activity', label: 'Activity log' },
+  { section: 'subjects', label: 'Data subjects' },
+  { section: 'deliveries', label: 'Deliveries' },
+  { section: 'settings', label: 'Settings' },
+]
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#\/?/, '')
+  const q = raw.indexOf('?')
+  const path = (q < 0 ? raw : raw.slice(0, q)).split('/').filter(Boolean)
+  const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1))
+  const id = (s: string | undefined) => (s && /^\d+$/.test(s) ? Number(s) : null)
+  switch (path[0]) {
+    case 'processors':
+      if (path[1] === 'new') return { name: 'wizard', processorId: null }
+      if (id(path[1]) !== null && path[2] === 'setup') return { name: 'wizard', processorId: id(path[1]) }
+      return { name: 'processors' }
+    case 'activity':
+      return { name: 'activity', params }
+    case 'subjects': {
+      const sid = id(path[1])
+      return sid === null ? { name: 'subjects', params } : { name: 'subject', id: sid }
+    }
+    case 'deliveries':
+      return { name: 'deliveries' }
+    case 'settings':
+      return { name: 'settings' }
+    default:
+      return { name: 'dashboard' }
+  }
+}
+
+export function sectionOf(route: Route): Section {
+  switch (route.name) {
+    case 'wizard':
+      return 'processors'
+    case 'subject':
+      return 'subjects'
+    default:
+      return route.name
+  }
+}
+
+export const href = {
+  section: (s: Section) => `#/${s}`,
+  newProcessor: () => '#/processors/new',
+  resumeProcessor: (id: number) => `#/processors/${id}/setup`,
+  subject: (id: number) => `#/subjects/${id}`,
+  activity: (params?: Record<string, string>) => {
+    const qs = new URLSearchParams(params).toString()
+    return qs ? `#/activity?${qs}` : '#/activity'
+  },
+}

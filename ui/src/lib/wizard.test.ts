@@ -1,0 +1,252 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createMockBackend, stripeProcessor } from './mockBackend'
+import {
+  STEPS,
+  advance,
+  back,
+  canAdvance,
+  canGoBack,
+  initialState,
+  nextLabel,
+  statusText,
+  validateSigningSecret,
+  watchConnection,
+  withProcessor,
+  type WizardState,
+} from './wizard'
+
+const SECRET = 'whsec_0123456789abcdef'
+
+/** Runs the wizard from the start up to (and onto) `step`. */
+async function walkTo(step: WizardState['step'], backend = createMockBackend()) {
+  let s = initialState()
+  while (s.step !== step) {
+    if (s.step === 'secret') s = { ...s, secret: SECRET }
+    const before = s.step
+    s = await advance(s, backend)
+    if (s.step === before) throw new Error(`stuck on ${before}: ${s.error ?? s.secretError}`)
+  }
+  return { s, backend }
+}
+
+describe('validateSigningSecret', () => {
+  it('accepts a whsec_ secret and trims pasted whitespace', () => {
+    expect(validateSigningSecret(SECRET)).toEqual({ ok: true, value: SECRET })
+    expect(validateSigningSecret(`  ${SECRET}\n`)).toEqual({ ok: true, value: SECRET })
+  })
+
+  it.each([
+    ['', /Paste the signing secret/],
+    ['   ', /Paste the signing secret/],
+    ['rk_live_abcdef123456', /API key, not a signing secret/],
+    ['sk_test_abcdef123456', /API key, not a signing secret/],
+    ['secret_abcdef', /starts with whsec_/],
+    ['WHSEC_abcdef123', /starts with whsec_/],
+    ['whsec_abc def123', /no spaces/],
+    ['whsec_ab', /too short/],
+  ])('rejects %j', (raw, message) => {
+    const r = validateSigningSecret(raw)
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.error).toMatch(message)
+  })
+})
+
+describe('step transitions', () => {
+  it('goes through the six steps in order', async () => {
+    expect(STEPS.map((s) => s.id)).toEqual(['choose', 'scope', 'restricted_key', 'webhook', 'secret', 'waiting'])
+    const backend = createMockBackend()
+    let s = initialState()
+    const seen = [s.step]
+    for (let i = 0; i < 5; i++) {
+      if (s.step === 'secret') s = { ...s, secret: SECRET }
+      s = await advance(s, backend)
+      seen.push(s.step)
+    }
+    expect(seen).toEqual(['choose', 'scope', 'restricted_key', 'webhook', 'secret', 'waiting'])
+    expect(s.connection).toBe('waiting')
+  })
+
+  it('labels the primary button for each step', async () => {
+    const labels: string[] = []
+    const backend = createMockBackend()
+    let s = initialState()
+    for (;;) {
+      labels.push(nextLabel(s))
+      if (s.step === 'waiting') break
+      if (s.step === 'secret') s = { ...s, secret: SECRET }
+      s = await advance(s, backend)
+    }
+    expect(labels).toEqual(['Next', 'Next', 'Skip for now', 'Next', 'Save secret', 'Done'])
+  })
+
+  it('creates the processor when leaving the restricted key step, once', async () => {
+    const { s, backend } = await walkTo('webhook')
+    expect(s.processor?.webhook_url).toMatch(/^http:\/\/127\.0\.0\.1:8787\/webhooks\/stripe\//)
+    expect(backend.calls.filter(([m]) => m === 'processorAddStripe')).toEqual([['processorAddStripe', [null]]])
+
+    // Back and forward again does not create a second processor.
+    const again = await advance(back(s), backend)
+    expect(again.step).toBe('webhook')
+    expect(again.processor?.id).toBe(s.processor?.id)
+    expect(backend.data.processors).toHaveLength(1)
+  })
+
+  it('passes the optional name', async () => {
+    const backend = createMockBackend()
+    let s = { ...initialState(), name: '  Stripe EU ' }
+    for (let i = 0; i < 3; i++) s = await advance(s, backend)
+    expect(backend.calls.find(([m]) => m === 'processorAddStripe')?.[1]).toEqual(['Stripe EU'])
+    expect(s.processor?.name).toBe('Stripe EU')
+  })
+
+  it('stays on the step and shows the message when creating the processor fails', async () => {
+    const { s: atKey, backend } = await walkTo('restricted_key')
+    backend.failNext('processorAddStripe', { code: 'keychain', message: 'The OS keychain is locked.' })
+    const s = await advance(atKey, backend)
+    expect(s.step).toBe('restricted_key')
+    expect(s.error).toBe('The OS keychain is locked.')
+    // Trying again works and clears the message.
+    const retried = await advance(s, backend)
+    expect(retried.step).toBe('webhook')
+    expect(retried.error).toBeNull()
+  })
+
+  it('cannot leave the secret step without a secret; a bad one stays local', async () => {
+    const { s, backend } = await walkTo('secret')
+    expect(canAdvance(s)).toBe(false)
+    expect(await advance(s, backend)).toBe(s)
+
+    const bad = await advance({ ...s, secret: 'rk_live_123456789' }, backend)
+    expect(bad.step).toBe('secret')
+    expect(bad.secretError).toMatch(/API key/)
+    expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
+  })
+
+  it('saves the trimmed secret for the created processor, then forgets it', async () => {
+    const { s, backend } = await walkTo('secret')
+    const next = await advance({ ...s, secret: `${SECRET}\n` }, backend)
+    expect(backend.calls.find(([m]) => m === 'processorSetSecret')?.[1]).toEqual([s.processor!.id, SECRET])
+    expect(next.step).toBe('waiting')
+    expect(next.secret).toBe('')
+  })
+
+  it('shows the backend rejection of a secret at the field, other failures as a banner', async () => {
+    const { s, backend } = await walkTo('secret')
+    const typed = { ...s, secret: SECRET }
+    backend.failNext('processorSetSecret', { code: 'invalid_input', message: 'that is not a Stripe signing secret' })
+    const invalid = await advance(typed, backend)
+    expect(invalid).toMatchObject({ step: 'secret', secretError: 'that is not a Stripe signing secret', error: null })
+
+    backend.failNext('processorSetSecret', { code: 'keychain', message: 'The OS keychain refused.' })
+    const failed = await advance(typed, backend)
+    expect(failed).toMatchObject({ step: 'secret', secretError: null, error: 'The OS keychain refused.' })
+    expect(failed.secret).toBe(SECRET) // kept so the user can retry
+  })
+
+  it('goes back until the secret is saved, not afterwards', async () => {
+    const { s } = await walkTo('scope')
+    expect(canGoBack(initialState())).toBe(false)
+    expect(back(s).step).toBe('choose')
+    const { s: waiting } = await walkTo('waiting')
+    expect(canGoBack(waiting)).toBe(false)
+    expect(back(waiting)).toBe(waiting)
+  })
+
+  it('resumes an existing processor at its webhook URL', () => {
+    const s = initialState(stripeProcessor(7))
+    expect(s.step).toBe('webhook')
+    expect(s.processor?.id).toBe(7)
+    expect(canAdvance(s)).toBe(true)
+  })
+})
+
+describe('waiting → connected', () => {
+  it('is waiting until the processor is interconnected, then says so', async () => {
+    const { s, backend } = await walkTo('waiting')
+    expect(s.connection).toBe('waiting')
+    expect(canAdvance(s)).toBe(false)
+    expect(statusText(s)).toMatch(/Waiting for a test event/)
+    expect(statusText(s)).not.toMatch(/Interconnected/)
+
+    const still = withProcessor(s, { ...s.processor!, status: 'awaiting_first_event' })
+    expect(still.connection).toBe('waiting')
+
+    const done = withProcessor(s, { ...s.processor!, status: 'interconnected', last_event_at: '2026-03-01T12:00:00Z' })
+    expect(done.connection).toBe('connected')
+    expect(statusText(done)).toMatch(/^Interconnected/)
+    expect(canAdvance(done)).toBe(true)
+    expect(nextLabel(done)).toBe('Done')
+    expect((await advance(done, backend)).done).toBe(true)
+  })
+
+  it('a processor that is already interconnected skips the wait', async () => {
+    const { s, backend } = await walkTo('secret')
+    backend.data.processors[0].status = 'interconnected'
+    const next = await advance({ ...s, processor: backend.data.processors[0], secret: SECRET }, backend)
+    expect(next.connection).toBe('connected')
+  })
+})
+
+describe('watchConnection', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('polls until interconnected, then stops', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const updates: string[] = []
+    const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: (p) => updates.push(p.status) })
+
+    await vi.advanceTimersByTimeAsync(0)
+    expect(updates).toEqual(['awaiting_first_event'])
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(updates).toHaveLength(3)
+
+    backend.data.processors[0].status = 'interconnected'
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(updates.at(-1)).toBe('interconnected')
+
+    const polls = backend.calls.filter(([m]) => m === 'processorShow').length
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(backend.calls.filter(([m]) => m === 'processorShow').length).toBe(polls)
+    expect(backend.listenerCount()).toBe(0)
+    stop()
+  })
+
+  it('checks at once when an activity-changed event arrives', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const updates: string[] = []
+    const stop = watchConnection(backend, 1, { intervalMs: 60_000, onUpdate: (p) => updates.push(p.status) })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(backend.listenerCount()).toBe(1)
+
+    backend.data.processors[0].status = 'interconnected'
+    backend.emitActivityChanged(1)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(updates).toEqual(['awaiting_first_event', 'interconnected'])
+    stop()
+  })
+
+  it('reports errors and keeps polling', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const errors: string[] = []
+    backend.failNext('processorShow', { code: 'database', message: 'database is locked' })
+    const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: () => {}, onError: (m) => errors.push(m) })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(errors).toEqual(['database is locked'])
+    backend.data.processors[0].status = 'interconnected'
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(backend.listenerCount()).toBe(0)
+    stop()
+  })
+
+  it('stops when asked, including the event listener', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: () => {} })
+    await vi.advanceTimersByTimeAsync(0)
+    stop()
+    const polls = backend.calls.filter(([m]) => m === 'processorShow').length
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(backend.calls.filter(([m]) => m === 'processorShow').length).toBe(polls)
+    expect(backend.listenerCount()).toBe(0)
+  })
+})

@@ -1,0 +1,233 @@
+// The "Add Stripe" onboarding wizard: steps, what each Next does, and the wait for the first
+// verified event. Pure state transitions plus two async helpers that take the backend.
+
+import { errorMessage, toBackendError, type Backend } from './backend'
+import type { Processor } from './types'
+
+export type StepId = 'choose' | 'scope' | 'restricted_key' | 'webhook' | 'secret' | 'waiting'
+
+export const STEPS: readonly { id: StepId; title: string }[] = [
+  { id: 'choose', title: 'Choose the processor' },
+  { id: 'scope', title: 'What Stripe processes' },
+  { id: 'restricted_key', title: 'Restricted API key' },
+  { id: 'webhook', title: 'Webhook endpoint' },
+  { id: 'secret', title: 'Signing secret' },
+  { id: 'waiting', title: 'Test event' },
+]
+
+export type Connection = 'idle' | 'waiting' | 'connected'
+
+export interface WizardState {
+  step: StepId
+  /** Created when the user reaches the webhook step (its URL is needed there). */
+  processor: Processor | null
+  /** Optional display name for the processor ('' = "Stripe"). */
+  name: string
+  /** The signing secret field, as typed. */
+  secret: string
+  secretError: string | null
+  /** The last failed backend call, for a banner. */
+  error: string | null
+  connection: Connection
+  /** True after the user finished (the screen closes the wizard). */
+  done: boolean
+}
+
+export function initialState(resume: Processor | null = null): WizardState {
+  return {
+    // Resuming an existing processor starts where its URL is shown.
+    step: resume ? 'webhook' : 'choose',
+    processor: resume,
+    name: resume?.name ?? '',
+    secret: '',
+    secretError: null,
+    error: null,
+    connection: resume?.status === 'interconnected' ? 'connected' : 'idle',
+    done: false,
+  }
+}
+
+export function stepIndex(step: StepId): number {
+  return STEPS.findIndex((s) => s.id === step)
+}
+
+/** The label of the primary button (`#wizard-next`) on each step. */
+export function nextLabel(state: WizardState): string {
+  switch (state.step) {
+    case 'restricted_key':
+      return 'Skip for now'
+    case 'secret':
+      return 'Save secret'
+    case 'waiting':
+      return 'Done'
+    default:
+      return 'Next'
+  }
+}
+
+/** Whether the primary button is enabled (a busy call is tracked by the screen). */
+export function canAdvance(state: WizardState): boolean {
+  switch (state.step) {
+    case 'webhook':
+      return state.processor?.webhook_url != null
+    case 'secret':
+      return state.secret.trim() !== ''
+    case 'waiting':
+      return state.connection === 'connected'
+    default:
+      return true
+  }
+}
+
+export function canGoBack(state: WizardState): boolean {
+  // Once the secret is saved, going back would only invite saving it twice.
+  return stepIndex(state.step) > 0 && state.step !== 'waiting'
+}
+
+export function back(state: WizardState): WizardState {
+  if (!canGoBack(state)) return state
+  return { ...state, step: STEPS[stepIndex(state.step) - 1].id, error: null, secretError: null }
+}
+
+export type SecretCheck = { ok: true; value: string } | { ok: false; error: string }
+
+/** A Stripe webhook signing secret: `whsec_` then more characters, no spaces (surrounding ones are trimmed). */
+export function validateSigningSecret(raw: string): SecretCheck {
+  const value = raw.trim()
+  if (value === '') return { ok: false, error: 'Paste the signing secret from Stripe.' }
+  if (value.startsWith('rk_') || value.startsWith('sk_')) {
+    return {
+      ok: false,
+      error: 'That is an API key, not a signing secret. The signing secret starts with whsec_.',
+    }
+  }
+  if (!value.startsWith('whsec_')) {
+    return { ok: false, error: 'A Stripe signing secret starts with whsec_.' }
+  }
+  if (/\s/.test(value)) return { ok: false, error: 'The signing secret has no spaces or line breaks.' }
+  if (value.length < 10) return { ok: false, error: 'That signing secret is too short: copy all of it.' }
+  return { ok: true, value }
+}
+
+/**
+ * The primary button: moves to the next step, doing the step's work on the way
+ * (creating the processor before the webhook step, saving the secret before the waiting step).
+ * Never rejects: failures land in `error` / `secretError` and the step stays.
+ */
+export async function advance(state: WizardState, backend: Backend): Promise<WizardState> {
+  if (!canAdvance(state)) return state
+  const s: WizardState = { ...state, error: null, secretError: null }
+  switch (s.step) {
+    case 'choose':
+      if (s.name.trim().length > 100) return { ...s, error: 'The name can be at most 100 characters.' }
+      return { ...s, step: 'scope' }
+    case 'scope':
+      return { ...s, step: 'restricted_key' }
+    case 'restricted_key': {
+      if (s.processor) return { ...s, step: 'webhook' }
+      try {
+        const processor = await backend.processorAddStripe(s.name.trim() || null)
+        return { ...s, processor, step: 'webhook' }
+      } catch (e) {
+        return { ...s, error: errorMessage(e) }
+      }
+    }
+    case 'webhook':
+      return { ...s, step: 'secret' }
+    case 'secret': {
+      const check = validateSigningSecret(s.secret)
+      if (!check.ok) return { ...s, secretError: check.error }
+      const processor = s.processor
+      if (!processor) return { ...s, step: 'restricted_key', error: 'Create the processor first.' }
+      try {
+        await backend.processorSetSecret(processor.id, check.value)
+      } catch (e) {
+        const err = toBackendError(e)
+        // The backend's own check of the secret belongs next to the field.
+        return err.code === 'invalid_input' ? { ...s, secretError: err.message } : { ...s, error: err.message }
+      }
+      return {
+        ...s,
+        secret: '', // do not keep the secret in memory longer than needed
+        step: 'waiting',
+        connection: processor.status === 'interconnected' ? 'connected' : 'waiting',
+      }
+    }
+    case 'waiting':
+      return { ...s, done: true }
+  }
+}
+
+/** Folds a fresh copy of the processor into the state: `waiting` turns `connected` once it is interconnected. */
+export function withProcessor(state: WizardState, processor: Processor): WizardState {
+  const connected = processor.status === 'interconnected'
+  return {
+    ...state,
+    processor,
+    connection: connected ? 'connected' : state.connection === 'idle' ? 'idle' : 'waiting',
+  }
+}
+
+/** What `#wizard-status` says. It contains "Interconnected" exactly when the processor is. */
+export function statusText(state: WizardState): string {
+  switch (state.connection) {
+    case 'connected':
+      return 'Interconnected — Stripe events are arriving and being recorded.'
+    case 'waiting':
+      return 'Waiting for a test event from Stripe…'
+    default:
+      return 'Not connected yet.'
+  }
+}
+
+export interface WatchOptions {
+  /** How often to ask the backend, in ms. */
+  intervalMs?: number
+  onUpdate: (processor: Processor) => void
+  onError?: (message: string) => void
+}
+
+/**
+ * Watches the processor until it is interconnected: asks the backend every `intervalMs` and
+ * right away when an `activity-changed` event arrives. Returns a function that stops watching.
+ */
+export function watchConnection(backend: Backend, id: number, opts: WatchOptions): () => void {
+  let stopped = false
+  let inFlight = false
+  let unlisten: (() => void) | null = null
+
+  const check = async () => {
+    if (stopped || inFlight) return
+    inFlight = true
+    try {
+      const p = await backend.processorShow(id)
+      if (stopped) return
+      opts.onUpdate(p)
+      if (p.status === 'interconnected') stop()
+    } catch (e) {
+      if (!stopped) opts.onError?.(errorMessage(e))
+    } finally {
+      inFlight = false
+    }
+  }
+
+  const timer = setInterval(check, opts.intervalMs ?? 2000)
+  backend
+    .onActivityChanged(() => void check())
+    .then((un) => (stopped ? un() : (unlisten = un)))
+    .catch(() => {
+      /* polling alone still works */
+    })
+  void check()
+
+  function stop() {
+    if (stopped) return
+    stopped = true
+    clearInterval(timer)
+    unlisten?.()
+  }
+  return stop
+}
+
+/** The Stripe CLI command that sends a test event. */
+export const TEST_EVENT_COMMAND = 'stripe trigger customer.created'

@@ -1,0 +1,182 @@
+import { afterEach, expect, it, vi } from 'vitest'
+import { activity, createMockBackend, stripeProcessor, type MockData } from '../lib/mockBackend'
+import type { ActivityQuery, SubjectDetail } from '../lib/types'
+import { click, renderApp, text, type } from '../test/app'
+
+let view: ReturnType<typeof renderApp> | null = null
+afterEach(() => {
+  view?.destroy()
+  view = null
+})
+
+const TYPES = ['customer.created', 'charge.succeeded', 'invoice.paid', 'customer.subscription.created']
+
+const ada: SubjectDetail = {
+  id: 1,
+  email: 'ada@example.com',
+  name: 'Ada Lovelace',
+  created_at: '2026-03-01T12:00:00Z',
+  activity_count: 30,
+  status: 'active',
+  external_ids: [{ processor_id: 1, external_id: 'cus_ada' }],
+  emails: [
+    { email: 'ada@old.example', first_seen_at: '2026-02-01T00:00:00Z', replaced_at: '2026-03-01T00:00:00Z' },
+    { email: 'ada@example.com', first_seen_at: '2026-03-01T00:00:00Z', replaced_at: null },
+  ],
+  timeline: [],
+}
+
+function seeded(n = 120): Partial<MockData> {
+  const rows = Array.from({ length: n }, (_, i) =>
+    activity(i + 1, {
+      event_type: `stripe:${TYPES[i % 4]}`,
+      ...(i % 4 === 0 ? { subject_email: 'ada@example.com', subject_id: 1, status: 'linked' } : {}),
+    }),
+  )
+  return {
+    processors: [stripeProcessor(1, { status: 'interconnected' })],
+    activity: rows,
+    subjects: [ada],
+    details: {
+      117: {
+        object: 'customer',
+        object_id: 'cus_ada',
+        fields: { id: 'cus_ada', currency: 'eur', delinquent: false },
+        subject: { email: 'ada@example.com', name: 'Ada Lovelace' },
+        observed: ['email', 'name'],
+      },
+    },
+  }
+}
+
+const lastQuery = (backend: ReturnType<typeof createMockBackend>) =>
+  backend.calls.filter(([m]) => m === 'activityQuery').at(-1)?.[1][0] as ActivityQuery
+
+it('lists the newest page first with the total, and loads more by cursor', async () => {
+  const backend = createMockBackend(seeded())
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(view!.$$('#activity-table tr[data-event-id]')).toHaveLength(50))
+  expect(text(view.$('#activity-total'))).toBe('120')
+  expect(view.$('#activity-table tr[data-event-id]')?.getAttribute('data-event-id')).toBe('evt_120')
+
+  click(view.$('#load-more'))
+  await vi.waitFor(() => expect(view!.$$('#activity-table tr[data-event-id]')).toHaveLength(100))
+  expect(lastQuery(backend).cursor).toBe('71')
+  click(view.$('#load-more'))
+  await vi.waitFor(() => expect(view!.$$('#activity-table tr[data-event-id]')).toHaveLength(120))
+  expect(view.$('#load-more')).toBeNull()
+  const ids = view.$$('#activity-table tr[data-event-id]').map((r) => r.getAttribute('data-event-id'))
+  expect(new Set(ids).size).toBe(120)
+})
+
+it('filters by event type glob and subject, combined', async () => {
+  const backend = createMockBackend(seeded())
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('120'))
+
+  type(view.$('#filter-type'), 'customer.*')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('60'))
+  expect(lastQuery(backend).event_type).toBe('customer.*')
+
+  type(view.$('#filter-subject'), 'Lovelace')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('30'))
+  expect(lastQuery(backend)).toMatchObject({ event_type: 'customer.*', subject: 'Lovelace', cursor: null })
+  expect(view.$$('#activity-table tr[data-event-id]').every((r) => text(r).includes('ada@example.com'))).toBe(true)
+
+  // A group chip replaces the typed type.
+  click(view.$$('.chip').find((b) => text(b) === 'invoice.*')!)
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('0'))
+  expect(text(view.$('main'))).toContain('No events match these filters')
+
+  click(view.$$('button').find((b) => text(b) === 'Clear filters' && !(b as HTMLButtonElement).disabled)!)
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('120'))
+})
+
+it('refuses a reversed date range without asking the backend', async () => {
+  const backend = createMockBackend(seeded(3))
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
+  const calls = backend.calls.length
+  type(view.$('#filter-from'), '2026-03-05')
+  type(view.$('#filter-to'), '2026-03-01')
+  await vi.waitFor(() => expect(text(view!.$('.filters [role="alert"]'))).toContain('start date is after the end date'))
+  expect(backend.calls.slice(calls).some(([m]) => m === 'activityQuery')).toBe(false)
+})
+
+it('takes filters from the link', async () => {
+  const backend = createMockBackend(seeded(8))
+  view = renderApp(backend, '#/activity?subject=ada%40example.com')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('2'))
+  expect(view.$<HTMLInputElement>('#filter-subject')?.value).toBe('ada@example.com')
+})
+
+it('shows new events live and announces them', async () => {
+  const backend = createMockBackend(seeded(3))
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+
+  backend.data.activity.push(activity(4, { event_type: 'stripe:invoice.paid' }), activity(5))
+  backend.emitActivityChanged(2)
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('5'))
+  expect(view.$('#activity-table tr[data-event-id]')?.getAttribute('data-event-id')).toBe('evt_5')
+  expect(text(view.$('[aria-live="polite"]'))).toBe('2 new events received')
+})
+
+it('opens the detail drawer with the minimised fields and the linked subject', async () => {
+  const backend = createMockBackend(seeded())
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(view!.$('tr[data-event-id="evt_117"]')).not.toBeNull())
+  const opener = view.$<HTMLButtonElement>('tr[data-event-id="evt_117"] .open-event')!
+  click(opener)
+  await vi.waitFor(() => expect(text(view!.$('#activity-drawer'))).toContain('cus_ada'))
+  const drawer = text(view.$('#activity-drawer'))
+  expect(drawer).toContain('evt_117')
+  expect(drawer).toContain('currency')
+  expect(drawer).toContain('Ada Lovelace')
+  expect(view.$('#activity-drawer a')?.getAttribute('href')).toBe('#/subjects/1')
+  expect(document.activeElement?.id).toBe('drawer-title')
+
+  window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))
+  await vi.waitFor(() => expect(view!.$('#activity-drawer')).toBeNull())
+  expect(document.activeElement).toBe(opener)
+})
+
+it('exports the filtered log to the chosen file', async () => {
+  const backend = createMockBackend(seeded())
+  backend.savePath = '/home/officer/activity.csv'
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('120'))
+  type(view.$('#filter-type'), 'charge.*')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('30'))
+
+  click(view.$('#export-csv'))
+  await vi.waitFor(() => expect(text(view!.$('main'))).toContain('Exported 30 rows to /home/officer/activity.csv'))
+  const [, [query, path]] = backend.calls.find(([m]) => m === 'activityExportCsv')! as [string, [ActivityQuery, string]]
+  expect(path).toBe('/home/officer/activity.csv')
+  expect(query).toMatchObject({ event_type: 'charge.*', cursor: null })
+  const [, [defaultName]] = backend.calls.find(([m]) => m === 'chooseSavePath')! as [string, [string]]
+  expect(defaultName).toMatch(/^processing-activity-\d{4}-\d{2}-\d{2}\.csv$/)
+})
+
+it('does nothing when the save dialog is cancelled, and shows export errors', async () => {
+  const backend = createMockBackend(seeded(3))
+  backend.savePath = null
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
+  click(view.$('#export-csv'))
+  await vi.waitFor(() => expect(backend.calls.some(([m]) => m === 'chooseSavePath')).toBe(true))
+  await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#export-csv')?.disabled).toBe(false))
+  expect(backend.calls.some(([m]) => m === 'activityExportCsv')).toBe(false)
+
+  backend.savePath = '/read-only/x.csv'
+  backend.failNext('activityExportCsv', { code: 'io', message: 'cannot write /read-only/x.csv: permission denied' })
+  click(view.$('#export-csv'))
+  await vi.waitFor(() => expect(text(view!.$('[role="alert"]'))).toContain('permission denied'))
+})
+
+it('says what to do when the log is empty', async () => {
+  view = renderApp(createMockBackend(), '#/activity')
+  await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No events yet'))
+  expect(text(view.$('#activity-total'))).toBe('0')
+})

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { activity, createMockBackend, stripeProcessor } from '../lib/mockBackend'
+import type { SubjectDetail } from '../lib/types'
+import { click, renderApp, text, type } from '../test/app'
+
+let view: ReturnType<typeof renderApp> | null = null
+afterEach(() => {
+  view?.destroy()
+  view = null
+})
+
+function subject(id: number, email: string, name: string | null, over: Partial<SubjectDetail> = {}): SubjectDetail {
+  return {
+    id,
+    email,
+    name,
+    created_at: '2026-03-01T12:00:00Z',
+    activity_count: 2,
+    status: 'active',
+    external_ids: [{ processor_id: 1, external_id: `cus_${id}` }],
+    emails: [{ email, first_seen_at: '2026-03-01T12:00:00Z', replaced_at: null }],
+    timeline: [],
+    ...over,
+  }
+}
+
+describe('data subjects', () => {
+  const data = () => ({
+    processors: [stripeProcessor(1, { name: 'Stripe', status: 'interconnected' })],
+    subjects: [
+      subject(1, 'ada@example.com', 'Ada Lovelace', {
+        status: 'deleted_at_processor',
+        emails: [
+          { email: 'ada@old.example', first_seen_at: '2026-02-01T00:00:00Z', replaced_at: '2026-03-01T00:00:00Z' },
+          { email: 'ada@example.com', first_seen_at: '2026-03-01T00:00:00Z', replaced_at: null },
+        ],
+        timeline: [
+          activity(2, { event_type: 'stripe:customer.updated', subject_id: 1, status: 'linked' }),
+          activity(1, { subject_id: 1, status: 'linked' }),
+        ],
+      }),
+      subject(2, 'grace@example.com', 'Grace Hopper'),
+    ],
+  })
+
+  it('searches by email or name', async () => {
+    const backend = createMockBackend(data())
+    view = renderApp(backend, '#/subjects')
+    await vi.waitFor(() => expect(view!.$$('[data-subject-email]')).toHaveLength(2))
+    type(view.$('#subject-search'), 'hopper')
+    await vi.waitFor(() => expect(view!.$$('[data-subject-email]').map((r) => r.getAttribute('data-subject-email'))).toEqual(['grace@example.com']))
+    expect(backend.calls.filter(([m]) => m === 'subjectsSearch').at(-1)?.[1]).toEqual(['hopper'])
+
+    // An earlier email finds the subject too (the backend decides; the mock mimics it).
+    type(view.$('#subject-search'), 'ada@old')
+    await vi.waitFor(() => expect(view!.$$('[data-subject-email]').map((r) => r.getAttribute('data-subject-email'))).toEqual(['ada@example.com']))
+
+    type(view.$('#subject-search'), 'nobody')
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No data subject matches “nobody”'))
+  })
+
+  it('shows a subject: status, ids per processor, email history, timeline, disabled requests', async () => {
+    const backend = createMockBackend(data())
+    view = renderApp(backend, '#/subjects/1')
+    await vi.waitFor(() => expect(view!.$$('#subject-timeline [data-event-id]')).toHaveLength(2))
+    const main = text(view.$('main'))
+    expect(text(view.$('h1'))).toBe('Ada Lovelace')
+    expect(main).toContain('Deleted at processor')
+    expect(main).toContain('cus_1')
+    expect(main).toContain('ada@old.example')
+    expect(main).toMatch(/replaced/)
+    expect(view.$$('#subject-timeline [data-event-id]').map((li) => li.getAttribute('data-event-id'))).toEqual(['evt_2', 'evt_1'])
+    await vi.waitFor(() => expect(text(view!.$('#subject-timeline'))).toContain('via Stripe'))
+
+    for (const label of ['Start access request', 'Start erasure request']) {
+      const b = view.$$<HTMLButtonElement>('button').find((x) => text(x) === label)!
+      expect(b.disabled).toBe(true)
+      expect(b.title).toMatch(/arrives with data subject requests/i)
+    }
+  })
+
+  it('says so when the subject is gone', async () => {
+    view = renderApp(createMockBackend(data()), '#/subjects/99')
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('This data subject no longer exists'))
+  })
+
+  it('has an empty state', async () => {
+    view = renderApp(createMockBackend(), '#/subjects')
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No data subjects yet'))
+  })
+})
+
+describe('deliveries', () => {
+  it('lists rejected first with reason and fix, by status code', async () => {
+    const backend = createMockBackend({
+      processors: [stripeProcessor(1)],
+      deliveries: [
+        { received_at: '2026-03-01T12:00:00Z', status_code: 400, outcome: 'rejected', reason: 'no matching v1 signature', event_id: null, processor_id: 1, hint: 'Paste the signing secret of this endpoint again.' },
+        { received_at: '2026-03-01T11:00:00Z', status_code: 200, outcome: 'accepted', reason: null, event_id: 'evt_1', processor_id: 1, hint: null },
+      ],
+    })
+    view = renderApp(backend, '#/deliveries')
+    await vi.waitFor(() => expect(view!.$$('#deliveries-table tr[data-status]')).toHaveLength(2))
+    const rows = view.$$('#deliveries-table tr[data-status]')
+    expect(rows.map((r) => r.getAttribute('data-status'))).toEqual(['400', '200'])
+    expect(text(rows[0])).toContain('no matching v1 signature')
+    expect(text(rows[0])).toContain('Paste the signing secret of this endpoint again.')
+    expect(text(rows[1])).toContain('evt_1')
+    expect(backend.calls.find(([m]) => m === 'deliveriesList')?.[1]).toEqual([200])
+  })
+
+  it('has an empty state', async () => {
+    view = renderApp(createMockBackend(), '#/deliveries')
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No deliveries yet'))
+  })
+})
+
+describe('settings', () => {
+  it('loads, validates and saves', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/settings')
+    await vi.waitFor(() => expect(view!.$('#set-orgName')).not.toBeNull())
+    expect(text(view.$('#data-dir'))).toBe('/home/officer/.local/share/privacy-desk')
+
+    type(view.$('#set-orgName'), 'Acme GmbH')
+    type(view.$('#set-receiverPort'), '99999')
+    click(view.$('#settings-save'))
+    await vi.waitFor(() => expect(text(view!.$('#set-receiverPort-error'))).toContain('1 to 65535'))
+    expect(document.activeElement?.id).toBe('set-receiverPort')
+    expect(backend.calls.some(([m]) => m === 'settingsSave')).toBe(false)
+
+    type(view.$('#set-receiverPort'), '9000')
+    type(view.$('#set-retentionDays'), '365')
+    click(view.$('#set-backgroundReceiving'))
+    click(view.$('#settings-save'))
+    await vi.waitFor(() => expect(text(view!.$('main [role="status"].status'))).toBe('Settings saved.'))
+    expect(backend.data.settings).toMatchObject({
+      org: { name: 'Acme GmbH' },
+      receiver_port: 9000,
+      retention_days: 365,
+      background_receiving: true,
+    })
+  })
+
+  it('shows the backend message when saving fails', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/settings')
+    await vi.waitFor(() => expect(view!.$('#settings-save')).not.toBeNull())
+    backend.failNext('settingsSave', { code: 'invalid_input', message: 'port 80 needs administrator rights' })
+    click(view.$('#settings-save'))
+    await vi.waitFor(() => expect(text(view!.$('[role="alert"]'))).toBe('port 80 needs administrator rights'))
+  })
+})
