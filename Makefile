@@ -49,6 +49,8 @@ bench: setup
 	$(NPM) run build
 	$(WITH_SESSION) cargo bench --bench ingest
 	$(WITH_SESSION) cargo bench --bench catchup
+	cargo bench --bench activity
+	$(WITH_SESSION) cargo bench --bench startup
 
 fmt:
 	cargo fmt

@@ -121,6 +121,7 @@ fn to_filter(db: &Db, q: &ActivityQuery) -> Result<Option<events::Filter>> {
         until: optional_time(&q.until, DayEdge::EndExclusive)?,
         before,
         limit: q.limit.clamp(1, 1_000_000),
+        scan_by_time: false,
     }))
 }
 
@@ -173,7 +174,14 @@ pub fn page(db: &Db, q: &ActivityQuery) -> Result<ActivityPage> {
             next_cursor: None,
         });
     };
-    let (rows, total) = db.read(|c| Ok((events::list(c, &f)?, events::count(c, &f)?)))?;
+    let (rows, total) = db.read(|c| {
+        let mut f = f.clone();
+        let total = events::count(c, &f)?;
+        // When at least 1 % of all events match, a page fills within ~100 × limit rows of
+        // the time index; otherwise the filter's own index and a sort of its matches win.
+        f.scan_by_time = total * 100 >= events::approximate_total(c)?;
+        Ok((events::list(c, &f)?, total))
+    })?;
     let next_cursor = (rows.len() as u32 == f.limit)
         .then(|| rows.last().map(|r| format!("{}:{}", r.occurred_at, r.id)))
         .flatten();

@@ -11,7 +11,8 @@ use crate::secrets::{Secret, SecretKind};
 use crate::store::{processors as q, settings};
 use crate::time::{now_ms, to_rfc3339};
 
-/// Where Stripe reaches the receiver when no tunnel or public URL is configured.
+/// Where Stripe reaches the receiver when no tunnel or public URL is configured and the receiver
+/// port is the default one.
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
 /// Settings key of the public base URL (a tunnel's or a reverse proxy's).
 pub const PUBLIC_BASE_URL: &str = "public_base_url";
@@ -130,12 +131,14 @@ fn get_row(ctx: &Context, id: i64) -> Result<q::ProcessorRow> {
     })
 }
 
-/// The public base URL Stripe posts to (tunnel or configured), else the local default.
+/// The public base URL Stripe posts to (tunnel or configured), else the local receiver on the
+/// port from the settings (`DEFAULT_BASE_URL` unless the port was changed).
 pub fn base_url(ctx: &Context) -> Result<String> {
-    Ok(ctx
-        .db
-        .read(|c| settings::get(c, PUBLIC_BASE_URL))?
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
+    if let Some(public) = ctx.db.read(|c| settings::get(c, PUBLIC_BASE_URL))? {
+        return Ok(public);
+    }
+    let port = crate::settings::get(ctx)?.receiver_port;
+    Ok(format!("http://127.0.0.1:{port}"))
 }
 
 fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {

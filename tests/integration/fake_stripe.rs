@@ -56,7 +56,7 @@ pub struct State {
     pub fail_next: VecDeque<u16>,
     /// After this many successful list pages of this resource, every page fails with 500.
     pub fail_list_after: Option<(String, usize)>,
-    list_pages_served: HashMap<String, usize>,
+    pub list_pages_served: HashMap<String, usize>,
     /// The next webhook-endpoint create succeeds but answers 500 (a lost answer).
     pub lose_next_create_answer: bool,
     pub requests: Vec<Req>,
@@ -378,19 +378,20 @@ fn route(
                     return error(500, "api_error", None, "Something went wrong", None);
                 }
             }
-            let all: Vec<Value> = if *resource == "events" {
+            // References, not copies: only the page served is cloned.
+            let empty = Vec::new();
+            let all: Vec<&Value> = if *resource == "events" {
                 let gte: i64 = p("created[gte]").and_then(|s| s.parse().ok()).unwrap_or(0);
                 let types: Vec<String> = params
                     .iter()
                     .filter(|(k, _)| k == "types[]")
                     .map(|(_, v)| v.clone())
                     .collect();
-                let mut evs: Vec<Value> = st
+                let mut evs: Vec<&Value> = st
                     .events
                     .iter()
                     .filter(|e| e["created"].as_i64().unwrap_or(0) >= gte)
                     .filter(|e| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
-                    .cloned()
                     .collect();
                 evs.sort_by(|a, b| {
                     b["created"]
@@ -400,9 +401,9 @@ fn route(
                 });
                 evs
             } else if *resource == "webhook_endpoints" {
-                st.endpoints.clone()
+                st.endpoints.iter().collect()
             } else {
-                st.objects.get(*resource).cloned().unwrap_or_default()
+                st.objects.get(*resource).unwrap_or(&empty).iter().collect()
             };
             let limit: usize = p("limit")
                 .and_then(|s| s.parse().ok())
@@ -415,13 +416,19 @@ fn route(
                 },
                 None => 0,
             };
-            let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+            let page: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|v| (*v).clone())
+                .collect();
+            let has_more = start + page.len() < all.len();
             *st.list_pages_served
                 .entry(resource.to_string())
                 .or_default() += 1;
             (
                 200,
-                json!({"object": "list", "url": path, "has_more": start + page.len() < all.len(), "data": page}),
+                json!({"object": "list", "url": path, "has_more": has_more, "data": page}),
             )
         }
         ("GET", ["v1", resource, id]) => {

@@ -166,10 +166,16 @@ fn init_logging(headless: bool) {
     let default = if headless { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PRIVACY_DESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    if headless {
+        let _ = builder.try_init();
+    } else {
+        // The window's log plugin installs the `log` crate's logger; `try_init` would take it
+        // first (tracing-log's bridge) and the window would fail to start.
+        let _ = tracing::subscriber::set_global_default(builder.finish());
+    }
 }
 
 fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {

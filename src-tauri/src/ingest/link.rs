@@ -95,6 +95,9 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
     events::set_outcome(conn, ev.id, status::LINKED, Some(id), current.as_deref())
 }
 
+/// Hears how many events a round of linking linked.
+pub type OnLinked = Arc<dyn Fn(usize) + Send + Sync>;
+
 /// A background thread that links pending events whenever it is nudged.
 pub struct Linker {
     nudge: SyncSender<()>,
@@ -105,7 +108,7 @@ pub struct Linker {
 impl Linker {
     /// Starts the thread; it first links whatever a previous run left pending. `on_linked`
     /// hears how many events each round linked.
-    pub fn start(db: Db, on_linked: Option<Arc<dyn Fn(usize) + Send + Sync>>) -> Linker {
+    pub fn start(db: Db, on_linked: Option<OnLinked>) -> Linker {
         let (tx, rx) = mpsc::sync_channel::<()>(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();

@@ -49,10 +49,12 @@ impl Config {
 #[derive(Clone, Default)]
 pub struct Hooks {
     /// Events were stored and linked: how many.
-    pub on_linked: Option<Arc<dyn Fn(usize) + Send + Sync>>,
+    pub on_linked: Option<crate::ingest::link::OnLinked>,
     /// A request was refused (status ≥ 400).
-    pub on_rejected: Option<Arc<dyn Fn(&Answer) + Send + Sync>>,
+    pub on_rejected: Option<OnRejected>,
 }
+
+pub type OnRejected = Arc<dyn Fn(&Answer) + Send + Sync>;
 
 /// What the receiver answered: the HTTP status and the JSON body `{"outcome", "reason"}`.
 #[derive(Debug, Clone, Serialize)]
@@ -89,7 +91,7 @@ impl Answer {
 struct DeliveryLog {
     db: Db,
     count: Arc<AtomicU64>,
-    on_rejected: Option<Arc<dyn Fn(&Answer) + Send + Sync>>,
+    on_rejected: Option<OnRejected>,
 }
 
 const DELIVERIES_KEPT: i64 = 20_000;

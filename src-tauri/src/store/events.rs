@@ -173,15 +173,25 @@ pub struct Filter {
     /// Keyset paging: only rows before this (occurred_at, id), in the list's order.
     pub before: Option<(i64, i64)>,
     pub limit: u32,
+    /// Walk the time index newest first and test each row, instead of letting SQLite pick a
+    /// filter's index and sort every match: right when matches are common (a page fills
+    /// after a few rows), wrong when they are rare.
+    pub scan_by_time: bool,
 }
 
 /// The WHERE clause (after `WHERE 1`) and its arguments for a filter.
 fn where_clause(f: &Filter, with_cursor: bool) -> (String, Vec<Value>) {
     let mut sql = String::new();
     let mut args: Vec<Value> = Vec::new();
+    // A unary `+` keeps SQLite from using an index for that column.
+    let plus = if f.scan_by_time && with_cursor {
+        "+"
+    } else {
+        ""
+    };
     let mut push = |clause: &str, v: Value| {
         args.push(v);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        sql.push_str(&format!(" AND {plus}{clause} ?{}", args.len()));
     };
     if let Some(s) = &f.source {
         push("source =", Value::Text(s.clone()));
@@ -203,7 +213,7 @@ fn where_clause(f: &Filter, with_cursor: bool) -> (String, Vec<Value>) {
     }
     if let Some(ids) = &f.subject_ids {
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-        sql.push_str(&format!(" AND subject_id IN ({})", list.join(",")));
+        sql.push_str(&format!(" AND {plus}subject_id IN ({})", list.join(",")));
     }
     if let (true, Some((t, id))) = (with_cursor, f.before) {
         args.push(Value::Integer(t));
@@ -250,6 +260,11 @@ pub fn count(conn: &Connection, f: &Filter) -> Result<i64> {
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(args), |r| r.get(0))?)
+}
+
+/// About how many events are stored (the largest row id: no scan).
+pub fn approximate_total(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
 }
 
 /// Events received per UTC day since `since_ms`: (day number since the epoch, count).

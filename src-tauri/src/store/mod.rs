@@ -195,6 +195,8 @@ fn configure(conn: &Connection, read_only: bool) -> Result<()> {
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Fresh planner statistics when they are missing or stale, bounded in time.
+        conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")?;
     }
     Ok(())
 }

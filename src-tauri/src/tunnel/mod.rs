@@ -117,6 +117,9 @@ impl Drop for Running {
 
 /// Connects to ngrok with `token` and forwards a public URL to `cfg.forward_to`.
 pub fn connect(token: &Secret, cfg: &Config) -> Result<Running> {
+    // Two rustls crypto providers are linked in (reqwest's, ngrok's): name the one to use, or
+    // rustls panics when ngrok builds its TLS config. Fails harmlessly when already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("tunnel")
