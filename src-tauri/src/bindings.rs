@@ -26,6 +26,14 @@ mod tests {
             crate::subjects::SubjectPage,
             crate::deliveries::Delivery,
             crate::settings::Settings,
+            crate::stripe_sync::KeySet,
+            crate::stripe_sync::Check,
+            crate::stripe_sync::Counts,
+            crate::stripe_sync::CatchUpStatus,
+            crate::stripe_sync::Registration,
+            crate::stripe_sync::BackfillProgress,
+            crate::stripe_sync::BackfillReport,
+            crate::tunnel::Status,
         );
     }
 

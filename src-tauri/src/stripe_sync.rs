@@ -12,6 +12,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -85,7 +87,7 @@ pub fn client(ctx: &Context, id: i64) -> Result<Client> {
 // ---------------------------------------------------------------------------------------------
 // Key and permissions
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeySet {
     pub processor_id: i64,
     pub key_kind: &'static str,
@@ -119,19 +121,19 @@ pub fn set_key(ctx: &Context, id: i64, key: Secret) -> Result<KeySet> {
     })
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Permission {
     pub name: &'static str,
     pub granted: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Workflow {
     pub name: &'static str,
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Check {
     pub key_kind: &'static str,
     pub livemode: bool,
@@ -225,7 +227,7 @@ fn check_with(client: &Client, key: &Option<Secret>) -> Result<Check> {
 // ---------------------------------------------------------------------------------------------
 // Webhook registration
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Registration {
     pub processor_id: i64,
     /// Stripe's `we_…` id.
@@ -416,7 +418,7 @@ pub fn update_registered_urls(ctx: &Context, base_url: &str) -> Result<Vec<i64>>
 // ---------------------------------------------------------------------------------------------
 // Storing fetched events
 
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Counts {
     pub fetched: u64,
     pub new: u64,
@@ -542,7 +544,7 @@ pub fn catch_up_with(db: &Db, client: &Client, id: i64, types: &[String]) -> Res
     Ok(counts)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CatchUpStatus {
     pub last_run_at: Option<String>,
     pub fetched: i64,
@@ -609,7 +611,7 @@ pub fn parse_resources(list: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct BackfillProgress {
     pub resource: String,
     /// Objects imported so far for this resource, across runs.
@@ -618,7 +620,7 @@ pub struct BackfillProgress {
     pub done: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ResourceReport {
     pub resource: String,
     pub fetched: u64,
@@ -629,7 +631,7 @@ pub struct ResourceReport {
     pub done: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct BackfillReport {
     pub resources: Vec<ResourceReport>,
     pub cancelled: bool,
@@ -848,4 +850,70 @@ pub fn fetch_thin_events(ctx: &Context, id: i64) -> Result<ThinReport> {
     }
     link_pending(db)?;
     Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catch-up in the background
+
+/// How often the receiver catches up with Stripe while it runs.
+pub const CATCH_UP_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// Catches up every Stripe processor that has an API key. Processors without one are skipped
+/// (they only receive webhooks). Returns each processor's outcome.
+pub fn catch_up_all(ctx: &Context) -> Vec<(i64, Result<Counts>)> {
+    let ids: Vec<i64> = match ctx.db.read(pq::list) {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|p| p.kind == "stripe")
+            .map(|p| p.id)
+            .collect(),
+        Err(e) => return vec![(0, Err(e))],
+    };
+    ids.into_iter()
+        .filter(|id| matches!(ctx.keychain.get(*id, SecretKind::ApiKey), Ok(Some(_))))
+        .map(|id| (id, catch_up(ctx, id)))
+        .collect()
+}
+
+/// Catches up now, then every `every`, and at once after the computer wakes from sleep (the
+/// wall clock jumps ahead of the monotonic one, which stops while suspended). Ends when `stop`
+/// is set.
+pub fn spawn_catch_up_loop(
+    ctx: Context,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("catch-up".into())
+        .spawn(move || {
+            let tick = Duration::from_secs(1);
+            loop {
+                for (id, r) in catch_up_all(&ctx) {
+                    match r {
+                        Ok(c) => tracing::info!(
+                            processor = id,
+                            fetched = c.fetched,
+                            new = c.new,
+                            "caught up with Stripe"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(processor = id, error = %e, "catching up with Stripe failed")
+                        }
+                    }
+                }
+                let (mono, wall) = (Instant::now(), SystemTime::now());
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(tick);
+                    let slept = wall.elapsed().unwrap_or_default();
+                    let woke = slept > mono.elapsed() + Duration::from_secs(60);
+                    if woke || mono.elapsed() >= every {
+                        break;
+                    }
+                }
+            }
+        })
+        .expect("spawn the catch-up thread")
 }

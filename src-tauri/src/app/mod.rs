@@ -28,8 +28,17 @@ const NOTIFY_EVERY_MS: i64 = 15 * 60 * 1000;
 pub struct AppState {
     pub ctx: Context,
     receiver: Mutex<ReceiverSlot>,
+    tunnel: Mutex<TunnelSlot>,
+    /// Stops the background catch-up with Stripe.
+    catch_up_stop: Arc<AtomicBool>,
     quitting: AtomicBool,
     last_failure_notice: AtomicI64,
+}
+
+#[derive(Default)]
+struct TunnelSlot {
+    running: Option<crate::tunnel::Running>,
+    error: Option<String>,
 }
 
 #[derive(Default)]
@@ -76,6 +85,60 @@ impl AppState {
         }
     }
 
+    pub fn tunnel_status(&self) -> TunnelStatus {
+        let slot = self.tunnel.lock().expect("tunnel slot");
+        match (&slot.running, &slot.error) {
+            (Some(r), _) => TunnelStatus {
+                state: "on".into(),
+                public_url: Some(r.url.clone()),
+                error: None,
+            },
+            (None, Some(e)) => TunnelStatus {
+                state: "error".into(),
+                public_url: None,
+                error: Some(e.clone()),
+            },
+            (None, None) => TunnelStatus::off(),
+        }
+    }
+
+    pub fn tunnel_url(&self) -> Option<String> {
+        let slot = self.tunnel.lock().expect("tunnel slot");
+        slot.running.as_ref().map(|r| r.url.clone())
+    }
+
+    /// Opens the ngrok tunnel to the in-process receiver (token from the keychain).
+    pub fn start_tunnel(&self) -> Result<()> {
+        let addr = self
+            .receiver_status()
+            .address
+            .ok_or_else(|| Error::Unavailable("the receiver is not running".into()))?;
+        let started = crate::tunnel::Config::new(&addr, None)
+            .and_then(|cfg| crate::tunnel::start(&self.ctx, &cfg));
+        let mut slot = self.tunnel.lock().expect("tunnel slot");
+        match started {
+            Ok(r) => {
+                *slot = TunnelSlot {
+                    running: Some(r),
+                    error: None,
+                };
+                Ok(())
+            }
+            Err(e) => {
+                slot.error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    pub fn stop_tunnel(&self) {
+        let running = self.tunnel.lock().expect("tunnel slot").running.take();
+        if running.is_some() {
+            drop(running);
+            let _ = crate::tunnel::stopped(&self.ctx);
+        }
+    }
+
     /// Makes the running receiver re-read endpoints (after a secret changed).
     pub fn refresh_receiver(&self) {
         if let Some(r) = &self.receiver.lock().expect("receiver slot").receiver {
@@ -103,6 +166,8 @@ pub fn run(data_dir: &Path) -> Result<()> {
         .manage(AppState {
             ctx,
             receiver: Mutex::new(ReceiverSlot::default()),
+            tunnel: Mutex::new(TunnelSlot::default()),
+            catch_up_stop: Arc::new(AtomicBool::new(false)),
             quitting: AtomicBool::new(false),
             last_failure_notice: AtomicI64::new(0),
         })
@@ -110,6 +175,12 @@ pub fn run(data_dir: &Path) -> Result<()> {
             let handle = app.handle().clone();
             start_receiver(&handle);
             let state = handle.state::<AppState>();
+            // Missed events (the laptop was closed): caught up now, periodically, on wake.
+            drop(crate::stripe_sync::spawn_catch_up_loop(
+                state.ctx.clone(),
+                crate::stripe_sync::CATCH_UP_EVERY,
+                state.catch_up_stop.clone(),
+            ));
             if let Ok(s) = crate::settings::get(&state.ctx) {
                 if let Some(days) = s.retention_days {
                     if let Err(e) = crate::activity::purge_older_than(&state.ctx.db, days) {
@@ -151,11 +222,23 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::subjects::subject_detail,
             commands::settings::settings_get,
             commands::settings::settings_save,
+            commands::stripe::stripe_set_key,
+            commands::stripe::stripe_check,
+            commands::stripe::stripe_catch_up,
+            commands::stripe::stripe_last_catch_up,
+            commands::stripe::stripe_register_webhook,
+            commands::stripe::stripe_backfill,
+            commands::stripe::tunnel_set_token,
+            commands::stripe::tunnel_start,
+            commands::stripe::tunnel_stop,
         ])
         .build(tauri::generate_context!())
         .map_err(|e| Error::Io(format!("the window could not start: {e}")))?;
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
+            let state = handle.state::<AppState>();
+            state.catch_up_stop.store(true, Ordering::SeqCst);
+            state.stop_tunnel();
             stop_receiver(handle);
             handle.state::<AppState>().ctx.db.shutdown();
         }

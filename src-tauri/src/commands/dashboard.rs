@@ -18,7 +18,7 @@ pub struct Dashboard {
 pub async fn dashboard(state: tauri::State<'_, AppState>) -> Result<Dashboard> {
     Ok(Dashboard {
         receiver: state.receiver_status(),
-        tunnel: TunnelStatus::off(),
+        tunnel: state.tunnel_status(),
         summary: dashboard::summary(&state.ctx)?,
     })
 }

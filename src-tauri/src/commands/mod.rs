@@ -5,6 +5,7 @@ pub mod activity;
 pub mod dashboard;
 pub mod processors;
 pub mod settings;
+pub mod stripe;
 pub mod subjects;
 
 use serde::Serialize;

@@ -246,7 +246,8 @@ pub fn stopped(ctx: &Context) -> Result<()> {
         .write(|c| settings::set(c, STATE_KEY, "{}").map(|_| ()))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(rename = "TunnelInfo")]
 pub struct Status {
     pub token_set: bool,
     pub running: bool,
