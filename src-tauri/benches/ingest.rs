@@ -487,11 +487,42 @@ impl Target {
 }
 
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmHWM")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Current resident memory split into anonymous (heap, stacks) and file-backed (the binary and
+/// shared libraries) pages, summed over the process tree, for the report's notes.
+fn rss_breakdown(pid: u32) -> Option<String> {
+    let mut pids = vec![pid];
+    pids.extend(descendants(pid));
+    let sum = |f: &str| {
+        pids.iter()
+            .filter_map(|p| proc_status_kib(*p, f))
+            .sum::<u64>() as f64
+            / 1024.0
+    };
+    proc_status_kib(pid, "VmRSS")?;
+    Some(format!(
+        "VmRSS {:.1} MiB = RssAnon {:.1} + RssFile {:.1} + RssShmem {:.1}",
+        sum("VmRSS"),
+        sum("RssAnon"),
+        sum("RssFile"),
+        sum("RssShmem")
+    ))
+}
+
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn descendants(root: u32) -> Vec<u32> {
@@ -833,7 +864,17 @@ fn warm_up(target: &Target, tpl: &Template) -> Res<()> {
     Ok(())
 }
 
-fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Vec<PhaseResult>> {
+struct Section {
+    name: String,
+    results: Vec<PhaseResult>,
+    /// Memory at the end of the run.
+    rss_note: Option<String>,
+    /// Load average (1, 5, 15 min) before and after this server's phases.
+    load: (String, String),
+}
+
+fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Section> {
+    let load_before = loadavg();
     warm_up(target, tpl)?;
     let mut results = Vec::new();
     for &c in &cfg.conns {
@@ -860,7 +901,12 @@ fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Vec<P
         );
         results.push(r);
     }
-    Ok(results)
+    Ok(Section {
+        name: target.name.clone(),
+        results,
+        rss_note: rss_breakdown(target.pid),
+        load: (load_before, loadavg()),
+    })
 }
 
 fn machine_line() -> String {
@@ -900,7 +946,7 @@ fn fmt_ms(v: f64) -> String {
     }
 }
 
-fn report(cfg: &Config, sections: &[(String, Vec<PhaseResult>)]) -> String {
+fn report(cfg: &Config, sections: &[Section]) -> String {
     let mut md = String::new();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     let _ = writeln!(md, "## Ingestion benchmark ({now})\n");
@@ -917,8 +963,9 @@ fn report(cfg: &Config, sections: &[(String, Vec<PhaseResult>)]) -> String {
     let _ = writeln!(md, "- latency counts 200 answers only (connect → full response); peak RSS is VmHWM summed over the server's processes, read after each phase\n");
     let _ = writeln!(md, "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB |");
     let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---|---:|---:|");
-    for (name, rs) in sections {
-        for r in rs {
+    for sec in sections {
+        let name = &sec.name;
+        for r in &sec.results {
             let _ = writeln!(
                 md,
                 "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
@@ -941,11 +988,11 @@ fn report(cfg: &Config, sections: &[(String, Vec<PhaseResult>)]) -> String {
     let find = |sec: usize, label: &str| {
         sections
             .get(sec)
-            .and_then(|(_, rs)| rs.iter().find(|r| r.label == label))
+            .and_then(|s| s.results.iter().find(|r| r.label == label))
     };
     let max_c = cfg.conns.iter().max().copied().unwrap_or(32).to_string();
-    let ri = sections.iter().position(|(n, _)| n == "Privacy Desk");
-    let pi = sections.iter().position(|(n, _)| n != "Privacy Desk");
+    let ri = sections.iter().position(|s| s.name == "Privacy Desk");
+    let pi = sections.iter().position(|s| s.name != "Privacy Desk");
     let _ = writeln!(md);
     if let (Some(ri), Some(pi)) = (ri, pi) {
         if let (Some(r), Some(p)) = (find(ri, &max_c), find(pi, &max_c)) {
@@ -960,7 +1007,7 @@ fn report(cfg: &Config, sections: &[(String, Vec<PhaseResult>)]) -> String {
         }
     }
     if let Some(ri) = ri {
-        let rs = &sections[ri].1;
+        let rs = &sections[ri].results;
         if let Some(o) = rs.iter().find(|r| r.label.starts_with("open")) {
             let _ = writeln!(
                 md,
@@ -987,6 +1034,36 @@ fn report(cfg: &Config, sections: &[(String, Vec<PhaseResult>)]) -> String {
             );
         }
     }
+    let _ = writeln!(md);
+    for sec in sections {
+        let _ = writeln!(
+            md,
+            "- {}: load average {} before, {} after{}",
+            sec.name,
+            sec.load.0,
+            sec.load.1,
+            sec.rss_note
+                .as_ref()
+                .map(|n| format!("; memory at the end: {n}"))
+                .unwrap_or_default()
+        );
+    }
+    let busy = sections.iter().any(|s| {
+        s.load
+            .0
+            .split_whitespace()
+            .next()
+            .and_then(|l| l.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            > 1.0
+    });
+    if busy {
+        let _ = writeln!(
+            md,
+            "\n**Warning:** the machine was busy before a run started (1-min load average > 1): \
+             other work competed for the CPU, so these numbers are pessimistic."
+        );
+    }
     md
 }
 
@@ -1006,7 +1083,7 @@ fn run() -> Res<()> {
         if res.is_err() {
             eprintln!("receiver log tail:\n{}", log_tail(&server.log));
         }
-        sections.push((target.name.clone(), res?));
+        sections.push(res?);
     }
     if !cfg.skip_peer {
         let dir = tempfile::Builder::new()
@@ -1019,7 +1096,7 @@ fn run() -> Res<()> {
         if res.is_err() {
             eprintln!("peer log tail:\n{}", log_tail(&server.log));
         }
-        sections.push((target.name.clone(), res?));
+        sections.push(res?);
     }
 
     let md = report(&cfg, &sections);

@@ -127,7 +127,7 @@ fn launch_through_webdriver(driver: &TauriDriver, expected: &str) -> Run {
         .map(|(nav, fcp)| nav + fcp);
     drop(session);
     // One instance per D-Bus session: the next launch must wait for this one to exit.
-    webdriver::wait_for_exit_of_process_with(&dir, Duration::from_secs(15));
+    webdriver::wait_for_app_exit(&dir, Duration::from_secs(15)).expect("the app exits");
     Run {
         session: session_ms,
         painted,
@@ -174,6 +174,8 @@ fn launch_directly() -> f64 {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
+    webdriver::wait_for_app_exit(&data_dir.path().to_string_lossy(), Duration::from_secs(15))
+        .expect("the app exits");
     mounted
 }
 

@@ -34,6 +34,8 @@ mod tests {
             crate::stripe_sync::BackfillProgress,
             crate::stripe_sync::BackfillReport,
             crate::tunnel::Status,
+            crate::ropa::Ropa,
+            crate::ropa::Format,
         );
     }
 

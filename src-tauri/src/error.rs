@@ -26,6 +26,13 @@ pub enum Error {
     /// The background writer is gone or saturated.
     #[error("{0}")]
     Unavailable(String),
+    /// A workflow cannot go ahead until something is done first (an erasure blocked by an
+    /// open invoice, an extension after the deadline).
+    #[error("{0}")]
+    Blocked(String),
+    /// Stored evidence failed its integrity check (the audit trail's hash chain).
+    #[error("{0}")]
+    Integrity(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -41,6 +48,8 @@ impl Error {
             Error::SchemaTooNew(_) => "schema_too_new",
             Error::Io(_) => "io",
             Error::Unavailable(_) => "unavailable",
+            Error::Blocked(_) => "blocked",
+            Error::Integrity(_) => "integrity",
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod audit;
 mod bindings;
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod ingest;
 pub mod processors;
 pub mod receiver;
+pub mod requests;
+pub mod ropa;
 pub mod secrets;
 pub mod settings;
 pub mod store;
@@ -21,3 +24,4 @@ pub mod stripe_sync;
 pub mod subjects;
 pub mod time;
 pub mod tunnel;
+pub mod webhook;

@@ -42,7 +42,26 @@ pub fn add_stripe(
     if let Some(s) = &signing_secret {
         check_stripe_secret(s)?;
     }
-    let name = clean_name(name.unwrap_or("Stripe"))?;
+    add_endpoint(
+        ctx,
+        name.unwrap_or("Stripe"),
+        "stripe",
+        "{}",
+        signing_secret,
+    )
+}
+
+/// Adds a processor that receives webhooks (`stripe` or `webhook`): a fresh endpoint id and
+/// token, its configuration, and the signing secret if given.
+pub(crate) fn add_endpoint(
+    ctx: &Context,
+    name: &str,
+    kind: &'static str,
+    config: &str,
+    signing_secret: Option<Secret>,
+) -> Result<Processor> {
+    let name = clean_name(name)?;
+    let config = config.to_owned();
     let endpoint_id = hex::encode(random_bytes::<12>());
     let token = Secret::new(base64_url(&random_bytes::<32>()));
     let token_hash = token_hash(&token);
@@ -51,10 +70,10 @@ pub fn add_stripe(
             c,
             &q::NewProcessor {
                 name: &name,
-                kind: "stripe",
+                kind,
                 endpoint_id: Some(&endpoint_id),
                 token_hash: Some(&token_hash),
-                config: "{}",
+                config: &config,
                 created_at: now_ms(),
             },
         )
@@ -102,7 +121,7 @@ pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()>
     let p = get_row(ctx, id)?;
     match p.kind.as_str() {
         "stripe" => check_stripe_secret(secret)?,
-        "webhook" => {}
+        "webhook" => crate::webhook::check_secret(secret)?,
         _ => {
             return Err(Error::invalid(format!(
                 "processor {id} is a manual processor: it receives no webhooks"
@@ -198,6 +217,8 @@ pub struct Endpoint {
     pub source: String,
     pub token_hash: [u8; 32],
     pub signing_secrets: Vec<Secret>,
+    /// A webhook processor's signature and JSON pointer configuration.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 /// The endpoint with this public id, with its secrets from the keychain.
@@ -223,6 +244,9 @@ pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
         } else {
             r.name.clone()
         },
+        webhook: (r.kind == "webhook")
+            .then(|| serde_json::from_str(&r.config).ok())
+            .flatten(),
         kind: r.kind,
         token_hash: hash,
         signing_secrets: secrets,

@@ -104,3 +104,84 @@ pub fn update_org(ctx: &Context, change: impl FnOnce(&mut OrgProfile)) -> Result
     change(&mut s.org);
     Ok(save(ctx, s)?.org)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Financial-record retention (erasure keeps pseudonymised financial records this long)
+
+const FINANCIAL_RETENTION: &str = "financial_retention_years";
+/// Default: 7 years (e.g. UK Companies Act / HMRC practice).
+pub const DEFAULT_FINANCIAL_RETENTION_YEARS: u32 = 7;
+
+/// Retention presets by jurisdiction: (key, years, what it is based on).
+pub const FINANCIAL_RETENTION_PRESETS: &[(&str, u32, &str)] = &[
+    ("default", 7, "7 years (common default; UK HMRC practice)"),
+    ("de", 10, "Germany: 10 years (HGB § 257, AO § 147)"),
+    ("fr", 10, "France: 10 years (Code de commerce L123-22)"),
+    (
+        "uk",
+        6,
+        "United Kingdom: 6 years (Companies Act 2006 s. 388, HMRC)",
+    ),
+    (
+        "us",
+        7,
+        "United States: 7 years (IRS guidance for records supporting returns)",
+    ),
+];
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FinancialRetention {
+    pub years: u32,
+    /// The preset the years match, if any.
+    pub preset: Option<String>,
+}
+
+pub fn financial_retention(ctx: &Context) -> Result<FinancialRetention> {
+    let years = ctx
+        .db
+        .read(|c| q::get(c, FINANCIAL_RETENTION))?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_FINANCIAL_RETENTION_YEARS);
+    Ok(retention_view(years))
+}
+
+fn retention_view(years: u32) -> FinancialRetention {
+    FinancialRetention {
+        years,
+        preset: FINANCIAL_RETENTION_PRESETS
+            .iter()
+            .find(|p| p.1 == years)
+            .map(|p| p.0.to_owned()),
+    }
+}
+
+/// Sets the retention in years (1–30), or from a preset key (`de`, `uk`, …).
+pub fn set_financial_retention(
+    ctx: &Context,
+    years: Option<u32>,
+    preset: Option<&str>,
+) -> Result<FinancialRetention> {
+    let years = match (years, preset) {
+        (Some(y), None) => y,
+        (None, Some(p)) => FINANCIAL_RETENTION_PRESETS
+            .iter()
+            .find(|x| x.0.eq_ignore_ascii_case(p.trim()))
+            .map(|x| x.1)
+            .ok_or_else(|| {
+                let keys: Vec<&str> = FINANCIAL_RETENTION_PRESETS.iter().map(|x| x.0).collect();
+                Error::invalid(format!(
+                    "unknown retention preset '{p}': use one of {}",
+                    keys.join(", ")
+                ))
+            })?,
+        _ => return Err(Error::invalid("give either --years N or --preset KEY")),
+    };
+    if !(1..=30).contains(&years) {
+        return Err(Error::invalid(
+            "the financial-record retention must be between 1 and 30 years",
+        ));
+    }
+    ctx.db
+        .write(move |c| q::set(c, FINANCIAL_RETENTION, &years.to_string()))?;
+    Ok(retention_view(years))
+}

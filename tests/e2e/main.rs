@@ -1,28 +1,79 @@
 //! End to end: the real app window, driven over WebDriver through `tauri-driver`.
 //!
 //! Needs an X display, `tauri-driver` and `WebKitWebDriver` (all from `make setup`). Run it as
-//! `make test` does: `.ci/with-session.sh cargo test --test e2e`. Artifacts (the screenshot and
-//! tauri-driver's log) go to `target/e2e-screenshots/` in the repository.
+//! `make test` does: `.ci/with-session.sh cargo test --test e2e`. Artifacts (screenshots and
+//! tauri-driver's logs) go to `target/e2e-screenshots/` in the repository.
 #![cfg(target_os = "linux")]
 
-use std::fs::{self, File};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
+#[path = "../integration/support.rs"]
+mod support;
+mod webdriver;
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use privacy_desk::secrets::Secret;
+use privacy_desk::stripe::signature;
 use serde_json::{json, Value};
+
+use support::Fixture;
+use webdriver::{artifacts_dir, Session, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_privacy-desk");
 
+/// One app at a time: it is a single instance per D-Bus session (a second launch would only
+/// focus the first window and exit).
+static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The app on a fresh data dir, under its own tauri-driver. Dropped in order: the session
+/// (closes the window), tauri-driver, then (after the app has exited) the data dir.
+struct RunningApp {
+    session: Session,
+    _driver: TauriDriver,
+    data_dir: tempfile::TempDir,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl RunningApp {
+    fn launch(name: &str) -> RunningApp {
+        let one_at_a_time = ONE_APP_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let data_dir = tempfile::tempdir().expect("create a temporary data dir");
+        let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
+        let driver = TauriDriver::start(&log, &[]);
+        let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
+        let session = Session::create(&driver, APP, &["--data-dir", dir]);
+        RunningApp {
+            session,
+            _driver: driver,
+            data_dir,
+            _one_at_a_time: one_at_a_time,
+        }
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        // The session and the driver drop after this; wait for the app itself in the next test.
+        let dir = self.data_dir.path().to_string_lossy().into_owned();
+        let _ = self.session.call(reqwest::Method::DELETE, "", None);
+        if let Err(e) = webdriver::wait_for_app_exit(&dir, Duration::from_secs(15)) {
+            if std::thread::panicking() {
+                eprintln!("{e}");
+            } else {
+                panic!("{e}");
+            }
+        }
+    }
+}
+
 #[test]
 fn first_screen_shows_the_title_and_the_version() {
-    // Dropped in reverse order: session, then tauri-driver, then the data dir.
-    let data_dir = tempfile::tempdir().expect("create a temporary data dir");
-    let driver = TauriDriver::start(data_dir.path());
-    let session = Session::create(&driver, APP);
+    let app = RunningApp::launch("first-screen");
+    let session = &app.session;
 
     session.wait_for("the window title to contain \"Privacy Desk\"", |s| {
         let title = s.title()?;
@@ -32,263 +83,272 @@ fn first_screen_shows_the_title_and_the_version() {
             Err(format!("the title is {title:?}"))
         }
     });
+    session.wait_for_text(
+        "#app-version",
+        &format!("Version {}", env!("CARGO_PKG_VERSION")),
+    );
+    session.save_screenshot("home.png");
+}
 
-    let expected = format!("Version {}", env!("CARGO_PKG_VERSION"));
-    session.wait_for(&format!("#app-version to read {expected:?}"), |s| {
-        let text = s.text("#app-version")?;
-        if text.trim() == expected {
-            Ok(())
+/// The whole story of issue 3: onboard Stripe through the wizard, receive the fixture corpus
+/// live, filter the log, open a subject, and troubleshoot a forged delivery.
+#[test]
+fn onboard_stripe_then_follow_events_through_every_screen() {
+    let app = RunningApp::launch("story");
+    let s = &app.session;
+    let fixtures = support::fixtures();
+    s.wait_for_text(
+        "#app-version",
+        &format!("Version {}", env!("CARGO_PKG_VERSION")),
+    );
+
+    // Dashboard, before anything is set up: empty states that say what to do.
+    s.wait_for_text("#main h1", "Dashboard");
+    s.wait_for_text_containing("#main", "No processors yet — add Stripe to start");
+    s.save_screenshot("dashboard-empty.png");
+
+    // Settings: move the receiver to a free port (8787 may be taken on a shared machine).
+    let port = webdriver::free_port();
+    s.click("#nav-settings");
+    s.wait_for_text("#main h1", "Settings");
+    s.wait_for_text("#data-dir", &app.data_dir.path().display().to_string());
+    s.replace_text("#set-receiverPort", &port.to_string());
+    s.click("#settings-save");
+    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    wait_until_listening(port);
+    s.save_screenshot("settings.png");
+
+    // Processors → Add Stripe: the wizard, step by step.
+    s.click("#nav-processors");
+    s.wait_for_text_containing("#main", "No processors yet — add Stripe to start");
+    s.click("#add-stripe");
+    s.wait_for_text("#wizard-step-title", "Choose the processor");
+    wizard_next(s, "What Stripe processes");
+    s.wait_for_text_containing("#main", "Customer records");
+    wizard_next(s, "Restricted API key");
+    wizard_next(s, "Webhook endpoint"); // "Skip for now" creates the processor
+    let webhook_url = s.wait_for("#webhook-url to show a URL", |s| {
+        let url = s.text("#webhook-url")?;
+        if url.starts_with("http") {
+            Ok(url.trim().to_owned())
         } else {
-            Err(format!("#app-version reads {text:?}"))
+            Err(format!("#webhook-url reads {url:?}"))
         }
     });
+    let expected_prefix = format!("http://127.0.0.1:{port}/webhooks/stripe/");
+    assert!(
+        webhook_url.starts_with(&expected_prefix),
+        "the webhook URL {webhook_url:?} should use the receiver port from the settings \
+         ({expected_prefix}…)"
+    );
+    let (addr, path) = split_webhook_url(&webhook_url);
+    s.save_screenshot("wizard-webhook.png");
+    wizard_next(s, "Signing secret");
+    s.send_keys("#signing-secret", support::SECRET);
+    wizard_next(s, "Test event"); // "Save secret"
+    s.wait_for_text_containing("#wizard-status", "Waiting for a test event");
 
-    let path = artifacts_dir().join("home.png");
-    fs::write(&path, session.screenshot_png()).expect("write the screenshot");
-    eprintln!("screenshot: {}", path.display());
-}
+    // "Send test event": one signed fixture over real HTTP turns the wizard green.
+    let test_event = fixture(&fixtures, "02-customer.created.json");
+    let (status, body) = support::post_signed(addr, &path, &test_event.body);
+    assert_eq!(status, 200, "the test event was refused: {body}");
+    s.wait_for_text_containing("#wizard-status", "Interconnected");
+    s.save_screenshot("wizard.png");
+    s.click("#wizard-next"); // "Done" → back to Processors
+    s.wait_for_text("#main h1", "Processors");
+    s.wait_for_text_containing("#processors-table", "Interconnected");
+    s.save_screenshot("processors.png");
 
-/// `target/e2e-screenshots/` in the repository (not `CARGO_TARGET_DIR`, which may be elsewhere).
-fn artifacts_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots");
-    fs::create_dir_all(&dir).expect("create target/e2e-screenshots");
-    dir
-}
-
-/// A running `tauri-driver`, stopped with SIGTERM on drop (SIGKILL would orphan
-/// WebKitWebDriver, which then keeps its port).
-struct TauriDriver {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl TauriDriver {
-    /// Starts tauri-driver on free ports; the app it launches inherits its environment, so the
-    /// app uses `data_dir`.
-    fn start(data_dir: &Path) -> TauriDriver {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "the e2e test needs an X display and DISPLAY is unset: run it through \
-             `.ci/with-session.sh cargo test --test e2e` (or `make test`)"
-        );
-        let (port, native_port) = free_port_pair();
-        let log = artifacts_dir().join("tauri-driver.log");
-        let out = File::create(&log).expect("create tauri-driver.log");
-        let err = out.try_clone().expect("clone the log file handle");
-        let child = Command::new(tauri_driver_path())
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .env("PRIVACY_DESK_DATA_DIR", data_dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("start tauri-driver: run `make setup` to install it");
-        let mut driver = TauriDriver { child, port, log };
-        driver.wait_until_listening(Duration::from_secs(15));
-        driver
+    // Activity log: all 30 fixtures appear live, without a reload.
+    s.click("#nav-activity");
+    s.wait_for_text("#main h1", "Processing Activity Log");
+    s.wait_for_text("#activity-total", "1");
+    s.execute("window.__e2eSamePage = true", json!([]))
+        .expect("mark the page");
+    for f in &fixtures {
+        let (status, body) = support::post_signed(addr, &path, &f.body);
+        assert_eq!(status, 200, "{} was refused: {body}", f.file);
     }
+    s.wait_for_text("#activity-total", "30");
+    s.wait_for_count("tr[data-event-id]", 30);
+    assert_eq!(
+        s.execute("return window.__e2eSamePage === true", json!([])),
+        Ok(Value::Bool(true)),
+        "the Activity Log must update in place, not by reloading the page"
+    );
+    assert_eq!(
+        shown_event_ids(s, "tr[data-event-id]"),
+        event_ids(&fixtures, |_| true),
+        "the Activity Log shows exactly the fixtures' events"
+    );
+    s.save_screenshot("activity.png");
 
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn wait_until_listening(&mut self, timeout: Duration) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + timeout;
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "tauri-driver exited with {status}; see {}",
-                    self.log.display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on port {} within {timeout:?}; see {}",
-                self.port,
-                self.log.display()
-            );
-            sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for TauriDriver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            sleep(Duration::from_millis(100));
-        }
-        eprintln!("tauri-driver ignored SIGTERM for 10 s: killing it");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `tauri-driver` from PATH, else from cargo's bin directory.
-fn tauri_driver_path() -> PathBuf {
-    let from_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("tauri-driver"))
-            .find(|candidate| candidate.is_file())
-    });
-    from_path.unwrap_or_else(|| {
-        let cargo_home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
-            });
-        cargo_home.join("bin/tauri-driver")
-    })
-}
-
-/// Two distinct ports that were free a moment ago (both listeners are held while asking).
-fn free_port_pair() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = |l: &TcpListener| l.local_addr().expect("local addr").port();
-    (port(&a), port(&b))
-}
-
-/// A WebDriver session on the app, deleted on drop (which closes the app).
-struct Session {
-    http: reqwest::blocking::Client,
-    base: String,
-}
-
-impl Session {
-    const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
-    const WAIT_TIMEOUT: Duration = Duration::from_secs(20);
-
-    fn create(driver: &TauriDriver, app: &str) -> Session {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("build the HTTP client");
-        let capabilities = json!({
-            "capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}
-        });
-        let response: Value = http
-            .post(driver.url("/session"))
-            .json(&capabilities)
-            .timeout(Self::CREATE_TIMEOUT)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "create a WebDriver session: {e}; see {}",
-                    driver.log.display()
-                )
-            });
-        let Some(id) = response["value"]["sessionId"].as_str() else {
-            panic!(
-                "WebDriver refused the session: {}; see {}",
-                response["value"],
-                driver.log.display()
-            );
-        };
-        Session {
-            base: driver.url(&format!("/session/{id}")),
-            http,
-        }
-    }
-
-    /// Sends one WebDriver command; returns its `value`, or the WebDriver error as text.
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let mut response: Value = request
-            .send()
-            .and_then(|r| r.json())
-            .map_err(|e| e.to_string())?;
-        let value = response["value"].take();
-        match value.get("error") {
-            Some(error) => Err(format!("{error}: {}", value["message"])),
-            None => Ok(value),
-        }
-    }
-
-    fn title(&self) -> Result<String, String> {
-        let value = self.call(reqwest::Method::GET, "/title", None)?;
-        value
+    // Filter by type, with a wildcard group.
+    s.send_keys("#filter-type", "customer.*");
+    s.wait_for_text("#activity-total", "11");
+    s.wait_for_count("tr[data-event-id]", 11);
+    assert_eq!(
+        shown_event_ids(s, "tr[data-event-id]"),
+        event_ids(&fixtures, |m| m["type"]
             .as_str()
-            .map(String::from)
-            .ok_or_else(|| format!("title: {value}"))
-    }
+            .is_some_and(|t| t.starts_with("customer."))),
+        "customer.* shows the customer and subscription events"
+    );
+    s.save_screenshot("activity-filtered.png");
 
-    /// The text of the first element matching `css`.
-    fn text(&self, css: &str) -> Result<String, String> {
-        let query = json!({"using": "css selector", "value": css});
-        let element = self.call(reqwest::Method::POST, "/element", Some(query))?;
-        // The W3C element reference: {"element-6066-11e4-a52e-4f735a6ec8": ID}.
-        let id = element
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{css}: unexpected element reference {element}"))?;
-        let text = self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)?;
-        text.as_str()
-            .map(String::from)
-            .ok_or_else(|| format!("{css}: text: {text}"))
-    }
+    // Filter by data subject.
+    s.click_button("Clear filters");
+    s.wait_for_text("#activity-total", "30");
+    s.send_keys("#filter-subject", "bruno.keller@example.net");
+    s.wait_for_text("#activity-total", "7");
+    s.wait_for_count("tr[data-event-id]", 7);
+    assert_eq!(
+        shown_event_ids(s, "tr[data-event-id]"),
+        event_ids(&fixtures, |m| m["subject_email"]
+            == "bruno.keller@example.net"),
+        "Bruno's events"
+    );
+    s.save_screenshot("activity-subject.png");
 
-    /// A PNG of the window, taken once the page has painted its latest changes.
-    fn screenshot_png(&self) -> Vec<u8> {
-        // Text can be in the DOM before it is painted: wait two animation frames first.
-        let settle = json!({
-            "script": "const done = arguments[0]; \
-                       requestAnimationFrame(() => requestAnimationFrame(() => done()));",
-            "args": []
-        });
-        self.call(reqwest::Method::POST, "/execute/async", Some(settle))
-            .expect("wait for the page to paint");
-        let value = self
-            .call(reqwest::Method::GET, "/screenshot", None)
-            .expect("take a screenshot");
-        let encoded = value.as_str().expect("the screenshot is a base64 string");
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .expect("decode the screenshot")
-    }
-
-    /// Polls `check` until it succeeds; after a timeout, panics naming `what` and the last
-    /// thing `check` saw.
-    fn wait_for<T>(&self, what: &str, mut check: impl FnMut(&Session) -> Result<T, String>) -> T {
-        let deadline = Instant::now() + Self::WAIT_TIMEOUT;
-        loop {
-            match check(self) {
-                Ok(found) => return found,
-                Err(last) if Instant::now() >= deadline => panic!(
-                    "timed out after {:?} waiting for {what}: {last}",
-                    Self::WAIT_TIMEOUT
-                ),
-                Err(_) => sleep(Duration::from_millis(200)),
+    // Data subjects: Alice is found by her old email; her timeline spans the change.
+    s.click("#nav-subjects");
+    s.wait_for_text("#main h1", "Data subjects");
+    s.wait_for_count("[data-subject-email]", 5);
+    s.save_screenshot("subjects.png");
+    s.send_keys("#subject-search", "alice.martin@example.com");
+    s.wait_for(
+        "the search to find only Alice, under her current email",
+        |s| {
+            let found = s.attributes("[data-subject-email]", "data-subject-email")?;
+            if found == ["a.martin@example.net"] {
+                Ok(())
+            } else {
+                Err(format!("rows: {found:?}"))
             }
-        }
-    }
+        },
+    );
+    s.click("[data-subject-email=\"a.martin@example.net\"] a");
+    s.wait_for_text("#main h1", "Alice Martin");
+    s.wait_for_count("#subject-timeline li[data-event-id]", 4);
+    assert_eq!(
+        shown_event_ids(s, "#subject-timeline li[data-event-id]"),
+        event_ids(&fixtures, |m| matches!(
+            m["subject_email"].as_str(),
+            Some("alice.martin@example.com" | "a.martin@example.net")
+        )),
+        "Alice's timeline holds her events from before and after her email change"
+    );
+    let history = s.text("#s-emails + .emails").expect("the email history");
+    assert!(
+        history.contains("alice.martin@example.com") && history.contains("a.martin@example.net"),
+        "the email history lists both addresses: {history:?}"
+    );
+    s.save_screenshot("subject.png");
+
+    // A forged request (signed with another secret) shows on Deliveries with its fix.
+    let forged = fixture(&fixtures, "05-customer.created.json");
+    let wrong = signature::sign(
+        &forged.body,
+        &Secret::new("whsec_not_the_secret_stripe_gave_us"),
+        support::now(),
+    );
+    let (status, body) = support::post(addr, &path, &forged.body, &[("Stripe-Signature", &wrong)]);
+    assert_eq!(status, 400, "a forged signature must be refused: {body}");
+    s.click("#nav-deliveries");
+    s.wait_for_text("#main h1", "Deliveries");
+    let rejected = "#deliveries-table tr[data-status=\"400\"]";
+    s.wait_for_count(rejected, 1);
+    let row = s.text(rejected).expect("the rejected delivery");
+    assert!(
+        row.contains(
+            "copy the endpoint's signing secret (whsec_…) from Stripe into Privacy Desk again"
+        ),
+        "the 400 row shows the fix hint: {row:?}"
+    );
+    assert_eq!(
+        s.attributes("#deliveries-table tbody tr", "data-status")
+            .expect("delivery rows")
+            .first()
+            .map(String::as_str),
+        Some("400"),
+        "rejected deliveries come first"
+    );
+    // The test event, 30 fixtures (one of them a duplicate of the test event) and the forgery.
+    s.wait_for_text_containing(
+        "#main p[role=\"status\"]",
+        "32 deliveries shown, 1 rejected",
+    );
+    s.save_screenshot("deliveries.png");
+
+    // Dashboard, set up: the receiver on our port, Stripe interconnected, one rejection.
+    s.click("#nav-dashboard");
+    s.wait_for_text("#main h1", "Dashboard");
+    s.wait_for_text_containing("#main", &format!("Listening on http://127.0.0.1:{port}"));
+    s.wait_for_text_containing("li[data-processor-id]", "Interconnected");
+    s.wait_for_text("#rejected-h + .big", "1");
+    s.save_screenshot("dashboard.png");
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self
-            .http
-            .delete(&self.base)
-            .timeout(Duration::from_secs(10))
-            .send();
+/// Clicks the wizard's primary button and waits for the step titled `next_title`.
+fn wizard_next(s: &Session, next_title: &str) {
+    s.click("#wizard-next");
+    s.wait_for_text("#wizard-step-title", next_title);
+}
+
+fn fixture<'a>(fixtures: &'a [Fixture], file: &str) -> &'a Fixture {
+    fixtures
+        .iter()
+        .find(|f| f.file == file)
+        .unwrap_or_else(|| panic!("no fixture {file}"))
+}
+
+/// The event ids of the fixtures whose manifest entry matches.
+fn event_ids(fixtures: &[Fixture], keep: impl Fn(&Value) -> bool) -> BTreeSet<String> {
+    fixtures
+        .iter()
+        .filter(|f| keep(&f.manifest))
+        .map(|f| {
+            f.manifest["event_id"]
+                .as_str()
+                .expect("event_id")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The `data-event-id`s of the elements matching `css`.
+fn shown_event_ids(s: &Session, css: &str) -> BTreeSet<String> {
+    s.attributes(css, "data-event-id")
+        .unwrap_or_else(|e| panic!("read the event ids of {css}: {e}"))
+        .into_iter()
+        .collect()
+}
+
+/// `http://127.0.0.1:PORT/path?query` → the socket address and the request target.
+fn split_webhook_url(url: &str) -> (SocketAddr, String) {
+    let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("parse {url:?}: {e}"));
+    let addr = parsed
+        .socket_addrs(|| None)
+        .ok()
+        .and_then(|a| a.into_iter().next())
+        .unwrap_or_else(|| panic!("no address in {url:?}"));
+    let target = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    (addr, target)
+}
+
+/// Polls until something accepts connections on 127.0.0.1:`port` (the restarted receiver).
+fn wait_until_listening(port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Session::WAIT_TIMEOUT;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the receiver did not listen on port {port} within {:?} after the port was saved",
+            Session::WAIT_TIMEOUT
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

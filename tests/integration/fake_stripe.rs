@@ -403,7 +403,16 @@ fn route(
             } else if *resource == "webhook_endpoints" {
                 st.endpoints.iter().collect()
             } else {
-                st.objects.get(*resource).unwrap_or(&empty).iter().collect()
+                // `customer=` and `status=` (other than `all`) filter, as Stripe's lists do.
+                let cus = p("customer");
+                let status = p("status").filter(|s| s != "all");
+                st.objects
+                    .get(*resource)
+                    .unwrap_or(&empty)
+                    .iter()
+                    .filter(|o| cus.as_deref().is_none_or(|c| o["customer"] == c))
+                    .filter(|o| status.as_deref().is_none_or(|s| o["status"] == s))
+                    .collect()
             };
             let limit: usize = p("limit")
                 .and_then(|s| s.parse().ok())
@@ -508,6 +517,21 @@ fn route(
             (
                 200,
                 json!({"id": id, "object": "webhook_endpoint", "deleted": true}),
+            )
+        }
+        ("DELETE", ["v1", "customers", id]) => {
+            if let Some(d) = deny(st, "customers", true) {
+                return d;
+            }
+            let list = st.objects.entry("customers".into()).or_default();
+            let before = list.len();
+            list.retain(|c| c["id"] != *id);
+            if list.len() == before {
+                return missing("id");
+            }
+            (
+                200,
+                json!({"id": id, "object": "customer", "deleted": true}),
             )
         }
         ("POST", ["v1", resource, id]) => {

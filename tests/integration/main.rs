@@ -9,4 +9,5 @@ mod crash;
 mod crosscheck;
 mod fixtures;
 mod hostile;
+mod ropa;
 mod stripe_api;

@@ -26,7 +26,7 @@ it('says the version is unknown when the backend cannot tell', async () => {
 it('has one link per screen with stable ids, marking the current one', async () => {
   view = renderApp(createMockBackend())
   const ids = view.$$('nav a[id^="nav-"]').map((a) => a.id)
-  expect(ids).toEqual(['nav-dashboard', 'nav-processors', 'nav-activity', 'nav-subjects', 'nav-deliveries', 'nav-settings'])
+  expect(ids).toEqual(['nav-dashboard', 'nav-processors', 'nav-activity', 'nav-subjects', 'nav-deliveries', 'nav-reports', 'nav-settings'])
   expect(view.$('#nav-dashboard')?.getAttribute('aria-current')).toBe('page')
 
   navigate('#/processors/new')

@@ -1,7 +1,10 @@
 //! The command line: clap definitions and thin handlers that call the same domain functions
 //! as the desktop app. With no subcommand the window opens.
 
+mod audit;
+mod dsr;
 mod output;
+mod ropa;
 mod stripe;
 mod tunnel;
 
@@ -60,6 +63,18 @@ pub enum Command {
     /// The ngrok tunnel that gives the receiver a public URL.
     #[command(subcommand)]
     Tunnel(tunnel::TunnelCmd),
+    /// The organisation profile: the controller named in the RoPA.
+    #[command(subcommand)]
+    Org(ropa::OrgCmd),
+    /// Records of Processing Activities (GDPR Art. 30): show, export, edit.
+    #[command(subcommand)]
+    Ropa(ropa::RopaCmd),
+    /// Data subject requests: access packages, erasure, deadlines.
+    #[command(subcommand)]
+    Dsr(dsr::DsrCmd),
+    /// The hash-chained audit trail of requests and their steps.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +107,8 @@ pub enum AddCmd {
         #[arg(long)]
         name: String,
     },
+    /// Another system's webhooks, signed with HMAC-SHA256 of the raw body.
+    Webhook(ropa::WebhookArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,6 +204,10 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
         Command::Subjects(s) => subjects_cmd(&ctx, s, json),
         Command::Stripe(s) => stripe::run(&ctx, s, json),
         Command::Tunnel(t) => tunnel::run(&ctx, t, json),
+        Command::Org(o) => ropa::org(&ctx, o, json),
+        Command::Ropa(r) => ropa::run(&ctx, r, json),
+        Command::Dsr(d) => dsr::run(&ctx, d, json),
+        Command::Audit(a) => audit::run(&ctx, a, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
             let rows = deliveries::list(&ctx.db, limit, false)?;
             if json {
@@ -226,8 +247,20 @@ fn serve(ctx: &Context, listen: SocketAddr) -> Result<()> {
     let addr = rx.local_addr();
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
+    if let Some(days) = crate::settings::get(ctx)?.retention_days {
+        crate::activity::purge_older_than(&ctx.db, days)?;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let catch_up = crate::stripe_sync::spawn_catch_up_loop(
+        ctx.clone(),
+        crate::stripe_sync::CATCH_UP_EVERY,
+        stop.clone(),
+    );
     wait_for_shutdown_signal()?;
     eprintln!("shutting down: finishing requests in flight");
+    // A catch-up in flight is not waited for: it commits page by page and resumes next time.
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(catch_up);
     rx.shutdown();
     Ok(())
 }
@@ -278,6 +311,7 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
             print(&processors::add_stripe(ctx, name.as_deref(), secret)?)
         }
         ProcessorCmd::Add(AddCmd::Manual { name }) => print(&processors::add_manual(ctx, &name)?),
+        ProcessorCmd::Add(AddCmd::Webhook(w)) => print(&ropa::add_webhook(ctx, w)?),
         ProcessorCmd::SetSecret { id } => {
             let secret = Secret::read_line(std::io::stdin(), "signing secret")?;
             processors::set_signing_secret(ctx, id, &secret)?;

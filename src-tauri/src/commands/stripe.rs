@@ -8,7 +8,9 @@ use tauri::{AppHandle, Emitter, Manager};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
-use crate::stripe_sync::{self, BackfillReport, CatchUpStatus, Check, Counts, KeySet, Registration};
+use crate::stripe_sync::{
+    self, BackfillReport, CatchUpStatus, Check, Counts, KeySet, Registration,
+};
 use crate::tunnel;
 
 /// Emitted during a backfill with a `BackfillProgress`.
@@ -25,7 +27,10 @@ async fn blocking<T: Send + 'static>(
 
 #[tauri::command]
 pub async fn stripe_set_key(app: AppHandle, id: i64, key: String) -> Result<KeySet> {
-    blocking(app, move |s| stripe_sync::set_key(&s.ctx, id, Secret::new(key.trim()))).await
+    blocking(app, move |s| {
+        stripe_sync::set_key(&s.ctx, id, Secret::new(key.trim()))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -83,7 +88,10 @@ pub async fn stripe_backfill(
 
 #[tauri::command]
 pub async fn tunnel_set_token(app: AppHandle, token: String) -> Result<()> {
-    blocking(app, move |s| tunnel::set_token(&s.ctx, &Secret::new(token.trim()))).await
+    blocking(app, move |s| {
+        tunnel::set_token(&s.ctx, &Secret::new(token.trim()))
+    })
+    .await
 }
 
 #[tauri::command]

@@ -10,14 +10,14 @@ use std::thread::JoinHandle;
 use super::model::Minimised;
 use crate::error::Result;
 use crate::store::{events, events::status, subjects, Connection, Db};
-use crate::time::now_ms;
 
 /// Links up to `limit` pending events. Returns how many were processed.
 pub fn process_pending(conn: &Connection, limit: u32) -> Result<usize> {
     let pending = events::pending(conn, limit)?;
-    let now = now_ms();
     for ev in &pending {
-        link_one(conn, ev, now)?;
+        // Subjects and email history are dated by the event that showed them, not by when
+        // it was processed (a catch-up can bring months-old events).
+        link_one(conn, ev, ev.occurred_at)?;
     }
     Ok(pending.len())
 }
@@ -93,6 +93,74 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
         }
     }
     events::set_outcome(conn, ev.id, status::LINKED, Some(id), current.as_deref())
+}
+
+/// The event's status when it names an erased subject: stored without personal data, never
+/// linked.
+pub const SUPPRESSED: &str = "suppressed";
+
+/// If `row` names an erased subject (its customer id or an email is in the suppression list,
+/// as keyed hashes), the row to store instead: personal data dropped, status `suppressed`.
+pub fn suppressed_row(
+    conn: &Connection,
+    row: &events::NewEvent,
+) -> Result<Option<events::NewEvent>> {
+    use crate::store::requests as rq;
+    if !rq::any_suppression(conn)? {
+        return Ok(None);
+    }
+    let m: Option<Minimised> = serde_json::from_str(&row.data).ok();
+    let emails: Vec<&String> = m
+        .as_ref()
+        .map(|m| {
+            m.subject
+                .email
+                .iter()
+                .chain(m.subject.previous_email.iter())
+                .collect()
+        })
+        .unwrap_or_default();
+    if row.customer_ref.is_none() && emails.is_empty() {
+        return Ok(None);
+    }
+    // Fail closed: without the key, erased subjects cannot be recognised (the receiver then
+    // answers 503 and Stripe retries).
+    let dir = rq::data_dir(conn).ok_or_else(|| {
+        crate::error::Error::Unavailable("the database has no file to find its keychain by".into())
+    })?;
+    let key = crate::secrets::Keychain::for_data_dir(&dir)
+        .existing_hash_key()?
+        .ok_or_else(|| {
+            crate::error::Error::Keychain(
+                "erased subjects are listed but the hash key is missing from the keychain".into(),
+            )
+        })?;
+    let mut hit = match &row.customer_ref {
+        Some(c) => rq::is_suppressed(conn, &key.customer(row.processor_id, c))?,
+        None => false,
+    };
+    for e in emails {
+        hit = hit || rq::is_suppressed(conn, &key.subject(e))?;
+    }
+    if !hit {
+        return Ok(None);
+    }
+    let mut m = m.unwrap_or_default();
+    m.subject = Default::default();
+    Ok(Some(events::NewEvent {
+        processor_id: row.processor_id,
+        source: row.source.clone(),
+        event_id: row.event_id.clone(),
+        event_type: row.event_type.clone(),
+        occurred_at: row.occurred_at,
+        received_at: row.received_at,
+        livemode: row.livemode,
+        status: SUPPRESSED,
+        object_id: row.object_id.clone(),
+        customer_ref: row.customer_ref.clone(),
+        observed: row.observed.clone(),
+        data: serde_json::to_string(&m).expect("minimised data serialises"),
+    }))
 }
 
 /// Hears how many events a round of linking linked.

@@ -53,6 +53,9 @@ pub fn row(processor_id: i64, source: &str, inc: Incoming, received_at: i64) -> 
 }
 
 fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
+    // An erased subject's personal data must not come back with a later event.
+    let suppressed = link::suppressed_row(conn, row)?;
+    let row = suppressed.as_ref().unwrap_or(row);
     Ok(if events::insert(conn, row)? {
         Outcome::Accepted
     } else {

@@ -18,6 +18,7 @@ use crate::processors::{self, Endpoint};
 use crate::secrets::Secret;
 use crate::stripe::{event, signature};
 use crate::time::now_ms;
+use crate::webhook;
 
 /// How often an endpoint's secrets may be re-read from the keychain after a mismatch
 /// (a `processor set-secret` from another process).
@@ -167,11 +168,21 @@ impl Handler {
             )));
         }
 
+        if ep.kind == "webhook" {
+            let incoming = self.custom(rq, &endpoint_id, &cached, &ep, &body, received_at);
+            return match incoming {
+                Ok(inc) => Ok((
+                    ingest::row(ep.processor_id, &ep.source, inc, received_at),
+                    ep.processor_id,
+                )),
+                Err(a) => Err(answer_for(a)),
+            };
+        }
         if ep.kind != "stripe" {
             return Err(answer_for(Answer::new(
                 400,
                 "unsupported",
-                "this processor kind does not receive webhooks yet",
+                "this processor kind does not receive webhooks",
             )));
         }
         let header = rq
@@ -201,6 +212,52 @@ impl Handler {
             ingest::row(ep.processor_id, &ep.source, incoming, received_at),
             ep.processor_id,
         ))
+    }
+}
+
+impl Handler {
+    /// A generic webhook processor's request: its configured signature header, then its JSON
+    /// pointers (see `crate::webhook`).
+    fn custom(
+        &self,
+        rq: &tiny_http::Request,
+        endpoint_id: &str,
+        cached: &Cached,
+        ep: &Endpoint,
+        body: &[u8],
+        received_at: i64,
+    ) -> Result<ingest::model::Incoming, Answer> {
+        let Some(cfg) = &ep.webhook else {
+            return Err(Answer::new(
+                400,
+                "unsupported",
+                "this webhook processor's configuration is unreadable: add it again",
+            ));
+        };
+        let header = rq
+            .headers()
+            .iter()
+            .find(|h| {
+                h.field
+                    .as_str()
+                    .as_str()
+                    .eq_ignore_ascii_case(&cfg.signature_header)
+            })
+            .map(|h| h.value.as_str().to_owned());
+        let mut verified = webhook::verify(cfg, header.as_deref(), body, &ep.signing_secrets);
+        if matches!(
+            verified,
+            Err(webhook::SignatureError::Mismatch | webhook::SignatureError::NoSecret)
+        ) {
+            if let Some(fresh) = self.endpoints.refresh(endpoint_id, cached) {
+                verified = webhook::verify(cfg, header.as_deref(), body, &fresh.signing_secrets);
+            }
+        }
+        if let Err(e) = verified {
+            return Err(Answer::new(400, "bad_signature", e.to_string()));
+        }
+        webhook::parse(cfg, body, received_at)
+            .map_err(|e| Answer::new(400, "invalid_payload", e.to_string()))
     }
 }
 

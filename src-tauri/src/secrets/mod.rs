@@ -11,6 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
+mod keyed_hash;
+pub use keyed_hash::HashKey;
+
 /// The keychain service name every entry is filed under.
 const SERVICE: &str = "app.privacydesk.desktop";
 
@@ -60,6 +63,9 @@ pub enum SecretKind {
     ApiKey,
     /// The ngrok authtoken (app-wide: see [`Keychain::set_app`]).
     TunnelToken,
+    /// The key of the keyed hashes that name erased subjects and chain the audit trail
+    /// (app-wide, generated once: see [`Keychain::hash_key`]).
+    HashKey,
 }
 
 impl SecretKind {
@@ -69,6 +75,7 @@ impl SecretKind {
             SecretKind::EndpointToken => "endpoint-token",
             SecretKind::ApiKey => "api-key",
             SecretKind::TunnelToken => "tunnel-token",
+            SecretKind::HashKey => "hash-key",
         }
     }
 }

@@ -63,6 +63,7 @@ pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
 pub struct Pending {
     pub id: i64,
     pub processor_id: i64,
+    pub occurred_at: i64,
     pub event_type: String,
     pub customer_ref: Option<String>,
     pub data: String,
@@ -70,7 +71,7 @@ pub struct Pending {
 
 pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, processor_id, event_type, customer_ref, data FROM events
+        "SELECT id, processor_id, event_type, customer_ref, data, occurred_at FROM events
          WHERE status = 'pending' ORDER BY id LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| {
@@ -80,6 +81,7 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
             event_type: r.get(2)?,
             customer_ref: r.get(3)?,
             data: r.get(4)?,
+            occurred_at: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

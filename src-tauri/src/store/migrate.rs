@@ -23,6 +23,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_stripe_sync",
         include_str!("../../../migrations/0004_stripe_sync.sql"),
     ),
+    (
+        "0005_ropa",
+        include_str!("../../../migrations/0005_ropa.sql"),
+    ),
+    (
+        "0006_requests",
+        include_str!("../../../migrations/0006_requests.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -4,10 +4,13 @@
 //! Layout: `open` (file, pragmas), `migrate` (schema versions), then one file of queries per
 //! table. Domain code calls those query functions inside [`Db::read`] / [`Db::write`].
 
+pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod migrate;
 pub mod processors;
+pub mod requests;
+pub mod ropa;
 pub mod settings;
 pub mod stripe_sync;
 pub mod subjects;

@@ -258,6 +258,15 @@ impl Client {
         self.call(Method::DELETE, path, &[], Some(new_idempotency_key()))
     }
 
+    /// DELETE with a caller-chosen idempotency key (a resumed erasure repeats the same call).
+    pub fn delete_idempotent(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+    ) -> Result<Value, StripeError> {
+        self.call(Method::DELETE, path, &[], Some(idempotency_key.to_owned()))
+    }
+
     /// One page of a list: `limit=100` and `starting_after` added to `params`.
     pub fn list_page(
         &self,

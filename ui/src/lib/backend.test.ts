@@ -99,6 +99,42 @@ describe('tauriBackend', () => {
     await emit('activity-changed', 5)
     expect(got).toEqual([3, 0])
   })
+  it('calls the Stripe API and tunnel commands with camelCase argument keys', async () => {
+    const seen = record()
+    await tauriBackend.stripeSetKey(2, 'rk_test_abc')
+    await tauriBackend.stripeCheck(2)
+    await tauriBackend.stripeCatchUp(2)
+    await tauriBackend.stripeLastCatchUp(2)
+    await tauriBackend.stripeRegisterWebhook(2, null)
+    await tauriBackend.stripeRegisterWebhook(2, 'https://desk.example.com')
+    await tauriBackend.stripeBackfill(2, ['customers', 'charges'])
+    await tauriBackend.tunnelSetToken('2abcdefghijklmnopqrstuvwxyz')
+    await tauriBackend.tunnelStart()
+    await tauriBackend.tunnelStop()
+    expect(seen).toEqual([
+      ['stripe_set_key', { id: 2, key: 'rk_test_abc' }],
+      ['stripe_check', { id: 2 }],
+      ['stripe_catch_up', { id: 2 }],
+      ['stripe_last_catch_up', { id: 2 }],
+      ['stripe_register_webhook', { id: 2, baseUrl: null }],
+      ['stripe_register_webhook', { id: 2, baseUrl: 'https://desk.example.com' }],
+      ['stripe_backfill', { id: 2, resources: ['customers', 'charges'] }],
+      ['tunnel_set_token', { token: '2abcdefghijklmnopqrstuvwxyz' }],
+      ['tunnel_start', {}],
+      ['tunnel_stop', {}],
+    ])
+  })
+
+  it('delivers backfill-progress payloads and stops after unlisten', async () => {
+    mockIPC(() => null, { shouldMockEvents: true })
+    const got: unknown[] = []
+    const unlisten = await tauriBackend.onBackfillProgress((p) => got.push(p))
+    const p = { resource: 'customers', imported: 100, pages: 1, done: false }
+    await emit('backfill-progress', p)
+    unlisten()
+    await emit('backfill-progress', { ...p, imported: 200 })
+    expect(got).toEqual([p])
+  })
 })
 
 describe('errors', () => {

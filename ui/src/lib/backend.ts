@@ -5,16 +5,31 @@ import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
 import { save } from '@tauri-apps/plugin-dialog'
 import type {
+  ActivityFields,
+  ChecklistItem,
+  Format,
+  ProcessingActivity,
+  Ropa,
+} from './types'
+import type {
   ActivityDetail,
   ActivityPage,
   ActivityQuery,
   AppInfo,
+  BackfillProgress,
+  BackfillReport,
+  CatchUpStatus,
+  Check,
+  Counts,
   Dashboard,
   Delivery,
+  KeySet,
   Processor,
+  Registration,
   Settings,
   Subject,
   SubjectDetail,
+  TunnelInfo,
 } from './types'
 
 /** What every failed call rejects with. Branch on `code`; show `message`. */
@@ -35,6 +50,8 @@ export type ErrorCode =
   | 'unknown'
 
 export const ACTIVITY_CHANGED = 'activity-changed'
+/** Emitted by `stripe_backfill` while it runs, with a `BackfillProgress`. */
+export const BACKFILL_PROGRESS = 'backfill-progress'
 
 export interface Backend {
   appInfo(): Promise<AppInfo>
@@ -53,10 +70,34 @@ export interface Backend {
   deliveriesList(limit: number): Promise<Delivery[]>
   settingsGet(): Promise<Settings>
   settingsSave(settings: Settings): Promise<Settings>
+  /** The Records of Processing Activities with checklist and observed-vs-declared gaps. */
+  ropaReport(): Promise<Ropa>
+  /** Creates (`id` null) or replaces a processing activity. */
+  ropaActivitySave(id: number | null, fields: ActivityFields, processorIds: number[]): Promise<ProcessingActivity>
+  ropaActivityDelete(id: number): Promise<void>
+  ropaChecklistSet(key: string, doneOn: string | null, evidence: string): Promise<ChecklistItem[]>
+  /** Writes the RoPA to `path`; returns how many activities it holds. */
+  ropaExport(format: Format, path: string): Promise<number>
   /** Asks the user where to save a file; `null` when they cancel. */
   chooseSavePath(defaultName: string, filterName: string, extension: string): Promise<string | null>
   /** Calls `handler` with the number of newly stored events. Resolves to an unsubscribe function. */
   onActivityChanged(handler: (count: number) => void): Promise<() => void>
+
+  // Stripe API and tunnel
+  /** Checks the key against Stripe and stores it in the keychain. */
+  stripeSetKey(id: number, key: string): Promise<KeySet>
+  /** Probes each permission the workflows need with the stored key. */
+  stripeCheck(id: number): Promise<Check>
+  stripeCatchUp(id: number): Promise<Counts>
+  stripeLastCatchUp(id: number): Promise<CatchUpStatus>
+  /** Creates (or updates) the endpoint at Stripe for `baseUrl` + the webhook path; `null` = the running tunnel's URL. */
+  stripeRegisterWebhook(id: number, baseUrl: string | null): Promise<Registration>
+  stripeBackfill(id: number, resources: string[]): Promise<BackfillReport>
+  /** Calls `handler` for each `backfill-progress` event. Resolves to an unsubscribe function. */
+  onBackfillProgress(handler: (progress: BackfillProgress) => void): Promise<() => void>
+  tunnelSetToken(token: string): Promise<void>
+  tunnelStart(): Promise<TunnelInfo>
+  tunnelStop(): Promise<TunnelInfo>
 }
 
 export function isBackendError(e: unknown): e is BackendError {
@@ -107,6 +148,13 @@ export const tauriBackend: Backend = {
   deliveriesList: (limit) => call('deliveries_list', { limit }),
   settingsGet: () => call('settings_get'),
   settingsSave: (settings) => call('settings_save', { settings }),
+  ropaReport: () => call('ropa_report'),
+  ropaActivitySave: (id, fields, processorIds) => call('ropa_activity_save', { id, fields, processorIds }),
+  ropaActivityDelete: async (id) => {
+    await call<null>('ropa_activity_delete', { id })
+  },
+  ropaChecklistSet: (key, doneOn, evidence) => call('ropa_checklist_set', { key, doneOn, evidence }),
+  ropaExport: (format, path) => call('ropa_export', { format, path }),
   chooseSavePath: async (defaultName, filterName, extension) => {
     try {
       return await save({ defaultPath: defaultName, filters: [{ name: filterName, extensions: [extension] }] })
@@ -121,4 +169,22 @@ export const tauriBackend: Backend = {
     })
     return unlisten
   },
+  stripeSetKey: (id, key) => call('stripe_set_key', { id, key }),
+  stripeCheck: (id) => call('stripe_check', { id }),
+  stripeCatchUp: (id) => call('stripe_catch_up', { id }),
+  stripeLastCatchUp: (id) => call('stripe_last_catch_up', { id }),
+  stripeRegisterWebhook: (id, baseUrl) => call('stripe_register_webhook', { id, baseUrl }),
+  stripeBackfill: (id, resources) => call('stripe_backfill', { id, resources }),
+  onBackfillProgress: async (handler) => {
+    try {
+      return await listen<BackfillProgress>(BACKFILL_PROGRESS, (event) => handler(event.payload))
+    } catch (e) {
+      throw toBackendError(e)
+    }
+  },
+  tunnelSetToken: async (token) => {
+    await call<null>('tunnel_set_token', { token })
+  },
+  tunnelStart: () => call('tunnel_start'),
+  tunnelStop: () => call('tunnel_stop'),
 }

@@ -2,17 +2,26 @@
 
 import type { Backend, BackendError } from './backend'
 import { typeMatches } from './filters'
+import type { ActivityFields, ChecklistItem, Format, ProcessingActivity, Ropa } from './types'
 import type {
   Activity,
   ActivityDetail,
   ActivityQuery,
   AppInfo,
+  BackfillProgress,
+  BackfillReport,
+  CatchUpStatus,
+  Counts,
   Dashboard,
   Delivery,
+  Permission,
   Processor,
+  Registration,
   Settings,
   Subject,
   SubjectDetail,
+  TunnelInfo,
+  Workflow,
 } from './types'
 
 export interface MockData {
@@ -26,6 +35,49 @@ export interface MockData {
   settings: Settings
   eventTypes: string[]
   dashboard: Omit<Dashboard, 'processors'>
+  stripe: MockStripe
+  /** The RoPA; its controller is always `settings.org`. */
+  ropa: Ropa
+}
+
+export function emptyRopa(): Ropa {
+  const step = (key: string, label: string): ChecklistItem => ({ key, label, done_on: null, evidence: '' })
+  return {
+    generated_at: '2026-03-30T12:00:00Z',
+    controller: defaultSettings().org,
+    activities: [],
+    processors: [],
+    checklist: [
+      step('stripe_terms_reviewed', 'Stripe terms of service reviewed'),
+      step('dpa_executed', 'Data processing agreement (DPA) executed'),
+      step('stripe_in_ropa', 'Stripe recorded in the RoPA'),
+      step('retention_policy', 'Retention policy documented'),
+      step('webhook_minimisation', 'Webhook data minimisation reviewed'),
+      step('privacy_notice', 'Privacy notice updated'),
+    ],
+    gaps: [],
+  }
+}
+
+/** The Stripe API and tunnel as the mock pretends them. */
+export interface MockStripe {
+  /** API keys stored, by processor id. */
+  keys: Record<number, string>
+  /** What `stripeCheck` finds for a restricted key (a full secret key has every permission). */
+  permissions: Permission[]
+  catchUps: Record<number, CatchUpStatus>
+  /** What the next `stripeCatchUp` finds. */
+  catchUpResult: Counts
+  /** Objects per page, per resource, for `stripeBackfill`. */
+  backfillPages: Record<string, number[]>
+  /** Awaited after each progress event of a backfill (tests pause a run here). */
+  onBackfillPage: ((p: BackfillProgress) => Promise<void> | void) | null
+  registrations: Record<number, Registration>
+  tunnelToken: string | null
+  /** The URL `tunnelStart` opens. */
+  tunnelUrl: string
+  /** Makes `tunnelStart` fail like the backend does (the dashboard then shows the error). */
+  tunnelFailure: BackendError | null
 }
 
 export interface MockBackend extends Backend {
@@ -39,6 +91,9 @@ export interface MockBackend extends Backend {
   /** Fires `activity-changed` with `count` to every listener. */
   emitActivityChanged(count: number): void
   listenerCount(): number
+  /** Fires `backfill-progress` to every listener. */
+  emitBackfillProgress(p: BackfillProgress): void
+  backfillListenerCount(): number
 }
 
 export function days30(end = '2026-03-30', counts: (i: number) => number = () => 0) {
@@ -68,6 +123,7 @@ export function emptyData(): MockData {
     subjects: [],
     deliveries: [],
     settings: defaultSettings(),
+    ropa: emptyRopa(),
     eventTypes: ['customer.created', 'customer.updated', 'customer.deleted', 'charge.succeeded', 'invoice.paid'],
     dashboard: {
       receiver: { running: true, address: '127.0.0.1:8787', error: null },
@@ -75,6 +131,49 @@ export function emptyData(): MockData {
       events_per_day: days30(),
       rejected_last_24h: 0,
     },
+    stripe: defaultStripe(),
+  }
+}
+
+/** The permission names `stripe_check` probes, and which workflows each enables. */
+export const MOCK_PERMISSIONS = [
+  'customers_read',
+  'customers_write',
+  'charges_read',
+  'payment_intents_read',
+  'invoices_read',
+  'subscriptions_read',
+  'events_read',
+  'webhook_endpoints_write',
+]
+
+const MOCK_WORKFLOWS: [string, string[]][] = [
+  ['webhook_registration', ['webhook_endpoints_write']],
+  ['catch_up', ['events_read']],
+  ['thin_events', ['events_read']],
+  ['customer_lookup', ['customers_read']],
+  ['backfill_customers', ['customers_read']],
+  ['backfill_payments', ['charges_read', 'payment_intents_read', 'invoices_read', 'subscriptions_read']],
+  ['erasure_at_stripe', ['customers_write']],
+]
+
+export function workflowsFor(permissions: Permission[]): Workflow[] {
+  const granted = new Set(permissions.filter((p) => p.granted).map((p) => p.name))
+  return MOCK_WORKFLOWS.map(([name, needs]) => ({ name, enabled: needs.every((n) => granted.has(n)) }))
+}
+
+export function defaultStripe(): MockStripe {
+  return {
+    keys: {},
+    permissions: MOCK_PERMISSIONS.map((name) => ({ name, granted: true })),
+    catchUps: {},
+    catchUpResult: { fetched: 0, new: 0, duplicates: 0 },
+    backfillPages: { customers: [100, 100, 50], charges: [30], payment_intents: [20], invoices: [10], subscriptions: [5] },
+    onBackfillPage: null,
+    registrations: {},
+    tunnelToken: null,
+    tunnelUrl: 'https://privacy-desk-test.ngrok.app',
+    tunnelFailure: null,
   }
 }
 
@@ -125,6 +224,7 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
   const data: MockData = { ...emptyData(), ...init }
   const failures = new Map<string, BackendError>()
   const listeners = new Set<(n: number) => void>()
+  const backfillListeners = new Set<(p: BackfillProgress) => void>()
   let nextProcessorId = Math.max(0, ...data.processors.map((p) => p.id)) + 1
 
   const track = <A extends unknown[], R>(name: keyof Backend, fn: (...args: A) => R) =>
@@ -143,6 +243,24 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
     if (!p) throw { code: 'not_found', message: `no processor with id ${id}` } satisfies BackendError
     return p
   }
+
+  const findStripe = (id: number) => {
+    const p = findProcessor(id)
+    if (p.kind !== 'stripe') throw { code: 'invalid_input', message: `processor ${id} is not a Stripe processor` } satisfies BackendError
+    return p
+  }
+  const keyOf = (id: number) => {
+    const key = data.stripe.keys[id]
+    if (!key) throw { code: 'not_found', message: `processor ${id} has no Stripe API key: set one first` } satisfies BackendError
+    return key
+  }
+  const tunnelInfo = (): TunnelInfo => ({
+    token_set: data.stripe.tunnelToken !== null,
+    running: data.dashboard.tunnel.state === 'on',
+    url: data.dashboard.tunnel.state === 'on' ? data.dashboard.tunnel.public_url : null,
+    forwards_to: data.dashboard.receiver.address ? `http://${data.dashboard.receiver.address}` : null,
+    started_at: data.dashboard.tunnel.state === 'on' ? '2026-03-30T12:00:00Z' : null,
+  })
 
   const matching = (q: ActivityQuery) =>
     data.activity
@@ -173,6 +291,10 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       for (const l of listeners) l(count)
     },
     listenerCount: () => listeners.size,
+    emitBackfillProgress(p) {
+      for (const l of backfillListeners) l(clone(p))
+    },
+    backfillListenerCount: () => backfillListeners.size,
 
     appInfo: track('appInfo', () => data.appInfo),
     dashboard: track('dashboard', () => ({ ...data.dashboard, processors: data.processors })),
@@ -222,11 +344,136 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       data.settings = clone(s)
       return data.settings
     }),
+    ropaReport: track('ropaReport', () => ({ ...data.ropa, controller: data.settings.org })),
+    ropaActivitySave: track('ropaActivitySave', (id: number | null, fields: ActivityFields, processorIds: number[]) => {
+      if (!fields.purpose.trim()) {
+        throw { code: 'invalid_input', message: 'a processing activity needs a purpose' } satisfies BackendError
+      }
+      const existing = id === null ? undefined : data.ropa.activities.find((a) => a.id === id)
+      if (id !== null && !existing) throw { code: 'not_found', message: `no processing activity with id ${id}` } satisfies BackendError
+      const a: ProcessingActivity = {
+        id: id ?? Math.max(0, ...data.ropa.activities.map((x) => x.id)) + 1,
+        default_key: existing?.default_key ?? null,
+        fields: clone(fields),
+        processor_ids: [...processorIds],
+        processors: processorIds.map((p) => data.processors.find((x) => x.id === p)?.name ?? '?'),
+        observed: existing?.observed ?? [],
+        updated_at: new Date().toISOString(),
+      }
+      data.ropa.activities = existing ? data.ropa.activities.map((x) => (x.id === id ? a : x)) : [...data.ropa.activities, a]
+      const declared = new Set(data.ropa.activities.flatMap((x) => x.fields.data_categories))
+      data.ropa.gaps = data.ropa.gaps.filter((g) => !declared.has(g.category))
+      return a
+    }),
+    ropaActivityDelete: track('ropaActivityDelete', (id: number) => {
+      data.ropa.activities = data.ropa.activities.filter((a) => a.id !== id)
+    }),
+    ropaChecklistSet: track('ropaChecklistSet', (key: string, doneOn: string | null, evidence: string) => {
+      data.ropa.checklist = data.ropa.checklist.map((c) => (c.key === key ? { ...c, done_on: doneOn, evidence } : c))
+      return data.ropa.checklist
+    }),
+    ropaExport: track('ropaExport', (_format: Format, _path: string) => data.ropa.activities.length),
     chooseSavePath: track('chooseSavePath', () => mock.savePath),
     onActivityChanged: track('onActivityChanged', (handler: (n: number) => void) => {
       listeners.add(handler)
       return () => listeners.delete(handler)
     }) as Backend['onActivityChanged'],
+
+    stripeSetKey: track('stripeSetKey', (id: number, key: string) => {
+      findStripe(id)
+      const k = key.trim()
+      const kind = k.startsWith('rk_') ? 'restricted' : k.startsWith('sk_') ? 'secret' : null
+      if (!kind) {
+        throw { code: 'invalid_input', message: 'that is not a Stripe API key: create a restricted key (`rk_…`) in the Stripe Dashboard under Developers → API keys' } satisfies BackendError
+      }
+      if (k.includes('expired')) throw { code: 'invalid_input', message: 'Stripe rejected the API key: it is wrong, revoked or expired' } satisfies BackendError
+      data.stripe.keys[id] = k
+      return {
+        processor_id: id,
+        key_kind: kind,
+        livemode: k.slice(3).startsWith('live_'),
+        stored: true,
+        warning: kind === 'secret' ? 'this is a full secret key (`sk_…`): it can do anything on the Stripe account' : null,
+      }
+    }),
+    stripeCheck: track('stripeCheck', (id: number) => {
+      findStripe(id)
+      const key = keyOf(id)
+      const secret = key.startsWith('sk_')
+      const permissions = secret ? MOCK_PERMISSIONS.map((name) => ({ name, granted: true })) : data.stripe.permissions
+      return { key_kind: secret ? 'secret' : 'restricted', livemode: key.slice(3).startsWith('live_'), permissions, workflows: workflowsFor(permissions) }
+    }),
+    stripeCatchUp: track('stripeCatchUp', (id: number) => {
+      findStripe(id)
+      keyOf(id)
+      const c = data.stripe.catchUpResult
+      data.stripe.catchUps[id] = { last_run_at: new Date().toISOString(), ...c }
+      return c
+    }),
+    stripeLastCatchUp: track('stripeLastCatchUp', (id: number) => {
+      findStripe(id)
+      return data.stripe.catchUps[id] ?? { last_run_at: null, fetched: 0, new: 0, duplicates: 0 }
+    }),
+    stripeRegisterWebhook: track('stripeRegisterWebhook', (id: number, baseUrl: string | null) => {
+      findStripe(id)
+      const base = baseUrl?.trim() || (data.dashboard.tunnel.state === 'on' ? data.dashboard.tunnel.public_url : null)
+      if (!base) throw { code: 'invalid_input', message: 'start the tunnel first, or enter the public URL of this computer' } satisfies BackendError
+      keyOf(id)
+      const before = data.stripe.registrations[id]
+      const r: Registration = {
+        processor_id: id,
+        webhook_endpoint_id: before?.webhook_endpoint_id ?? `we_${id}`,
+        action: before ? 'updated' : 'created',
+        enabled_events: data.eventTypes,
+        signing_secret_stored: !before,
+      }
+      data.stripe.registrations[id] = r
+      return r
+    }),
+    stripeBackfill: track('stripeBackfill', async (id: number, resources: string[]): Promise<BackfillReport> => {
+      findStripe(id)
+      keyOf(id)
+      if (resources.length === 0) throw { code: 'invalid_input', message: 'name at least one resource to backfill' } satisfies BackendError
+      const report: BackfillReport = { resources: [], cancelled: false }
+      for (const resource of resources) {
+        const pages = data.stripe.backfillPages[resource] ?? []
+        let imported = 0
+        for (let i = 0; i < pages.length; i++) {
+          imported += pages[i]
+          const p = { resource, imported, pages: i + 1, done: i === pages.length - 1 }
+          mock.emitBackfillProgress(p)
+          await data.stripe.onBackfillPage?.(p)
+        }
+        if (pages.length === 0) mock.emitBackfillProgress({ resource, imported: 0, pages: 0, done: true })
+        report.resources.push({ resource, fetched: imported, new: imported, duplicates: 0, imported_total: imported, done: true })
+      }
+      return report
+    }),
+    onBackfillProgress: track('onBackfillProgress', (handler: (p: BackfillProgress) => void) => {
+      backfillListeners.add(handler)
+      return () => backfillListeners.delete(handler)
+    }) as Backend['onBackfillProgress'],
+    tunnelSetToken: track('tunnelSetToken', (token: string) => {
+      const t = token.trim()
+      if (t.length < 20 || !/^[A-Za-z0-9_-]+$/.test(t)) {
+        throw { code: 'invalid_input', message: 'that is not an ngrok authtoken: copy it from dashboard.ngrok.com → Your Authtoken' } satisfies BackendError
+      }
+      data.stripe.tunnelToken = t
+    }),
+    tunnelStart: track('tunnelStart', () => {
+      const fail = (e: BackendError) => {
+        data.dashboard.tunnel = { state: 'error', public_url: null, error: e.message }
+        throw e
+      }
+      if (!data.stripe.tunnelToken) fail({ code: 'not_found', message: 'no ngrok authtoken: set one with `privacy-desk tunnel set-token` (on stdin)' })
+      if (data.stripe.tunnelFailure) fail(data.stripe.tunnelFailure)
+      data.dashboard.tunnel = { state: 'on', public_url: data.stripe.tunnelUrl, error: null }
+      return tunnelInfo()
+    }),
+    tunnelStop: track('tunnelStop', () => {
+      data.dashboard.tunnel = { state: 'off', public_url: null, error: null }
+      return tunnelInfo()
+    }),
   }
   return mock
 }

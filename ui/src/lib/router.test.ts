@@ -9,6 +9,7 @@ describe('router', () => {
     expect(parseRoute('#/processors/4/setup')).toEqual({ name: 'wizard', processorId: 4 })
     expect(parseRoute('#/subjects/12')).toEqual({ name: 'subject', id: 12 })
     expect(parseRoute('#/deliveries')).toEqual({ name: 'deliveries' })
+    expect(parseRoute('#/reports')).toEqual({ name: 'reports' })
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' })
     expect(parseRoute('#/nonsense')).toEqual({ name: 'dashboard' })
   })

@@ -8,9 +8,10 @@ export type Route =
   | { name: 'subjects'; params: URLSearchParams }
   | { name: 'subject'; id: number }
   | { name: 'deliveries' }
+  | { name: 'reports' }
   | { name: 'settings' }
 
-export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'deliveries' | 'settings'
+export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'deliveries' | 'reports' | 'settings'
 
 export const NAV: readonly { section: Section; label: string }[] = [
   { section: 'dashboard', label: 'Dashboard' },
@@ -18,6 +19,7 @@ export const NAV: readonly { section: Section; label: string }[] = [
   { section: 'activity', label: 'Activity log' },
   { section: 'subjects', label: 'Data subjects' },
   { section: 'deliveries', label: 'Deliveries' },
+  { section: 'reports', label: 'Reports' },
   { section: 'settings', label: 'Settings' },
 ]
 
@@ -40,6 +42,8 @@ export function parseRoute(hash: string): Route {
     }
     case 'deliveries':
       return { name: 'deliveries' }
+    case 'reports':
+      return { name: 'reports' }
     case 'settings':
       return { name: 'settings' }
     default:

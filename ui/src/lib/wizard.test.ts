@@ -6,8 +6,13 @@ import {
   back,
   canAdvance,
   canGoBack,
+  canRegister,
+  checkKey,
   initialState,
+  isSkipped,
   nextLabel,
+  registerAutomatically,
+  registrationTarget,
   statusText,
   validateSigningSecret,
   watchConnection,
@@ -248,5 +253,126 @@ describe('watchConnection', () => {
     await vi.advanceTimersByTimeAsync(5000)
     expect(backend.calls.filter(([m]) => m === 'processorShow').length).toBe(polls)
     expect(backend.listenerCount()).toBe(0)
+  })
+})
+
+describe('restricted key (step 3)', () => {
+  const KEY = 'rk_test_0123456789abcdef'
+
+  it('rejects a malformed key locally, without creating anything', async () => {
+    const { s, backend } = await walkTo('restricted_key')
+    const r = await checkKey({ ...s, key: 'whsec_0123456789' }, backend)
+    expect(r.keyError).toMatch(/signing secret, not an API key/)
+    expect(r.processor).toBeNull()
+    expect(backend.calls.some(([m]) => m === 'processorAddStripe' || m === 'stripeSetKey')).toBe(false)
+  })
+
+  it('creates the processor, stores the key, checks it and forgets the field', async () => {
+    const { s, backend } = await walkTo('restricted_key')
+    const r = await checkKey({ ...s, key: ` ${KEY} ` }, backend)
+    expect(r.processor?.id).toBe(1)
+    expect(r.key).toBe('')
+    expect(r.keySet).toMatchObject({ key_kind: 'restricted', livemode: false, warning: null })
+    expect(r.keyCheck?.workflows.every((w) => w.enabled)).toBe(true)
+    expect(backend.calls.find(([m]) => m === 'stripeSetKey')?.[1]).toEqual([1, KEY])
+    expect(nextLabel(r)).toBe('Next')
+    // Checking a second key reuses the processor.
+    const again = await checkKey({ ...r, key: 'sk_test_0123456789abcdef' }, backend)
+    expect(backend.data.processors).toHaveLength(1)
+    expect(again.keySet?.warning).toMatch(/full secret key/)
+    const next = await advance(again, backend)
+    expect(next.step).toBe('webhook')
+    expect(backend.calls.filter(([m]) => m === 'processorAddStripe')).toHaveLength(1)
+  })
+
+  it('puts a rejected key at the field and other failures in the banner', async () => {
+    const { s, backend } = await walkTo('restricted_key')
+    backend.failNext('stripeSetKey', { code: 'invalid_input', message: 'Stripe rejected the API key' })
+    const r = await checkKey({ ...s, key: KEY }, backend)
+    expect(r.keyError).toBe('Stripe rejected the API key')
+    expect(r.keySet).toBeNull()
+    backend.failNext('stripeSetKey', { code: 'unavailable', message: 'cannot reach Stripe' })
+    const r2 = await checkKey({ ...r, key: KEY }, backend)
+    expect(r2.error).toBe('cannot reach Stripe')
+    expect(r2.keyError).toBeNull()
+  })
+
+  it('keeps the stored key when only the permission check fails', async () => {
+    const { s, backend } = await walkTo('restricted_key')
+    backend.failNext('stripeCheck', { code: 'unavailable', message: 'Stripe is down' })
+    const r = await checkKey({ ...s, key: KEY }, backend)
+    expect(r.keySet?.stored).toBe(true)
+    expect(r.keyCheck).toBeNull()
+    expect(r.error).toMatch(/stored, but its permissions could not be checked: Stripe is down/)
+  })
+})
+
+describe('webhook step: automatic registration or the manual path', () => {
+  it('offers registration only with a running tunnel or a typed public URL', async () => {
+    const { s } = await walkTo('webhook')
+    expect(canRegister(s)).toBe(false)
+    expect(registrationTarget(s)).toBeNull()
+    expect(canRegister({ ...s, tunnelUrl: 'https://t.ngrok.app' })).toBe(true)
+    expect(registrationTarget({ ...s, tunnelUrl: 'https://t.ngrok.app' })).toBe('https://t.ngrok.app')
+    expect(canRegister({ ...s, baseUrl: 'https://desk.example.com' })).toBe(true)
+    // A typed URL wins over the tunnel.
+    expect(registrationTarget({ ...s, tunnelUrl: 'https://t.ngrok.app', baseUrl: 'https://desk.example.com/' })).toBe('https://desk.example.com')
+  })
+
+  it('without registration: webhook → secret → waiting, as before', async () => {
+    const { s, backend } = await walkTo('webhook')
+    const next = await advance(s, backend)
+    expect(next.step).toBe('secret')
+    expect(isSkipped(next, 'secret')).toBe(false)
+  })
+
+  it('with the tunnel: registers with a null base URL and goes straight to waiting', async () => {
+    const { s, backend } = await walkTo('webhook')
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://t.ngrok.app', error: null }
+    const r = await registerAutomatically({ ...s, tunnelUrl: 'https://t.ngrok.app' }, backend)
+    expect(backend.calls.find(([m]) => m === 'stripeRegisterWebhook')?.[1]).toEqual([1, null])
+    expect(r.step).toBe('waiting')
+    expect(r.connection).toBe('waiting')
+    expect(r.registration).toMatchObject({ action: 'created', signing_secret_stored: true })
+    expect(isSkipped(r, 'secret')).toBe(true)
+    expect(canGoBack(r)).toBe(false)
+    expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
+  })
+
+  it('with a typed URL: sends it trimmed; a bad one stays local', async () => {
+    const { s, backend } = await walkTo('webhook')
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    const bad = await registerAutomatically({ ...s, baseUrl: 'desk.example.com' }, backend)
+    expect(bad.baseUrlError).toMatch(/absolute URL/)
+    expect(bad.step).toBe('webhook')
+    expect(backend.calls.some(([m]) => m === 'stripeRegisterWebhook')).toBe(false)
+    const ok = await registerAutomatically({ ...s, baseUrl: ' https://desk.example.com/ ' }, backend)
+    expect(backend.calls.find(([m]) => m === 'stripeRegisterWebhook')?.[1]).toEqual([1, 'https://desk.example.com'])
+    expect(ok.step).toBe('waiting')
+  })
+
+  it('a failed registration stays on the webhook step; Next still leads to the manual secret', async () => {
+    const { s, backend } = await walkTo('webhook')
+    // No key stored: the backend refuses.
+    const r = await registerAutomatically({ ...s, baseUrl: 'https://desk.example.com' }, backend)
+    expect(r.step).toBe('webhook')
+    expect(r.registrationError).toMatch(/no Stripe API key/)
+    expect(r.registration).toBeNull()
+    const next = await advance(r, backend)
+    expect(next.step).toBe('secret')
+    expect(next.registrationError).toBeNull()
+  })
+
+  it('the tunnel stopped meanwhile: the backend message is shown', async () => {
+    const { s, backend } = await walkTo('webhook')
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    const r = await registerAutomatically({ ...s, tunnelUrl: 'https://gone.ngrok.app' }, backend)
+    expect(r.registrationError).toMatch(/start the tunnel first/)
+  })
+
+  it('does nothing when registration is not offered', async () => {
+    const { s, backend } = await walkTo('webhook')
+    expect(await registerAutomatically(s, backend)).toEqual({ ...s, error: null, baseUrlError: null, registrationError: null })
   })
 })

@@ -2,7 +2,8 @@
 // verified event. Pure state transitions plus two async helpers that take the backend.
 
 import { errorMessage, toBackendError, type Backend } from './backend'
-import type { Processor } from './types'
+import { validateApiKey, validateBaseUrl } from './stripeApi'
+import type { Check, KeySet, Processor, Registration } from './types'
 
 export type StepId = 'choose' | 'scope' | 'restricted_key' | 'webhook' | 'secret' | 'waiting'
 
@@ -31,6 +32,21 @@ export interface WizardState {
   connection: Connection
   /** True after the user finished (the screen closes the wizard). */
   done: boolean
+  /** The API key field (step 3), as typed; cleared once the key is stored. */
+  key: string
+  keyError: string | null
+  /** The stored key, after "Check key". */
+  keySet: KeySet | null
+  /** The permission check of the stored key. */
+  keyCheck: Check | null
+  /** The public base URL field of the webhook step ('' = the running tunnel's). */
+  baseUrl: string
+  baseUrlError: string | null
+  /** The running tunnel's public URL, if any (the screen asks the dashboard). */
+  tunnelUrl: string | null
+  /** Set when the endpoint was registered at Stripe automatically: the secret step is skipped. */
+  registration: Registration | null
+  registrationError: string | null
 }
 
 export function initialState(resume: Processor | null = null): WizardState {
@@ -44,6 +60,15 @@ export function initialState(resume: Processor | null = null): WizardState {
     error: null,
     connection: resume?.status === 'interconnected' ? 'connected' : 'idle',
     done: false,
+    key: '',
+    keyError: null,
+    keySet: null,
+    keyCheck: null,
+    baseUrl: '',
+    baseUrlError: null,
+    tunnelUrl: null,
+    registration: null,
+    registrationError: null,
   }
 }
 
@@ -55,7 +80,7 @@ export function stepIndex(step: StepId): number {
 export function nextLabel(state: WizardState): string {
   switch (state.step) {
     case 'restricted_key':
-      return 'Skip for now'
+      return state.keySet ? 'Next' : 'Skip for now'
     case 'secret':
       return 'Save secret'
     case 'waiting':
@@ -86,7 +111,99 @@ export function canGoBack(state: WizardState): boolean {
 
 export function back(state: WizardState): WizardState {
   if (!canGoBack(state)) return state
-  return { ...state, step: STEPS[stepIndex(state.step) - 1].id, error: null, secretError: null }
+  return {
+    ...state,
+    step: STEPS[stepIndex(state.step) - 1].id,
+    error: null,
+    secretError: null,
+    keyError: null,
+    baseUrlError: null,
+    registrationError: null,
+  }
+}
+
+/** Steps passed over without being needed: the secret step after automatic registration. */
+export function isSkipped(state: WizardState, step: StepId): boolean {
+  return step === 'secret' && state.registration !== null
+}
+
+/** Creates the processor unless the wizard already has one. Failures land in `error`. */
+async function ensureProcessor(s: WizardState, backend: Backend): Promise<WizardState> {
+  if (s.processor) return s
+  if (s.name.trim().length > 100) return { ...s, error: 'The name can be at most 100 characters.' }
+  try {
+    const processor = await backend.processorAddStripe(s.name.trim() || null)
+    return { ...s, processor }
+  } catch (e) {
+    return { ...s, error: errorMessage(e) }
+  }
+}
+
+/**
+ * "Check key" on step 3: checks the key's shape, creates the processor if needed (the key is
+ * stored per processor), stores the key (the backend tries it against Stripe), then probes
+ * its permissions. Never rejects. The key field is cleared once the key is stored.
+ */
+export async function checkKey(state: WizardState, backend: Backend): Promise<WizardState> {
+  let s: WizardState = { ...state, error: null, keyError: null }
+  const v = validateApiKey(s.key)
+  if (!v.ok) return { ...s, keyError: v.error }
+  s = await ensureProcessor(s, backend)
+  if (!s.processor) return s
+  let keySet: KeySet
+  try {
+    keySet = await backend.stripeSetKey(s.processor.id, v.value)
+  } catch (e) {
+    const err = toBackendError(e)
+    return err.code === 'invalid_input' ? { ...s, keyError: err.message } : { ...s, error: err.message }
+  }
+  s = { ...s, key: '', keySet, keyCheck: null }
+  try {
+    return { ...s, keyCheck: await backend.stripeCheck(s.processor!.id) }
+  } catch (e) {
+    return { ...s, error: `The key is stored, but its permissions could not be checked: ${errorMessage(e)}` }
+  }
+}
+
+/** Where automatic registration would point Stripe: the typed base URL, else the tunnel's. */
+export function registrationTarget(state: WizardState): string | null {
+  const v = validateBaseUrl(state.baseUrl)
+  if (!v.ok) return null
+  return v.value ?? state.tunnelUrl
+}
+
+/** Whether "Register with Stripe automatically" is offered: a tunnel runs or a public URL is typed. */
+export function canRegister(state: WizardState): boolean {
+  return state.processor?.webhook_path != null && (state.tunnelUrl !== null || state.baseUrl.trim() !== '')
+}
+
+/**
+ * "Register with Stripe automatically": creates (or updates) the endpoint at Stripe, which
+ * stores the signing secret, so the wizard goes straight to the test event. On failure it
+ * stays on the webhook step, where the manual path still works. Never rejects.
+ */
+export async function registerAutomatically(state: WizardState, backend: Backend): Promise<WizardState> {
+  const s: WizardState = { ...state, error: null, baseUrlError: null, registrationError: null }
+  if (!s.processor || !canRegister(s)) return s
+  const v = validateBaseUrl(s.baseUrl)
+  if (!v.ok) return { ...s, baseUrlError: v.error }
+  try {
+    // null = the running tunnel's URL, which the backend knows better than the screen.
+    const registration = await backend.stripeRegisterWebhook(s.processor.id, v.value)
+    return {
+      ...s,
+      registration,
+      secret: '',
+      secretError: null,
+      step: 'waiting',
+      connection: s.processor.status === 'interconnected' ? 'connected' : 'waiting',
+    }
+  } catch (e) {
+    const err = toBackendError(e)
+    return err.code === 'invalid_input' && /url/i.test(err.message) && v.value !== null
+      ? { ...s, baseUrlError: err.message }
+      : { ...s, registrationError: err.message }
+  }
 }
 
 export type SecretCheck = { ok: true; value: string } | { ok: false; error: string }
@@ -124,16 +241,14 @@ export async function advance(state: WizardState, backend: Backend): Promise<Wiz
     case 'scope':
       return { ...s, step: 'restricted_key' }
     case 'restricted_key': {
-      if (s.processor) return { ...s, step: 'webhook' }
-      try {
-        const processor = await backend.processorAddStripe(s.name.trim() || null)
-        return { ...s, processor, step: 'webhook' }
-      } catch (e) {
-        return { ...s, error: errorMessage(e) }
-      }
+      const withProcessor = await ensureProcessor({ ...s, key: '', keyError: null }, backend)
+      return withProcessor.processor ? { ...withProcessor, step: 'webhook' } : withProcessor
     }
     case 'webhook':
-      return { ...s, step: 'secret' }
+      if (s.registration) {
+        return { ...s, step: 'waiting', connection: s.processor?.status === 'interconnected' ? 'connected' : 'waiting' }
+      }
+      return { ...s, step: 'secret', registrationError: null, baseUrlError: null }
     case 'secret': {
       const check = validateSigningSecret(s.secret)
       if (!check.ok) return { ...s, secretError: check.error }

@@ -28,8 +28,10 @@ it('walks from "Add Stripe" to Interconnected', async () => {
 
   next()
   await vi.waitFor(() => expect(stepTitle()).toBe('Restricted API key'))
-  expect(view.$<HTMLInputElement>('#restricted-key')?.disabled).toBe(true)
-  expect(text(view.$('form'))).toContain('Checking restricted keys arrives with the Stripe API release')
+  const key = view.$<HTMLInputElement>('#stripe-key')!
+  expect(key.type).toBe('password')
+  expect(key.disabled).toBe(false)
+  expect(view.$<HTMLButtonElement>('#check-key')?.disabled).toBe(true)
   expect(text(view.$('#wizard-next'))).toBe('Skip for now')
 
   next()
@@ -38,6 +40,8 @@ it('walks from "Add Stripe" to Interconnected', async () => {
   expect(url).toBe(backend.data.processors[0].webhook_url)
   expect(view.$<HTMLTextAreaElement>('#event-types')?.value).toBe(backend.data.eventTypes.join('\n'))
   expect(text(view.$('form'))).toContain('stripe listen --forward-to')
+  // No tunnel and no public URL typed: no automatic registration offered.
+  expect(view.$('#register-webhook')).toBeNull()
 
   next()
   await vi.waitFor(() => expect(view!.$('#signing-secret')).not.toBeNull())
@@ -102,4 +106,130 @@ it('shows why the processor could not be created', async () => {
   next()
   await vi.waitFor(() => expect(text(view!.$('[role="alert"]'))).toContain('The OS keychain is locked'))
   expect(stepTitle()).toBe('Restricted API key')
+})
+
+async function toKeyStep(backend: ReturnType<typeof createMockBackend>) {
+  view = renderApp(backend, '#/processors/new')
+  await vi.waitFor(() => expect(stepTitle()).toBe('Choose the processor'))
+  next()
+  await vi.waitFor(() => expect(stepTitle()).toBe('What Stripe processes'))
+  next()
+  await vi.waitFor(() => expect(stepTitle()).toBe('Restricted API key'))
+}
+
+const checkKeyButton = () => view!.$<HTMLButtonElement>('#check-key')
+
+it('checks a restricted key: stores it, lists granted and missing permissions and enabled workflows', async () => {
+  const backend = createMockBackend()
+  backend.data.stripe.permissions = backend.data.stripe.permissions.map((p) =>
+    p.name === 'webhook_endpoints_write' || p.name === 'customers_write' ? { ...p, granted: false } : p,
+  )
+  await toKeyStep(backend)
+
+  type(view!.$('#stripe-key'), 'pk_test_0123456789abcdef')
+  click(checkKeyButton())
+  await vi.waitFor(() => expect(text(view!.$('#stripe-key-error'))).toContain('publishable key'))
+  expect(view!.$('#stripe-key')?.getAttribute('aria-invalid')).toBe('true')
+  expect(backend.calls.some(([m]) => m === 'stripeSetKey' || m === 'processorAddStripe')).toBe(false)
+
+  type(view!.$('#stripe-key'), '  rk_test_0123456789abcdef ')
+  click(checkKeyButton())
+  await vi.waitFor(() => expect(view!.$('#key-permissions')).not.toBeNull())
+  // The processor is created first: the key is stored per processor.
+  expect(backend.calls.map(([m]) => m).filter((m) => ['processorAddStripe', 'stripeSetKey', 'stripeCheck'].includes(m))).toEqual([
+    'processorAddStripe',
+    'stripeSetKey',
+    'stripeCheck',
+  ])
+  expect(backend.calls.find(([m]) => m === 'stripeSetKey')?.[1]).toEqual([1, 'rk_test_0123456789abcdef'])
+  expect(view!.$<HTMLInputElement>('#stripe-key')?.value).toBe('')
+  expect(text(view!.$('#key-result'))).toContain('Restricted key · test mode')
+  expect(text(view!.$('#key-result'))).toContain('lacks 2 of 8 permissions')
+  expect(view!.$('[data-permission="events_read"]')?.getAttribute('data-granted')).toBe('true')
+  expect(text(view!.$('[data-permission="webhook_endpoints_write"]'))).toContain('missing')
+  expect(view!.$('[data-workflow="catch_up"]')?.getAttribute('data-enabled')).toBe('true')
+  expect(text(view!.$('[data-workflow="webhook_registration"]'))).toContain('not enabled')
+  expect(view!.$('#key-warning')).toBeNull()
+  expect(text(view!.$('#wizard-next'))).toBe('Next')
+
+  // Next does not create a second processor.
+  next()
+  await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
+  expect(backend.data.processors).toHaveLength(1)
+})
+
+it('warns prominently about a full secret key, before and after storing it', async () => {
+  const backend = createMockBackend()
+  await toKeyStep(backend)
+  type(view!.$('#stripe-key'), 'sk_live_0123456789abcdef')
+  expect(text(view!.$('#stripe-key-warning'))).toContain('full secret key')
+  expect(view!.$('#stripe-key-warning')?.getAttribute('role')).toBe('alert')
+  click(checkKeyButton())
+  await vi.waitFor(() => expect(view!.$('#key-warning')).not.toBeNull())
+  expect(text(view!.$('#key-warning'))).toContain('Over-privileged key stored')
+  expect(view!.$('#key-warning')?.classList.contains('bad')).toBe(true)
+})
+
+it('shows Stripe rejecting the key at the field and stays on the step', async () => {
+  const backend = createMockBackend()
+  await toKeyStep(backend)
+  backend.failNext('stripeSetKey', { code: 'invalid_input', message: 'Stripe rejected the API key: it is wrong, revoked or expired' })
+  type(view!.$('#stripe-key'), 'rk_live_0123456789abcdef')
+  click(checkKeyButton())
+  await vi.waitFor(() => expect(text(view!.$('#stripe-key-error'))).toContain('revoked'))
+  expect(stepTitle()).toBe('Restricted API key')
+  expect(text(view!.$('#wizard-next'))).toBe('Skip for now')
+})
+
+it('registers the webhook automatically through the running tunnel and skips the secret step', async () => {
+  const backend = createMockBackend()
+  backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://abc.ngrok.app', error: null }
+  await toKeyStep(backend)
+  type(view!.$('#stripe-key'), 'rk_test_0123456789abcdef')
+  click(checkKeyButton())
+  await vi.waitFor(() => expect(view!.$('#key-permissions')).not.toBeNull())
+  next()
+  await vi.waitFor(() => expect(view!.$('#register-webhook')).not.toBeNull())
+  expect(text(view!.$('form'))).toContain('https://abc.ngrok.app')
+  // The manual path is still there.
+  expect(view!.$('#webhook-url')).not.toBeNull()
+
+  click(view!.$('#register-webhook'))
+  await vi.waitFor(() => expect(view!.$('#wizard-status')).not.toBeNull())
+  expect(backend.calls.find(([m]) => m === 'stripeRegisterWebhook')?.[1]).toEqual([1, null])
+  expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
+  expect(text(view!.$('#registration-result'))).toContain('we_1')
+  expect(text(view!.$('#registration-result'))).toContain('signing secret is stored')
+  expect(text(view!.$('li[data-step="secret"]'))).toContain('not needed')
+  expect(text(view!.$('#wizard-status'))).toContain('Waiting for a test event')
+})
+
+it('registers with a typed public URL; a failure keeps the manual copy-URL and paste-secret path', async () => {
+  const backend = createMockBackend({ processors: [stripeProcessor(3)] })
+  view = renderApp(backend, '#/processors/3/setup')
+  await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
+  expect(view!.$('#register-webhook')).toBeNull()
+
+  type(view!.$('#public-base-url'), 'http://localhost:8787')
+  click(view!.$('#register-webhook'))
+  await vi.waitFor(() => expect(text(view!.$('#public-base-url-error'))).toContain('local address'))
+  expect(backend.calls.some(([m]) => m === 'stripeRegisterWebhook')).toBe(false)
+
+  // No key stored for processor 3: the backend refuses.
+  type(view!.$('#public-base-url'), 'https://desk.example.com/')
+  click(view!.$('#register-webhook'))
+  await vi.waitFor(() => expect(text(view!.$('#register-error'))).toContain('no Stripe API key'))
+  expect(backend.calls.find(([m]) => m === 'stripeRegisterWebhook')?.[1]).toEqual([3, 'https://desk.example.com'])
+  expect(stepTitle()).toBe('Webhook endpoint')
+
+  next()
+  await vi.waitFor(() => expect(view!.$('#signing-secret')).not.toBeNull())
+
+  // With a key, registration works from the same screen.
+  click(view!.$$('button').find((b) => text(b) === 'Back')!)
+  await vi.waitFor(() => expect(view!.$('#public-base-url')).not.toBeNull())
+  backend.data.stripe.keys[3] = 'rk_test_0123456789abcdef'
+  type(view!.$('#public-base-url'), 'https://desk.example.com')
+  click(view!.$('#register-webhook'))
+  await vi.waitFor(() => expect(view!.$('#registration-result')).not.toBeNull())
 })

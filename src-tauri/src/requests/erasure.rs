@@ -1,0 +1,951 @@
+//! Erasure (GDPR Art. 17, CCPA § 1798.105): a plan the officer reviews, then an execution that
+//! is a persisted state machine.
+//!
+//! Steps, each committed with its audit entry before the next starts:
+//! 1. `suppress` — keyed hashes of every email and customer id go into `suppressions`, so events
+//!    arriving from now on are stored without personal data and not linked (`ingest::link`).
+//! 2. `processor:<id>:<customer>` — per Stripe customer, `DELETE /v1/customers/{id}` with an
+//!    idempotency key chosen when the run started (a resumed run repeats the same call, and
+//!    Stripe replays its answer instead of acting twice); a 404 means it is gone already.
+//! 3. `local` — in one transaction: financial records are copied, pseudonymised, into
+//!    `retained_records` (amounts, currency, dates, Stripe ids and the legal basis; no email,
+//!    name or address) with their retention end; every event about the subject is deleted;
+//!    the subject, its email history and external ids are deleted; requests keep the keyed
+//!    hash only.
+//! 4. `completed` — the request is completed; then the WAL is checkpointed and truncated
+//!    (`secure_delete` zeroes freed pages), so no file in the data directory holds the email
+//!    or name.
+//!
+//! A crash or network failure at any point: run the execution again; done steps are skipped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use ts_rs::TS;
+
+use super::{row, start_work, status, Kind, Regime};
+use crate::audit::{self, Entry};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ingest::model::Minimised;
+use crate::secrets::{HashKey, SecretKind};
+use crate::store::{processors as pq, requests as q, subjects as sq};
+use crate::stripe::client::{Client, StripeError};
+use crate::time::{now_ms, to_rfc3339};
+
+/// Legal basis for keeping financial records after an erasure.
+pub const FINANCIAL_BASIS: &str = "GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation to keep \
+     accounting and tax records";
+const ACCOUNTABILITY_BASIS: &str = "GDPR Art. 5(2) and Art. 17(3)(e): accountability, evidence \
+     that the request was answered";
+const SUPPRESSION_BASIS: &str =
+    "GDPR Art. 17 and Art. 6(1)(c): needed to keep the erasure effective";
+
+/// Test hook: `PRIVACY_DESK_FAULT=erasure:<point>` aborts the process at that point, to prove
+/// that a crash there resumes cleanly. Points: `after-suppress`, `after-stripe-call`,
+/// `after-local`.
+pub const FAULT_ENV: &str = "PRIVACY_DESK_FAULT";
+
+fn fault(point: &str) {
+    if std::env::var(FAULT_ENV).ok().as_deref() == Some(&format!("erasure:{point}")) {
+        eprintln!("fault injected: erasure:{point}");
+        // Like a crash: no cleanup, no further writes (exit code 86).
+        std::process::exit(86);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PlanItem {
+    /// What the item is about: `local:profile`, `stripe:customer:cus_…`, `stripe:invoice:in_…`.
+    pub target: String,
+    /// `erase`, `retain` or `blocked`.
+    pub action: String,
+    pub legal_basis: Option<String>,
+    pub retain_until: Option<String>,
+    /// Why, and for `blocked` what to do first.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct Plan {
+    pub request_id: i64,
+    /// The subject's keyed hash.
+    pub subject: String,
+    /// The app holds something about the subject.
+    pub data_held: bool,
+    pub identity_verified: bool,
+    /// `live` (checked against Stripe now), `offline` (Stripe unreachable: local data only),
+    /// `not_configured` (no API key) or `none` (no Stripe customer known).
+    pub stripe: String,
+    pub blocked: bool,
+    pub items: Vec<PlanItem>,
+}
+
+fn item(target: impl Into<String>, action: &str, reason: impl Into<String>) -> PlanItem {
+    PlanItem {
+        target: target.into(),
+        action: action.to_owned(),
+        legal_basis: None,
+        retain_until: None,
+        reason: reason.into(),
+    }
+}
+
+/// Object kinds whose events are financial records.
+fn is_financial(object: &str) -> bool {
+    matches!(
+        object,
+        "charge"
+            | "payment_intent"
+            | "invoice"
+            | "refund"
+            | "dispute"
+            | "checkout.session"
+            | "subscription"
+            | "credit_note"
+    )
+}
+
+/// Kept until the end of the calendar year `years` after the record's (HGB § 257(5) style):
+/// the returned instant is the first moment after the retention.
+pub fn retain_until(occurred_at: i64, years: u32) -> i64 {
+    let y = Utc
+        .timestamp_millis_opt(occurred_at)
+        .single()
+        .unwrap_or_default()
+        .year();
+    let d = NaiveDate::from_ymd_opt(y + years as i32 + 1, 1, 1).expect("a valid year");
+    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+        .timestamp_millis()
+}
+
+/// What the app holds about a subject.
+pub(crate) struct Gathered {
+    pub subject: Option<sq::SubjectRow>,
+    pub emails: Vec<sq::EmailRow>,
+    /// (processor, customer id, processor kind)
+    pub customers: Vec<(i64, String, String)>,
+    pub events: Vec<q::SubjectEvent>,
+}
+
+pub(crate) fn gather(
+    ctx: &Context,
+    email: Option<&str>,
+    subject_id: Option<i64>,
+) -> Result<Gathered> {
+    let email = email.map(str::to_owned);
+    ctx.db.read(move |c| {
+        let subject = match (subject_id, &email) {
+            (Some(id), _) => sq::get(c, id)?,
+            (None, Some(e)) => sq::find_by_email(c, e)?,
+            _ => None,
+        };
+        let (emails, ext) = match &subject {
+            Some(s) => (sq::emails(c, s.id)?, sq::external_ids(c, s.id)?),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut customers = Vec::new();
+        for x in ext {
+            let kind = pq::get(c, x.processor_id)?
+                .map(|p| p.kind)
+                .unwrap_or_default();
+            customers.push((x.processor_id, x.external_id, kind));
+        }
+        let mut all_emails: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
+        if let Some(e) = &email {
+            if !all_emails.contains(e) {
+                all_emails.push(e.clone());
+            }
+        }
+        let pairs: Vec<(i64, String)> = customers.iter().map(|(p, c, _)| (*p, c.clone())).collect();
+        let events = q::subject_events(c, subject.as_ref().map(|s| s.id), &pairs, &all_emails)?;
+        Ok(Gathered {
+            subject,
+            emails,
+            customers,
+            events,
+        })
+    })
+}
+
+/// The latest known status of each invoice, subscription and dispute in `events`.
+fn local_statuses(events: &[q::SubjectEvent]) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for e in events {
+        let Ok(m) = serde_json::from_str::<Minimised>(&e.data) else {
+            continue;
+        };
+        if !matches!(m.object.as_str(), "invoice" | "subscription" | "dispute") {
+            continue;
+        }
+        if let (Some(id), Some(st)) = (
+            m.object_id.clone(),
+            m.fields.get("status").and_then(Value::as_str),
+        ) {
+            out.insert(id, (m.object.clone(), st.to_owned()));
+        }
+    }
+    out
+}
+
+fn blocker(object: &str, id: &str, status: &str) -> Option<PlanItem> {
+    let (target, reason) = match (object, status) {
+        ("invoice", "open") => (
+            format!("stripe:invoice:{id}"),
+            format!(
+                "invoice {id} is open: wait until it is paid, or void it or mark it \
+                 uncollectible in Stripe, then plan the erasure again"
+            ),
+        ),
+        (
+            "subscription",
+            "active" | "trialing" | "past_due" | "unpaid" | "incomplete" | "paused",
+        ) => (
+            format!("stripe:subscription:{id}"),
+            format!(
+                "subscription {id} is {status}: cancel it in Stripe (or let it end), then plan \
+                 the erasure again"
+            ),
+        ),
+        (
+            "dispute",
+            "needs_response" | "warning_needs_response" | "under_review" | "warning_under_review",
+        ) => (
+            format!("stripe:dispute:{id}"),
+            format!(
+                "dispute {id} is open ({status}): the records are needed to defend it \
+                 (Art. 17(3)(e)); wait until it is won or lost, then plan the erasure again"
+            ),
+        ),
+        _ => return None,
+    };
+    Some(item(target, "blocked", reason))
+}
+
+/// Asks Stripe for the customer's invoices and subscriptions (status as of now).
+fn live_statuses(
+    client: &Client,
+    cus: &str,
+    out: &mut BTreeMap<String, (String, String)>,
+) -> std::result::Result<(), StripeError> {
+    for (path, object, extra) in [
+        ("/v1/invoices", "invoice", None),
+        ("/v1/subscriptions", "subscription", Some(("status", "all"))),
+    ] {
+        let mut params = vec![("customer".to_owned(), cus.to_owned())];
+        if let Some((k, v)) = extra {
+            params.push((k.to_owned(), v.to_owned()));
+        }
+        client.list_pages::<StripeError>(path, &params, None, |page| {
+            for o in &page.data {
+                if let (Some(id), Some(st)) = (
+                    o.get("id").and_then(Value::as_str),
+                    o.get("status").and_then(Value::as_str),
+                ) {
+                    out.insert(id.to_owned(), (object.to_owned(), st.to_owned()));
+                }
+            }
+            Ok(true)
+        })?;
+    }
+    Ok(())
+}
+
+fn erasure_row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
+    let r = row(ctx, id)?;
+    if r.kind != Kind::Erasure.as_str() {
+        return Err(Error::invalid(format!(
+            "request {id} is an {} request, not an erasure",
+            r.kind
+        )));
+    }
+    Ok(r)
+}
+
+/// The plan for an erasure request. Once execution has started, the plan it started from.
+pub fn plan(ctx: &Context, id: i64) -> Result<Plan> {
+    let r = erasure_row(ctx, id)?;
+    if let Some(state) = load_state(ctx, id)? {
+        return Ok(state.plan);
+    }
+    compute_plan(ctx, &r)
+}
+
+fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
+    let g = gather(ctx, r.email.as_deref(), None)?;
+    let years = crate::settings::financial_retention(ctx)?.years;
+    let mut items = Vec::new();
+    let mut statuses = local_statuses(&g.events);
+    let mut stripe = "none".to_owned();
+
+    if let Some(s) = &g.subject {
+        items.push(item(
+            "local:profile",
+            "erase",
+            format!(
+                "the data subject's record: {} email address(es) with their history, {}, and \
+                 {} processor customer id(s)",
+                g.emails.len(),
+                if s.name.is_some() {
+                    "the name"
+                } else {
+                    "no name"
+                },
+                g.customers.len()
+            ),
+        ));
+    }
+    let (fin, other): (Vec<_>, Vec<_>) = g.events.iter().partition(|e| {
+        serde_json::from_str::<Minimised>(&e.data)
+            .map(|m| is_financial(&m.object))
+            .unwrap_or(false)
+    });
+    if !other.is_empty() {
+        items.push(item(
+            "local:activity",
+            "erase",
+            format!(
+                "{} event(s) in the Processing Activity Log (customer records, payment methods \
+                 and other non-financial events) are deleted",
+                other.len()
+            ),
+        ));
+    }
+    if !fin.is_empty() {
+        let until = fin
+            .iter()
+            .map(|e| retain_until(e.occurred_at, years))
+            .max()
+            .unwrap_or_default();
+        items.push(PlanItem {
+            target: "local:financial_records".into(),
+            action: "retain".into(),
+            legal_basis: Some(FINANCIAL_BASIS.into()),
+            retain_until: Some(to_rfc3339(until)),
+            reason: format!(
+                "{} financial record(s) (charges, payments, invoices, refunds…) are kept \
+                 pseudonymised for {years} years after the end of their year: amounts, \
+                 currency, dates and Stripe ids stay; email, name and address are removed. \
+                 They are deleted automatically when the retention ends",
+                fin.len()
+            ),
+        });
+    }
+
+    for (pid, cus, kind) in &g.customers {
+        if kind != "stripe" {
+            let name = ctx
+                .db
+                .read(|c| pq::get(c, *pid))?
+                .map(|p| p.name)
+                .unwrap_or_default();
+            items.push(item(
+                format!("processor:{pid}:{cus}"),
+                "erase",
+                format!(
+                    "{name} (processor {pid}) holds this person as {cus}: Privacy Desk cannot \
+                     delete it there; delete it in {name} yourself (the step is recorded)"
+                ),
+            ));
+            continue;
+        }
+        match ctx.keychain.get(*pid, SecretKind::ApiKey)? {
+            None => {
+                stripe = "not_configured".into();
+                items.push(item(
+                    format!("stripe:customer:{cus}"),
+                    "blocked",
+                    format!(
+                        "processor {pid} has no Stripe API key, so the customer cannot be \
+                         deleted at Stripe: set one with `privacy-desk stripe set-key {pid}` \
+                         (a restricted key with rak_customer_write)"
+                    ),
+                ));
+                continue;
+            }
+            Some(key) => {
+                let client = Client::new(key)?;
+                match live_statuses(&client, cus, &mut statuses) {
+                    Ok(()) => {
+                        if stripe != "offline" {
+                            stripe = "live".into();
+                        }
+                    }
+                    Err(
+                        e @ (StripeError::Network { .. }
+                        | StripeError::Server { .. }
+                        | StripeError::RateLimited),
+                    ) => {
+                        tracing::warn!(error = %e, "erasure plan: Stripe unreachable");
+                        stripe = "offline".into();
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                items.push(item(
+                    format!("stripe:customer:{cus}"),
+                    "erase",
+                    format!(
+                        "DELETE /v1/customers/{cus}: Stripe deletes the customer and its saved \
+                         payment methods (Stripe keeps its own payment records under its own \
+                         legal obligations)"
+                    ),
+                ));
+            }
+        }
+    }
+    for (id, (object, st)) in &statuses {
+        if let Some(b) = blocker(object, id, st) {
+            items.push(b);
+        }
+    }
+    let data_held = g.subject.is_some() || !g.events.is_empty();
+    if data_held {
+        items.push(PlanItem {
+            target: "local:suppression".into(),
+            action: "retain".into(),
+            legal_basis: Some(SUPPRESSION_BASIS.into()),
+            retain_until: None,
+            reason: "a keyed hash of each email address and customer id (not the values) stops \
+                     later events from bringing the personal data back"
+                .into(),
+        });
+    }
+    items.push(PlanItem {
+        target: "local:requests".into(),
+        action: "retain".into(),
+        legal_basis: Some(ACCOUNTABILITY_BASIS.into()),
+        retain_until: None,
+        reason: if data_held {
+            "the requests and the audit trail keep the subject's keyed hash, never the email \
+             or name"
+                .into()
+        } else {
+            "nothing is held about this email address; the request is kept as evidence of the \
+             answer, under a keyed hash"
+                .into()
+        },
+    });
+    Ok(Plan {
+        request_id: r.id,
+        subject: r.subject_hash.clone(),
+        data_held,
+        identity_verified: r.identity_verified_at.is_some(),
+        stripe,
+        blocked: items.iter().any(|i| i.action == "blocked"),
+        items,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunCustomer {
+    processor_id: i64,
+    customer_ref: String,
+    kind: String,
+    idempotency_key: String,
+}
+
+/// The persisted state of a run. Holds no email or name: ids and keyed hashes only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    subject_id: Option<i64>,
+    customers: Vec<RunCustomer>,
+    plan: Plan,
+    years: u32,
+    steps: Vec<String>,
+    events_deleted: i64,
+    records_retained: i64,
+    finished_at: Option<i64>,
+}
+
+impl RunState {
+    fn done(&self, step: &str) -> bool {
+        self.steps.iter().any(|s| s == step)
+    }
+}
+
+fn load_state(ctx: &Context, id: i64) -> Result<Option<RunState>> {
+    ctx.db
+        .read(|c| q::run_state(c, id))?
+        .map(|s| {
+            serde_json::from_str(&s).map_err(|_| {
+                Error::Database(format!("the erasure state of request {id} is damaged"))
+            })
+        })
+        .transpose()
+}
+
+/// The outcome of an execution.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ErasureResult {
+    pub request_id: i64,
+    pub status: String,
+    /// The steps done, in order.
+    pub steps: Vec<String>,
+    pub events_deleted: i64,
+    pub records_retained: i64,
+    pub stripe_customers_deleted: Vec<String>,
+    pub completed_at: Option<String>,
+}
+
+fn result(id: i64, s: &RunState) -> ErasureResult {
+    ErasureResult {
+        request_id: id,
+        status: if s.finished_at.is_some() {
+            status::COMPLETED.into()
+        } else {
+            status::IN_PROGRESS.into()
+        },
+        steps: s.steps.clone(),
+        events_deleted: s.events_deleted,
+        records_retained: s.records_retained,
+        stripe_customers_deleted: s
+            .customers
+            .iter()
+            .filter(|c| c.kind == "stripe" && s.done(&step_name(c)))
+            .map(|c| c.customer_ref.clone())
+            .collect(),
+        completed_at: s.finished_at.map(to_rfc3339),
+    }
+}
+
+fn step_name(c: &RunCustomer) -> String {
+    format!("processor:{}:{}", c.processor_id, c.customer_ref)
+}
+
+fn random_hex() -> Result<String> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::Io(format!("the OS random number generator failed: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+/// Commits `state` with one audit entry.
+fn commit(ctx: &Context, key: &HashKey, id: i64, state: &RunState, entry: Entry) -> Result<()> {
+    let text = serde_json::to_string(state).expect("state serialises");
+    let key = key.clone();
+    ctx.db.write(move |c| {
+        let now = now_ms();
+        q::save_run_state(c, id, &text, now)?;
+        audit::append(c, &key, &entry, now)?;
+        Ok(())
+    })
+}
+
+/// Executes the erasure (or resumes it). Refused while the plan has a blocked item.
+pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
+    let r = erasure_row(ctx, id)?;
+    let key = ctx.keychain.hash_key()?;
+    let hash = r.subject_hash.clone();
+    let entry = |action: &str| Entry::new(audit::SYSTEM, action).request(id).subject(&hash);
+
+    let mut state = match load_state(ctx, id)? {
+        Some(s) => s,
+        None => {
+            if r.status == status::REJECTED {
+                return Err(Error::Blocked(format!("request {id} was rejected")));
+            }
+            let plan = compute_plan(ctx, &r)?;
+            if plan.blocked {
+                let what: Vec<String> = plan
+                    .items
+                    .iter()
+                    .filter(|i| i.action == "blocked")
+                    .map(|i| i.reason.clone())
+                    .collect();
+                crate::audit::record(
+                    ctx,
+                    entry("erasure.blocked").details(json!({
+                        "blocked": plan.items.iter().filter(|i| i.action == "blocked")
+                            .map(|i| i.target.clone()).collect::<Vec<_>>()
+                    })),
+                )?;
+                return Err(Error::Blocked(format!(
+                    "the erasure of request {id} is blocked: {}",
+                    what.join("; ")
+                )));
+            }
+            let g = gather(ctx, r.email.as_deref(), None)?;
+            let run = random_hex()?;
+            let state = RunState {
+                subject_id: g.subject.as_ref().map(|s| s.id),
+                customers: g
+                    .customers
+                    .iter()
+                    .map(|(p, c, k)| RunCustomer {
+                        processor_id: *p,
+                        customer_ref: c.clone(),
+                        kind: k.clone(),
+                        idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}"),
+                    })
+                    .collect(),
+                years: crate::settings::financial_retention(ctx)?.years,
+                plan,
+                steps: Vec::new(),
+                events_deleted: 0,
+                records_retained: 0,
+                finished_at: None,
+            };
+            let text = serde_json::to_string(&state).expect("state serialises");
+            let k = key.clone();
+            let started = entry("erasure.started").details(json!({
+                "identity_verified": r.identity_verified_at.is_some(),
+                "items": state.plan.items.iter().map(|i| json!({"target": i.target, "action": i.action})).collect::<Vec<_>>(),
+            }));
+            let r2 = r.clone();
+            ctx.db.write(move |c| {
+                let now = now_ms();
+                q::save_run_state(c, id, &text, now)?;
+                start_work(c, &r2, now)?;
+                audit::append(c, &k, &started, now)?;
+                Ok(())
+            })?;
+            state
+        }
+    };
+
+    // 1. Suppression entries.
+    if !state.done("suppress") {
+        let mut hashes = vec![r.subject_hash.clone()];
+        if let Some(sid) = state.subject_id {
+            for e in ctx.db.read(|c| sq::emails(c, sid))? {
+                hashes.push(key.subject(&e.email));
+            }
+        }
+        for c in &state.customers {
+            hashes.push(key.customer(c.processor_id, &c.customer_ref));
+        }
+        hashes.sort();
+        hashes.dedup();
+        state.steps.push("suppress".into());
+        let text = serde_json::to_string(&state).expect("state serialises");
+        let (k, n) = (key.clone(), hashes.len());
+        let e = entry("erasure.suppressed").details(json!({ "entries": n }));
+        ctx.db.write(move |c| {
+            let now = now_ms();
+            for h in &hashes {
+                q::suppress(c, h, id, now)?;
+            }
+            q::save_run_state(c, id, &text, now)?;
+            audit::append(c, &k, &e, now)?;
+            Ok(())
+        })?;
+        fault("after-suppress");
+    }
+
+    // 2. Processors.
+    for cust in state.customers.clone() {
+        let step = step_name(&cust);
+        if state.done(&step) {
+            continue;
+        }
+        let outcome = if cust.kind == "stripe" {
+            let client = crate::stripe_sync::client(ctx, cust.processor_id)?;
+            let path = format!("/v1/customers/{}", cust.customer_ref);
+            let outcome = match client.delete_idempotent(&path, &cust.idempotency_key) {
+                Ok(_) => "deleted",
+                Err(StripeError::NotFound { .. }) => "already_gone",
+                Err(e) => {
+                    let _ = audit::record(
+                        ctx,
+                        entry("erasure.stripe_failed").details(json!({
+                            "processor_id": cust.processor_id,
+                            "customer": cust.customer_ref,
+                            "error": e.to_string(),
+                        })),
+                    );
+                    return Err(Error::from(e));
+                }
+            };
+            fault("after-stripe-call");
+            outcome
+        } else {
+            "manual"
+        };
+        state.steps.push(step);
+        commit(
+            ctx,
+            &key,
+            id,
+            &state,
+            entry(if outcome == "manual" {
+                "erasure.processor_manual_step"
+            } else {
+                "erasure.stripe_customer_deleted"
+            })
+            .details(json!({
+                "processor_id": cust.processor_id,
+                "customer": cust.customer_ref,
+                "outcome": outcome,
+            })),
+        )?;
+    }
+
+    // 3. Local data.
+    if !state.done("local") {
+        // Link what is still pending first, so nothing about the subject waits unseen.
+        ctx.db
+            .write(|c| crate::ingest::link::process_pending(c, u32::MAX))?;
+        let g = gather(ctx, r.email.as_deref(), state.subject_id)?;
+        let years = state.years;
+        let mut retained = Vec::new();
+        for e in &g.events {
+            let Ok(m) = serde_json::from_str::<Minimised>(&e.data) else {
+                continue;
+            };
+            if !is_financial(&m.object) {
+                continue;
+            }
+            retained.push(q::RetainedRow {
+                request_id: Some(id),
+                subject_hash: r.subject_hash.clone(),
+                processor_id: Some(e.processor_id),
+                event_id: e.event_id.clone(),
+                event_type: e.event_type.clone(),
+                object_id: e.object_id.clone(),
+                customer_ref: e.customer_ref.clone(),
+                occurred_at: e.occurred_at,
+                fields: serde_json::to_string(&json!({
+                    "object": m.object,
+                    "fields": m.fields,
+                }))
+                .expect("JSON serialises"),
+                legal_basis: FINANCIAL_BASIS.into(),
+                retain_until: retain_until(e.occurred_at, years),
+            });
+        }
+        let ids: Vec<i64> = g.events.iter().map(|e| e.id).collect();
+        state.events_deleted = ids.len() as i64;
+        state.records_retained = retained.len() as i64;
+        state.steps.push("local".into());
+        let text = serde_json::to_string(&state).expect("state serialises");
+        let (k, hash2) = (key.clone(), r.subject_hash.clone());
+        let subject_id = g.subject.as_ref().map(|s| s.id);
+        let e = entry("erasure.local_erased").details(json!({
+            "events_deleted": ids.len(),
+            "records_retained": retained.len(),
+            "profile_deleted": subject_id.is_some(),
+        }));
+        ctx.db.write(move |c| {
+            let now = now_ms();
+            for rr in &retained {
+                q::insert_retained(c, rr)?;
+            }
+            for eid in &ids {
+                q::delete_event(c, *eid)?;
+            }
+            if let Some(sid) = subject_id {
+                q::delete_subject(c, sid)?;
+            }
+            q::forget_email(c, &hash2, now)?;
+            q::save_run_state(c, id, &text, now)?;
+            audit::append(c, &k, &e, now)?;
+            Ok(())
+        })?;
+        fault("after-local");
+    }
+
+    // 4. Done.
+    if state.finished_at.is_none() {
+        let now = now_ms();
+        state.finished_at = Some(now);
+        state.steps.push("completed".into());
+        let text = serde_json::to_string(&state).expect("state serialises");
+        let k = key.clone();
+        let e = entry("erasure.completed");
+        ctx.db.write(move |c| {
+            let now = now_ms();
+            q::save_run_state(c, id, &text, now)?;
+            q::set_status(c, id, status::COMPLETED, now)?;
+            audit::append(c, &k, &e, now)?;
+            Ok(())
+        })?;
+    }
+    // Nothing of the subject may linger in the WAL or free pages.
+    q::checkpoint(ctx.db.path())?;
+    Ok(result(id, &state))
+}
+
+/// Deletes retained financial records whose retention ended. Run at start and daily.
+pub fn purge_expired(ctx: &Context) -> Result<usize> {
+    let key = ctx.keychain.existing_hash_key()?;
+    ctx.db.write(move |c| {
+        let now = now_ms();
+        let n = q::purge_retained(c, now)?;
+        if let (true, Some(k)) = (n > 0, &key) {
+            audit::append(
+                c,
+                k,
+                &Entry::new(audit::SYSTEM, "retention.purged").details(json!({ "records": n })),
+                now,
+            )?;
+        }
+        Ok(n)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receipt
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Receipt {
+    pub request_id: i64,
+    pub subject: String,
+    pub regime: String,
+    pub received_at: String,
+    pub completed_at: String,
+    pub controller: crate::settings::OrgProfile,
+    pub erased: Vec<PlanItem>,
+    pub retained: Vec<PlanItem>,
+    pub stripe_customers_deleted: Vec<String>,
+    pub records_retained: i64,
+}
+
+pub fn receipt(ctx: &Context, id: i64) -> Result<Receipt> {
+    let r = erasure_row(ctx, id)?;
+    let state = load_state(ctx, id)?
+        .filter(|s| s.finished_at.is_some())
+        .ok_or_else(|| {
+            Error::Blocked(format!(
+                "request {id} has not been erased yet: run `privacy-desk dsr erase {id} --yes` first"
+            ))
+        })?;
+    let res = result(id, &state);
+    Ok(Receipt {
+        request_id: id,
+        subject: r.subject_hash,
+        regime: r.regime,
+        received_at: to_rfc3339(r.received_at),
+        completed_at: res.completed_at.clone().unwrap_or_default(),
+        controller: crate::settings::get(ctx)?.org,
+        erased: state
+            .plan
+            .items
+            .iter()
+            .filter(|i| i.action == "erase")
+            .cloned()
+            .collect(),
+        retained: state
+            .plan
+            .items
+            .iter()
+            .filter(|i| i.action == "retain")
+            .cloned()
+            .collect(),
+        stripe_customers_deleted: res.stripe_customers_deleted,
+        records_retained: state.records_retained,
+    })
+}
+
+/// Writes the receipt: JSON when `out` ends in `.json`, else a readable HTML letter.
+pub fn write_receipt(ctx: &Context, id: i64, out: &Path) -> Result<Receipt> {
+    let rc = receipt(ctx, id)?;
+    let body = if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        serde_json::to_string_pretty(&rc).expect("JSON serialises")
+    } else {
+        receipt_html(&rc)
+    };
+    std::fs::write(out, body)
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
+    audit::record(
+        ctx,
+        Entry::new(audit::USER, "erasure.receipt_written")
+            .request(id)
+            .subject(&rc.subject),
+    )?;
+    Ok(rc)
+}
+
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn receipt_html(rc: &Receipt) -> String {
+    let org = &rc.controller;
+    let regime = Regime::parse(&rc.regime).map(|r| r.label()).unwrap_or("");
+    let rows = |items: &[PlanItem]| {
+        items
+            .iter()
+            .map(|i| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&i.target),
+                    esc(&i.reason),
+                    esc(i.legal_basis.as_deref().unwrap_or("")),
+                    esc(i.retain_until.as_deref().unwrap_or(""))
+                )
+            })
+            .collect::<String>()
+    };
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Erasure receipt — request {id}</title></head><body>\
+<h1>Confirmation of erasure</h1>\
+<p>From: {name}{addr}{email}{dpo}</p>\
+<p>Your request reference: <b>#{id}</b> ({regime}), received {received}, completed {completed}.</p>\
+<p>We have erased the personal data we held about you, as listed below. Where the law obliges us \
+to keep a record, we kept it without your name, email or address, and only until the date shown.</p>\
+<h2>Erased</h2><table border=\"1\"><tr><th>What</th><th>Details</th><th></th><th></th></tr>{erased}</table>\
+<p>Stripe customer records deleted: {stripe}</p>\
+<h2>Kept</h2><table border=\"1\"><tr><th>What</th><th>Why</th><th>Legal basis</th><th>Until</th></tr>{kept}</table>\
+<p>You may lodge a complaint with a supervisory authority.</p></body></html>",
+        id = rc.request_id,
+        name = esc(if org.name.is_empty() { "the controller" } else { &org.name }),
+        addr = if org.address.is_empty() { String::new() } else { format!(", {}", esc(&org.address)) },
+        email = if org.email.is_empty() { String::new() } else { format!(", {}", esc(&org.email)) },
+        dpo = if org.dpo_name.is_empty() && org.dpo_email.is_empty() {
+            String::new()
+        } else {
+            format!("; Data Protection Officer: {} {}", esc(&org.dpo_name), esc(&org.dpo_email))
+        },
+        regime = esc(regime),
+        received = esc(&rc.received_at),
+        completed = esc(&rc.completed_at),
+        erased = rows(&rc.erased),
+        stripe = if rc.stripe_customers_deleted.is_empty() {
+            "none".to_owned()
+        } else {
+            esc(&rc.stripe_customers_deleted.join(", "))
+        },
+        kept = rows(&rc.retained),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_runs_to_the_end_of_the_year() {
+        let t = crate::time::parse_time("2024-03-05", crate::time::DayEdge::Start).unwrap();
+        assert_eq!(to_rfc3339(retain_until(t, 7)), "2032-01-01T00:00:00Z");
+        assert_eq!(to_rfc3339(retain_until(t, 10)), "2035-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn blockers_say_what_to_do() {
+        assert!(blocker("invoice", "in_1", "open")
+            .unwrap()
+            .reason
+            .contains("void"));
+        assert!(blocker("invoice", "in_1", "paid").is_none());
+        assert!(blocker("subscription", "sub_1", "active")
+            .unwrap()
+            .reason
+            .contains("cancel"));
+        assert!(blocker("subscription", "sub_1", "canceled").is_none());
+        assert!(blocker("dispute", "dp_1", "needs_response").is_some());
+        assert!(blocker("dispute", "dp_1", "won").is_none());
+    }
+}

@@ -1,0 +1,148 @@
+// Dashboard tunnel card and catch-up, Processors backfill panel.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createMockBackend, stripeProcessor } from '../lib/mockBackend'
+import type { BackfillProgress } from '../lib/types'
+import { click, renderApp, text, type } from '../test/app'
+
+let view: ReturnType<typeof renderApp> | null = null
+afterEach(() => {
+  view?.destroy()
+  view = null
+})
+
+const TOKEN = '2abcDEFghiJKLmnoPQRstu_vwxyz0123'
+
+describe('dashboard: tunnel', () => {
+  it('saves the token, starts (public URL with Copy), and stops', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#tunnel-start')).not.toBeNull())
+    expect(view.$('#tunnel-stop')).toBeNull()
+    expect(view.$<HTMLInputElement>('#tunnel-token')?.type).toBe('password')
+
+    type(view.$('#tunnel-token'), 'nope')
+    click(view.$('#tunnel-token-save'))
+    await vi.waitFor(() => expect(text(view!.$('#tunnel-token-error'))).toMatch(/not an ngrok authtoken/))
+    expect(backend.calls.some(([m]) => m === 'tunnelSetToken')).toBe(false)
+
+    type(view.$('#tunnel-token'), ` ${TOKEN} `)
+    click(view.$('#tunnel-token-save'))
+    await vi.waitFor(() => expect(text(view!.$('#tunnel-card'))).toContain('Authtoken saved'))
+    expect(backend.calls.find(([m]) => m === 'tunnelSetToken')?.[1]).toEqual([TOKEN])
+    expect(view.$<HTMLInputElement>('#tunnel-token')?.value).toBe('')
+
+    click(view.$('#tunnel-start'))
+    await vi.waitFor(() => expect(text(view!.$('#tunnel-url'))).toBe('https://privacy-desk-test.ngrok.app'))
+    expect(view.$('#copy-tunnel-url')).not.toBeNull()
+    expect(text(view.$('#tunnel-card'))).toContain('Online')
+    expect(view.$('#tunnel-error')).toBeNull()
+
+    click(view.$('#tunnel-stop'))
+    await vi.waitFor(() => expect(view!.$('#tunnel-start')).not.toBeNull())
+    expect(view.$('#tunnel-url')).toBeNull()
+    expect(backend.data.dashboard.tunnel.state).toBe('off')
+  })
+
+  it('explains a missing token, a wrong token and being offline', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#tunnel-start')).not.toBeNull())
+
+    click(view.$('#tunnel-start'))
+    await vi.waitFor(() => expect(view!.$('#tunnel-error')?.getAttribute('data-problem')).toBe('no_token'))
+    expect(text(view.$('#tunnel-error'))).toContain('No ngrok authtoken is stored yet')
+    expect(view.$('#tunnel-error')?.getAttribute('role')).toBe('alert')
+
+    backend.data.stripe.tunnelToken = TOKEN
+    backend.data.stripe.tunnelFailure = { code: 'invalid_input', message: 'ngrok rejected the authtoken (ERR_NGROK_105): set the right one' }
+    click(view.$('#tunnel-start'))
+    await vi.waitFor(() => expect(view!.$('#tunnel-error')?.getAttribute('data-problem')).toBe('wrong_token'))
+    expect(text(view.$('#tunnel-error'))).toContain('ERR_NGROK_105')
+
+    backend.data.stripe.tunnelFailure = { code: 'unavailable', message: 'cannot reach ngrok: ConnectionRefused (offline?); check the network connection' }
+    click(view.$('#tunnel-start'))
+    await vi.waitFor(() => expect(view!.$('#tunnel-error')?.getAttribute('data-problem')).toBe('offline'))
+    expect(text(view.$('#tunnel-error'))).toContain('seems to be offline')
+  })
+
+  it('shows an error the backend reports on its own', async () => {
+    const backend = createMockBackend()
+    backend.data.dashboard.tunnel = { state: 'error', public_url: null, error: 'cannot reach ngrok: TimedOut (offline?)' }
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#tunnel-error')).not.toBeNull())
+    expect(view.$('#tunnel-error')?.getAttribute('data-problem')).toBe('offline')
+  })
+})
+
+describe('dashboard: catch-up', () => {
+  it('shows the last catch-up per Stripe processor and runs one', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1, { status: 'interconnected' }), stripeProcessor(2, { name: 'Stripe EU' })] })
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    backend.data.stripe.catchUps[1] = { last_run_at: '2026-03-30T10:00:00Z', fetched: 12, new: 3, duplicates: 9 }
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(text(view!.$('[data-catch-up-for="1"]'))).toContain('12 fetched · 3 new · 9 duplicates'))
+    expect(text(view.$('[data-catch-up-for="2"]'))).toContain('No catch-up yet')
+    expect(view.$('#catch-up-now')).not.toBeNull()
+    expect(view.$('#catch-up-now-2')).not.toBeNull()
+
+    backend.data.stripe.catchUpResult = { fetched: 40, new: 2, duplicates: 38 }
+    click(view.$('#catch-up-now'))
+    await vi.waitFor(() => expect(text(view!.$('[data-catch-up-for="1"] .catch-up-result'))).toBe('Caught up: 40 fetched · 2 new · 38 duplicates.'))
+    expect(text(view.$('[data-catch-up-for="1"] .catch-up-status'))).toContain('40 fetched')
+    expect(backend.calls.find(([m]) => m === 'stripeCatchUp')?.[1]).toEqual([1])
+
+    // Processor 2 has no key: say so, with a way to add one.
+    click(view.$('#catch-up-now-2'))
+    await vi.waitFor(() => expect(text(view!.$('[data-catch-up-for="2"] .catch-up-error'))).toContain('no Stripe API key'))
+    expect(view.$('[data-catch-up-for="2"] .catch-up-error a')?.getAttribute('href')).toBe('#/processors/2/setup')
+  })
+})
+
+describe('processors: backfill', () => {
+  it('imports the chosen resources with a progress bar fed by events, then shows the report', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1, { status: 'interconnected' })] })
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    let release!: () => void
+    const paused = new Promise<void>((r) => (release = r))
+    backend.data.stripe.onBackfillPage = (p: BackfillProgress) => (p.resource === 'customers' && p.pages === 2 ? paused : undefined)
+
+    view = renderApp(backend, '#/processors')
+    await vi.waitFor(() => expect(view!.$('#backfill-start')).not.toBeNull())
+    expect(view.$<HTMLInputElement>('#backfill-customers')?.checked).toBe(true)
+    expect(view.$<HTMLInputElement>('#backfill-charges')?.checked).toBe(false)
+    click(view.$('#backfill-charges'))
+    click(view.$('#backfill-start'))
+
+    // Mid-run: customers at page 2 of 3.
+    await vi.waitFor(() => expect(text(view!.$('[data-resource="customers"]'))).toContain('200 imported · page 2'))
+    const bar = view.$<HTMLProgressElement>('#backfill-progress')!
+    expect(bar.getAttribute('aria-label')).toBe('Backfill progress for Stripe')
+    expect(bar.max).toBe(2)
+    expect(bar.value).toBe(0.5)
+    expect(bar.getAttribute('aria-valuetext')).toContain('importing customers')
+    expect(view.$<HTMLButtonElement>('#backfill-start')?.disabled).toBe(true)
+    expect(view.$<HTMLInputElement>('#backfill-invoices')?.closest('fieldset')?.disabled).toBe(true)
+
+    release()
+    await vi.waitFor(() => expect(view!.$('#backfill-report')).not.toBeNull())
+    expect(backend.calls.find(([m]) => m === 'stripeBackfill')?.[1]).toEqual([1, ['customers', 'charges']])
+    expect(view.$<HTMLProgressElement>('#backfill-progress')?.value).toBe(2)
+    expect(text(view.$('#backfill-status'))).toBe('Done: 280 objects imported from 2 resources.')
+    expect(text(view.$('#backfill-report tr[data-resource="customers"]'))).toContain('250')
+    expect(text(view.$('#backfill-report tr[data-resource="charges"]'))).toContain('Complete')
+    expect(view.$<HTMLButtonElement>('#backfill-start')?.disabled).toBe(false)
+    expect(backend.backfillListenerCount()).toBe(0)
+  })
+
+  it('needs a resource; shows a failure with how to resume', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    view = renderApp(backend, '#/processors')
+    await vi.waitFor(() => expect(view!.$('#backfill-start')).not.toBeNull())
+    click(view.$('#backfill-customers'))
+    expect(view.$<HTMLButtonElement>('#backfill-start')?.disabled).toBe(true)
+    click(view.$('#backfill-customers'))
+    click(view.$('#backfill-start'))
+    await vi.waitFor(() => expect(text(view!.$('#backfill-error'))).toContain('no Stripe API key'))
+    expect(text(view.$('#backfill-error'))).toContain('resume')
+  })
+})
