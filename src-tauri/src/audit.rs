@@ -180,9 +180,8 @@ pub fn check(rows: &[q::AuditRow], head: Option<&str>, key: &HashKey) -> AuditCh
         first_broken: Some(id),
         problem: Some(problem),
     };
-    let mut expected_id = 1;
     let mut prev = GENESIS.to_owned();
-    for r in rows {
+    for (expected_id, r) in (1..).zip(rows) {
         if r.id != expected_id {
             return broken(
                 expected_id,
@@ -205,7 +204,6 @@ pub fn check(rows: &[q::AuditRow], head: Option<&str>, key: &HashKey) -> AuditCh
             return broken(r.id, format!("entry {} was edited", r.id));
         }
         prev = r.hash.clone();
-        expected_id += 1;
     }
     let last = rows.last().map(|r| (r.id, r.hash.as_str()));
     let stored = head.and_then(|h| {

@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod crash;
 mod crosscheck;
+mod dsr;
 mod fixtures;
 mod hostile;
 mod ropa;

@@ -1,0 +1,764 @@
+//! Data subject requests through the real CLI, SQLite file and keychain, against the fake
+//! Stripe API: deadlines, the access package file by file, erasure (plan, execution, an
+//! injected crash then resume, a blocked case, suppression of later events), the receipt and
+//! the audit trail's tamper detection.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::fake_stripe::{FakeStripe, KEY, VERSION};
+use crate::support::{add_stripe, bin, now};
+
+const EMAIL: &str = "zelda.quintanilla@example.org";
+const NAME: &str = "Zelda Quintanilla";
+const CUS: &str = "cus_zelda0001";
+
+fn run(
+    dir: &Path,
+    base: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--data-dir").arg(dir).args(args);
+    if let Some(b) = base {
+        cmd.env("PRIVACY_DESK_STRIPE_API_BASE", b);
+    }
+    cmd.env("PRIVACY_DESK_STRIPE_BACKOFF_MS", "5");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start privacy-desk");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let out = run(dir, base, &a, None, &[]);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The subject's Stripe objects, with card details the package must not carry.
+fn stock(fake: &FakeStripe, cus: &str, email: &str, name: &str, invoice_status: &str) {
+    let t = now() - 3600;
+    let n = cus.trim_start_matches("cus_");
+    fake.with(|s| {
+        let push = |s: &mut crate::fake_stripe::State, r: &str, v: Value| {
+            s.objects.entry(r.into()).or_default().push(v)
+        };
+        push(
+            s,
+            "customers",
+            json!({"id": cus, "object": "customer", "created": t, "email": email,
+            "name": name, "livemode": false, "address": {"line1": "1 Quiet Lane", "city": "Bonn"}}),
+        );
+        push(
+            s,
+            "charges",
+            json!({"id": format!("ch_{n}"), "object": "charge", "created": t + 1,
+            "amount": 2500, "amount_captured": 2500, "amount_refunded": 0, "currency": "eur",
+            "status": "succeeded", "paid": true, "captured": true, "refunded": false,
+            "disputed": false, "customer": cus, "livemode": false,
+            "billing_details": {"email": email, "name": name},
+            "payment_method_details": {"card": {"last4": "4242", "fingerprint": "fpSECRETfp"}},
+            "receipt_url": "https://pay.stripe.com/receipts/secret"}),
+        );
+        push(
+            s,
+            "payment_intents",
+            json!({"id": format!("pi_{n}"), "object": "payment_intent",
+            "created": t + 1, "amount": 2500, "amount_received": 2500, "currency": "eur",
+            "status": "succeeded", "customer": cus, "livemode": false,
+            "client_secret": "pi_secret_do_not_export"}),
+        );
+        push(
+            s,
+            "invoices",
+            json!({"id": format!("in_{n}"), "object": "invoice", "created": t + 2,
+            "status": invoice_status, "currency": "eur", "total": 2500, "amount_due": 2500,
+            "amount_paid": if invoice_status == "paid" { 2500 } else { 0 },
+            "customer": cus, "customer_email": email, "livemode": false}),
+        );
+        push(
+            s,
+            "subscriptions",
+            json!({"id": format!("sub_{n}"), "object": "subscription",
+            "created": t + 3, "status": "canceled", "currency": "eur", "customer": cus,
+            "livemode": false}),
+        );
+        push(
+            s,
+            "payment_methods",
+            json!({"id": format!("pm_{n}"), "object": "payment_method",
+            "type": "card", "customer": cus, "created": t,
+            "card": {"brand": "visa", "last4": "4242", "fingerprint": "fpSECRETfp", "exp_month": 4},
+            "billing_details": {"name": name}}),
+        );
+    });
+}
+
+/// A data dir with a Stripe processor (key set), the organisation profile, and the subject's
+/// objects imported through the backfill.
+fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (pid, _) = add_stripe(&dir);
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["stripe", "set-key", &pid.to_string()],
+        Some(&format!("{KEY}\n")),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &dir,
+        None,
+        &[
+            "org",
+            "set",
+            "--name",
+            "Acme Widgets GmbH",
+            "--email",
+            "privacy@acme.example",
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok_json(
+        &dir,
+        Some(&fake.base),
+        &[
+            "stripe",
+            "backfill",
+            &pid.to_string(),
+            "--resources",
+            "customers,charges,payment_intents,invoices,subscriptions",
+        ],
+    );
+    let s = ok_json(&dir, None, &["subjects", "list"]);
+    assert_eq!(s.as_array().unwrap().len(), 1, "{s}");
+    (tmp, pid)
+}
+
+fn data(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+    tmp.path().join("data")
+}
+
+/// Every file under `dir` that contains one of `needles` (bytes, case-insensitive ASCII).
+fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let bytes = std::fs::read(&p).unwrap().to_ascii_lowercase();
+            for n in needles {
+                let n = n.to_ascii_lowercase();
+                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                    hits.push(format!("{} holds {n:?}", p.display()));
+                }
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn deadlines_statuses_and_extension() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let r = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "new",
+            "access",
+            "--email",
+            "Nobody@Example.com",
+            "--received",
+            "2024-01-31",
+        ],
+    );
+    assert_eq!(r["kind"], "access");
+    assert_eq!(r["email"], "nobody@example.com");
+    assert_eq!(r["regime"], "gdpr");
+    assert_eq!(r["received_at"], "2024-01-31T00:00:00Z");
+    assert_eq!(r["due_at"], "2024-02-29T00:00:00Z");
+    assert_eq!(r["status"], "received");
+    let id = r["id"].as_i64().unwrap().to_string();
+    // The first period has long passed: no extension.
+    let out = run(
+        dir,
+        None,
+        &["dsr", "extend", &id, "--reason", "complex"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("first period"));
+
+    let c = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "new",
+            "erasure",
+            "--email",
+            "x@example.com",
+            "--regime",
+            "ccpa",
+            "--received",
+            "2025-01-01",
+        ],
+    );
+    assert_eq!(c["due_at"], "2025-02-15T00:00:00Z");
+
+    // Received today: the extension is granted once, with a reason.
+    let t = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "new",
+            "access",
+            "--email",
+            "y@example.com",
+            "--regime",
+            "uk-gdpr",
+        ],
+    );
+    let tid = t["id"].as_i64().unwrap().to_string();
+    let out = run(
+        dir,
+        None,
+        &["dsr", "extend", &tid, "--reason", " "],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let e = ok_json(
+        dir,
+        None,
+        &["dsr", "extend", &tid, "--reason", "many systems to search"],
+    );
+    assert_eq!(e["extended"], true);
+    assert!(e["days_left"].as_i64().unwrap() >= 88, "{e}");
+    assert_eq!(
+        run(
+            dir,
+            None,
+            &["dsr", "extend", &tid, "--reason", "again"],
+            None,
+            &[]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    let v = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "verify-identity",
+            &tid,
+            "--method",
+            "reply from account email",
+        ],
+    );
+    assert_eq!(v["status"], "identity_verified");
+    assert_eq!(v["identity_method"], "reply from account email");
+
+    let list = ok_json(dir, None, &["dsr", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let shown = ok_json(dir, None, &["dsr", "show", &tid]);
+    let actions: Vec<&str> = shown["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "request.created",
+            "request.extended",
+            "request.identity_verified"
+        ]
+    );
+    let out = run(dir, None, &["audit", "verify"], None, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn zip_files(path: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().rsplit('/').next().unwrap().to_owned();
+        let mut b = Vec::new();
+        f.read_to_end(&mut b).unwrap();
+        out.insert(name, b);
+    }
+    out
+}
+
+#[test]
+fn access_package_file_by_file_live_and_offline() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, _pid) = setup(&fake);
+    let dir = data(&tmp);
+    let r = ok_json(&dir, None, &["dsr", "new", "access", "--email", EMAIL]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    ok_json(
+        &dir,
+        None,
+        &["dsr", "verify-identity", &id, "--method", "email reply"],
+    );
+    let out_dir = tmp.path().join("out");
+    let p = ok_json(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "access", &id, "--out", out_dir.to_str().unwrap()],
+    );
+    let path = p["path"].as_str().unwrap();
+    let zip_bytes = std::fs::read(path).unwrap();
+    assert_eq!(p["sha256"], hex::encode(Sha256::digest(&zip_bytes)));
+    assert_eq!(p["stripe"], "live");
+
+    let files = zip_files(path);
+    let j = |n: &str| -> Value { serde_json::from_slice(&files[n]).unwrap() };
+    for cat in [
+        "profile",
+        "email_history",
+        "activity",
+        "requests",
+        "stripe_customer",
+        "stripe_charges",
+        "stripe_payment_intents",
+        "stripe_invoices",
+        "stripe_subscriptions",
+        "stripe_payment_methods",
+    ] {
+        assert!(
+            files.contains_key(&format!("{cat}.json")),
+            "{cat}.json missing"
+        );
+        let csv = String::from_utf8(files[&format!("{cat}.csv")].clone()).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            j(&format!("{cat}.json")).as_array().unwrap().len() + 1,
+            "{cat}.csv rows"
+        );
+    }
+    assert_eq!(j("profile.json")[0]["email"], EMAIL);
+    assert_eq!(j("profile.json")[0]["name"], NAME);
+    assert_eq!(j("email_history.json")[0]["email"], EMAIL);
+    let activity = j("activity.json");
+    assert_eq!(activity.as_array().unwrap().len(), 5, "{activity:#}");
+    assert!(activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["details"]["amount"] == 2500));
+    assert_eq!(j("requests.json")[0]["kind"], "access");
+    assert_eq!(j("stripe_customer.json")[0]["id"], CUS);
+    let charges = j("stripe_charges.json");
+    assert_eq!(charges[0]["amount"], 2500);
+    assert!(
+        charges[0].get("payment_method_details").is_none()
+            && charges[0].get("receipt_url").is_none()
+    );
+    assert!(j("stripe_payment_intents.json")[0]
+        .get("client_secret")
+        .is_none());
+    assert_eq!(j("stripe_invoices.json")[0]["status"], "paid");
+    assert_eq!(j("stripe_subscriptions.json")[0]["status"], "canceled");
+    assert_eq!(
+        j("stripe_payment_methods.json"),
+        json!([{"id": "pm_zelda0001", "type": "card", "brand": "visa", "last4": "4242"}])
+    );
+    for (name, b) in &files {
+        let text = String::from_utf8_lossy(b);
+        assert!(
+            !text.contains("fpSECRETfp") && !text.contains("pi_secret"),
+            "{name} leaks card or secret data"
+        );
+    }
+    let html = String::from_utf8(files["summary.html"].clone()).unwrap();
+    assert!(
+        html.contains("Acme Widgets GmbH") && html.contains(EMAIL) && html.contains("Article 15")
+    );
+    let manifest = j("manifest.json");
+    assert_eq!(manifest["offline"], false);
+    let listed = manifest["files"].as_array().unwrap();
+    assert_eq!(listed.len(), files.len() - 1);
+    for f in listed {
+        let name = f["name"].as_str().unwrap();
+        assert_eq!(
+            f["sha256"],
+            hex::encode(Sha256::digest(&files[name])),
+            "{name}"
+        );
+    }
+    // Subscriptions were asked for with status=all, every list by customer.
+    let reqs = fake.requests();
+    assert!(reqs.iter().any(|r| r.path == "/v1/subscriptions"
+        && r.param("status") == Some("all")
+        && r.param("customer") == Some(CUS)));
+
+    // Offline: local data only, and the package says so.
+    let p = ok_json(
+        &dir,
+        Some("http://127.0.0.1:9"),
+        &["dsr", "access", &id, "--out", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(p["stripe"], "offline");
+    let files = zip_files(p["path"].as_str().unwrap());
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["offline"], true);
+    assert!(!files.contains_key("stripe_charges.json"));
+    assert!(files.contains_key("activity.json"));
+    assert!(String::from_utf8_lossy(&files["summary.html"]).contains("could not be reached"));
+
+    let audit = ok_json(&dir, None, &["audit", "list"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "access.package_created")
+            .count()
+            == 2
+    );
+    assert!(
+        !audit.to_string().contains(EMAIL),
+        "the audit trail names subjects by keyed hash only"
+    );
+}
+
+#[test]
+fn erasure_plan_crash_resume_and_nothing_left() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, pid) = setup(&fake);
+    let dir = data(&tmp);
+    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    ok_json(
+        &dir,
+        None,
+        &["dsr", "verify-identity", &id, "--method", "signed letter"],
+    );
+
+    let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--plan"]);
+    let items = plan["items"].as_array().unwrap();
+    let find = |t: &str| {
+        items
+            .iter()
+            .find(|i| i["target"] == t)
+            .unwrap_or_else(|| panic!("{t} in {plan:#}"))
+    };
+    assert_eq!(find("local:profile")["action"], "erase");
+    assert_eq!(find(&format!("stripe:customer:{CUS}"))["action"], "erase");
+    let fin = find("local:financial_records");
+    assert_eq!(fin["action"], "retain");
+    assert!(fin["legal_basis"].as_str().unwrap().contains("17(3)(b)"));
+    assert!(fin["retain_until"]
+        .as_str()
+        .unwrap()
+        .ends_with("-01-01T00:00:00Z"));
+    assert!(items.iter().all(|i| i["action"] != "blocked"), "{plan:#}");
+    assert!(!plan.to_string().contains(EMAIL));
+
+    // A crash right after Stripe answered, before the step was recorded...
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[("PRIVACY_DESK_FAULT", "erasure:after-stripe-call")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...then resume: the DELETE is repeated with the same idempotency key.
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"]);
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["stripe_customers_deleted"], json!([CUS]));
+    assert_eq!(done["records_retained"], 4, "{done}");
+    let deletes: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 2);
+    assert!(deletes
+        .iter()
+        .all(|d| d.path == format!("/v1/customers/{CUS}") && d.status == 200));
+    assert_eq!(deletes[0].idempotency_key, deletes[1].idempotency_key);
+    assert!(fake.with(|s| s.objects["customers"].iter().all(|c| c["id"] != CUS)));
+    // Running it again changes nothing.
+    assert_eq!(
+        ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"])["status"],
+        "completed"
+    );
+
+    // Nothing in the data directory holds the email or name (database, WAL, everything).
+    let hits = files_containing(&dir, &[EMAIL, NAME, "Quiet Lane"]);
+    assert!(hits.is_empty(), "{hits:#?}");
+    // Retained rows keep their amounts.
+    let conn = rusqlite::Connection::open(dir.join("privacy-desk.db")).unwrap();
+    let fields: Vec<String> = conn
+        .prepare("SELECT fields FROM retained_records")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(fields.len(), 4);
+    assert!(
+        fields
+            .iter()
+            .filter(|f| f.contains("\"amount\":2500") || f.contains("\"total\":2500"))
+            .count()
+            >= 3,
+        "{fields:?}"
+    );
+    drop(conn);
+    let req = ok_json(&dir, None, &["dsr", "show", &id]);
+    assert_eq!(req["status"], "completed");
+    assert!(req["email"].as_str().unwrap().starts_with("sh_"));
+    assert_eq!(ok_json(&dir, None, &["subjects", "list"]), json!([]));
+
+    // A later event about the erased customer brings no personal data back.
+    fake.with(|s| {
+        s.events
+            .push(json!({"id": "evt_after_erasure", "object": "event",
+        "api_version": VERSION, "type": "charge.succeeded", "created": now(), "livemode": false,
+        "data": {"object": {"id": "ch_later", "object": "charge", "created": now(), "amount": 900,
+            "currency": "eur", "status": "succeeded", "customer": CUS,
+            "billing_details": {"email": EMAIL, "name": NAME}}}}))
+    });
+    let c = ok_json(
+        &dir,
+        Some(&fake.base),
+        &["stripe", "catch-up", &pid.to_string()],
+    );
+    assert_eq!(c["new"], 1, "{c}");
+    let acts = ok_json(&dir, None, &["activity", "list"]);
+    let later = acts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event_id"] == "evt_after_erasure")
+        .unwrap();
+    assert_eq!(later["status"], "suppressed");
+    assert_eq!(later["subject_email"], Value::Null);
+    assert_eq!(ok_json(&dir, None, &["subjects", "list"]), json!([]));
+    let hits = files_containing(&dir, &[EMAIL, NAME]);
+    assert!(hits.is_empty(), "{hits:#?}");
+
+    // The receipt, and an intact audit trail.
+    let receipt = tmp.path().join("receipt.html");
+    let out = run(
+        &dir,
+        None,
+        &["dsr", "receipt", &id, "--out", receipt.to_str().unwrap()],
+        None,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&receipt).unwrap();
+    assert!(html.contains(CUS) && html.contains("17(3)(b)") && html.contains("Acme Widgets GmbH"));
+    let out = run(&dir, None, &["audit", "verify"], None, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = ok_json(&dir, None, &["audit", "list", "--request", &id]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "erasure.started",
+        "erasure.suppressed",
+        "erasure.stripe_customer_deleted",
+        "erasure.local_erased",
+        "erasure.completed",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+#[test]
+fn an_open_invoice_blocks_the_erasure() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "open");
+    let (tmp, _) = setup(&fake);
+    let dir = data(&tmp);
+    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--plan"]);
+    let blocked: Vec<&Value> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1, "{plan:#}");
+    assert_eq!(blocked[0]["target"], "stripe:invoice:in_zelda0001");
+    assert!(blocked[0]["reason"].as_str().unwrap().contains("void"));
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blocked"));
+    assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
+    // Nothing was erased.
+    assert_eq!(
+        ok_json(&dir, None, &["subjects", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A trail of a few entries in a fresh data dir.
+fn trail() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        ok_json(
+            tmp.path(),
+            None,
+            &[
+                "dsr",
+                "new",
+                "access",
+                "--email",
+                &format!("p{i}@example.com"),
+            ],
+        );
+    }
+    let out = run(tmp.path(), None, &["audit", "verify"], None, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmp
+}
+
+fn tamper(dir: &Path, sql: &str) -> (i32, String) {
+    let conn = rusqlite::Connection::open(dir.join("privacy-desk.db")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;",
+    )
+    .unwrap();
+    conn.execute_batch(sql).unwrap();
+    drop(conn);
+    let out = run(dir, None, &["audit", "verify"], None, &[]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn audit_verify_finds_edited_deleted_and_inserted_rows() {
+    let t = trail();
+    let (code, err) = tamper(
+        t.path(),
+        "UPDATE audit_log SET action = 'request.rejected' WHERE id = 2",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("entry 2"), "{err}");
+
+    let t = trail();
+    let (code, err) = tamper(t.path(), "DELETE FROM audit_log WHERE id = 2");
+    assert_eq!(code, 1);
+    assert!(err.contains("entry 2"), "{err}");
+
+    let t = trail();
+    let (code, err) = tamper(t.path(), "DELETE FROM audit_log WHERE id = 3");
+    assert_eq!(code, 1);
+    assert!(err.contains("entry 3"), "{err}");
+
+    let t = trail();
+    let (code, err) = tamper(
+        t.path(),
+        "INSERT INTO audit_log (id, at, actor, action, details, prev_hash, hash)
+         SELECT 4, at, actor, action, details, hash, hash FROM audit_log WHERE id = 3",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("entry 4"), "{err}");
+
+    let v = {
+        let t = trail();
+        ok_json(t.path(), None, &["audit", "list"])
+    };
+    assert_eq!(v.as_array().unwrap().len(), 3);
+}
