@@ -50,6 +50,7 @@ bench: setup
 	$(WITH_SESSION) cargo bench --bench ingest
 	$(WITH_SESSION) cargo bench --bench catchup
 	cargo bench --bench activity
+	$(WITH_SESSION) cargo bench --bench access
 	$(WITH_SESSION) cargo bench --bench startup
 
 fmt:

@@ -36,6 +36,22 @@ mod tests {
             crate::tunnel::Status,
             crate::ropa::Ropa,
             crate::ropa::Format,
+            crate::requests::Request,
+            crate::requests::RequestPage,
+            crate::requests::Reminder,
+            crate::requests::erasure::Plan,
+            crate::requests::erasure::PlanItem,
+            crate::requests::erasure::ErasureResult,
+            crate::requests::erasure::Receipt,
+            crate::requests::access::AccessPackage,
+            crate::requests::access::ManifestFile,
+            crate::requests::access::Progress,
+            crate::audit::AuditEntry,
+            crate::audit::AuditCheck,
+            crate::settings::FinancialRetention,
+            crate::commands::requests::RetentionSettings,
+            crate::commands::requests::RetentionPreset,
+            crate::webhook::WebhookConfig,
         );
     }
 

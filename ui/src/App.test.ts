@@ -26,7 +26,7 @@ it('says the version is unknown when the backend cannot tell', async () => {
 it('has one link per screen with stable ids, marking the current one', async () => {
   view = renderApp(createMockBackend())
   const ids = view.$$('nav a[id^="nav-"]').map((a) => a.id)
-  expect(ids).toEqual(['nav-dashboard', 'nav-processors', 'nav-activity', 'nav-subjects', 'nav-deliveries', 'nav-reports', 'nav-settings'])
+  expect(ids).toEqual(['nav-dashboard', 'nav-processors', 'nav-activity', 'nav-subjects', 'nav-requests', 'nav-deliveries', 'nav-reports', 'nav-settings'])
   expect(view.$('#nav-dashboard')?.getAttribute('aria-current')).toBe('page')
 
   navigate('#/processors/new')
@@ -41,7 +41,7 @@ it('has one link per screen with stable ids, marking the current one', async () 
 it('dashboard: empty state says what to do', async () => {
   view = renderApp(createMockBackend())
   await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No processors yet — add Stripe to start'))
-  expect(text(view.$('main'))).toContain('Data subject requests arrive in a later release')
+  await vi.waitFor(() => expect(text(view!.$('#open-requests-card'))).toContain('No open data subject requests'))
   expect(view.$('main svg[role="img"]')?.getAttribute('aria-label')).toBe('0 events in the last 30 days')
 })
 

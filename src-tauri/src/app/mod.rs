@@ -1,10 +1,12 @@
 //! The desktop app: the only place that builds `tauri::Builder` — plugins, state, the
 //! in-process receiver, the tray, notifications — and lists the commands.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tauri::menu::{Menu, MenuItem};
@@ -31,6 +33,8 @@ pub struct AppState {
     tunnel: Mutex<TunnelSlot>,
     /// Stops the background catch-up with Stripe.
     catch_up_stop: Arc<AtomicBool>,
+    /// Stops the daily requests loop (retention purge, deadline reminders).
+    daily_stop: Arc<AtomicBool>,
     quitting: AtomicBool,
     last_failure_notice: AtomicI64,
 }
@@ -168,6 +172,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
             receiver: Mutex::new(ReceiverSlot::default()),
             tunnel: Mutex::new(TunnelSlot::default()),
             catch_up_stop: Arc::new(AtomicBool::new(false)),
+            daily_stop: Arc::new(AtomicBool::new(false)),
             quitting: AtomicBool::new(false),
             last_failure_notice: AtomicI64::new(0),
         })
@@ -181,6 +186,8 @@ pub fn run(data_dir: &Path) -> Result<()> {
                 crate::stripe_sync::CATCH_UP_EVERY,
                 state.catch_up_stop.clone(),
             ));
+            // Expired retained records purged, deadline reminders raised: at start, then hourly.
+            drop(spawn_daily_loop(handle.clone(), state.daily_stop.clone()));
             if let Ok(s) = crate::settings::get(&state.ctx) {
                 if let Some(days) = s.retention_days {
                     if let Err(e) = crate::activity::purge_older_than(&state.ctx.db, days) {
@@ -212,6 +219,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::dashboard::deliveries_list,
             commands::processors::processors_list,
             commands::processors::processor_add_stripe,
+            commands::processors::processor_add_webhook,
             commands::processors::processor_set_secret,
             commands::processors::processor_show,
             commands::processors::stripe_event_types,
@@ -238,6 +246,22 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::stripe::tunnel_set_token,
             commands::stripe::tunnel_start,
             commands::stripe::tunnel_stop,
+            commands::requests::requests_list,
+            commands::requests::request_create,
+            commands::requests::request_page,
+            commands::requests::request_extend,
+            commands::requests::request_verify_identity,
+            commands::requests::request_note,
+            commands::requests::request_reject,
+            commands::requests::request_complete,
+            commands::requests::erasure_plan,
+            commands::requests::erasure_execute,
+            commands::requests::erasure_receipt,
+            commands::requests::access_package,
+            commands::requests::audit_list,
+            commands::requests::audit_verify,
+            commands::requests::financial_retention_get,
+            commands::requests::financial_retention_set,
         ])
         .build(tauri::generate_context!())
         .map_err(|e| Error::Io(format!("the window could not start: {e}")))?;
@@ -245,6 +269,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
         if let RunEvent::Exit = event {
             let state = handle.state::<AppState>();
             state.catch_up_stop.store(true, Ordering::SeqCst);
+            state.daily_stop.store(true, Ordering::SeqCst);
             state.stop_tunnel();
             stop_receiver(handle);
             handle.state::<AppState>().ctx.db.shutdown();
@@ -327,6 +352,78 @@ fn notify_failing(app: &AppHandle) {
         .builder()
         .title("Privacy Desk: webhook deliveries are failing")
         .body("Requests to your webhook endpoint are being refused. Open Deliveries for the reason and the fix.")
+        .show();
+}
+
+/// How often the daily loop looks at the requests.
+const DAILY_CHECK_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Purges retained financial records whose retention ended (once a day) and raises the
+/// deadline reminders (checked every hour; each reminder shown once).
+fn spawn_daily_loop(app: AppHandle, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("requests-daily".into())
+        .spawn(move || {
+            let mut purged_on: Option<chrono::NaiveDate> = None;
+            let mut shown: HashSet<(i64, String, i64)> = HashSet::new();
+            loop {
+                let ctx = app.state::<AppState>().ctx.clone();
+                let today = chrono::Utc::now().date_naive();
+                if purged_on != Some(today) {
+                    match crate::requests::erasure::purge_expired(&ctx) {
+                        Ok(n) => {
+                            purged_on = Some(today);
+                            if n > 0 {
+                                tracing::info!(
+                                    records = n,
+                                    "purged retained records past retention"
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "purging expired retained records failed")
+                        }
+                    }
+                }
+                match crate::requests::reminders(&ctx) {
+                    Ok(list) => {
+                        for r in list {
+                            // One notice per request, due date and threshold (7, 2, overdue).
+                            let bucket = r.days_left.max(-1);
+                            if shown.insert((r.request_id, r.due_at.clone(), bucket)) {
+                                notify_reminder(&app, &r);
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the request reminders failed"),
+                }
+                let started = Instant::now();
+                while started.elapsed() < DAILY_CHECK_EVERY {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        })
+        .expect("spawn the requests loop")
+}
+
+fn notify_reminder(app: &AppHandle, r: &crate::requests::Reminder) {
+    let when = match r.days_left {
+        d if d < 0 => format!("is overdue by {} day{}", -d, if d == -1 { "" } else { "s" }),
+        d => format!("is due in {d} days"),
+    };
+    let _ = app
+        .notification()
+        .builder()
+        .title(format!("Privacy Desk: request #{} {when}", r.request_id))
+        .body(format!(
+            "The {} request #{} must be answered by {}. Open Requests to finish it.",
+            r.kind,
+            r.request_id,
+            r.due_at.get(..10).unwrap_or(&r.due_at)
+        ))
         .show();
 }
 

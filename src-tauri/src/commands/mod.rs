@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod dashboard;
 pub mod processors;
+pub mod requests;
 pub mod ropa;
 pub mod settings;
 pub mod stripe;

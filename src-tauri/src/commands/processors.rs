@@ -2,6 +2,7 @@ use crate::app::AppState;
 use crate::error::Result;
 use crate::processors::{self, Processor};
 use crate::secrets::Secret;
+use crate::webhook::{self, WebhookConfig};
 
 #[tauri::command]
 pub async fn processors_list(state: tauri::State<'_, AppState>) -> Result<Vec<Processor>> {
@@ -14,6 +15,24 @@ pub async fn processor_add_stripe(
     name: Option<String>,
 ) -> Result<Processor> {
     processors::add_stripe(&state.ctx, name.as_deref(), None)
+}
+
+/// A generic webhook processor (QuickBooks, Xero, a script): the same domain function as
+/// `processor add webhook`.
+#[tauri::command]
+pub async fn processor_add_webhook(
+    state: tauri::State<'_, AppState>,
+    name: String,
+    config: WebhookConfig,
+    signing_secret: Option<String>,
+) -> Result<Processor> {
+    let secret = signing_secret
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    let p = webhook::add(&state.ctx, &name, config, secret)?;
+    state.refresh_receiver();
+    Ok(p)
 }
 
 #[tauri::command]

@@ -3,7 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
-import { save } from '@tauri-apps/plugin-dialog'
+import { open, save } from '@tauri-apps/plugin-dialog'
 import type {
   ActivityFields,
   ChecklistItem,
@@ -30,6 +30,19 @@ import type {
   Subject,
   SubjectDetail,
   TunnelInfo,
+  WebhookConfig,
+} from './types'
+import type {
+  AccessPackage,
+  AccessProgress,
+  AuditCheck,
+  AuditEntry,
+  ErasureResult,
+  Plan,
+  Receipt,
+  Request,
+  RequestPage,
+  RetentionSettings,
 } from './types'
 
 /** What every failed call rejects with. Branch on `code`; show `message`. */
@@ -47,17 +60,25 @@ export type ErrorCode =
   | 'schema_too_new'
   | 'io'
   | 'unavailable'
+  | 'blocked'
+  | 'integrity'
   | 'unknown'
 
 export const ACTIVITY_CHANGED = 'activity-changed'
 /** Emitted by `stripe_backfill` while it runs, with a `BackfillProgress`. */
 export const BACKFILL_PROGRESS = 'backfill-progress'
+/** Emitted by `access_package` while it builds, with an `AccessProgress`. */
+export const ACCESS_PROGRESS = 'access-progress'
 
 export interface Backend {
   appInfo(): Promise<AppInfo>
   dashboard(): Promise<Dashboard>
   processorsList(): Promise<Processor[]>
   processorAddStripe(name: string | null): Promise<Processor>
+  /** A processor with no integration, recorded for the RoPA only. */
+  processorAddManual(name: string): Promise<Processor>
+  /** A generic webhook processor (HMAC-SHA256 signed); the signing secret can come later. */
+  processorAddWebhook(name: string, config: WebhookConfig, signingSecret: string | null): Promise<Processor>
   processorSetSecret(id: number, secret: string): Promise<void>
   processorShow(id: number): Promise<Processor>
   stripeEventTypes(): Promise<string[]>
@@ -98,6 +119,35 @@ export interface Backend {
   tunnelSetToken(token: string): Promise<void>
   tunnelStart(): Promise<TunnelInfo>
   tunnelStop(): Promise<TunnelInfo>
+
+  // Data subject requests
+  /** The inbox: open requests by days left, then closed ones. */
+  requestsList(): Promise<Request[]>
+  /** `received` is `YYYY-MM-DD` (null = today). */
+  requestCreate(kind: string, email: string, regime: string, received: string | null): Promise<Request>
+  /** The request with its steps (its audit entries). */
+  requestPage(id: number): Promise<RequestPage>
+  requestExtend(id: number, reason: string): Promise<Request>
+  requestVerifyIdentity(id: number, method: string): Promise<Request>
+  requestNote(id: number, text: string): Promise<Request>
+  requestReject(id: number, reason: string): Promise<Request>
+  requestComplete(id: number): Promise<Request>
+  erasurePlan(id: number): Promise<Plan>
+  /** Executes (or resumes) the erasure; refused while the plan has a blocked item. */
+  erasureExecute(id: number): Promise<ErasureResult>
+  /** Writes the receipt for the data subject to `path` (HTML, or JSON for `.json`). */
+  erasureReceipt(id: number, path: string): Promise<Receipt>
+  /** Builds the access package (.zip) into the folder `dir`. */
+  accessPackage(id: number, dir: string): Promise<AccessPackage>
+  /** Calls `handler` for each `access-progress` event. Resolves to an unsubscribe function. */
+  onAccessProgress(handler: (progress: AccessProgress) => void): Promise<() => void>
+  /** Asks the user for a folder; `null` when they cancel. */
+  chooseFolder(title: string): Promise<string | null>
+  auditList(requestId: number | null): Promise<AuditEntry[]>
+  auditVerify(): Promise<AuditCheck>
+  financialRetentionGet(): Promise<RetentionSettings>
+  /** Exactly one of `years` and `preset`. */
+  financialRetentionSet(years: number | null, preset: string | null): Promise<RetentionSettings>
 }
 
 export function isBackendError(e: unknown): e is BackendError {
@@ -135,6 +185,8 @@ export const tauriBackend: Backend = {
   dashboard: () => call('dashboard'),
   processorsList: () => call('processors_list'),
   processorAddStripe: (name) => call('processor_add_stripe', { name }),
+  processorAddManual: (name) => call('processor_add_manual', { name }),
+  processorAddWebhook: (name, config, signingSecret) => call('processor_add_webhook', { name, config, signingSecret }),
   processorSetSecret: async (id, secret) => {
     await call<null>('processor_set_secret', { id, secret })
   },
@@ -187,4 +239,35 @@ export const tauriBackend: Backend = {
   },
   tunnelStart: () => call('tunnel_start'),
   tunnelStop: () => call('tunnel_stop'),
+  requestsList: () => call('requests_list'),
+  requestCreate: (kind, email, regime, received) => call('request_create', { kind, email, regime, received }),
+  requestPage: (id) => call('request_page', { id }),
+  requestExtend: (id, reason) => call('request_extend', { id, reason }),
+  requestVerifyIdentity: (id, method) => call('request_verify_identity', { id, method }),
+  requestNote: (id, text) => call('request_note', { id, text }),
+  requestReject: (id, reason) => call('request_reject', { id, reason }),
+  requestComplete: (id) => call('request_complete', { id }),
+  erasurePlan: (id) => call('erasure_plan', { id }),
+  erasureExecute: (id) => call('erasure_execute', { id }),
+  erasureReceipt: (id, path) => call('erasure_receipt', { id, path }),
+  accessPackage: (id, dir) => call('access_package', { id, dir }),
+  onAccessProgress: async (handler) => {
+    try {
+      return await listen<AccessProgress>(ACCESS_PROGRESS, (event) => handler(event.payload))
+    } catch (e) {
+      throw toBackendError(e)
+    }
+  },
+  chooseFolder: async (title) => {
+    try {
+      const dir = await open({ directory: true, multiple: false, title })
+      return typeof dir === 'string' ? dir : null
+    } catch (e) {
+      throw toBackendError(e)
+    }
+  },
+  auditList: (requestId) => call('audit_list', { requestId }),
+  auditVerify: () => call('audit_verify'),
+  financialRetentionGet: () => call('financial_retention_get'),
+  financialRetentionSet: (years, preset) => call('financial_retention_set', { years, preset }),
 }

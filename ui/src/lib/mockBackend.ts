@@ -2,7 +2,8 @@
 
 import type { Backend, BackendError } from './backend'
 import { typeMatches } from './filters'
-import type { ActivityFields, ChecklistItem, Format, ProcessingActivity, Ropa } from './types'
+import { dsrMethods, emptyDsr, type MockDsr } from './mockRequests'
+import type { ActivityFields, ChecklistItem, Format, ProcessingActivity, Ropa, WebhookConfig } from './types'
 import type {
   Activity,
   ActivityDetail,
@@ -38,6 +39,8 @@ export interface MockData {
   stripe: MockStripe
   /** The RoPA; its controller is always `settings.org`. */
   ropa: Ropa
+  /** Data subject requests (mockRequests.ts). */
+  dsr: MockDsr
 }
 
 export function emptyRopa(): Ropa {
@@ -132,6 +135,7 @@ export function emptyData(): MockData {
       rejected_last_24h: 0,
     },
     stripe: defaultStripe(),
+    dsr: emptyDsr(),
   }
 }
 
@@ -301,6 +305,33 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
     processorsList: track('processorsList', () => data.processors),
     processorAddStripe: track('processorAddStripe', (name: string | null) => {
       const p = stripeProcessor(nextProcessorId++, { name: name ?? 'Stripe', created_at: new Date().toISOString() })
+      data.processors.push(p)
+      return p
+    }),
+    processorAddManual: track('processorAddManual', (name: string) => {
+      if (!name.trim()) throw { code: 'invalid_input', message: 'a processor name must be 1 to 100 printable characters' } satisfies BackendError
+      const p: Processor = {
+        ...stripeProcessor(nextProcessorId++, { name: name.trim(), kind: 'manual', created_at: new Date().toISOString() }),
+        endpoint_id: null,
+        webhook_path: null,
+        webhook_url: null,
+      }
+      data.processors.push(p)
+      return p
+    }),
+    processorAddWebhook: track('processorAddWebhook', (name: string, config: WebhookConfig, signingSecret: string | null) => {
+      void signingSecret
+      if (!config.id_pointer.startsWith('/')) {
+        throw { code: 'invalid_input', message: '--id-pointer must be a JSON pointer (RFC 6901) such as /data/id' } satisfies BackendError
+      }
+      const id = nextProcessorId++
+      const p = stripeProcessor(id, {
+        name: name.trim(),
+        kind: 'webhook',
+        webhook_path: `/webhooks/custom/ep${id}?token=tok${id}`,
+        webhook_url: `http://127.0.0.1:8787/webhooks/custom/ep${id}?token=tok${id}`,
+        created_at: new Date().toISOString(),
+      })
       data.processors.push(p)
       return p
     }),
@@ -474,6 +505,7 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       data.dashboard.tunnel = { state: 'off', public_url: null, error: null }
       return tunnelInfo()
     }),
+    ...dsrMethods(() => data.dsr, track),
   }
   return mock
 }

@@ -8,6 +8,8 @@ describe('router', () => {
     expect(parseRoute('#/processors/new')).toEqual({ name: 'wizard', processorId: null })
     expect(parseRoute('#/processors/4/setup')).toEqual({ name: 'wizard', processorId: 4 })
     expect(parseRoute('#/subjects/12')).toEqual({ name: 'subject', id: 12 })
+    expect(parseRoute('#/requests')).toEqual({ name: 'requests' })
+    expect(parseRoute('#/requests/7')).toEqual({ name: 'request', id: 7 })
     expect(parseRoute('#/deliveries')).toEqual({ name: 'deliveries' })
     expect(parseRoute('#/reports')).toEqual({ name: 'reports' })
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' })
@@ -23,5 +25,6 @@ describe('router', () => {
   it('highlights the section a sub-page belongs to', () => {
     expect(sectionOf(parseRoute('#/processors/new'))).toBe('processors')
     expect(sectionOf(parseRoute('#/subjects/3'))).toBe('subjects')
+    expect(sectionOf(parseRoute(href.request(3)))).toBe('requests')
   })
 })

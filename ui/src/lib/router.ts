@@ -7,17 +7,20 @@ export type Route =
   | { name: 'activity'; params: URLSearchParams }
   | { name: 'subjects'; params: URLSearchParams }
   | { name: 'subject'; id: number }
+  | { name: 'requests' }
+  | { name: 'request'; id: number }
   | { name: 'deliveries' }
   | { name: 'reports' }
   | { name: 'settings' }
 
-export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'deliveries' | 'reports' | 'settings'
+export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'requests' | 'deliveries' | 'reports' | 'settings'
 
 export const NAV: readonly { section: Section; label: string }[] = [
   { section: 'dashboard', label: 'Dashboard' },
   { section: 'processors', label: 'Processors' },
   { section: 'activity', label: 'Activity log' },
   { section: 'subjects', label: 'Data subjects' },
+  { section: 'requests', label: 'Requests' },
   { section: 'deliveries', label: 'Deliveries' },
   { section: 'reports', label: 'Reports' },
   { section: 'settings', label: 'Settings' },
@@ -40,6 +43,10 @@ export function parseRoute(hash: string): Route {
       const sid = id(path[1])
       return sid === null ? { name: 'subjects', params } : { name: 'subject', id: sid }
     }
+    case 'requests': {
+      const rid = id(path[1])
+      return rid === null ? { name: 'requests' } : { name: 'request', id: rid }
+    }
     case 'deliveries':
       return { name: 'deliveries' }
     case 'reports':
@@ -57,6 +64,8 @@ export function sectionOf(route: Route): Section {
       return 'processors'
     case 'subject':
       return 'subjects'
+    case 'request':
+      return 'requests'
     default:
       return route.name
   }
@@ -67,6 +76,7 @@ export const href = {
   newProcessor: () => '#/processors/new',
   resumeProcessor: (id: number) => `#/processors/${id}/setup`,
   subject: (id: number) => `#/subjects/${id}`,
+  request: (id: number) => `#/requests/${id}`,
   activity: (params?: Record<string, string>) => {
     const qs = new URLSearchParams(params).toString()
     return qs ? `#/activity?${qs}` : '#/activity'

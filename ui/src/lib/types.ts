@@ -40,6 +40,25 @@ export type { Registration } from './bindings/Registration'
 export type { ResourceReport } from './bindings/ResourceReport'
 export type { TunnelInfo } from './bindings/TunnelInfo'
 export type { Workflow } from './bindings/Workflow'
+export type { SignatureEncoding } from './bindings/SignatureEncoding'
+export type { WebhookConfig } from './bindings/WebhookConfig'
 
 /** What `subject_detail` returns: the subject with its ids, email history and timeline (newest first). */
 export type SubjectDetail = import('./bindings/SubjectPage').SubjectPage
+
+// Data subject requests, the erasure plan and receipt, the access package, the audit trail.
+export type { Request } from './bindings/Request'
+export type { RequestPage } from './bindings/RequestPage'
+export type { Reminder } from './bindings/Reminder'
+export type { Plan } from './bindings/Plan'
+export type { PlanItem } from './bindings/PlanItem'
+export type { ErasureResult } from './bindings/ErasureResult'
+export type { Receipt } from './bindings/Receipt'
+export type { AccessPackage } from './bindings/AccessPackage'
+export type { ManifestFile } from './bindings/ManifestFile'
+export type { Progress as AccessProgress } from './bindings/Progress'
+export type { AuditEntry } from './bindings/AuditEntry'
+export type { AuditCheck } from './bindings/AuditCheck'
+export type { FinancialRetention } from './bindings/FinancialRetention'
+export type { RetentionPreset } from './bindings/RetentionPreset'
+export type { RetentionSettings } from './bindings/RetentionSettings'

@@ -1,0 +1,235 @@
+// Data subject requests: pure logic for the inbox, the request page and the erasure plan.
+// Deadline arithmetic mirrors src-tauri/src/requests/deadlines.rs; the backend still decides
+// (an extension it refuses comes back as a `blocked` error).
+
+import type { Tone } from './format'
+import type { Plan, PlanItem, Request } from './types'
+
+export const KINDS = [
+  { value: 'access', label: 'Access (Art. 15)' },
+  { value: 'erasure', label: 'Erasure (Art. 17)' },
+] as const
+
+export const REGIMES = [
+  { value: 'gdpr', label: 'GDPR', period: 'one calendar month, extendable by two more' },
+  { value: 'uk-gdpr', label: 'UK GDPR', period: 'one calendar month, extendable by two more' },
+  { value: 'ccpa', label: 'CCPA', period: '45 days, extendable once by 45 more' },
+] as const
+
+export function regimeLabel(regime: string): string {
+  return REGIMES.find((r) => r.value === regime)?.label ?? regime.toUpperCase()
+}
+
+export function kindLabel(kind: string): string {
+  return kind ? kind[0].toUpperCase() + kind.slice(1) : kind
+}
+
+export const REQUEST_STATUS: Record<string, { label: string; tone: Tone }> = {
+  received: { label: 'Received', tone: 'neutral' },
+  identity_verified: { label: 'Identity verified', tone: 'neutral' },
+  in_progress: { label: 'In progress', tone: 'warn' },
+  completed: { label: 'Completed', tone: 'good' },
+  rejected: { label: 'Rejected', tone: 'neutral' },
+}
+
+export function isClosed(status: string): boolean {
+  return status === 'completed' || status === 'rejected'
+}
+
+/** Red: overdue or ≤ 2 days left; amber: ≤ 7 days; green: more. Closed requests: neutral. */
+export type Urgency = 'red' | 'amber' | 'green' | 'closed'
+
+export function urgency(r: Pick<Request, 'days_left' | 'status'>): Urgency {
+  if (isClosed(r.status)) return 'closed'
+  if (r.days_left <= 2) return 'red'
+  if (r.days_left <= 7) return 'amber'
+  return 'green'
+}
+
+export function urgencyTone(u: Urgency): Tone {
+  return u === 'red' ? 'bad' : u === 'amber' ? 'warn' : u === 'green' ? 'good' : 'neutral'
+}
+
+export function daysLeftLabel(days: number): string {
+  if (days < 0) return `${-days} ${days === -1 ? 'day' : 'days'} overdue`
+  if (days === 0) return 'Due today'
+  return `${days} ${days === 1 ? 'day' : 'days'} left`
+}
+
+/** The inbox order: open requests by days left (overdue first), then closed ones, newest first. */
+export function sortInbox(list: readonly Request[]): Request[] {
+  return [...list].sort((a, b) => {
+    const ca = isClosed(a.status)
+    const cb = isClosed(b.status)
+    if (ca !== cb) return ca ? 1 : -1
+    if (!ca) return a.days_left - b.days_left || a.id - b.id
+    return (b.completed_at ?? b.created_at).localeCompare(a.completed_at ?? a.created_at) || b.id - a.id
+  })
+}
+
+export function openRequests(list: readonly Request[]): Request[] {
+  return sortInbox(list).filter((r) => !isClosed(r.status))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines (UTC calendar days, like the backend)
+
+/** `YYYY-MM-DD` of an RFC 3339 instant, in UTC. */
+export function utcDay(rfc3339: string): string {
+  const d = new Date(rfc3339)
+  return Number.isNaN(d.getTime()) ? rfc3339.slice(0, 10) : d.toISOString().slice(0, 10)
+}
+
+function parseDay(day: string): [number, number, number] {
+  const [y, m, d] = day.split('-').map(Number)
+  return [y, m, d]
+}
+
+function fmt(y: number, m: number, d: number): string {
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`
+}
+
+/** Calendar-month addition clamped to the month's last day: 2024-01-31 + 1 → 2024-02-29. */
+export function addMonths(day: string, n: number): string {
+  const [y, m, d] = parseDay(day)
+  const total = y * 12 + (m - 1) + n
+  const ty = Math.floor(total / 12)
+  const tm = (total % 12) + 1
+  const last = new Date(Date.UTC(ty, tm, 0)).getUTCDate()
+  return fmt(ty, tm, Math.min(d, last))
+}
+
+export function addDays(day: string, n: number): string {
+  const [y, m, d] = parseDay(day)
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10)
+}
+
+/** The first due day: received + 1 month (GDPR, UK GDPR) or + 45 days (CCPA). */
+export function firstDue(regime: string, receivedDay: string): string {
+  return regime === 'ccpa' ? addDays(receivedDay, 45) : addMonths(receivedDay, 1)
+}
+
+/** The due day after the one extension: received + 3 months, or + 90 days. */
+export function extendedDue(regime: string, receivedDay: string): string {
+  return regime === 'ccpa' ? addDays(receivedDay, 90) : addMonths(receivedDay, 3)
+}
+
+export type Eligibility = { allowed: true; newDue: string } | { allowed: false; reason: string }
+
+/** Whether the deadline may still be extended on `today` (`YYYY-MM-DD`, UTC). */
+export function extensionEligibility(
+  r: Pick<Request, 'regime' | 'received_at' | 'extended' | 'status'>,
+  today: string,
+): Eligibility {
+  if (isClosed(r.status)) return { allowed: false, reason: `This request is ${r.status}.` }
+  if (r.extended) return { allowed: false, reason: 'The deadline was extended already: the law allows one extension.' }
+  const received = utcDay(r.received_at)
+  const first = firstDue(r.regime, received)
+  if (today > first) {
+    return {
+      allowed: false,
+      reason: `The first period ended on ${first}. An extension must be decided and told to the data subject within it, so it can no longer be granted: answer the request now.`,
+    }
+  }
+  return { allowed: true, newDue: extendedDue(r.regime, received) }
+}
+
+export function todayUtc(now = new Date()): string {
+  return now.toISOString().slice(0, 10)
+}
+
+// ---------------------------------------------------------------------------------------------
+// New-request form
+
+export interface NewRequestForm {
+  kind: string
+  email: string
+  regime: string
+  /** `YYYY-MM-DD` */
+  received: string
+}
+
+export type NewRequestErrors = Partial<Record<keyof NewRequestForm, string>>
+
+export function validateNewRequest(f: NewRequestForm, today: string): NewRequestErrors {
+  const e: NewRequestErrors = {}
+  if (!KINDS.some((k) => k.value === f.kind)) e.kind = 'Choose access or erasure.'
+  const email = f.email.trim()
+  if (!email) e.email = 'Enter the email address the request is about.'
+  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) e.email = 'That is not an email address.'
+  if (!REGIMES.some((r) => r.value === f.regime)) e.regime = 'Choose the law that applies.'
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(f.received)) e.received = 'Enter the date the request was received.'
+  else if (f.received > today) e.received = 'The received date is in the future.'
+  return e
+}
+
+// ---------------------------------------------------------------------------------------------
+// Erasure plan
+
+export interface PlanGroups {
+  erase: PlanItem[]
+  retain: PlanItem[]
+  blocked: PlanItem[]
+  /** Any other action the backend may add later, shown as-is. */
+  other: PlanItem[]
+}
+
+export function groupPlan(plan: Pick<Plan, 'items'>): PlanGroups {
+  const g: PlanGroups = { erase: [], retain: [], blocked: [], other: [] }
+  for (const item of plan.items) {
+    if (item.action === 'erase' || item.action === 'retain' || item.action === 'blocked') g[item.action].push(item)
+    else g.other.push(item)
+  }
+  return g
+}
+
+/** What stands between the plan and execution, or null when it may run. */
+export function planObstacle(plan: Plan): string | null {
+  if (plan.blocked) return 'Resolve the blocked items first, then review the plan again.'
+  return null
+}
+
+/** `local:profile` → "Profile in Privacy Desk"; `stripe:invoice:in_1` → "Stripe invoice in_1". */
+export function targetLabel(target: string): string {
+  const parts = target.split(':')
+  if (parts[0] === 'local') {
+    const what = parts.slice(1).join(':').replace(/_/g, ' ')
+    return `${what ? what[0].toUpperCase() + what.slice(1) : 'Local data'} in Privacy Desk`
+  }
+  if (parts[0] === 'processor' && parts.length >= 3) return `Processor ${parts[1]}: ${parts.slice(2).join(':')}`
+  if (parts.length >= 3) {
+    const source = parts[0] === 'stripe' ? 'Stripe' : parts[0]
+    return `${source} ${parts[1].replace(/_/g, ' ')} ${parts.slice(2).join(':')}`
+  }
+  return target
+}
+
+export function stripeNote(stripe: string): string | null {
+  switch (stripe) {
+    case 'offline':
+      return 'Stripe could not be reached: this covers local data only.'
+    case 'not_configured':
+      return 'No Stripe API key is stored: this covers local data only.'
+    case 'none':
+      return 'No Stripe customer is known for this subject.'
+    default:
+      return null
+  }
+}
+
+export function progressPercent(p: { done: number; total: number } | null): number {
+  if (!p || p.total <= 0) return 0
+  return Math.max(0, Math.min(100, Math.round((p.done / p.total) * 100)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Financial-record retention (Settings)
+
+/** Whole years between 1 and 30, as the backend accepts. */
+export function parseRetentionYears(text: string): { ok: true; years: number } | { ok: false; error: string } {
+  const t = text.trim()
+  if (!/^\d+$/.test(t)) return { ok: false, error: 'Enter a whole number of years.' }
+  const years = Number(t)
+  if (years < 1 || years > 30) return { ok: false, error: 'Between 1 and 30 years.' }
+  return { ok: true, years }
+}

@@ -1,0 +1,241 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createMockBackend, stripeProcessor } from '../lib/mockBackend'
+import { emptyDsr, mockRequest } from '../lib/mockRequests'
+import { todayUtc } from '../lib/requests'
+import type { SubjectDetail } from '../lib/types'
+import { click, renderApp, text, type } from '../test/app'
+
+let view: ReturnType<typeof renderApp> | null = null
+afterEach(() => {
+  view?.destroy()
+  view = null
+})
+
+const today = todayUtc()
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
+
+function withRequests(...list: ReturnType<typeof mockRequest>[]) {
+  return createMockBackend({ dsr: { ...emptyDsr(), requests: list } })
+}
+
+describe('requests inbox', () => {
+  it('lists requests by days left, coloured, closed last', async () => {
+    const backend = withRequests(
+      mockRequest(1, { days_left: 20 }),
+      mockRequest(2, { days_left: -1, kind: 'erasure' }),
+      mockRequest(3, { days_left: 5, status: 'completed', completed_at: '2026-03-01T00:00:00Z' }),
+      mockRequest(4, { days_left: 6 }),
+    )
+    view = renderApp(backend, '#/requests')
+    await vi.waitFor(() => expect(view!.$$('tr[data-request-id]')).toHaveLength(4))
+    const rows = view.$$('tr[data-request-id]')
+    expect(rows.map((r) => r.dataset.requestId)).toEqual(['2', '4', '1', '3'])
+    expect(rows.map((r) => r.dataset.urgency)).toEqual(['red', 'amber', 'green', 'closed'])
+    expect(text(rows[0])).toContain('1 day overdue')
+    expect(view.$('#nav-requests')?.getAttribute('aria-current')).toBe('page')
+  })
+
+  it('records a new request and opens it', async () => {
+    const backend = withRequests()
+    view = renderApp(backend, '#/requests')
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No data subject requests yet'))
+    click(view.$('#new-request'))
+    type(view.$('#request-kind'), 'erasure')
+    type(view.$('#request-email'), 'nope')
+    click(view.$('#request-create'))
+    expect(text(view.$('#request-email-error'))).toMatch(/not an email/)
+    expect(backend.calls.some(([m]) => m === 'requestCreate')).toBe(false)
+
+    type(view.$('#request-email'), 'Ada@Example.com')
+    type(view.$<HTMLSelectElement>('#request-regime'), 'ccpa')
+    click(view.$('#request-create'))
+    await vi.waitFor(() => expect(window.location.hash).toBe('#/requests/1'))
+    expect(backend.calls.find(([m]) => m === 'requestCreate')?.[1]).toEqual(['erasure', 'Ada@Example.com', 'ccpa', today])
+  })
+})
+
+describe('request page', () => {
+  it('verifies identity, adds a note, and completes', async () => {
+    const backend = withRequests(mockRequest(1, { days_left: 30 }))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#days-left')).not.toBeNull())
+    expect(view.$('#days-left')?.dataset.urgency).toBe('green')
+
+    type(view.$('#identity-method'), 'replied from the account email')
+    click(view.$('#verify-identity'))
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('replied from the account email'))
+    await vi.waitFor(() => expect(view!.$$('#request-steps li').map((li) => li.dataset.action)).toContain('request.identity_verified'))
+
+    type(view.$('#note-text'), 'Called the subject.')
+    click(view.$('#add-note'))
+    await vi.waitFor(() => expect(text(view!.$('#request-notes'))).toBe('Called the subject.'))
+
+    click(view.$('#complete-request'))
+    await vi.waitFor(() => expect(text(view!.$('main'))).toContain('Completed'))
+    expect(view.$('#complete-request')).toBeNull()
+  })
+
+  it('extends once with a reason, then explains why it cannot again', async () => {
+    const backend = withRequests(mockRequest(1, { received_at: `${daysAgo(3)}T00:00:00Z` }))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#extend-reason')).not.toBeNull())
+    type(view.$('#extend-reason'), 'complex request')
+    click(view.$('#extend-request'))
+    await vi.waitFor(() => expect(text(view!.$('#extend-note'))).toMatch(/one extension/))
+    expect(view.$<HTMLButtonElement>('#extend-request')?.disabled).toBe(true)
+    expect(backend.calls.find(([m]) => m === 'requestExtend')?.[1]).toEqual([1, 'complex request'])
+  })
+
+  it('disables the extension after the first period, saying why', async () => {
+    const backend = withRequests(mockRequest(1, { received_at: `${daysAgo(40)}T00:00:00Z` }))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#extend-note')).not.toBeNull())
+    expect(view.$<HTMLButtonElement>('#extend-request')?.disabled).toBe(true)
+    expect(text(view.$('#extend-note'))).toMatch(/first period ended/)
+    expect(view.$('#days-left')?.dataset.urgency).toBe('red')
+  })
+
+  it('builds an access package into the chosen folder with progress', async () => {
+    const backend = withRequests(mockRequest(1, { kind: 'access' }))
+    let release: () => void = () => {}
+    let paused = false
+    backend.data.dsr.onAccessStep = (p) => {
+      if (p.done === 2 && !paused) {
+        paused = true
+        return new Promise<void>((r) => (release = r))
+      }
+    }
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
+    click(view.$('#build-access'))
+    await vi.waitFor(() => expect(view!.$<HTMLProgressElement>('#access-progress progress')?.value).toBe(50))
+    release()
+    await vi.waitFor(() => expect(view!.$('#access-result')).not.toBeNull())
+    expect(text(view.$('#access-result'))).toContain('/home/officer/Documents/access-request-1.zip')
+    expect(text(view.$('#access-sha256'))).toBe('ab'.repeat(32))
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, '/home/officer/Documents'])
+  })
+
+  it('does nothing when the folder choice is cancelled', async () => {
+    const backend = withRequests(mockRequest(1, { kind: 'access' }))
+    backend.data.dsr.folder = null
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
+    click(view.$('#build-access'))
+    await vi.waitFor(() => expect(backend.calls.some(([m]) => m === 'chooseFolder')).toBe(true))
+    expect(backend.calls.some(([m]) => m === 'accessPackage')).toBe(false)
+    expect(view.$('#access-result')).toBeNull()
+  })
+
+  it('runs an erasure through plan review, confirmation and receipt', async () => {
+    const backend = withRequests(mockRequest(1, { kind: 'erasure' }))
+    backend.savePath = '/tmp/receipt.html'
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#review-plan')).not.toBeNull())
+    click(view.$('#review-plan'))
+    await vi.waitFor(() => expect(view!.$$('[data-plan-action]')).toHaveLength(3))
+    expect(view.$$('[data-plan-action]').map((li) => li.dataset.planAction)).toEqual(['erase', 'erase', 'retain'])
+    expect(text(view.$('[data-plan-action="retain"]'))).toMatch(/Legal basis: GDPR Art\. 17\(3\)\(b\)/)
+    expect(text(view.$('[data-plan-action="retain"]'))).toMatch(/Until .*2034/)
+
+    click(view.$('#execute-erasure'))
+    expect(view.$('#confirm-erasure')).not.toBeNull()
+    expect(backend.calls.some(([m]) => m === 'erasureExecute')).toBe(false)
+    click(view.$('#confirm-erasure'))
+    await vi.waitFor(() => expect(view!.$('#erasure-result')).not.toBeNull())
+    expect(text(view.$('#erasure-result'))).toContain('deleted in Stripe: cus_1')
+
+    click(view.$('#save-receipt'))
+    await vi.waitFor(() => expect(text(view!.$('#receipt-path'))).toContain('/tmp/receipt.html'))
+    expect(backend.calls.find(([m]) => m === 'erasureReceipt')?.[1]).toEqual([1, '/tmp/receipt.html'])
+  })
+
+  it('shows blocked items with what to do and keeps execution off', async () => {
+    const backend = withRequests(mockRequest(1, { kind: 'erasure' }))
+    backend.data.dsr.plans[1] = {
+      request_id: 1,
+      subject: 'sh_1',
+      data_held: true,
+      identity_verified: false,
+      stripe: 'live',
+      blocked: true,
+      items: [
+        { target: 'local:profile', action: 'erase', legal_basis: null, retain_until: null, reason: 'the record' },
+        { target: 'stripe:invoice:in_9', action: 'blocked', legal_basis: null, retain_until: null, reason: 'invoice in_9 is open: void it in Stripe' },
+      ],
+    }
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#review-plan')).not.toBeNull())
+    click(view.$('#review-plan'))
+    await vi.waitFor(() => expect(view!.$('[data-plan-action="blocked"]')).not.toBeNull())
+    expect(text(view.$('[data-plan-action="blocked"]'))).toContain('void it in Stripe')
+    expect(view.$<HTMLButtonElement>('#execute-erasure')?.disabled).toBe(true)
+    expect(text(view.$('#erasure-blocked'))).toMatch(/Resolve the blocked items/)
+  })
+})
+
+describe('started elsewhere', () => {
+  const subject: SubjectDetail = {
+    id: 5,
+    email: 'ada@example.com',
+    name: 'Ada',
+    created_at: '2026-03-01T12:00:00Z',
+    activity_count: 0,
+    status: 'active',
+    external_ids: [],
+    emails: [{ email: 'ada@example.com', first_seen_at: '2026-03-01T12:00:00Z', replaced_at: null }],
+    timeline: [],
+  }
+
+  it('starts an access request from the subject page and opens it', async () => {
+    const backend = createMockBackend({ subjects: [subject], processors: [stripeProcessor(1)] })
+    view = renderApp(backend, '#/subjects/5')
+    await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#start-access')?.disabled).toBe(false))
+    click(view.$('#start-access'))
+    await vi.waitFor(() => expect(window.location.hash).toBe('#/requests/1'))
+    expect(backend.calls.find(([m]) => m === 'requestCreate')?.[1]).toEqual(['access', 'ada@example.com', 'gdpr', null])
+  })
+
+  it('starts an erasure request from the subject page', async () => {
+    const backend = createMockBackend({ subjects: [subject] })
+    view = renderApp(backend, '#/subjects/5')
+    await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#start-erasure')?.disabled).toBe(false))
+    click(view.$('#start-erasure'))
+    await vi.waitFor(() => expect(backend.data.dsr.requests.map((r) => r.kind)).toEqual(['erasure']))
+  })
+
+  it('lists open requests with days left on the dashboard', async () => {
+    const backend = withRequests(
+      mockRequest(1, { days_left: 9 }),
+      mockRequest(2, { days_left: 1, kind: 'erasure' }),
+      mockRequest(3, { status: 'completed' }),
+    )
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$$('#dash-open-requests [data-request-id]')).toHaveLength(2))
+    expect(text(view.$('#open-requests-card'))).toContain('Erasure #2 1 day left')
+  })
+
+  it('sets the financial-record retention from a preset or in years', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/settings')
+    await vi.waitFor(() => expect(view!.$('#retention-preset')).not.toBeNull())
+    expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('7')
+    type(view.$('#retention-preset'), 'de')
+    expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('10')
+    click(view.$('#retention-save'))
+    await vi.waitFor(() => expect(text(view!.$('#financial-retention'))).toContain('Retention saved.'))
+    expect(backend.data.dsr.retention.current).toEqual({ years: 10, preset: 'de' })
+
+    type(view.$('#retention-preset'), 'custom')
+    type(view.$('#retention-years'), '40')
+    click(view.$('#retention-save'))
+    expect(text(view.$('#retention-error'))).toMatch(/Between 1 and 30/)
+    type(view.$('#retention-years'), '12')
+    click(view.$('#retention-save'))
+    await vi.waitFor(() => expect(backend.data.dsr.retention.current).toEqual({ years: 12, preset: null }))
+    expect(backend.calls.filter(([m]) => m === 'financialRetentionSet').map(([, a]) => a)).toEqual([
+      [null, 'de'],
+      [12, null],
+    ])
+  })
+})
