@@ -5,6 +5,8 @@
 //! tauri-driver's logs) go to `target/e2e-screenshots/` in the repository.
 #![cfg(target_os = "linux")]
 
+mod reports;
+mod requests;
 #[path = "../integration/support.rs"]
 mod support;
 mod webdriver;
@@ -33,23 +35,30 @@ struct RunningApp {
     session: Session,
     _driver: TauriDriver,
     data_dir: tempfile::TempDir,
+    name: String,
     _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl RunningApp {
     fn launch(name: &str) -> RunningApp {
+        Self::launch_with_env(name, &[])
+    }
+
+    /// Launches the app with extra environment variables (e.g. a GTK theme).
+    fn launch_with_env(name: &str, env: &[(&str, &str)]) -> RunningApp {
         let one_at_a_time = ONE_APP_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let data_dir = tempfile::tempdir().expect("create a temporary data dir");
         let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
-        let driver = TauriDriver::start(&log, &[]);
+        let driver = TauriDriver::start(&log, env);
         let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
         let session = Session::create(&driver, APP, &["--data-dir", dir]);
         RunningApp {
             session,
             _driver: driver,
             data_dir,
+            name: name.to_owned(),
             _one_at_a_time: one_at_a_time,
         }
     }
@@ -58,6 +67,14 @@ impl RunningApp {
 impl Drop for RunningApp {
     fn drop(&mut self) {
         // The session and the driver drop after this; wait for the app itself in the next test.
+        if std::thread::panicking() {
+            // What the window showed when the test failed.
+            let path = artifacts_dir().join(format!("failed-{}.png", self.name));
+            if let Ok(png) = self.session.try_screenshot_png() {
+                let _ = std::fs::write(&path, png);
+                eprintln!("screenshot of the failure: {}", path.display());
+            }
+        }
         let dir = self.data_dir.path().to_string_lossy().into_owned();
         let _ = self.session.call(reqwest::Method::DELETE, "", None);
         if let Err(e) = webdriver::wait_for_app_exit(&dir, Duration::from_secs(15)) {
@@ -88,6 +105,39 @@ fn first_screen_shows_the_title_and_the_version() {
         &format!("Version {}", env!("CARGO_PKG_VERSION")),
     );
     session.save_screenshot("home.png");
+}
+
+/// The dark theme follows the desktop's (here GTK's dark Adwaita variant): the page sees
+/// `prefers-color-scheme: dark` and paints with the dark palette.
+#[test]
+fn dark_desktop_theme_gives_the_dark_palette() {
+    let app = RunningApp::launch_with_env("dark", &[("GTK_THEME", "Adwaita:dark")]);
+    let s = &app.session;
+    s.wait_for_text(
+        "#app-version",
+        &format!("Version {}", env!("CARGO_PKG_VERSION")),
+    );
+    s.wait_for_text("#main h1", "Dashboard");
+    let dark = s
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            json!([]),
+        )
+        .expect("ask the page for its color scheme");
+    assert_eq!(
+        dark,
+        Value::Bool(true),
+        "GTK_THEME=Adwaita:dark should mean dark"
+    );
+    // --bg in app.css: #141619 in the dark palette.
+    let background = s
+        .execute(
+            "return getComputedStyle(document.documentElement).backgroundColor",
+            json!([]),
+        )
+        .expect("read the page background");
+    assert_eq!(background, json!("rgb(20, 22, 25)"), "the dark background");
+    s.save_screenshot("dashboard-dark.png");
 }
 
 /// The whole story of issue 3: onboard Stripe through the wizard, receive the fixture corpus

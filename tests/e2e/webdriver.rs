@@ -417,20 +417,24 @@ impl Session {
 
     /// A PNG of the window, taken once the page has painted its latest changes.
     pub fn screenshot_png(&self) -> Vec<u8> {
+        self.try_screenshot_png()
+            .unwrap_or_else(|e| panic!("take a screenshot: {e}"))
+    }
+
+    pub fn try_screenshot_png(&self) -> Result<Vec<u8>, String> {
         // Text can be in the DOM before it is painted: wait two animation frames first.
         self.execute_async(
             "const done = arguments[0]; \
              requestAnimationFrame(() => requestAnimationFrame(() => done()));",
             json!([]),
-        )
-        .expect("wait for the page to paint");
-        let value = self
-            .call(reqwest::Method::GET, "/screenshot", None)
-            .expect("take a screenshot");
-        let encoded = value.as_str().expect("the screenshot is a base64 string");
+        )?;
+        let value = self.call(reqwest::Method::GET, "/screenshot", None)?;
+        let encoded = value
+            .as_str()
+            .ok_or_else(|| format!("the screenshot is not a base64 string: {value}"))?;
         base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .expect("decode the screenshot")
+            .map_err(|e| format!("decode the screenshot: {e}"))
     }
 
     /// Saves a screenshot as `target/e2e-screenshots/{name}`.
