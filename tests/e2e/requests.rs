@@ -28,10 +28,13 @@ const CUS: &str = "cus_STbDroNzejhEGQ";
 fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     let fake = FakeStripe::start();
     fake.with(|s| {
-        s.objects.entry("customers".into()).or_default().push(json!({
-            "id": CUS, "object": "customer", "created": support::now() - 3600,
-            "email": EMAIL, "name": NAME, "livemode": false
-        }))
+        s.objects
+            .entry("customers".into())
+            .or_default()
+            .push(json!({
+                "id": CUS, "object": "customer", "created": support::now() - 3600,
+                "email": EMAIL, "name": NAME, "livemode": false
+            }))
     });
     let env = [
         ("PRIVACY_DESK_STRIPE_API_BASE", fake.base.as_str()),
@@ -89,7 +92,11 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     let shown_days = s
         .attributes("#days-left", "data-days-left")
         .expect("#days-left");
-    assert_eq!(shown_days, [days_left.to_string()], "#days-left in the window");
+    assert_eq!(
+        shown_days,
+        [days_left.to_string()],
+        "#days-left in the window"
+    );
     let label = s.text("#days-left").expect("#days-left text");
     assert!(
         label.contains(&days_left.to_string()),
@@ -122,7 +129,9 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     let zip_path = package["path"].as_str().expect("the package path");
     assert_eq!(
         package["sha256"],
-        hex::encode(Sha256::digest(std::fs::read(zip_path).expect("read the zip"))),
+        hex::encode(Sha256::digest(
+            std::fs::read(zip_path).expect("read the zip")
+        )),
     );
     let files = zip_files(Path::new(zip_path));
     let j = |name: &str| -> Value {
@@ -162,7 +171,11 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
         .iter()
         .filter_map(|e| e["event_id"].as_str().map(String::from))
         .collect();
-    assert_eq!(activity, alice_event_ids(), "Alice's activity in the package");
+    assert_eq!(
+        activity,
+        alice_event_ids(),
+        "Alice's activity in the package"
+    );
     assert!(j("requests.json")
         .as_array()
         .expect("requests")
@@ -176,7 +189,10 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     s.wait_for_text("#main h1", "Requests");
     s.click(&format!("tr[data-request-id=\"{access_id}\"] a"));
     s.wait_for_text_containing("#main h1", &format!("Access request #{access_id}"));
-    s.wait_for_count("#request-steps li[data-action=\"access.package_created\"]", 1);
+    s.wait_for_count(
+        "#request-steps li[data-action=\"access.package_created\"]",
+        1,
+    );
     scroll_into_view(s, "#main h1");
     s.save_screenshot("request-access.png");
 
@@ -199,7 +215,11 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
         &env,
     );
     assert_eq!(cli_plan["blocked"], true, "{cli_plan:#}");
-    assert_eq!(shown_plan(s), plan_rows(&cli_plan), "the window shows the CLI's plan");
+    assert_eq!(
+        shown_plan(s),
+        plan_rows(&cli_plan),
+        "the window shows the CLI's plan"
+    );
     let blocked = cli_plan["items"]
         .as_array()
         .expect("items")
@@ -277,13 +297,14 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
 
     s.click("#execute-erasure");
     s.click("#confirm-erasure");
-    let result = s.wait_up_to(
-        std::time::Duration::from_secs(60),
-        "#erasure-result",
-        |s| s.text("#erasure-result"),
-    );
+    let result = s.wait_up_to(std::time::Duration::from_secs(60), "#erasure-result", |s| {
+        s.text("#erasure-result")
+    });
     assert!(result.contains("Erasure completed"), "{result:?}");
-    assert!(result.contains(CUS), "the result names the Stripe customer: {result:?}");
+    assert!(
+        result.contains(CUS),
+        "the result names the Stripe customer: {result:?}"
+    );
     s.wait_for_text_containing("#request-subject", "Erased subject");
     s.save_screenshot("erasure-result.png");
 
@@ -388,7 +409,12 @@ fn alice_event_ids() -> BTreeSet<String> {
                 Some(OLD_EMAIL | EMAIL)
             )
         })
-        .map(|f| f.manifest["event_id"].as_str().expect("event_id").to_owned())
+        .map(|f| {
+            f.manifest["event_id"]
+                .as_str()
+                .expect("event_id")
+                .to_owned()
+        })
         .collect()
 }
 
