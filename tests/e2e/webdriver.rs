@@ -63,7 +63,10 @@ impl TauriDriver {
             log: log.to_path_buf(),
             _config_home: config_home,
         };
-        driver.wait_until_listening(Duration::from_secs(15));
+        // tauri-driver answers on its port before WebKitWebDriver listens on the native one; a
+        // session requested in between fails with a connect error. Wait for both.
+        driver.wait_until_listening(port, Duration::from_secs(15));
+        driver.wait_until_listening(native_port, Duration::from_secs(15));
         driver
     }
 
@@ -71,8 +74,8 @@ impl TauriDriver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn wait_until_listening(&mut self, timeout: Duration) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+    fn wait_until_listening(&mut self, port: u16, timeout: Duration) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + timeout;
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -360,8 +360,9 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
                     "blocked",
                     format!(
                         "processor {pid} has no Stripe API key, so the customer cannot be \
-                         deleted at Stripe: set one with `privacy-desk stripe set-key {pid}` \
-                         (a restricted key with rak_customer_write)"
+                         deleted at Stripe: add a restricted key with customer write \
+                         permission in Processors → Stripe setup (or `privacy-desk stripe \
+                         set-key {pid}`)"
                     ),
                 ));
                 continue;
@@ -720,14 +721,15 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
             });
         }
         let ids: Vec<i64> = g.events.iter().map(|e| e.id).collect();
-        state.events_deleted = ids.len() as i64;
+        // Counted as the plan counts them: financial events move to the retained records.
+        state.events_deleted = (ids.len() - retained.len()) as i64;
         state.records_retained = retained.len() as i64;
         state.steps.push("local".into());
         let text = serde_json::to_string(&state).expect("state serialises");
         let (k, hash2) = (key.clone(), r.subject_hash.clone());
         let subject_id = g.subject.as_ref().map(|s| s.id);
         let e = entry("erasure.local_erased").details(json!({
-            "events_deleted": ids.len(),
+            "events_deleted": ids.len() - retained.len(),
             "records_retained": retained.len(),
             "profile_deleted": subject_id.is_some(),
         }));

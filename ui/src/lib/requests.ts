@@ -204,12 +204,17 @@ export function targetLabel(target: string): string {
   return target
 }
 
-export function stripeNote(stripe: string): string | null {
+/** What the Stripe side of an access package (`package`) or an erasure plan (`plan`) means. */
+export function stripeNote(stripe: string, what: 'package' | 'plan' = 'package'): string | null {
   switch (stripe) {
     case 'offline':
-      return 'Stripe could not be reached: this covers local data only.'
+      return what === 'plan'
+        ? 'Stripe could not be reached: the customer cannot be deleted there until it can.'
+        : 'Stripe could not be reached: this covers local data only.'
     case 'not_configured':
-      return 'No Stripe API key is stored: this covers local data only.'
+      return what === 'plan'
+        ? 'No Stripe API key is stored: the Stripe customer cannot be deleted until one is added (see the blocked item).'
+        : 'No Stripe API key is stored: this covers local data only.'
     case 'none':
       return 'No Stripe customer is known for this subject.'
     default:
