@@ -330,6 +330,11 @@ struct PhaseResult {
     p50_ms: f64,
     p99_ms: f64,
     peak_rss_kib: Option<u64>,
+    /// Server CPU time (all its processes and threads) per 200 answer, microseconds.
+    server_cpu_us_per_event: f64,
+    /// CPU used by everything else on the machine (not the server, not this load generator)
+    /// during the phase, in % of the machine's capacity: how noisy the measurement is.
+    other_cpu_pct: f64,
 }
 
 fn summarize(
@@ -367,6 +372,8 @@ fn summarize(
         p50_ms: pct(50.0),
         p99_ms: pct(99.0),
         peak_rss_kib,
+        server_cpu_us_per_event: f64::NAN,
+        other_cpu_pct: f64::NAN,
     }
 }
 
@@ -519,10 +526,75 @@ fn rss_breakdown(pid: u32) -> Option<String> {
     ))
 }
 
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+/// CPU accounting snapshot, in clock ticks: the machine (busy, total), the server's process
+/// tree and this process (the load generator).
+struct CpuSnap {
+    busy: u64,
+    total: u64,
+    server: u64,
+    me: u64,
+}
+
+fn proc_cpu_ticks(pid: &str) -> u64 {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0;
+    };
+    // After the command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    // cmajflt utime stime ...
+    rest.split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum()
+}
+
+impl CpuSnap {
+    fn take(server_pid: u32) -> CpuSnap {
+        let (mut busy, mut total) = (0, 0);
+        if let Some(line) = fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
+        {
+            // cpu user nice system idle iowait irq softirq steal (guest time is inside user)
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .take(8)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            total = v.iter().sum();
+            busy = total - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0);
+        }
+        let mut server = proc_cpu_ticks(&server_pid.to_string());
+        for c in descendants(server_pid) {
+            server += proc_cpu_ticks(&c.to_string());
+        }
+        CpuSnap {
+            busy,
+            total,
+            server,
+            me: proc_cpu_ticks("self"),
+        }
+    }
+
+    /// Fills the CPU fields of a phase measured between `self` and `after`.
+    fn apply(&self, after: &CpuSnap, r: &mut PhaseResult) {
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let server = after.server.saturating_sub(self.server) as f64;
+        let me = after.me.saturating_sub(self.me) as f64;
+        let busy = after.busy.saturating_sub(self.busy) as f64;
+        let total = after.total.saturating_sub(self.total) as f64;
+        if r.ok > 0 {
+            r.server_cpu_us_per_event = server / hz * 1e6 / r.ok as f64;
+        }
+        if total > 0.0 {
+            r.other_cpu_pct = ((busy - server - me).max(0.0) / total * 100.0).min(100.0);
+        }
+    }
 }
 
 fn descendants(root: u32) -> Vec<u32> {
@@ -869,12 +941,9 @@ struct Section {
     results: Vec<PhaseResult>,
     /// Memory at the end of the run.
     rss_note: Option<String>,
-    /// Load average (1, 5, 15 min) before and after this server's phases.
-    load: (String, String),
 }
 
 fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Section> {
-    let load_before = loadavg();
     warm_up(target, tpl)?;
     let mut results = Vec::new();
     for &c in &cfg.conns {
@@ -882,10 +951,12 @@ fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Secti
             "{}: closed loop, {c} connection(s), {:.0} s…",
             target.name, cfg.secs
         );
-        let r = closed_loop(target, tpl, c, cfg.secs);
+        let before = CpuSnap::take(target.pid);
+        let mut r = closed_loop(target, tpl, c, cfg.secs);
+        before.apply(&CpuSnap::take(target.pid), &mut r);
         eprintln!(
-            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms",
-            r.events_per_s, r.p50_ms, r.p99_ms
+            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/event, other CPU {:.0}%",
+            r.events_per_s, r.p50_ms, r.p99_ms, r.server_cpu_us_per_event, r.other_cpu_pct
         );
         results.push(r);
     }
@@ -894,10 +965,12 @@ fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Secti
             "{}: open loop, {:.0} events/s, {:.0} s…",
             target.name, cfg.rate, cfg.open_secs
         );
-        let r = open_loop(target, tpl, cfg.rate, cfg.open_secs, cfg.open_workers);
+        let before = CpuSnap::take(target.pid);
+        let mut r = open_loop(target, tpl, cfg.rate, cfg.open_secs, cfg.open_workers);
+        before.apply(&CpuSnap::take(target.pid), &mut r);
         eprintln!(
-            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms",
-            r.events_per_s, r.p50_ms, r.p99_ms
+            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/event, other CPU {:.0}%",
+            r.events_per_s, r.p50_ms, r.p99_ms, r.server_cpu_us_per_event, r.other_cpu_pct
         );
         results.push(r);
     }
@@ -905,7 +978,6 @@ fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Secti
         name: target.name.clone(),
         results,
         rss_note: rss_breakdown(target.pid),
-        load: (load_before, loadavg()),
     })
 }
 
@@ -960,15 +1032,24 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
         cfg.rate,
         cfg.open_secs
     );
-    let _ = writeln!(md, "- latency counts 200 answers only (connect → full response); peak RSS is VmHWM summed over the server's processes, read after each phase\n");
-    let _ = writeln!(md, "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB |");
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---|---:|---:|");
+    let _ = writeln!(
+        md,
+        "- latency counts 200 answers only (connect → full response); peak RSS is VmHWM summed \
+         over the server's processes, read after each phase; server CPU is the user + system time \
+         of the server's processes per 200 answer; other CPU is what the rest of the machine \
+         (neither server nor load generator) used during the phase, in % of all cores\n"
+    );
+    let _ = writeln!(
+        md,
+        "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB | server CPU µs/event | other CPU % |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|");
     for sec in sections {
         let name = &sec.name;
         for r in &sec.results {
             let _ = writeln!(
                 md,
-                "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
                 r.label,
                 r.events_per_s,
                 fmt_ms(r.p50_ms),
@@ -982,6 +1063,8 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
                 r.io_errors,
                 r.peak_rss_kib
                     .map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+                r.server_cpu_us_per_event,
+                r.other_cpu_pct,
             );
         }
     }
@@ -1036,32 +1119,20 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
     }
     let _ = writeln!(md);
     for sec in sections {
-        let _ = writeln!(
-            md,
-            "- {}: load average {} before, {} after{}",
-            sec.name,
-            sec.load.0,
-            sec.load.1,
-            sec.rss_note
-                .as_ref()
-                .map(|n| format!("; memory at the end: {n}"))
-                .unwrap_or_default()
-        );
+        if let Some(n) = &sec.rss_note {
+            let _ = writeln!(md, "- {} memory at the end: {n}", sec.name);
+        }
     }
-    let busy = sections.iter().any(|s| {
-        s.load
-            .0
-            .split_whitespace()
-            .next()
-            .and_then(|l| l.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            > 1.0
-    });
-    if busy {
+    let busy = sections
+        .iter()
+        .flat_map(|s| &s.results)
+        .map(|r| r.other_cpu_pct)
+        .fold(0.0f64, f64::max);
+    if busy > 10.0 {
         let _ = writeln!(
             md,
-            "\n**Warning:** the machine was busy before a run started (1-min load average > 1): \
-             other work competed for the CPU, so these numbers are pessimistic."
+            "\n**Warning:** other processes used up to {busy:.0}% of the machine's CPU during a phase \
+             (column *other CPU %*): the numbers above are pessimistic. Re-run on an idle machine."
         );
     }
     md

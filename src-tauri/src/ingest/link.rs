@@ -30,7 +30,7 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
     let p = ev.processor_id;
     let s = &m.subject;
     let mut subject = match &ev.customer_ref {
-        Some(cus) => subjects::find_by_external(conn, p, cus)?.map(|r| r.id),
+        Some(cus) => subjects::id_by_external(conn, p, cus)?,
         None => None,
     };
 
@@ -41,11 +41,11 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
                 Some(id) => id,
                 None => {
                     let known = match &s.previous_email {
-                        Some(prev) => subjects::find_by_email(conn, prev)?,
+                        Some(prev) => subjects::id_by_email(conn, prev)?,
                         None => None,
                     };
-                    match known.or(subjects::find_by_email(conn, email)?) {
-                        Some(r) => r.id,
+                    match known.or(subjects::id_by_email(conn, email)?) {
+                        Some(id) => id,
                         None => subjects::create(conn, email, s.name.as_deref(), now)?,
                     }
                 }
@@ -65,8 +65,8 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
     } else if subject.is_none() {
         if let Some(email) = &s.email {
             // A contact email on a payment: guest checkout, invoices.
-            subject = Some(match subjects::find_by_email(conn, email)? {
-                Some(r) => r.id,
+            subject = Some(match subjects::id_by_email(conn, email)? {
+                Some(id) => id,
                 None => subjects::create(conn, email, s.name.as_deref(), now)?,
             });
         } else if !m.related.is_empty() {
@@ -85,7 +85,7 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
         };
         return events::set_outcome(conn, ev.id, st, None, None);
     };
-    let current = subjects::get(conn, id)?.map(|r| r.email);
+    let current = subjects::email_of(conn, id)?;
     if let Some(cus) = &ev.customer_ref {
         subjects::attach_external(conn, p, cus, id, now)?;
         if let Some(email) = &current {

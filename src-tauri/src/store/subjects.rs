@@ -30,6 +30,37 @@ fn from_row(r: &Row) -> rusqlite::Result<SubjectRow> {
     })
 }
 
+/// The id of the subject with this current or earlier address (`email` normalised). Cheap:
+/// for the linking step, which runs once per event.
+pub fn id_by_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT subject_id FROM subject_emails WHERE email = ?1")?
+        .query_row([email], |r| r.get(0))
+        .optional()?)
+}
+
+/// The id of the subject a processor knows by `external_id`.
+pub fn id_by_external(
+    conn: &Connection,
+    processor_id: i64,
+    external_id: &str,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT subject_id FROM external_ids WHERE processor_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![processor_id, external_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// A subject's current email.
+pub fn email_of(conn: &Connection, subject_id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT email FROM subjects WHERE id = ?1")?
+        .query_row([subject_id], |r| r.get(0))
+        .optional()?)
+}
+
 /// By the current or any earlier address (`email` already normalised).
 pub fn find_by_email(conn: &Connection, email: &str) -> Result<Option<SubjectRow>> {
     let mut stmt = conn.prepare_cached(&format!(
