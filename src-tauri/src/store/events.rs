@@ -207,11 +207,14 @@ fn where_clause(f: &Filter, with_cursor: bool) -> (String, Vec<Value>) {
     if let Some(s) = &f.status {
         push("status =", Value::Text(s.clone()));
     }
+    // The time range stays indexable: it is the order the time index walks.
     if let Some(t) = f.since {
-        push("occurred_at >=", Value::Integer(t));
+        args.push(Value::Integer(t));
+        sql.push_str(&format!(" AND occurred_at >= ?{}", args.len()));
     }
     if let Some(t) = f.until {
-        push("occurred_at <", Value::Integer(t));
+        args.push(Value::Integer(t));
+        sql.push_str(&format!(" AND occurred_at < ?{}", args.len()));
     }
     if let Some(ids) = &f.subject_ids {
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
