@@ -16,9 +16,10 @@ Run (what the benchmark does; see docs/benchmarks.md for the worker choice):
 
 import os
 import sqlite3
+import threading
 
 import stripe
-from flask import Flask, g, request
+from flask import Flask, request
 
 SECRET = os.environ["STRIPE_WEBHOOK_SECRET"]
 DB_PATH = os.environ.get("PEER_DB", "peer.db")
@@ -45,19 +46,22 @@ def _connect() -> sqlite3.Connection:
     return conn
 
 
+_local = threading.local()
+
+
 def db() -> sqlite3.Connection:
-    # One connection per worker process, reused across requests (what any
-    # reasonable production app does; opening SQLite per request would be
-    # an unfair handicap). Stored on the module, not on the request context.
-    conn = getattr(db, "_conn", None)
+    # One connection per worker thread (per process with sync workers), reused across
+    # requests, as any reasonable production app does; opening SQLite per request would be
+    # an unfair handicap. sqlite3 connections must not be shared between threads.
+    conn = getattr(_local, "conn", None)
     if conn is None:
         conn = _connect()
-        db._conn = conn
+        _local.conn = conn
     return conn
 
 
 # Create the schema once at import (in each worker, or once in the master with
-# --preload); the per-worker connection is opened lazily after the fork.
+# --preload); connections are opened lazily, after the fork.
 _connect().close()
 
 
