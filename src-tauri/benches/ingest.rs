@@ -30,7 +30,11 @@
 //! * `PEER_VENV` the peer's virtualenv (`.venv` at the repo root; created with
 //!   `python3 -m venv` + `pip install -r tests/peer/requirements.txt` when missing);
 //!   `PEER_GUNICORN_ARGS` overrides the worker options (default `--workers 5 --worker-class sync`);
-//! * `BENCH_OUT` where the markdown report goes (`target/bench/ingest.md` under the repo root).
+//! * `BENCH_OUT` where the markdown report goes (`target/bench/ingest.md` under the repo root);
+//! * `BENCH_IDLE_WAIT_SECS` (120): before each phase, wait up to this long for the machine to be
+//!   idle; `BENCH_BUSY_PCT` (15) / `BENCH_BUSY_RETRIES` (2): a phase during which other
+//!   processes used more than that share of the CPU is repeated, and the least disturbed attempt
+//!   is reported (the *other CPU %* column shows how disturbed it was).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -74,6 +78,11 @@ struct Config {
     skip_receiver: bool,
     skip_peer: bool,
     out: PathBuf,
+    /// A phase during which other processes used more than this % of the CPU is repeated.
+    busy_pct: f64,
+    busy_retries: u32,
+    /// Before each phase, wait up to this long for the machine to be idle.
+    idle_wait_secs: f64,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Res<T> {
@@ -132,6 +141,9 @@ impl Config {
             fixture: fixtures.join(fixture_name),
             skip_receiver: env_flag("BENCH_SKIP_RECEIVER"),
             skip_peer: env_flag("BENCH_SKIP_PEER"),
+            busy_pct: env_or("BENCH_BUSY_PCT", 15.0)?,
+            busy_retries: env_or("BENCH_BUSY_RETRIES", 2)?,
+            idle_wait_secs: env_or("BENCH_IDLE_WAIT_SECS", 120.0)?,
             out,
             repo,
         })
@@ -551,23 +563,29 @@ fn proc_cpu_ticks(pid: &str) -> u64 {
         .sum()
 }
 
+/// Whole-machine CPU ticks: (busy, total), from the first line of /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    let Some(line) = fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_string))
+    else {
+        return (0, 0);
+    };
+    // cpu user nice system idle iowait irq softirq steal (guest time is inside user)
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total.saturating_sub(idle), total)
+}
+
 impl CpuSnap {
     fn take(server_pid: u32) -> CpuSnap {
-        let (mut busy, mut total) = (0, 0);
-        if let Some(line) = fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|s| s.lines().next().map(str::to_string))
-        {
-            // cpu user nice system idle iowait irq softirq steal (guest time is inside user)
-            let v: Vec<u64> = line
-                .split_whitespace()
-                .skip(1)
-                .take(8)
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            total = v.iter().sum();
-            busy = total - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0);
-        }
+        let (busy, total) = machine_ticks();
         let mut server = proc_cpu_ticks(&server_pid.to_string());
         for c in descendants(server_pid) {
             server += proc_cpu_ticks(&c.to_string());
@@ -943,6 +961,71 @@ struct Section {
     rss_note: Option<String>,
 }
 
+/// Machine CPU busy fraction (%) over `window`, everything included.
+fn machine_busy_pct(window: Duration) -> f64 {
+    let (busy0, total0) = machine_ticks();
+    thread::sleep(window);
+    let (busy1, total1) = machine_ticks();
+    let total = total1.saturating_sub(total0) as f64;
+    if total == 0.0 {
+        return 0.0;
+    }
+    busy1.saturating_sub(busy0) as f64 / total * 100.0
+}
+
+/// Waits (at most `max`) until the machine is idle: on a shared machine, a build or test run
+/// started by someone else would otherwise be measured as the server's slowness.
+fn wait_idle(max: Duration) {
+    let deadline = Instant::now() + max;
+    let mut said = false;
+    loop {
+        let busy = machine_busy_pct(Duration::from_secs(2));
+        if busy < 10.0 {
+            return;
+        }
+        if Instant::now() >= deadline {
+            eprintln!("  machine still {busy:.0}% busy; measuring anyway");
+            return;
+        }
+        if !said {
+            eprintln!("  machine {busy:.0}% busy (other work); waiting for it to go idle…");
+            said = true;
+        }
+    }
+}
+
+/// Runs one phase; repeats it (up to `cfg.busy_retries` times) when other processes took more
+/// than `cfg.busy_pct` % of the CPU meanwhile, and keeps the least disturbed attempt.
+fn phase(cfg: &Config, target: &Target, run: &dyn Fn() -> PhaseResult) -> PhaseResult {
+    let mut best: Option<PhaseResult> = None;
+    for attempt in 0..=cfg.busy_retries {
+        if cfg.idle_wait_secs > 0.0 {
+            wait_idle(Duration::from_secs_f64(cfg.idle_wait_secs));
+        }
+        let before = CpuSnap::take(target.pid);
+        let mut r = run();
+        before.apply(&CpuSnap::take(target.pid), &mut r);
+        eprintln!(
+            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/event, other CPU {:.0}%",
+            r.events_per_s, r.p50_ms, r.p99_ms, r.server_cpu_us_per_event, r.other_cpu_pct
+        );
+        let disturbed = r.other_cpu_pct > cfg.busy_pct;
+        if best
+            .as_ref()
+            .is_none_or(|b| r.other_cpu_pct < b.other_cpu_pct)
+        {
+            best = Some(r);
+        }
+        if !disturbed {
+            break;
+        }
+        if attempt < cfg.busy_retries {
+            eprintln!("  other processes used the CPU during the phase: repeating it");
+        }
+    }
+    best.expect("at least one attempt")
+}
+
 fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Section> {
     warm_up(target, tpl)?;
     let mut results = Vec::new();
@@ -951,28 +1034,18 @@ fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Secti
             "{}: closed loop, {c} connection(s), {:.0} s…",
             target.name, cfg.secs
         );
-        let before = CpuSnap::take(target.pid);
-        let mut r = closed_loop(target, tpl, c, cfg.secs);
-        before.apply(&CpuSnap::take(target.pid), &mut r);
-        eprintln!(
-            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/event, other CPU {:.0}%",
-            r.events_per_s, r.p50_ms, r.p99_ms, r.server_cpu_us_per_event, r.other_cpu_pct
-        );
-        results.push(r);
+        results.push(phase(cfg, target, &|| {
+            closed_loop(target, tpl, c, cfg.secs)
+        }));
     }
     if cfg.open_secs > 0.0 && cfg.rate > 0.0 {
         eprintln!(
             "{}: open loop, {:.0} events/s, {:.0} s…",
             target.name, cfg.rate, cfg.open_secs
         );
-        let before = CpuSnap::take(target.pid);
-        let mut r = open_loop(target, tpl, cfg.rate, cfg.open_secs, cfg.open_workers);
-        before.apply(&CpuSnap::take(target.pid), &mut r);
-        eprintln!(
-            "  {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/event, other CPU {:.0}%",
-            r.events_per_s, r.p50_ms, r.p99_ms, r.server_cpu_us_per_event, r.other_cpu_pct
-        );
-        results.push(r);
+        results.push(phase(cfg, target, &|| {
+            open_loop(target, tpl, cfg.rate, cfg.open_secs, cfg.open_workers)
+        }));
     }
     Ok(Section {
         name: target.name.clone(),

@@ -33,6 +33,8 @@ pub struct AppState {
     tunnel: Mutex<TunnelSlot>,
     /// Stops the background catch-up with Stripe.
     catch_up_stop: Arc<AtomicBool>,
+    /// Set to cancel the running backfill (checked between pages; it resumes next time).
+    pub backfill_cancel: AtomicBool,
     /// Stops the daily requests loop (retention purge, deadline reminders).
     daily_stop: Arc<AtomicBool>,
     quitting: AtomicBool,
@@ -172,6 +174,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
             receiver: Mutex::new(ReceiverSlot::default()),
             tunnel: Mutex::new(TunnelSlot::default()),
             catch_up_stop: Arc::new(AtomicBool::new(false)),
+            backfill_cancel: AtomicBool::new(false),
             daily_stop: Arc::new(AtomicBool::new(false)),
             quitting: AtomicBool::new(false),
             last_failure_notice: AtomicI64::new(0),
@@ -243,6 +246,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::stripe::stripe_last_catch_up,
             commands::stripe::stripe_register_webhook,
             commands::stripe::stripe_backfill,
+            commands::stripe::stripe_backfill_cancel,
             commands::stripe::tunnel_set_token,
             commands::stripe::tunnel_start,
             commands::stripe::tunnel_stop,

@@ -1,7 +1,7 @@
 //! Stripe API and tunnel actions from the screens. The Stripe client blocks on the network,
 //! so each call runs on a blocking thread.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
 
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -78,12 +78,25 @@ pub async fn stripe_backfill(
 ) -> Result<BackfillReport> {
     let emitter = app.clone();
     blocking(app, move |s| {
-        let cancel = AtomicBool::new(false);
-        stripe_sync::backfill(&s.ctx, id, &resources, false, &cancel, &mut |p| {
-            let _ = emitter.emit(BACKFILL_PROGRESS, p);
-        })
+        s.backfill_cancel.store(false, Ordering::SeqCst);
+        stripe_sync::backfill(
+            &s.ctx,
+            id,
+            &resources,
+            false,
+            &s.backfill_cancel,
+            &mut |p| {
+                let _ = emitter.emit(BACKFILL_PROGRESS, p);
+            },
+        )
     })
     .await
+}
+
+/// Asks the running backfill to stop after the current page; it resumes from there next time.
+#[tauri::command]
+pub fn stripe_backfill_cancel(state: tauri::State<'_, AppState>) {
+    state.backfill_cancel.store(true, Ordering::SeqCst);
 }
 
 #[tauri::command]

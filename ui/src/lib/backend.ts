@@ -114,6 +114,8 @@ export interface Backend {
   /** Creates (or updates) the endpoint at Stripe for `baseUrl` + the webhook path; `null` = the running tunnel's URL. */
   stripeRegisterWebhook(id: number, baseUrl: string | null): Promise<Registration>
   stripeBackfill(id: number, resources: string[]): Promise<BackfillReport>
+  /** Stops the running backfill after its current page (it resumes from there next time). */
+  stripeBackfillCancel(): Promise<void>
   /** Calls `handler` for each `backfill-progress` event. Resolves to an unsubscribe function. */
   onBackfillProgress(handler: (progress: BackfillProgress) => void): Promise<() => void>
   tunnelSetToken(token: string): Promise<void>
@@ -227,6 +229,7 @@ export const tauriBackend: Backend = {
   stripeLastCatchUp: (id) => call('stripe_last_catch_up', { id }),
   stripeRegisterWebhook: (id, baseUrl) => call('stripe_register_webhook', { id, baseUrl }),
   stripeBackfill: (id, resources) => call('stripe_backfill', { id, resources }),
+  stripeBackfillCancel: () => call('stripe_backfill_cancel'),
   onBackfillProgress: async (handler) => {
     try {
       return await listen<BackfillProgress>(BACKFILL_PROGRESS, (event) => handler(event.payload))

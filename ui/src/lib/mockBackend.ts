@@ -461,6 +461,7 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       data.stripe.registrations[id] = r
       return r
     }),
+    stripeBackfillCancel: track('stripeBackfillCancel', async (): Promise<void> => {}),
     stripeBackfill: track('stripeBackfill', async (id: number, resources: string[]): Promise<BackfillReport> => {
       findStripe(id)
       keyOf(id)
