@@ -15,6 +15,18 @@ use ts_rs::TS;
 
 use crate::app::AppState;
 
+/// Runs `f` on a blocking thread: for commands that wait on the network (Stripe) or build
+/// files, so that they never hold up the window's async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    app: tauri::AppHandle,
+    f: impl FnOnce(&AppState) -> crate::error::Result<T> + Send + 'static,
+) -> crate::error::Result<T> {
+    use tauri::Manager;
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|e| crate::error::Error::Unavailable(format!("the task stopped: {e}")))?
+}
+
 #[derive(Debug, Serialize, TS)]
 pub struct AppInfo {
     pub name: &'static str,

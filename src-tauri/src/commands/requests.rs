@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter};
 use ts_rs::TS;
 
-use crate::app::AppState;
+use super::blocking;
 use crate::audit::{self, AuditCheck, AuditEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::requests::access::{self, AccessPackage};
 use crate::requests::erasure::{self, ErasureResult, Plan, Receipt};
 use crate::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
@@ -18,15 +18,6 @@ use crate::settings::{self, FinancialRetention, FINANCIAL_RETENTION_PRESETS};
 
 /// Emitted while an access package is built, with a `Progress`.
 pub const ACCESS_PROGRESS: &str = "access-progress";
-
-async fn blocking<T: Send + 'static>(
-    app: AppHandle,
-    f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
-        .await
-        .map_err(|e| Error::Unavailable(format!("the task stopped: {e}")))?
-}
 
 #[tauri::command]
 pub async fn requests_list(app: AppHandle) -> Result<Vec<Request>> {

@@ -3,8 +3,9 @@
 
 use std::sync::atomic::Ordering;
 
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter};
 
+use super::blocking;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
@@ -15,15 +16,6 @@ use crate::tunnel;
 
 /// Emitted during a backfill with a `BackfillProgress`.
 pub const BACKFILL_PROGRESS: &str = "backfill-progress";
-
-async fn blocking<T: Send + 'static>(
-    app: AppHandle,
-    f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
-        .await
-        .map_err(|e| Error::Unavailable(format!("the task stopped: {e}")))?
-}
 
 #[tauri::command]
 pub async fn stripe_set_key(app: AppHandle, id: i64, key: String) -> Result<KeySet> {

