@@ -88,10 +88,7 @@ pub(crate) fn add_endpoint(
     if let Err(e) = stored {
         // Without its token the endpoint is unusable: do not leave half a processor behind.
         let _ = ctx.keychain.delete(id, SecretKind::EndpointToken);
-        ctx.db.write(move |c| {
-            c.execute("DELETE FROM processors WHERE id = ?1", [id])?;
-            Ok(())
-        })?;
+        ctx.db.write(move |c| q::delete(c, id))?;
         return Err(e);
     }
     show(ctx, id)

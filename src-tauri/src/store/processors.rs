@@ -77,3 +77,8 @@ pub fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<Proces
     let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.endpoint_id = ?1"))?;
     Ok(stmt.query_row([endpoint_id], from_row).optional()?)
 }
+
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute("DELETE FROM processors WHERE id = ?1", [id])?;
+    Ok(())
+}
