@@ -344,6 +344,8 @@ struct PhaseResult {
     peak_rss_kib: Option<u64>,
     /// Server CPU time (all its processes and threads) per 200 answer, microseconds.
     server_cpu_us_per_event: f64,
+    /// CPU time of this load generator per 200 answer, microseconds (kernel TCP work included).
+    client_cpu_us_per_event: f64,
     /// CPU used by everything else on the machine (not the server, not this load generator)
     /// during the phase, in % of the machine's capacity: how noisy the measurement is.
     other_cpu_pct: f64,
@@ -385,6 +387,7 @@ fn summarize(
         p99_ms: pct(99.0),
         peak_rss_kib,
         server_cpu_us_per_event: f64::NAN,
+        client_cpu_us_per_event: f64::NAN,
         other_cpu_pct: f64::NAN,
     }
 }
@@ -608,6 +611,7 @@ impl CpuSnap {
         let total = after.total.saturating_sub(self.total) as f64;
         if r.ok > 0 {
             r.server_cpu_us_per_event = server / hz * 1e6 / r.ok as f64;
+            r.client_cpu_us_per_event = me / hz * 1e6 / r.ok as f64;
         }
         if total > 0.0 {
             r.other_cpu_pct = ((busy - server - me).max(0.0) / total * 100.0).min(100.0);
@@ -1109,20 +1113,24 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
         md,
         "- latency counts 200 answers only (connect → full response); peak RSS is VmHWM summed \
          over the server's processes, read after each phase; server CPU is the user + system time \
-         of the server's processes per 200 answer; other CPU is what the rest of the machine \
-         (neither server nor load generator) used during the phase, in % of all cores\n"
+         of the server's processes per 200 answer, client CPU the same for this load generator; \
+         other CPU is what the rest of the machine (neither server nor load generator) used \
+         during the phase, in % of all cores\n"
     );
     let _ = writeln!(
         md,
-        "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB | server CPU µs/event | other CPU % |"
+        "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB | server CPU µs/event | client CPU µs/event | other CPU % |"
     );
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    );
     for sec in sections {
         let name = &sec.name;
         for r in &sec.results {
             let _ = writeln!(
                 md,
-                "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
+                "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} |",
                 r.label,
                 r.events_per_s,
                 fmt_ms(r.p50_ms),
@@ -1137,6 +1145,7 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
                 r.peak_rss_kib
                     .map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
                 r.server_cpu_us_per_event,
+                r.client_cpu_us_per_event,
                 r.other_cpu_pct,
             );
         }

@@ -5,13 +5,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::fake_stripe::{FakeStripe, KEY, VERSION};
-use crate::support::{add_stripe, bin, now};
+use crate::support::{add_stripe, cli_with, now};
 
 const EMAIL: &str = "zelda.quintanilla@example.org";
 const NAME: &str = "Zelda Quintanilla";
@@ -24,27 +24,7 @@ fn run(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--data-dir").arg(dir).args(args);
-    if let Some(b) = base {
-        cmd.env("PRIVACY_DESK_STRIPE_API_BASE", b);
-    }
-    cmd.env("PRIVACY_DESK_STRIPE_BACKOFF_MS", "5");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start privacy-desk");
-    {
-        use std::io::Write;
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
+    cli_with(dir, base, args, stdin, env)
 }
 
 fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {

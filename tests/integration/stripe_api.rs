@@ -9,7 +9,7 @@ use privacy_desk::secrets::{Keychain, SecretKind};
 use serde_json::{json, Value};
 
 use crate::fake_stripe::{self, FakeStripe, KEY};
-use crate::support::{add_stripe, bin, now};
+use crate::support::{add_stripe, bin, cli_with, now};
 
 /// Runs the CLI against `fake` (`PRIVACY_DESK_STRIPE_API_BASE`), with fast retries.
 fn run(
@@ -19,27 +19,7 @@ fn run(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--data-dir").arg(dir).args(args);
-    if let Some(f) = fake {
-        cmd.env("PRIVACY_DESK_STRIPE_API_BASE", &f.base);
-    }
-    cmd.env("PRIVACY_DESK_STRIPE_BACKOFF_MS", "5");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start privacy-desk");
-    {
-        use std::io::Write;
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
+    cli_with(dir, fake.map(|f| f.base.as_str()), args, stdin, env)
 }
 
 fn json_of(out: &Output, what: &str) -> Value {

@@ -59,8 +59,25 @@ pub fn sign(body: &[u8]) -> String {
 
 /// Runs the CLI with `--data-dir dir`.
 pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    cli_with(dir, None, args, stdin, &[])
+}
+
+/// Runs the CLI with `--data-dir dir`, the Stripe API at `stripe_base` (a fake Stripe server)
+/// with short retry back-offs, and extra environment variables.
+pub fn cli_with(
+    dir: &Path,
+    stripe_base: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(bin());
     cmd.arg("--data-dir").arg(dir).args(args);
+    if let Some(b) = stripe_base {
+        cmd.env("PRIVACY_DESK_STRIPE_API_BASE", b);
+    }
+    cmd.env("PRIVACY_DESK_STRIPE_BACKOFF_MS", "5");
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
