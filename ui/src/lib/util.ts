@@ -66,3 +66,29 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   }
   return debounced
 }
+
+/**
+ * Keeps a screen fresh: calls `load` (throttled to `throttleMs`) whenever events are stored,
+ * and every `everyMs` when given (for what changes without an event). Returns the cleanup
+ * for `onMount`.
+ */
+export function refreshOnActivity(
+  subscribe: (handler: () => void) => Promise<() => void>,
+  load: () => void,
+  throttleMs: number,
+  everyMs?: number,
+): () => void {
+  const refresh = throttle(load, throttleMs)
+  const timer = everyMs ? setInterval(refresh, everyMs) : null
+  let unlisten: (() => void) | null = null
+  let gone = false
+  subscribe(refresh)
+    .then((un) => (gone ? un() : (unlisten = un)))
+    .catch(() => {})
+  return () => {
+    gone = true
+    if (timer) clearInterval(timer)
+    refresh.cancel()
+    unlisten?.()
+  }
+}
