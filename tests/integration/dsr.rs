@@ -742,3 +742,205 @@ fn audit_verify_finds_edited_deleted_and_inserted_rows() {
     };
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, pid) = setup(&fake);
+    let dir = data(&tmp);
+    let p = pid.to_string();
+
+    // Only an account that has redaction jobs can choose them.
+    fake.with(|s| s.redaction_disabled = true);
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["stripe", "erasure-method", &p, "redaction-job"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("redaction jobs"));
+    assert_eq!(
+        ok_json(&dir, None, &["stripe", "erasure-method", &p])["erasure_method"],
+        "delete"
+    );
+    fake.with(|s| s.redaction_disabled = false);
+    let m = ok_json(
+        &dir,
+        Some(&fake.base),
+        &["stripe", "erasure-method", &p, "redaction-job"],
+    );
+    assert_eq!(m["erasure_method"], "redaction_job");
+    assert_eq!(
+        ok_json(&dir, Some(&fake.base), &["stripe", "check", &p])["redaction_jobs_available"],
+        true
+    );
+
+    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    // Free text that names the person must not outlive the erasure.
+    ok_json(
+        &dir,
+        None,
+        &[
+            "dsr",
+            "note",
+            &id,
+            "--text",
+            &format!("Called ZELDA QUINTANILLA back; Zelda confirmed {EMAIL} by phone"),
+        ],
+    );
+    ok_json(
+        &dir,
+        None,
+        &[
+            "dsr",
+            "verify-identity",
+            &id,
+            "--method",
+            "reply from Zelda's address",
+        ],
+    );
+
+    let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--plan"]);
+    let items = plan["items"].as_array().unwrap();
+    let job_item = items
+        .iter()
+        .find(|i| i["target"] == format!("stripe:redaction_job:{pid}"))
+        .unwrap_or_else(|| panic!("a redaction job item in {plan:#}"));
+    assert_eq!(job_item["action"], "erase");
+    let reason = job_item["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("1 customers") && reason.contains("1 invoices"),
+        "{reason}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| i["target"] != format!("stripe:customer:{CUS}")),
+        "no DELETE planned: {plan:#}"
+    );
+
+    // Stripe will refuse the invoice until it is dealt with.
+    fake.with(|s| {
+        s.redaction_invalid
+            .insert("in_zelda0001".into(), "invalid_state".into())
+    });
+    // A crash right after Stripe created the job...
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[("PRIVACY_DESK_FAULT", "erasure:after-redaction-job-created")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...the next run goes on with the same job and reports its validation errors.
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in_zelda0001 (invalid_state)") && err.contains("Stripe Dashboard"),
+        "{err}"
+    );
+    assert!(!err.contains(EMAIL) && !err.contains(NAME), "{err}");
+    assert_eq!(fake.with(|s| s.redaction_jobs.len()), 1);
+    let job = fake.with(|s| s.redaction_jobs[0].clone());
+    assert_eq!(job["objects"]["customers"], json!([CUS]));
+    assert_eq!(job["objects"]["charges"], json!(["ch_zelda0001"]));
+    assert_eq!(job["objects"]["payment_intents"], json!(["pi_zelda0001"]));
+    assert_eq!(job["objects"]["invoices"], json!(["in_zelda0001"]));
+    // Nothing local was erased while Stripe's side is pending.
+    assert_eq!(
+        ok_json(&dir, None, &["subjects", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Fixed in Stripe: the next run validates the job again, runs it, then erases locally.
+    fake.with(|s| s.redaction_invalid.clear());
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    let job_id = job["id"].as_str().unwrap();
+    assert_eq!(done["stripe_redaction_jobs"][0]["job_id"], job_id);
+    assert_eq!(done["stripe_redaction_jobs"][0]["status"], "succeeded");
+    assert_eq!(done["stripe_customers_deleted"], json!([]));
+    let reqs = fake.requests();
+    let posts = |suffix: &str| {
+        reqs.iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(suffix) && r.status == 200)
+            .count()
+    };
+    // The job id was committed before the crash: the resumed runs did not create another.
+    assert_eq!(posts("/v1/privacy/redaction_jobs"), 1);
+    assert_eq!(fake.with(|s| s.redaction_jobs.len()), 1);
+    assert_eq!(posts("/validate"), 1);
+    assert_eq!(posts("/run"), 1);
+    assert!(reqs.iter().all(|r| r.method != "DELETE"));
+    assert!(fake.with(|s| s.redacted.iter().any(|x| x == CUS)));
+
+    // Nothing in the data directory holds the email or name, the notes included.
+    // (The Stripe ids `…zelda0001` stay in the retained records: they are ids, not names.)
+    let hits = files_containing(
+        &dir,
+        &[
+            EMAIL,
+            NAME,
+            "called zelda",
+            "zelda confirmed",
+            "zelda's address",
+        ],
+    );
+    assert!(hits.is_empty(), "{hits:#?}");
+    let req = ok_json(&dir, None, &["dsr", "show", &id]);
+    assert!(
+        req["notes"]
+            .as_str()
+            .unwrap()
+            .contains("Called [erased] back; [erased] confirmed [erased]"),
+        "{req}"
+    );
+
+    let receipt = tmp.path().join("receipt.html");
+    let out = run(
+        &dir,
+        None,
+        &["dsr", "receipt", &id, "--out", receipt.to_str().unwrap()],
+        None,
+        &[],
+    );
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&receipt).unwrap().contains(job_id));
+    let actions: Vec<String> = ok_json(&dir, None, &["audit", "list", "--request", &id])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in [
+        "erasure.redaction_job_created",
+        "erasure.redaction_job_invalid",
+        "erasure.redaction_job_run",
+        "erasure.completed",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    assert!(run(&dir, None, &["audit", "verify"], None, &[])
+        .status
+        .success());
+}

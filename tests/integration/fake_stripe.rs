@@ -2,7 +2,9 @@
 //! speaks enough of Stripe: bearer keys (401), restricted-key permissions (403 naming the
 //! `rak_…` permission), `Stripe-Version`, form bodies, list pagination (`limit`,
 //! `starting_after`, `has_more`, `created[gte]`, `types[]`), 404 `resource_missing`, injected
-//! 429/5xx, and idempotency keys (a repeated key replays the first answer).
+//! 429/5xx, idempotency keys (a repeated key replays the first answer), and redaction jobs
+//! (`/v1/privacy/redaction_jobs`: validation on the next look, validation errors for the ids in
+//! `redaction_invalid`, validate again, run, succeeded on the next look).
 //!
 //! Used by `tests/integration` and by `src-tauri/benches/catchup.rs` (through `#[path]`), so
 //! it depends only on std, serde_json and tiny_http.
@@ -60,6 +62,14 @@ pub struct State {
     /// The next webhook-endpoint create succeeds but answers 500 (a lost answer).
     pub lose_next_create_answer: bool,
     pub requests: Vec<Req>,
+    /// Redaction jobs as created (`objects` as sent).
+    pub redaction_jobs: Vec<Value>,
+    /// The account has no redaction jobs (the preview is off): their paths answer 404.
+    pub redaction_disabled: bool,
+    /// Object ids a redaction job cannot take yet, with the validation error code.
+    pub redaction_invalid: HashMap<String, String>,
+    /// Object ids redacted by a job that ran.
+    pub redacted: Vec<String>,
     next_id: u64,
 }
 
@@ -358,6 +368,18 @@ fn route(
             )
         })
     };
+    if let ["v1", "privacy", "redaction_jobs", rest @ ..] = segs.as_slice() {
+        if st.redaction_disabled {
+            return error(
+                404,
+                "invalid_request_error",
+                None,
+                "Unrecognized request URL",
+                None,
+            );
+        }
+        return redaction(st, method, rest, params);
+    }
     match (method, segs.as_slice()) {
         ("GET", ["v2", "core", "events", id]) => {
             if let Some(d) = deny(st, "events", false) {
@@ -545,6 +567,163 @@ fn route(
             {
                 Some(o) => (200, o.clone()),
                 None => missing("id"),
+            }
+        }
+        _ => error(
+            404,
+            "invalid_request_error",
+            None,
+            "Unrecognized request URL",
+            None,
+        ),
+    }
+}
+
+/// The redaction-job routes below `/v1/privacy/redaction_jobs`.
+fn redaction(
+    st: &mut State,
+    method: &str,
+    rest: &[&str],
+    params: &[(String, String)],
+) -> (u16, Value) {
+    let state_error = |status: &str| {
+        error(
+            400,
+            "invalid_request_error",
+            Some("redaction_job_invalid_state"),
+            &format!("The job is {status}"),
+            None,
+        )
+    };
+    let errors_of = |st: &State, job: &Value| -> Vec<Value> {
+        job["objects"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.iter())
+            .flat_map(|(kind, ids)| {
+                ids.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| id.as_str())
+                    .filter_map(|id| {
+                        st.redaction_invalid.get(id).map(|code| {
+                            json!({"id": format!("prjve_{id}"),
+                                "object": "privacy.redaction_job_validation_error",
+                                "code": code, "message": format!("{id} cannot be redacted"),
+                                "erroring_object": {"id": id, "object_type": kind.trim_end_matches('s')}})
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let public = |job: &Value| {
+        json!({"id": job["id"], "object": "privacy.redaction_job", "created": job["created"],
+            "livemode": false, "status": job["status"], "objects": job["objects"],
+            "validation_behavior": "error"})
+    };
+    match (method, rest) {
+        ("GET", []) => (
+            200,
+            json!({"object": "list", "has_more": false,
+                "data": st.redaction_jobs.iter().map(public).collect::<Vec<_>>()}),
+        ),
+        ("POST", []) => {
+            let mut objects = serde_json::Map::new();
+            for (k, v) in params {
+                if let Some(kind) = k
+                    .strip_prefix("objects[")
+                    .and_then(|k| k.strip_suffix("][]"))
+                {
+                    objects
+                        .entry(kind.to_owned())
+                        .or_insert_with(|| json!([]))
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!(v));
+                }
+            }
+            if objects.is_empty() {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("parameter_missing"),
+                    "Missing objects",
+                    Some("objects"),
+                );
+            }
+            st.next_id += 1;
+            let job = json!({"id": format!("prj_fake{}", st.next_id), "created": 1,
+                "status": "validating", "objects": objects});
+            st.redaction_jobs.push(job.clone());
+            (200, public(&job))
+        }
+        (_, [id, tail @ ..]) => {
+            let Some(i) = st.redaction_jobs.iter().position(|j| j["id"] == *id) else {
+                return missing("job");
+            };
+            let status = st.redaction_jobs[i]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            match (method, tail) {
+                ("GET", []) => {
+                    // Stripe works asynchronously: each look moves the job one step on.
+                    let next = match status.as_str() {
+                        "validating" if errors_of(st, &st.redaction_jobs[i]).is_empty() => "ready",
+                        "validating" => "failed",
+                        "redacting" => {
+                            let ids: Vec<String> = st.redaction_jobs[i]["objects"]
+                                .as_object()
+                                .unwrap()
+                                .values()
+                                .flat_map(|v| v.as_array().unwrap().clone())
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect();
+                            for list in st.objects.values_mut() {
+                                for o in list
+                                    .iter_mut()
+                                    .filter(|o| ids.iter().any(|id| o["id"] == id.as_str()))
+                                {
+                                    for f in
+                                        ["email", "name", "address", "phone", "billing_details"]
+                                    {
+                                        if o.get(f).is_some() {
+                                            o[f] = Value::Null;
+                                        }
+                                    }
+                                }
+                            }
+                            st.redacted.extend(ids);
+                            "succeeded"
+                        }
+                        other => other,
+                    }
+                    .to_owned();
+                    st.redaction_jobs[i]["status"] = json!(next);
+                    (200, public(&st.redaction_jobs[i]))
+                }
+                ("GET", ["validation_errors"]) => (
+                    200,
+                    json!({"object": "list", "has_more": false,
+                        "data": if status == "failed" { errors_of(st, &st.redaction_jobs[i]) } else { vec![] }}),
+                ),
+                ("POST", ["validate"]) if status == "failed" => {
+                    st.redaction_jobs[i]["status"] = json!("validating");
+                    (200, public(&st.redaction_jobs[i]))
+                }
+                ("POST", ["run"]) if status == "ready" => {
+                    st.redaction_jobs[i]["status"] = json!("redacting");
+                    (200, public(&st.redaction_jobs[i]))
+                }
+                ("POST", ["validate" | "run"]) => state_error(&status),
+                _ => error(
+                    404,
+                    "invalid_request_error",
+                    None,
+                    "Unrecognized request URL",
+                    None,
+                ),
             }
         }
         _ => error(

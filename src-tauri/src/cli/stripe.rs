@@ -40,6 +40,14 @@ pub enum StripeCmd {
     LookupCustomers { processor_id: i64 },
     /// Fetch the payloads of thin events.
     FetchThin { processor_id: i64 },
+    /// Show or set how an erasure removes a customer at Stripe: `delete` (DELETE the
+    /// customer, the default) or `redaction-job` (a Stripe redaction job, where the account
+    /// has them).
+    ErasureMethod {
+        processor_id: i64,
+        #[arg(value_name = "delete|redaction-job")]
+        method: Option<String>,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: StripeCmd, json: bool) -> Result<()> {
@@ -165,6 +173,30 @@ pub fn run(ctx: &Context, cmd: StripeCmd, json: bool) -> Result<()> {
                 return output::json(&r);
             }
             println!("looked up {}, missing at Stripe {}", r.looked_up, r.missing);
+            Ok(())
+        }
+        StripeCmd::ErasureMethod {
+            processor_id,
+            method,
+        } => {
+            let m = match method {
+                Some(m) => stripe_sync::set_erasure_method(
+                    ctx,
+                    processor_id,
+                    stripe_sync::ErasureMethod::parse(&m)?,
+                )?,
+                None => stripe_sync::erasure_method(ctx, processor_id)?,
+            };
+            if json {
+                return output::json(&serde_json::json!({
+                    "processor_id": processor_id,
+                    "erasure_method": m,
+                }));
+            }
+            println!(
+                "processor {processor_id} erases at Stripe by {}",
+                m.as_str()
+            );
             Ok(())
         }
         StripeCmd::FetchThin { processor_id } => {

@@ -7,19 +7,26 @@
 //! 2. `processor:<id>:<customer>` — per Stripe customer, `DELETE /v1/customers/{id}` with an
 //!    idempotency key chosen when the run started (a resumed run repeats the same call, and
 //!    Stripe replays its answer instead of acting twice); a 404 means it is gone already.
+//!    `redaction:<processor>` — instead, for a processor set to redaction jobs
+//!    (`stripe_sync::ErasureMethod`): one Stripe redaction job over the customer(s) and the
+//!    payments, invoices and checkout sessions known locally. Created once (its id is committed
+//!    before anything else happens), waited for while Stripe validates it; validation errors
+//!    stop the run with what to fix, and the next run validates the job again; a ready job is
+//!    run (irreversible), and the step is done once Stripe accepted the run.
 //! 3. `local` — in one transaction: financial records are copied, pseudonymised, into
 //!    `retained_records` (amounts, currency, dates, Stripe ids and the legal basis; no email,
 //!    name or address) with their retention end; every event about the subject is deleted;
 //!    the subject, its email history and external ids are deleted; requests keep the keyed
-//!    hash only.
+//!    hash only, and their free text (notes, reasons) loses the subject's email and name.
 //! 4. `completed` — the request is completed; then the WAL is checkpointed and truncated
 //!    (`secure_delete` zeroes freed pages), so no file in the data directory holds the email
 //!    or name.
 //!
 //! A crash or network failure at any point: run the execution again; done steps are skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +41,8 @@ use crate::ingest::model::Minimised;
 use crate::secrets::{HashKey, SecretKind};
 use crate::store::{processors as pq, requests as q, subjects as sq};
 use crate::stripe::client::{Client, StripeError};
+use crate::stripe::redaction::{self, Objects};
+use crate::stripe_sync::ErasureMethod;
 use crate::time::{now_ms, to_rfc3339};
 
 /// Legal basis for keeping financial records after an erasure.
@@ -46,7 +55,7 @@ const SUPPRESSION_BASIS: &str =
 
 /// Test hook: `PRIVACY_DESK_FAULT=erasure:<point>` aborts the process at that point, to prove
 /// that a crash there resumes cleanly. Points: `after-suppress`, `after-stripe-call`,
-/// `after-local`.
+/// `after-redaction-job-created`, `after-local`.
 pub const FAULT_ENV: &str = "PRIVACY_DESK_FAULT";
 
 fn fault(point: &str) {
@@ -171,6 +180,48 @@ pub(crate) fn gather(
     })
 }
 
+/// The Stripe processors set to erase by redaction job, with the objects each job names: the
+/// subject's customers there and the ids of the payments, invoices, checkout sessions… its
+/// events carry (guest checkouts included).
+fn redaction_jobs(ctx: &Context, g: &Gathered) -> Result<BTreeMap<i64, Objects>> {
+    let mut pids: BTreeSet<i64> = g.customers.iter().map(|c| c.0).collect();
+    pids.extend(g.events.iter().map(|e| e.processor_id));
+    let mut out = BTreeMap::new();
+    for pid in pids {
+        let stripe = ctx
+            .db
+            .read(|c| pq::get(c, pid))?
+            .is_some_and(|p| p.kind == "stripe");
+        if !stripe || crate::stripe_sync::erasure_method(ctx, pid)? != ErasureMethod::RedactionJob {
+            continue;
+        }
+        let ids = g
+            .customers
+            .iter()
+            .filter(|c| c.0 == pid)
+            .map(|c| c.1.as_str())
+            .chain(
+                g.events
+                    .iter()
+                    .filter(|e| e.processor_id == pid)
+                    .filter_map(|e| e.object_id.as_deref()),
+            );
+        let objects = redaction::group(ids);
+        if !objects.is_empty() {
+            out.insert(pid, objects);
+        }
+    }
+    Ok(out)
+}
+
+fn describe(objects: &Objects) -> String {
+    objects
+        .iter()
+        .map(|(kind, ids)| format!("{} {}", ids.len(), kind.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The latest known status of each invoice, subscription and dispute in `events`.
 fn local_statuses(events: &[q::SubjectEvent]) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
@@ -280,6 +331,7 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
     let mut items = Vec::new();
     let mut statuses = local_statuses(&g.events);
     let mut stripe = "none".to_owned();
+    let jobs = redaction_jobs(ctx, &g)?;
 
     if let Some(s) = &g.subject {
         items.push(item(
@@ -385,17 +437,48 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
                     }
                     Err(e) => return Err(e.into()),
                 }
+                if !jobs.contains_key(pid) {
+                    items.push(item(
+                        format!("stripe:customer:{cus}"),
+                        "erase",
+                        format!(
+                            "DELETE /v1/customers/{cus}: Stripe deletes the customer and its \
+                             saved payment methods (Stripe keeps its own payment records under \
+                             its own legal obligations)"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (pid, objects) in &jobs {
+        if ctx.keychain.get(*pid, SecretKind::ApiKey)?.is_none() {
+            // With a customer there, the customer loop has already said so.
+            if !g.customers.iter().any(|c| c.0 == *pid) {
+                stripe = "not_configured".into();
                 items.push(item(
-                    format!("stripe:customer:{cus}"),
-                    "erase",
+                    format!("stripe:redaction_job:{pid}"),
+                    "blocked",
                     format!(
-                        "DELETE /v1/customers/{cus}: Stripe deletes the customer and its saved \
-                         payment methods (Stripe keeps its own payment records under its own \
-                         legal obligations)"
+                        "processor {pid} has no Stripe API key, so Stripe cannot redact the \
+                         subject's data: add a restricted key in Processors → Stripe setup (or \
+                         `privacy-desk stripe set-key {pid}`)"
                     ),
                 ));
             }
+            continue;
         }
+        items.push(item(
+            format!("stripe:redaction_job:{pid}"),
+            "erase",
+            format!(
+                "a Stripe redaction job (processor {pid}) over {}: Stripe validates them, then \
+                 permanently removes the personal data (name, email, address, phone…) from \
+                 them and the objects related to them; the payment records stay at Stripe \
+                 without personal data",
+                describe(objects)
+            ),
+        ));
     }
     for (id, (object, st)) in &statuses {
         if let Some(b) = blocker(object, id, st) {
@@ -449,13 +532,37 @@ struct RunCustomer {
     customer_ref: String,
     kind: String,
     idempotency_key: String,
+    /// Erased at Stripe by the processor's redaction job, not by a DELETE.
+    #[serde(default)]
+    via_job: bool,
 }
+
+/// A Stripe redaction job of the run (one per processor set to redaction jobs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunJob {
+    processor_id: i64,
+    objects: Objects,
+    /// Prefix of the idempotency keys of the job's calls (create, validate, run).
+    idempotency_key: String,
+    /// Stripe's `prj_…` id, committed as soon as Stripe answered the create.
+    job_id: Option<String>,
+    /// The last status seen; `failed` once its validation errors were reported.
+    status: Option<String>,
+    /// How many times the job was validated again.
+    validations: u32,
+}
+
+/// How long a run waits for Stripe to validate a job, then to finish redacting it.
+const VALIDATION_WAIT: Duration = Duration::from_secs(60);
+const REDACTION_WAIT: Duration = Duration::from_secs(10);
 
 /// The persisted state of a run. Holds no email or name: ids and keyed hashes only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RunState {
     subject_id: Option<i64>,
     customers: Vec<RunCustomer>,
+    #[serde(default)]
+    jobs: Vec<RunJob>,
     plan: Plan,
     years: u32,
     steps: Vec<String>,
@@ -491,7 +598,17 @@ pub struct ErasureResult {
     pub events_deleted: i64,
     pub records_retained: i64,
     pub stripe_customers_deleted: Vec<String>,
+    pub stripe_redaction_jobs: Vec<RedactionJobOutcome>,
     pub completed_at: Option<String>,
+}
+
+/// A Stripe redaction job the erasure ran.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RedactionJobOutcome {
+    pub processor_id: i64,
+    pub job_id: String,
+    /// Stripe's status when last seen: `redacting` (Stripe finishes on its own) or `succeeded`.
+    pub status: String,
 }
 
 fn result(id: i64, s: &RunState) -> ErasureResult {
@@ -511,12 +628,28 @@ fn result(id: i64, s: &RunState) -> ErasureResult {
             .filter(|c| c.kind == "stripe" && s.done(&step_name(c)))
             .map(|c| c.customer_ref.clone())
             .collect(),
+        stripe_redaction_jobs: s
+            .jobs
+            .iter()
+            .filter(|j| s.done(&job_step(j)))
+            .filter_map(|j| {
+                Some(RedactionJobOutcome {
+                    processor_id: j.processor_id,
+                    job_id: j.job_id.clone()?,
+                    status: j.status.clone().unwrap_or_default(),
+                })
+            })
+            .collect(),
         completed_at: s.finished_at.map(to_rfc3339),
     }
 }
 
 fn step_name(c: &RunCustomer) -> String {
     format!("processor:{}:{}", c.processor_id, c.customer_ref)
+}
+
+fn job_step(j: &RunJob) -> String {
+    format!("redaction:{}", j.processor_id)
 }
 
 fn random_hex() -> Result<String> {
@@ -572,6 +705,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 )));
             }
             let g = gather(ctx, r.email.as_deref(), None)?;
+            let jobs = redaction_jobs(ctx, &g)?;
             let run = random_hex()?;
             let state = RunState {
                 subject_id: g.subject.as_ref().map(|s| s.id),
@@ -583,6 +717,18 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                         customer_ref: c.clone(),
                         kind: k.clone(),
                         idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}"),
+                        via_job: jobs.contains_key(p),
+                    })
+                    .collect(),
+                jobs: jobs
+                    .into_iter()
+                    .map(|(p, objects)| RunJob {
+                        processor_id: p,
+                        objects,
+                        idempotency_key: format!("privacy-desk-redaction-{id}-{run}-{p}"),
+                        job_id: None,
+                        status: None,
+                        validations: 0,
                     })
                     .collect(),
                 years: crate::settings::financial_retention(ctx)?.years,
@@ -642,7 +788,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
     // 2. Processors.
     for cust in state.customers.clone() {
         let step = step_name(&cust);
-        if state.done(&step) {
+        if state.done(&step) || cust.via_job {
             continue;
         }
         let outcome = if cust.kind == "stripe" {
@@ -687,6 +833,13 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
         )?;
     }
 
+    // 2b. Stripe redaction jobs.
+    for i in 0..state.jobs.len() {
+        if !state.done(&job_step(&state.jobs[i])) {
+            redact_at_stripe(ctx, &key, id, &hash, &mut state, i)?;
+        }
+    }
+
     // 3. Local data.
     if !state.done("local") {
         // Link what is still pending first, so nothing about the subject waits unseen.
@@ -721,6 +874,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
             });
         }
         let ids: Vec<i64> = g.events.iter().map(|e| e.id).collect();
+        let scrub = scrubber(&g, r.email.as_deref());
         // Counted as the plan counts them: financial events move to the retained records.
         state.events_deleted = (ids.len() - retained.len()) as i64;
         state.records_retained = retained.len() as i64;
@@ -745,6 +899,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 q::delete_subject(c, sid)?;
             }
             q::forget_email(c, &hash2, now)?;
+            q::rewrite_free_text(c, &hash2, |t| scrub(t), now)?;
             q::save_run_state(c, id, &text, now)?;
             audit::append(c, &k, &e, now)?;
             Ok(())
@@ -771,6 +926,196 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
     // Nothing of the subject may linger in the WAL or free pages.
     q::checkpoint(ctx.db.path())?;
     Ok(result(id, &state))
+}
+
+/// Replaces the subject's email addresses, full name and each word of the name (as a whole
+/// word, any case) by `[erased]`: notes are free text and may name the person.
+fn scrubber(g: &Gathered, email: Option<&str>) -> impl Fn(&str) -> String {
+    let mut needles: Vec<String> = g.emails.iter().map(|e| e.email.clone()).collect();
+    needles.extend(email.map(str::to_owned));
+    let name = g.subject.as_ref().and_then(|s| s.name.clone());
+    let mut alternatives: Vec<String> = needles.iter().map(|n| regex::escape(n)).collect();
+    if let Some(name) = &name {
+        alternatives.push(format!(r"\b{}\b", regex::escape(name.trim())));
+        for word in name.split_whitespace().filter(|w| w.chars().count() >= 3) {
+            alternatives.push(format!(r"\b{}\b", regex::escape(word)));
+        }
+    }
+    // Longest first, so a whole email or name goes before its parts.
+    alternatives.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    alternatives.retain(|a| !a.is_empty());
+    let re = (!alternatives.is_empty())
+        .then(|| regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).ok())
+        .flatten();
+    move |text: &str| match &re {
+        Some(re) => re.replace_all(text, "[erased]").into_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// Drives the run's `i`-th redaction job one step further each time it can: create (committed
+/// at once), wait for validation, report validation errors (the next run validates again), run,
+/// and mark the step done once Stripe accepted the run.
+fn redact_at_stripe(
+    ctx: &Context,
+    key: &HashKey,
+    id: i64,
+    hash: &str,
+    state: &mut RunState,
+    i: usize,
+) -> Result<()> {
+    let entry = |action: &str| Entry::new(audit::SYSTEM, action).request(id).subject(hash);
+    let pid = state.jobs[i].processor_id;
+    let client = crate::stripe_sync::client(ctx, pid)?;
+    let failed = |job: Option<&str>| {
+        let job = job.map(str::to_owned);
+        move |e: StripeError| {
+            let _ = audit::record(
+                ctx,
+                entry("erasure.stripe_failed").details(json!({
+                    "processor_id": pid,
+                    "redaction_job": job,
+                    "error": e.to_string(),
+                })),
+            );
+            Error::from(e)
+        }
+    };
+
+    let job = &state.jobs[i];
+    let jid = match &job.job_id {
+        Some(j) => j.clone(),
+        None => {
+            let created = redaction::create(
+                &client,
+                &job.objects,
+                &format!("{}-create", job.idempotency_key),
+            )
+            .map_err(failed(None))?;
+            let counts: BTreeMap<&String, usize> =
+                job.objects.iter().map(|(k, v)| (k, v.len())).collect();
+            let e = entry("erasure.redaction_job_created").details(json!({
+                "processor_id": pid,
+                "redaction_job": created.id,
+                "objects": counts,
+            }));
+            state.jobs[i].job_id = Some(created.id.clone());
+            state.jobs[i].status = Some(created.status);
+            commit(ctx, key, id, state, e)?;
+            fault("after-redaction-job-created");
+            created.id
+        }
+    };
+
+    let mut seen = redaction::wait(&client, &jid, VALIDATION_WAIT, |j| !j.validating())
+        .map_err(failed(Some(&jid)))?;
+    if seen.status == "failed" && state.jobs[i].status.as_deref() == Some("failed") {
+        // Its errors were reported by an earlier run: the officer has fixed them (or wants to
+        // know whether they have), so Stripe validates the job again.
+        let n = state.jobs[i].validations + 1;
+        redaction::validate(
+            &client,
+            &jid,
+            &format!("{}-validate-{n}", state.jobs[i].idempotency_key),
+        )
+        .map_err(failed(Some(&jid)))?;
+        state.jobs[i].validations = n;
+        seen = redaction::wait(&client, &jid, VALIDATION_WAIT, |j| !j.validating())
+            .map_err(failed(Some(&jid)))?;
+    }
+    match seen.status.as_str() {
+        "ready" => {
+            let run = redaction::run(
+                &client,
+                &jid,
+                &format!("{}-run", state.jobs[i].idempotency_key),
+            )
+            .map_err(failed(Some(&jid)))?;
+            seen = if run.status == "succeeded" {
+                run
+            } else {
+                redaction::wait(&client, &jid, REDACTION_WAIT, |j| j.status != "redacting")
+                    .map_err(failed(Some(&jid)))?
+            };
+        }
+        "redacting" | "succeeded" => {}
+        "failed" => {
+            let errors = redaction::validation_errors(&client, &jid).map_err(failed(Some(&jid)))?;
+            state.jobs[i].status = Some("failed".into());
+            commit(
+                ctx,
+                key,
+                id,
+                state,
+                entry("erasure.redaction_job_invalid").details(json!({
+                    "processor_id": pid,
+                    "redaction_job": jid,
+                    "errors": errors.iter().map(|e| json!({
+                        "code": e.code, "object_id": e.object_id, "object_type": e.object_type,
+                    })).collect::<Vec<_>>(),
+                })),
+            )?;
+            let list: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({}): {}",
+                        e.object_id.as_deref().unwrap_or("the job"),
+                        e.code,
+                        e.advice()
+                    )
+                })
+                .collect();
+            return Err(Error::Blocked(format!(
+                "Stripe cannot run redaction job {jid} yet: {}. Fix this in Stripe, then run \
+                 the erasure again: Stripe validates the job again and nothing done is repeated",
+                if list.is_empty() {
+                    "it failed validation".to_owned()
+                } else {
+                    list.join("; ")
+                }
+            )));
+        }
+        "canceled" | "canceling" => {
+            // A cancelled job cannot be used again: the next run creates a new one.
+            state.jobs[i].job_id = None;
+            state.jobs[i].status = None;
+            state.jobs[i].idempotency_key =
+                format!("privacy-desk-redaction-{id}-{}-{pid}", random_hex()?);
+            commit(
+                ctx,
+                key,
+                id,
+                state,
+                entry("erasure.redaction_job_canceled")
+                    .details(json!({ "processor_id": pid, "redaction_job": jid })),
+            )?;
+            return Err(Error::Blocked(format!(
+                "redaction job {jid} was cancelled in Stripe: run the erasure again to create a \
+                 new one"
+            )));
+        }
+        _ => {
+            // Still validating after the wait: the job id is kept; a later run goes on.
+            return Err(Error::Unavailable(format!(
+                "Stripe is still validating redaction job {jid}: run the erasure again in a few \
+                 minutes"
+            )));
+        }
+    }
+    state.jobs[i].status = Some(seen.status.clone());
+    state.steps.push(job_step(&state.jobs[i]));
+    commit(
+        ctx,
+        key,
+        id,
+        state,
+        entry("erasure.redaction_job_run").details(json!({
+            "processor_id": pid,
+            "redaction_job": jid,
+            "status": seen.status,
+        })),
+    )
 }
 
 /// Deletes retained financial records whose retention ended. Run at start and daily.
@@ -805,6 +1150,7 @@ pub struct Receipt {
     pub erased: Vec<PlanItem>,
     pub retained: Vec<PlanItem>,
     pub stripe_customers_deleted: Vec<String>,
+    pub stripe_redaction_jobs: Vec<RedactionJobOutcome>,
     pub records_retained: i64,
 }
 
@@ -840,6 +1186,7 @@ pub fn receipt(ctx: &Context, id: i64) -> Result<Receipt> {
             .cloned()
             .collect(),
         stripe_customers_deleted: res.stripe_customers_deleted,
+        stripe_redaction_jobs: res.stripe_redaction_jobs,
         records_retained: state.records_retained,
     })
 }
@@ -899,7 +1246,7 @@ fn receipt_html(rc: &Receipt) -> String {
 <p>We have erased the personal data we held about you, as listed below. Where the law obliges us \
 to keep a record, we kept it without your name, email or address, and only until the date shown.</p>\
 <h2>Erased</h2><table border=\"1\"><tr><th>What</th><th>Details</th><th></th><th></th></tr>{erased}</table>\
-<p>Stripe customer records deleted: {stripe}</p>\
+<p>Stripe customer records deleted: {stripe}</p>{jobs}\
 <h2>Kept</h2><table border=\"1\"><tr><th>What</th><th>Why</th><th>Legal basis</th><th>Until</th></tr>{kept}</table>\
 <p>You may lodge a complaint with a supervisory authority.</p></body></html>",
         id = rc.request_id,
@@ -920,6 +1267,20 @@ to keep a record, we kept it without your name, email or address, and only until
         } else {
             esc(&rc.stripe_customers_deleted.join(", "))
         },
+        jobs = if rc.stripe_redaction_jobs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p>Personal data redacted at Stripe by redaction job(s): {}. The payment records \
+                 stay at Stripe without your personal data.</p>",
+                esc(&rc
+                    .stripe_redaction_jobs
+                    .iter()
+                    .map(|j| j.job_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            )
+        },
         kept = rows(&rc.retained),
     )
 }
@@ -933,6 +1294,29 @@ mod tests {
         let t = crate::time::parse_time("2024-03-05", crate::time::DayEdge::Start).unwrap();
         assert_eq!(to_rfc3339(retain_until(t, 7)), "2032-01-01T00:00:00Z");
         assert_eq!(to_rfc3339(retain_until(t, 10)), "2035-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn notes_lose_the_email_and_the_name() {
+        let g = Gathered {
+            subject: Some(sq::SubjectRow {
+                id: 1,
+                email: "zoe.q@example.org".into(),
+                name: Some("Zoë Quintanilla".into()),
+                status: "active".into(),
+                created_at: 0,
+                activity_count: 0,
+            }),
+            emails: Vec::new(),
+            customers: Vec::new(),
+            events: Vec::new(),
+        };
+        let scrub = scrubber(&g, Some("zoe.q@example.org"));
+        assert_eq!(
+            scrub("Called ZOË QUINTANILLA; Zoë confirmed ZOE.Q@example.org. Quintanillas Ltd"),
+            "Called [erased]; [erased] confirmed [erased]. Quintanillas Ltd"
+        );
+        assert_eq!(scrub("nothing here"), "nothing here");
     }
 
     #[test]

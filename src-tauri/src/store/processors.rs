@@ -78,6 +78,14 @@ pub fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<Proces
     Ok(stmt.query_row([endpoint_id], from_row).optional()?)
 }
 
+pub fn set_config(conn: &Connection, id: i64, config: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE processors SET config = ?2 WHERE id = ?1",
+        rusqlite::params![id, config],
+    )?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     conn.execute("DELETE FROM processors WHERE id = ?1", [id])?;
     Ok(())

@@ -163,6 +163,42 @@ pub fn forget_email(conn: &Connection, subject_hash: &str, now: i64) -> Result<u
     )?)
 }
 
+/// Rewrites the free text (notes, extension reason, identity method) of every request about
+/// the subject with `f`; returns how many requests changed.
+pub fn rewrite_free_text(
+    conn: &Connection,
+    subject_hash: &str,
+    f: impl Fn(&str) -> String,
+    now: i64,
+) -> Result<usize> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, notes, extension_reason, identity_method FROM requests
+             WHERE subject_hash = ?1",
+        )?
+        .query_map([subject_hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changed = 0;
+    for (id, notes, reason, method) in rows {
+        let (n, r, m) = (
+            f(&notes),
+            reason.as_deref().map(&f),
+            method.as_deref().map(&f),
+        );
+        if n != notes || r != reason || m != method {
+            conn.execute(
+                "UPDATE requests SET notes = ?2, extension_reason = ?3, identity_method = ?4,
+                     updated_at = ?5 WHERE id = ?1",
+                params![id, n, r, m, now],
+            )?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Erasure runs
 
