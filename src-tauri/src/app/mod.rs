@@ -242,6 +242,8 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::ropa::processor_add_manual,
             commands::stripe::stripe_set_key,
             commands::stripe::stripe_check,
+            commands::stripe::stripe_erasure_method,
+            commands::stripe::stripe_set_erasure_method,
             commands::stripe::stripe_catch_up,
             commands::stripe::stripe_last_catch_up,
             commands::stripe::stripe_register_webhook,

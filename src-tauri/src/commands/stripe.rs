@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
 use crate::stripe_sync::{
-    self, BackfillReport, CatchUpStatus, Check, Counts, KeySet, Registration,
+    self, BackfillReport, CatchUpStatus, Check, Counts, ErasureMethod, KeySet, Registration,
 };
 use crate::tunnel;
 
@@ -28,6 +28,24 @@ pub async fn stripe_set_key(app: AppHandle, id: i64, key: String) -> Result<KeyS
 #[tauri::command]
 pub async fn stripe_check(app: AppHandle, id: i64) -> Result<Check> {
     blocking(app, move |s| stripe_sync::check(&s.ctx, id)).await
+}
+
+#[tauri::command]
+pub async fn stripe_erasure_method(app: AppHandle, id: i64) -> Result<ErasureMethod> {
+    blocking(app, move |s| stripe_sync::erasure_method(&s.ctx, id)).await
+}
+
+/// `delete` or `redaction_job`; redaction jobs are refused when the account lacks them.
+#[tauri::command]
+pub async fn stripe_set_erasure_method(
+    app: AppHandle,
+    id: i64,
+    method: String,
+) -> Result<ErasureMethod> {
+    blocking(app, move |s| {
+        stripe_sync::set_erasure_method(&s.ctx, id, ErasureMethod::parse(&method)?)
+    })
+    .await
 }
 
 #[tauri::command]

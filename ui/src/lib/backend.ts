@@ -23,6 +23,7 @@ import type {
   Counts,
   Dashboard,
   Delivery,
+  ErasureMethod,
   KeySet,
   Processor,
   Registration,
@@ -109,6 +110,10 @@ export interface Backend {
   stripeSetKey(id: number, key: string): Promise<KeySet>
   /** Probes each permission the workflows need with the stored key. */
   stripeCheck(id: number): Promise<Check>
+  /** How an erasure removes the customer at Stripe. */
+  stripeErasureMethod(id: number): Promise<ErasureMethod>
+  /** Refused (code `blocked`) when the account has no redaction jobs. */
+  stripeSetErasureMethod(id: number, method: ErasureMethod): Promise<ErasureMethod>
   stripeCatchUp(id: number): Promise<Counts>
   stripeLastCatchUp(id: number): Promise<CatchUpStatus>
   /** Creates (or updates) the endpoint at Stripe for `baseUrl` + the webhook path; `null` = the running tunnel's URL. */
@@ -225,6 +230,8 @@ export const tauriBackend: Backend = {
   },
   stripeSetKey: (id, key) => call('stripe_set_key', { id, key }),
   stripeCheck: (id) => call('stripe_check', { id }),
+  stripeErasureMethod: (id) => call('stripe_erasure_method', { id }),
+  stripeSetErasureMethod: (id, method) => call('stripe_set_erasure_method', { id, method }),
   stripeCatchUp: (id) => call('stripe_catch_up', { id }),
   stripeLastCatchUp: (id) => call('stripe_last_catch_up', { id }),
   stripeRegisterWebhook: (id, baseUrl) => call('stripe_register_webhook', { id, baseUrl }),

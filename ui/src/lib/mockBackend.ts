@@ -3,7 +3,7 @@
 import type { Backend, BackendError } from './backend'
 import { typeMatches } from './filters'
 import { dsrMethods, emptyDsr, type MockDsr } from './mockRequests'
-import type { ActivityFields, ChecklistItem, Format, ProcessingActivity, Ropa, WebhookConfig } from './types'
+import type { ActivityFields, ChecklistItem, ErasureMethod, Format, ProcessingActivity, Ropa, WebhookConfig } from './types'
 import type {
   Activity,
   ActivityDetail,
@@ -68,6 +68,10 @@ export interface MockStripe {
   keys: Record<number, string>
   /** What `stripeCheck` finds for a restricted key (a full secret key has every permission). */
   permissions: Permission[]
+  /** Whether the account has Stripe redaction jobs (a Stripe preview). */
+  redactionJobs: boolean
+  /** Erasure method per processor id (default `delete`). */
+  erasureMethods: Record<number, ErasureMethod>
   catchUps: Record<number, CatchUpStatus>
   /** What the next `stripeCatchUp` finds. */
   catchUpResult: Counts
@@ -170,6 +174,8 @@ export function defaultStripe(): MockStripe {
   return {
     keys: {},
     permissions: MOCK_PERMISSIONS.map((name) => ({ name, granted: true })),
+    redactionJobs: false,
+    erasureMethods: {},
     catchUps: {},
     catchUpResult: { fetched: 0, new: 0, duplicates: 0 },
     backfillPages: { customers: [100, 100, 50], charges: [30], payment_intents: [20], invoices: [10], subscriptions: [5] },
@@ -432,7 +438,27 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       const key = keyOf(id)
       const secret = key.startsWith('sk_')
       const permissions = secret ? MOCK_PERMISSIONS.map((name) => ({ name, granted: true })) : data.stripe.permissions
-      return { key_kind: secret ? 'secret' : 'restricted', livemode: key.slice(3).startsWith('live_'), permissions, workflows: workflowsFor(permissions) }
+      return {
+        key_kind: secret ? 'secret' : 'restricted',
+        livemode: key.slice(3).startsWith('live_'),
+        permissions,
+        workflows: workflowsFor(permissions),
+        redaction_jobs_available: data.stripe.redactionJobs,
+      }
+    }),
+    stripeErasureMethod: track('stripeErasureMethod', (id: number) => {
+      findStripe(id)
+      return data.stripe.erasureMethods[id] ?? 'delete'
+    }),
+    stripeSetErasureMethod: track('stripeSetErasureMethod', (id: number, method: ErasureMethod) => {
+      findStripe(id)
+      if (method === 'redaction_job') {
+        keyOf(id)
+        if (!data.stripe.redactionJobs)
+          throw { code: 'blocked', message: 'Stripe does not offer redaction jobs to this account or key (a Stripe preview feature)' } satisfies BackendError
+      }
+      data.stripe.erasureMethods[id] = method
+      return method
     }),
     stripeCatchUp: track('stripeCatchUp', (id: number) => {
       findStripe(id)

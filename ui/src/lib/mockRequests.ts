@@ -225,6 +225,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
         events_deleted: 3,
         records_retained: 2,
         stripe_customers_deleted: plan.items.filter((i) => i.target.startsWith('stripe:customer:') && i.action === 'erase').map((i) => i.target.split(':')[2]),
+        stripe_redaction_jobs: [],
         completed_at,
       }
     }),
@@ -244,6 +245,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
         erased: plan.items.filter((i) => i.action === 'erase'),
         retained: plan.items.filter((i) => i.action === 'retain'),
         stripe_customers_deleted: [],
+        stripe_redaction_jobs: [],
         records_retained: 2,
       }
     }),

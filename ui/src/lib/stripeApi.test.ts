@@ -71,6 +71,7 @@ describe('permission check', () => {
   const check = {
     key_kind: 'restricted',
     livemode: false,
+    redaction_jobs_available: false,
     permissions: [
       { name: 'customers_read', granted: true },
       { name: 'events_read', granted: true },

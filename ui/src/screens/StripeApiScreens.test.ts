@@ -146,3 +146,24 @@ describe('processors: backfill', () => {
     expect(text(view.$('#backfill-error'))).toContain('resume')
   })
 })
+
+describe('processors: erasure at Stripe', () => {
+  it('keeps delete when the account has no redaction jobs, switches when it has them', async () => {
+    const backend = createMockBackend({ processors: [stripeProcessor(1, { status: 'interconnected' })] })
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    view = renderApp(backend, '#/processors')
+    await vi.waitFor(() => expect(view!.$<HTMLInputElement>('#erasure-method-delete')?.checked).toBe(true))
+
+    click(view.$('#erasure-method-redaction'))
+    await vi.waitFor(() => expect(text(view!.$('#erasure-method [role=alert]'))).toMatch(/not offer redaction jobs/))
+    expect(view.$<HTMLInputElement>('#erasure-method-delete')?.checked).toBe(true)
+    expect(backend.data.stripe.erasureMethods[1]).toBeUndefined()
+
+    backend.data.stripe.redactionJobs = true
+    click(view.$('#erasure-method-redaction'))
+    await vi.waitFor(() => expect(text(view!.$('#erasure-method [role=status]'))).toMatch(/redaction jobs/))
+    expect(view.$<HTMLInputElement>('#erasure-method-redaction')?.checked).toBe(true)
+    expect(view.$('#erasure-method [role=alert]')).toBeNull()
+    expect(backend.data.stripe.erasureMethods[1]).toBe('redaction_job')
+  })
+})

@@ -2,4 +2,8 @@
 import type { Permission } from "./Permission";
 import type { Workflow } from "./Workflow";
 
-export type Check = { key_kind: string, livemode: boolean, permissions: Array<Permission>, workflows: Array<Workflow>, };
+export type Check = { key_kind: string, livemode: boolean, permissions: Array<Permission>, workflows: Array<Workflow>, 
+/**
+ * Stripe redaction jobs (a preview) can be used for erasures: see [`ErasureMethod`].
+ */
+redaction_jobs_available: boolean, };
