@@ -944,3 +944,73 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
         .status
         .success());
 }
+
+#[test]
+fn reminders_are_shown_once_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let overdue = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "new",
+            "access",
+            "--email",
+            "late@example.com",
+            "--received",
+            "2024-01-31",
+        ],
+    );
+    // CCPA: 45 days, so received 38 days ago is due in 7 days.
+    let received = (chrono::Utc::now().date_naive() - chrono::Days::new(38)).to_string();
+    let soon = ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "new",
+            "erasure",
+            "--email",
+            "soon@example.com",
+            "--regime",
+            "ccpa",
+            "--received",
+            &received,
+        ],
+    );
+    let ids = |v: &Value| -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["request_id"].as_i64().unwrap(),
+                    r["days_left"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let all = ids(&ok_json(dir, None, &["dsr", "reminders"]));
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1], (soon["id"].as_i64().unwrap(), 7));
+    assert!(all[0].0 == overdue["id"].as_i64().unwrap() && all[0].1 < 0);
+
+    // Each process is a restart: what was shown stays shown.
+    assert_eq!(
+        ids(&ok_json(dir, None, &["dsr", "reminders", "--new"])),
+        all
+    );
+    assert_eq!(
+        ok_json(dir, None, &["dsr", "reminders", "--new"]),
+        json!([])
+    );
+    assert_eq!(ids(&ok_json(dir, None, &["dsr", "reminders"])), all);
+
+    // A closed request has no reminders.
+    ok_json(dir, None, &["dsr", "complete", &overdue["id"].to_string()]);
+    assert_eq!(ids(&ok_json(dir, None, &["dsr", "reminders"])), all[1..]);
+}

@@ -1,7 +1,6 @@
 //! The desktop app: the only place that builds `tauri::Builder` — plugins, state, the
 //! in-process receiver, the tray, notifications — and lists the commands.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -371,7 +370,6 @@ fn spawn_daily_loop(app: AppHandle, stop: Arc<AtomicBool>) -> std::thread::JoinH
         .name("requests-daily".into())
         .spawn(move || {
             let mut purged_on: Option<chrono::NaiveDate> = None;
-            let mut shown: HashSet<(i64, String, i64)> = HashSet::new();
             loop {
                 let ctx = app.state::<AppState>().ctx.clone();
                 let today = chrono::Utc::now().date_naive();
@@ -391,14 +389,12 @@ fn spawn_daily_loop(app: AppHandle, stop: Arc<AtomicBool>) -> std::thread::JoinH
                         }
                     }
                 }
-                match crate::requests::reminders(&ctx) {
+                // One notice per request, due date and threshold (7, 2, overdue), recorded in
+                // the database so a restart does not repeat it.
+                match crate::requests::take_new_reminders(&ctx) {
                     Ok(list) => {
                         for r in list {
-                            // One notice per request, due date and threshold (7, 2, overdue).
-                            let bucket = r.days_left.max(-1);
-                            if shown.insert((r.request_id, r.due_at.clone(), bucket)) {
-                                notify_reminder(&app, &r);
-                            }
+                            notify_reminder(&app, &r);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "reading the request reminders failed"),

@@ -75,7 +75,11 @@ pub enum DsrCmd {
         out: PathBuf,
     },
     /// Requests due in 7 or 2 days, or overdue.
-    Reminders,
+    Reminders {
+        /// Only those not shown before, and mark them shown (as the app's notifications do).
+        #[arg(long)]
+        new: bool,
+    },
     /// How long pseudonymised financial records are kept after an erasure.
     Retention {
         #[arg(long, conflicts_with = "preset")]
@@ -255,8 +259,12 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
             println!("{}", out.display());
             Ok(())
         }
-        DsrCmd::Reminders => {
-            let all = requests::reminders(ctx)?;
+        DsrCmd::Reminders { new } => {
+            let all = if new {
+                requests::take_new_reminders(ctx)?
+            } else {
+                requests::reminders(ctx)?
+            };
             if json {
                 return output::json(&all);
             }

@@ -373,6 +373,23 @@ pub fn reminders(ctx: &Context) -> Result<Vec<Reminder>> {
         .collect())
 }
 
+/// The reminders not shown yet, marked shown: each (request, due date, threshold) once, across
+/// restarts. The app raises a desktop notification for each.
+pub fn take_new_reminders(ctx: &Context) -> Result<Vec<Reminder>> {
+    let due = reminders(ctx)?;
+    ctx.db.write(move |c| {
+        let now = now_ms();
+        let mut fresh = Vec::new();
+        for r in due {
+            let due_ms = parse_time(&r.due_at, DayEdge::Start)?;
+            if q::mark_reminder_shown(c, r.request_id, due_ms, r.days_left.max(-1), now)? {
+                fresh.push(r);
+            }
+        }
+        Ok(fresh)
+    })
+}
+
 /// Moves a request to `in_progress` (when a workflow starts), recording the step.
 pub(crate) fn start_work(c: &crate::store::Connection, r: &q::RequestRow, now: i64) -> Result<()> {
     if matches!(

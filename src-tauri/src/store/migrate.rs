@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_requests",
         include_str!("../../../migrations/0006_requests.sql"),
     ),
+    (
+        "0007_reminders",
+        include_str!("../../../migrations/0007_reminders.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

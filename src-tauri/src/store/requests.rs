@@ -199,6 +199,21 @@ pub fn rewrite_free_text(
     Ok(changed)
 }
 
+/// Records that the reminder (request, due date, threshold) was shown; false when it had been.
+pub fn mark_reminder_shown(
+    conn: &Connection,
+    request_id: i64,
+    due_at: i64,
+    threshold: i64,
+    now: i64,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO reminders_shown (request_id, due_at, threshold, shown_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![request_id, due_at, threshold, now],
+    )? == 1)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Erasure runs
 
