@@ -33,7 +33,7 @@ static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// (closes the window), tauri-driver, then (after the app has exited) the data dir.
 struct RunningApp {
     session: Session,
-    _driver: TauriDriver,
+    driver: TauriDriver,
     data_dir: tempfile::TempDir,
     name: String,
     _one_at_a_time: MutexGuard<'static, ()>,
@@ -56,7 +56,7 @@ impl RunningApp {
         let session = Session::create(&driver, APP, &["--data-dir", dir]);
         RunningApp {
             session,
-            _driver: driver,
+            driver,
             data_dir,
             name: name.to_owned(),
             _one_at_a_time: one_at_a_time,

@@ -1,6 +1,6 @@
-//! Issue 5 in the real window: an access request started from a subject page (the package is
-//! built through the CLI on the app's data dir: WebDriver cannot drive the native folder dialog)
-//! and an erasure run through the plan review — first blocked (no Stripe API key), then, with a
+//! Issue 5 in the real window: an access request started from a subject page, its package built
+//! with the window's button into the (test's) Downloads folder and checked file by file, and an
+//! erasure run through the plan review — first blocked (no Stripe API key), then, with a
 //! key for a fake Stripe API, executed and confirmed.
 
 #[path = "../integration/fake_stripe.rs"]
@@ -113,26 +113,23 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
             .ok_or(format!("disabled = {disabled}"))
     });
 
-    // The package: through the CLI on the same data dir (the folder dialog is native).
-    let out = tempfile::tempdir().expect("an output dir");
-    let package = ok_json(
-        dir,
-        &[
-            "dsr",
-            "access",
-            &access_id.to_string(),
-            "--out",
-            out.path().to_str().expect("UTF-8 path"),
-        ],
-        &env,
+    // The package, from the window: into the Downloads folder (the other button opens the
+    // native folder dialog, which WebDriver cannot reach).
+    s.click("#build-access");
+    s.wait_for_text_containing("#access-result", "Package saved");
+    let zip_path = s.text("#access-path").expect("#access-path");
+    assert!(
+        Path::new(&zip_path).starts_with(&app.driver.downloads),
+        "{zip_path} is in {}",
+        app.driver.downloads.display()
     );
-    let zip_path = package["path"].as_str().expect("the package path");
     assert_eq!(
-        package["sha256"],
+        s.text("#access-sha256").expect("#access-sha256"),
         hex::encode(Sha256::digest(
-            std::fs::read(zip_path).expect("read the zip")
+            std::fs::read(&zip_path).expect("read the zip")
         )),
     );
+    let zip_path = zip_path.as_str();
     let files = zip_files(Path::new(zip_path));
     let j = |name: &str| -> Value {
         serde_json::from_slice(
@@ -331,7 +328,7 @@ fn launch_on(name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> R
     let session = Session::create(&driver, APP, &["--data-dir", dir]);
     RunningApp {
         session,
-        _driver: driver,
+        driver,
         data_dir,
         name: name.to_owned(),
         _one_at_a_time: one_at_a_time,

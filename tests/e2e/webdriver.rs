@@ -32,6 +32,8 @@ pub struct TauriDriver {
     /// The app's XDG_CONFIG_HOME: the window-state plugin keeps the window's size there, so
     /// every run starts with the default size instead of the developer's last one.
     _config_home: tempfile::TempDir,
+    /// The app's Downloads folder (XDG_DOWNLOAD_DIR in that config home's `user-dirs.dirs`).
+    pub downloads: PathBuf,
 }
 
 impl TauriDriver {
@@ -45,6 +47,12 @@ impl TauriDriver {
         );
         let (port, native_port) = free_port_pair();
         let config_home = tempfile::tempdir().expect("create a temporary XDG_CONFIG_HOME");
+        let downloads = config_home.path().join("Downloads");
+        std::fs::write(
+            config_home.path().join("user-dirs.dirs"),
+            format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+        )
+        .expect("write user-dirs.dirs");
         let out = File::create(log).expect("create the tauri-driver log");
         let err = out.try_clone().expect("clone the log file handle");
         let child = Command::new(tauri_driver_path())
@@ -62,6 +70,7 @@ impl TauriDriver {
             port,
             log: log.to_path_buf(),
             _config_home: config_home,
+            downloads,
         };
         // tauri-driver answers on its port before WebKitWebDriver listens on the native one; a
         // session requested in between fails with a connect error. Wait for both.

@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use super::blocking;
 use crate::audit::{self, AuditCheck, AuditEntry};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::requests::access::{self, AccessPackage};
 use crate::requests::erasure::{self, ErasureResult, Plan, Receipt};
 use crate::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
@@ -93,16 +93,38 @@ pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Re
     .await
 }
 
-/// Builds the access package into `dir`, emitting `access-progress` as it goes.
+/// Builds the access package into `dir` (none: the user's Downloads folder), emitting
+/// `access-progress` as it goes.
 #[tauri::command]
-pub async fn access_package(app: AppHandle, id: i64, dir: String) -> Result<AccessPackage> {
+pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
     let emitter = app.clone();
     blocking(app, move |s| {
-        access::build(&s.ctx, id, &PathBuf::from(dir), &mut |p| {
+        let dir = match dir {
+            Some(d) => PathBuf::from(d),
+            None => downloads_dir()?,
+        };
+        access::build(&s.ctx, id, &dir, &mut |p| {
             let _ = emitter.emit(ACCESS_PROGRESS, p);
         })
     })
     .await
+}
+
+/// The user's Downloads folder (XDG user dirs on Linux), else `~/Downloads`; created if missing.
+fn downloads_dir() -> Result<PathBuf> {
+    let dirs = directories::UserDirs::new()
+        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
+    let dir = dirs
+        .download_dir()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs.home_dir().join("Downloads"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::Io(format!(
+            "cannot create {}: {e}; choose a folder instead",
+            dir.display()
+        ))
+    })?;
+    Ok(dir)
 }
 
 #[tauri::command]

@@ -145,7 +145,8 @@ export interface Backend {
   /** Writes the receipt for the data subject to `path` (HTML, or JSON for `.json`). */
   erasureReceipt(id: number, path: string): Promise<Receipt>
   /** Builds the access package (.zip) into the folder `dir`. */
-  accessPackage(id: number, dir: string): Promise<AccessPackage>
+  /** Builds the package into `dir`; `null` = the user's Downloads folder. */
+  accessPackage(id: number, dir: string | null): Promise<AccessPackage>
   /** Calls `handler` for each `access-progress` event. Resolves to an unsubscribe function. */
   onAccessProgress(handler: (progress: AccessProgress) => void): Promise<() => void>
   /** Asks the user for a folder; `null` when they cancel. */

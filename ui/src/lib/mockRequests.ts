@@ -249,7 +249,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
         records_retained: 2,
       }
     }),
-    accessPackage: track('accessPackage', async (id: number, dir: string): Promise<AccessPackage> => {
+    accessPackage: track('accessPackage', async (id: number, dir: string | null): Promise<AccessPackage> => {
       const r = find(id)
       if (r.kind !== 'access') throw { code: 'invalid_input', message: `request ${id} is an ${r.kind} request` } satisfies BackendError
       for (const [done, s] of ['local data', 'stripe', 'files', 'zip'].entries()) {
@@ -261,7 +261,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
       if (r.status === 'received' || r.status === 'identity_verified') r.status = 'in_progress'
       step(id, 'access.package_built', 'system')
       return {
-        path: `${dir}/access-request-${id}.zip`,
+        path: `${dir ?? '/home/officer/Downloads'}/access-request-${id}.zip`,
         sha256: 'ab'.repeat(32),
         stripe: 'live',
         files: [

@@ -107,7 +107,7 @@ describe('request page', () => {
     }
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
-    click(view.$('#build-access'))
+    click(view.$('#build-access-choose'))
     await vi.waitFor(() => expect(view!.$<HTMLProgressElement>('#access-progress progress')?.value).toBe(50))
     release()
     await vi.waitFor(() => expect(view!.$('#access-result')).not.toBeNull())
@@ -116,12 +116,22 @@ describe('request page', () => {
     expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, '/home/officer/Documents'])
   })
 
+  it('saves to the Downloads folder without asking', async () => {
+    const backend = withRequests(mockRequest(1, { kind: 'access' }))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
+    click(view.$('#build-access'))
+    await vi.waitFor(() => expect(text(view!.$('#access-path'))).toBe('/home/officer/Downloads/access-request-1.zip'))
+    expect(backend.calls.some(([m]) => m === 'chooseFolder')).toBe(false)
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, null])
+  })
+
   it('does nothing when the folder choice is cancelled', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'access' }))
     backend.data.dsr.folder = null
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
-    click(view.$('#build-access'))
+    click(view.$('#build-access-choose'))
     await vi.waitFor(() => expect(backend.calls.some(([m]) => m === 'chooseFolder')).toBe(true))
     expect(backend.calls.some(([m]) => m === 'accessPackage')).toBe(false)
     expect(view.$('#access-result')).toBeNull()
