@@ -25,3 +25,9 @@ pub mod subjects;
 pub mod time;
 pub mod tunnel;
 pub mod webhook;
+
+/// `privacy-desk` with no subcommand: the window (the lean `privacy-desk` executable, which is
+/// built without `app`, becomes `privacy-desk-gui` instead: see `main.rs`).
+pub(crate) fn open_window(data_dir: &std::path::Path) -> error::Result<()> {
+    app::run(data_dir)
+}

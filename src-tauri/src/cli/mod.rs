@@ -166,7 +166,7 @@ pub fn run(cli: Cli) -> i32 {
             None => default_data_dir()?,
         };
         match cli.command {
-            None => crate::app::run(&dir),
+            None => crate::open_window(&dir),
             Some(cmd) => dispatch(cmd, &dir, cli.json),
         }
     })();
