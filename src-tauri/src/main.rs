@@ -66,9 +66,9 @@ fn open_window(_data_dir: &std::path::Path) -> error::Result<()> {
     }
     #[cfg(not(unix))]
     {
-        let status = cmd.status().map_err(|e| {
-            error::Error::Io(format!("cannot start {}: {e}", gui.display()))
-        })?;
+        let status = cmd
+            .status()
+            .map_err(|e| error::Error::Io(format!("cannot start {}: {e}", gui.display())))?;
         std::process::exit(status.code().unwrap_or(1));
     }
 }

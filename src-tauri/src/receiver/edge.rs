@@ -8,14 +8,16 @@
 //! - reads the body, `Content-Length` or chunked, up to 1 MiB (413 beyond; a declared length
 //!   over the cap is refused before reading), refusing ambiguous framing (400),
 //! - forwards the now bounded request to tiny_http on a private socket with
-//!   `Content-Length` framing and `Connection: close`, and relays the answer.
+//!   `Content-Length` framing, and relays the answer.
 //!
-//! One request per connection: the edge answers `Connection: close`.
+//! One request per connection: the edge answers `Connection: close`. Connections are served by
+//! a pool of threads that grows on demand up to the connection cap and is reused, so a request
+//! does not cost a thread.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -82,6 +84,7 @@ impl Edge {
                     edge_token,
                     on_reject,
                 });
+                let pool = Pool::new(shared.clone());
                 for conn in listener.incoming() {
                     if stop2.load(Ordering::SeqCst) {
                         break;
@@ -94,19 +97,9 @@ impl Edge {
                         continue;
                     }
                     active2.fetch_add(1, Ordering::SeqCst);
-                    let guard = ActiveGuard(active2.clone());
-                    let shared = shared.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name("edge-conn".into())
-                        .stack_size(256 * 1024)
-                        .spawn(move || {
-                            let _guard = guard;
-                            serve_connection(stream, &shared);
-                        });
-                    if spawned.is_err() {
-                        tracing::warn!("cannot spawn a connection thread; connection dropped");
-                    }
+                    pool.serve(stream, ActiveGuard(active2.clone()));
                 }
+                // Dropping the pool closes its queue: idle threads end, busy ones finish first.
             })?;
         Ok(Edge {
             addr,
@@ -159,6 +152,85 @@ struct Shared {
     inner: InternalAddr,
     edge_token: Arc<String>,
     on_reject: OnReject,
+}
+
+type Job = (TcpStream, ActiveGuard);
+
+/// The connection threads: one per connection being served, reused afterwards. A connection
+/// goes to an idle thread, or to a new one when none is idle (the accept loop's connection cap
+/// bounds how many there can be).
+struct Pool {
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<Job>,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    idle: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    fn new(shared: Arc<Shared>) -> Pool {
+        let (queue, jobs) = mpsc::channel();
+        Pool {
+            shared,
+            queue,
+            jobs: Arc::new(Mutex::new(jobs)),
+            idle: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn serve(&self, stream: TcpStream, guard: ActiveGuard) {
+        // Claim an idle thread, or start one for this connection.
+        let claimed = self
+            .idle
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if claimed {
+            if self.queue.send((stream, guard)).is_err() {
+                tracing::warn!("the connection pool is gone; connection dropped");
+            }
+            return;
+        }
+        let (shared, jobs, idle) = (self.shared.clone(), self.jobs.clone(), self.idle.clone());
+        let spawned = std::thread::Builder::new()
+            .name("edge-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let mut job = Some((stream, guard));
+                while let Some((stream, guard)) = job.take() {
+                    serve_connection(stream, &shared);
+                    drop(guard);
+                    idle.fetch_add(1, Ordering::SeqCst);
+                    job = next_job(&jobs, &idle);
+                }
+            });
+        if spawned.is_err() {
+            tracing::warn!("cannot spawn a connection thread; connection dropped");
+        }
+    }
+}
+
+/// How long an idle connection thread waits for work before it ends (after a burst).
+const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Waits for the next connection; `None` ends the thread: the queue closed, or it idled for
+/// [`IDLE_THREAD_LIFETIME`] and no connection was meant for it.
+fn next_job(jobs: &Mutex<mpsc::Receiver<Job>>, idle: &AtomicUsize) -> Option<Job> {
+    let rx = jobs.lock().ok()?;
+    loop {
+        match rx.recv_timeout(IDLE_THREAD_LIFETIME) {
+            Ok(job) => return Some(job),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Leave only if no connection was handed out against this thread's idleness
+                // (then one is in the queue: take it).
+                if idle
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 fn serve_connection(mut stream: TcpStream, shared: &Shared) {
@@ -414,18 +486,22 @@ fn read_chunked(io: &mut Timed, mut raw: Vec<u8>, max: usize) -> Result<Vec<u8>,
 }
 
 fn forward(client: &mut TcpStream, req: &Request, shared: &Shared) -> io::Result<()> {
+    // A private connection per request: tiny_http serves each connection from its task pool,
+    // whose hand-off can leave a second kept-alive connection queued behind the first for as
+    // long as that one stays open, so the edge never keeps one open.
     let mut inner = shared.inner.connect()?;
     inner.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut head = req.head.clone();
-    head.extend_from_slice(
+    let mut msg = Vec::with_capacity(req.head.len() + req.body.len() + 100);
+    msg.extend_from_slice(&req.head);
+    msg.extend_from_slice(
         format!(
             "{EDGE_HEADER}: {}\r\nConnection: close\r\n\r\n",
             shared.edge_token
         )
         .as_bytes(),
     );
-    inner.write_all(&head)?;
-    inner.write_all(&req.body)?;
+    msg.extend_from_slice(&req.body);
+    inner.write_all(&msg)?;
     inner.flush()?;
     // The inner server answers with a small JSON document and closes.
     let mut answer = Vec::with_capacity(512);
