@@ -188,6 +188,9 @@ fn configure(conn: &Connection, read_only: bool) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;
+    // Statement journals and sorts stay in memory: no temporary files with personal data, and
+    // no file I/O for each job's savepoint.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if read_only {
         conn.pragma_update(None, "query_only", "ON")?;
     } else {
@@ -240,14 +243,14 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<
     conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         let step = (|| {
-            conn.execute_batch("SAVEPOINT job")?;
+            conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             let ok = job.apply(conn);
             if !ok {
-                conn.execute_batch("ROLLBACK TO job")?;
+                conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
             }
-            conn.execute_batch("RELEASE job")
+            conn.prepare_cached("RELEASE job")?.execute([])
         })();
-        if let Err(e) = step {
+        if let Err(e) = step.map(drop) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
         }
