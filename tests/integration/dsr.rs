@@ -183,6 +183,60 @@ fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
     hits
 }
 
+/// Runs the erasure with a crash injected at `point`: the process dies there (exit 86).
+fn erase_crashing_at(dir: &Path, base: &str, id: &str, point: &str) {
+    let out = run(
+        dir,
+        Some(base),
+        &["dsr", "erase", id, "--yes"],
+        None,
+        &[("PRIVACY_DESK_FAULT", &format!("erasure:{point}"))],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes the erasure receipt next to the data dir and returns its HTML.
+fn receipt_html(tmp: &tempfile::TempDir, id: &str) -> String {
+    let receipt = tmp.path().join("receipt.html");
+    let out = run(
+        &data(tmp),
+        None,
+        &["dsr", "receipt", id, "--out", receipt.to_str().unwrap()],
+        None,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&receipt).unwrap()
+}
+
+/// Asserts the audit chain verifies and holds each of `actions` for the request.
+fn assert_audited(dir: &Path, id: &str, actions: &[&str]) {
+    let out = run(dir, None, &["audit", "verify"], None, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<String> = ok_json(dir, None, &["audit", "list", "--request", id])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in actions {
+        assert!(listed.iter().any(|x| x == a), "{a} in {listed:?}");
+    }
+}
+
 #[test]
 fn deadlines_statuses_and_extension() {
     let tmp = tempfile::tempdir().unwrap();
@@ -499,19 +553,7 @@ fn erasure_plan_crash_resume_and_nothing_left() {
     assert!(!plan.to_string().contains(EMAIL));
 
     // A crash right after Stripe answered, before the step was recorded...
-    let out = run(
-        &dir,
-        Some(&fake.base),
-        &["dsr", "erase", &id, "--yes"],
-        None,
-        &[("PRIVACY_DESK_FAULT", "erasure:after-stripe-call")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    erase_crashing_at(&dir, &fake.base, &id, "after-stripe-call");
     // ...then resume: the DELETE is repeated with the same idempotency key.
     let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"]);
     assert_eq!(done["status"], "completed");
@@ -590,43 +632,19 @@ fn erasure_plan_crash_resume_and_nothing_left() {
     assert!(hits.is_empty(), "{hits:#?}");
 
     // The receipt, and an intact audit trail.
-    let receipt = tmp.path().join("receipt.html");
-    let out = run(
-        &dir,
-        None,
-        &["dsr", "receipt", &id, "--out", receipt.to_str().unwrap()],
-        None,
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let html = std::fs::read_to_string(&receipt).unwrap();
+    let html = receipt_html(&tmp, &id);
     assert!(html.contains(CUS) && html.contains("17(3)(b)") && html.contains("Acme Widgets GmbH"));
-    let out = run(&dir, None, &["audit", "verify"], None, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_audited(
+        &dir,
+        &id,
+        &[
+            "erasure.started",
+            "erasure.suppressed",
+            "erasure.stripe_customer_deleted",
+            "erasure.local_erased",
+            "erasure.completed",
+        ],
     );
-    let audit = ok_json(&dir, None, &["audit", "list", "--request", &id]);
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    for a in [
-        "erasure.started",
-        "erasure.suppressed",
-        "erasure.stripe_customer_deleted",
-        "erasure.local_erased",
-        "erasure.completed",
-    ] {
-        assert!(actions.contains(&a), "{a} in {actions:?}");
-    }
 }
 
 #[test]
@@ -829,19 +847,7 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
             .insert("in_zelda0001".into(), "invalid_state".into())
     });
     // A crash right after Stripe created the job...
-    let out = run(
-        &dir,
-        Some(&fake.base),
-        &["dsr", "erase", &id, "--yes"],
-        None,
-        &[("PRIVACY_DESK_FAULT", "erasure:after-redaction-job-created")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    erase_crashing_at(&dir, &fake.base, &id, "after-redaction-job-created");
     // ...the next run goes on with the same job and reports its validation errors.
     let out = run(
         &dir,
@@ -916,33 +922,17 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
         "{req}"
     );
 
-    let receipt = tmp.path().join("receipt.html");
-    let out = run(
+    assert!(receipt_html(&tmp, &id).contains(job_id));
+    assert_audited(
         &dir,
-        None,
-        &["dsr", "receipt", &id, "--out", receipt.to_str().unwrap()],
-        None,
-        &[],
+        &id,
+        &[
+            "erasure.redaction_job_created",
+            "erasure.redaction_job_invalid",
+            "erasure.redaction_job_run",
+            "erasure.completed",
+        ],
     );
-    assert!(out.status.success());
-    assert!(std::fs::read_to_string(&receipt).unwrap().contains(job_id));
-    let actions: Vec<String> = ok_json(&dir, None, &["audit", "list", "--request", &id])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect();
-    for a in [
-        "erasure.redaction_job_created",
-        "erasure.redaction_job_invalid",
-        "erasure.redaction_job_run",
-        "erasure.completed",
-    ] {
-        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
-    }
-    assert!(run(&dir, None, &["audit", "verify"], None, &[])
-        .status
-        .success());
 }
 
 #[test]

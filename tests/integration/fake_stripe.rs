@@ -569,13 +569,7 @@ fn route(
                 None => missing("id"),
             }
         }
-        _ => error(
-            404,
-            "invalid_request_error",
-            None,
-            "Unrecognized request URL",
-            None,
-        ),
+        _ => unrecognized(),
     }
 }
 
@@ -717,23 +711,21 @@ fn redaction(
                     (200, public(&st.redaction_jobs[i]))
                 }
                 ("POST", ["validate" | "run"]) => state_error(&status),
-                _ => error(
-                    404,
-                    "invalid_request_error",
-                    None,
-                    "Unrecognized request URL",
-                    None,
-                ),
+                _ => unrecognized(),
             }
         }
-        _ => error(
-            404,
-            "invalid_request_error",
-            None,
-            "Unrecognized request URL",
-            None,
-        ),
+        _ => unrecognized(),
     }
+}
+
+fn unrecognized() -> (u16, Value) {
+    error(
+        404,
+        "invalid_request_error",
+        None,
+        "Unrecognized request URL",
+        None,
+    )
 }
 
 fn missing(param: &str) -> (u16, Value) {
