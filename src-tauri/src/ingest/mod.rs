@@ -8,7 +8,7 @@ pub mod link;
 pub mod model;
 
 use crate::error::{Error, Result};
-use crate::store::{self, events, Connection, Db};
+use crate::store::{self, deliveries, events, Connection, Db};
 use model::Incoming;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +67,8 @@ fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
 /// Many of these share one transaction (group commit).
 pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
     row: events::NewEvent,
+    /// Record the delivery (the receiver's 200) in the same transaction as the event.
+    log_delivery: bool,
     outcome: Option<Result<Outcome>>,
     done: Option<F>,
 }
@@ -75,9 +77,17 @@ impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
     pub fn new(row: events::NewEvent, done: F) -> Box<Self> {
         Box::new(StoreJob {
             row,
+            log_delivery: false,
             outcome: None,
             done: Some(done),
         })
+    }
+
+    /// Also records the delivery in the deliveries log, in the event's own transaction (one
+    /// write job per webhook instead of two).
+    pub fn with_delivery_log(mut self: Box<Self>) -> Box<Self> {
+        self.log_delivery = true;
+        self
     }
 }
 
@@ -85,6 +95,20 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
     fn apply(&mut self, conn: &Connection) -> bool {
         let r = store_row(conn, &self.row);
         let ok = r.is_ok();
+        if let (Ok(outcome), true) = (&r, self.log_delivery) {
+            let delivery = deliveries::DeliveryRow {
+                received_at: self.row.received_at,
+                status_code: 200,
+                outcome: outcome.as_str().to_owned(),
+                reason: None,
+                event_id: Some(self.row.event_id.clone()),
+                processor_id: Some(self.row.processor_id),
+            };
+            // The log is for troubleshooting: failing to write it must not lose the event.
+            if let Err(e) = deliveries::insert(conn, &delivery) {
+                tracing::warn!(error = %e, "recording a delivery failed");
+            }
+        }
         self.outcome = Some(r);
         ok
     }

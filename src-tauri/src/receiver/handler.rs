@@ -77,6 +77,7 @@ impl Handler {
                     reason: None,
                     event_id: None,
                     processor_id: None,
+                    logged: true,
                 },
                 Err(Error::Unavailable(_)) => Answer::new(
                     503,
@@ -92,7 +93,7 @@ impl Handler {
             answer.processor_id = Some(processor_id);
             let _ = replies.send((rq, answer));
         });
-        if let Err(job) = self.ctx.db.try_submit(job) {
+        if let Err(job) = self.ctx.db.try_submit(job.with_delivery_log()) {
             job.finish(Err(Error::Unavailable("write queue full".into())));
         }
     }

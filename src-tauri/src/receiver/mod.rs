@@ -67,6 +67,9 @@ pub struct Answer {
     pub event_id: Option<String>,
     #[serde(skip)]
     pub processor_id: Option<i64>,
+    /// Already in the deliveries log (recorded with its event, in one transaction).
+    #[serde(skip)]
+    pub logged: bool,
 }
 
 impl Answer {
@@ -77,6 +80,7 @@ impl Answer {
             reason: Some(reason.into()),
             event_id: None,
             processor_id: None,
+            logged: false,
         }
     }
 
@@ -102,17 +106,22 @@ impl DeliveryLog {
         if let (Some(hook), true) = (&self.on_rejected, a.status >= 400) {
             hook(a);
         }
-        let row = DeliveryRow {
+        let prune = self.count.fetch_add(1, Ordering::Relaxed) % 1000 == 0;
+        if a.logged && !prune {
+            return;
+        }
+        let row = (!a.logged).then(|| DeliveryRow {
             received_at: now_ms(),
             status_code: a.status,
             outcome: a.outcome.to_owned(),
             reason: a.reason.clone(),
             event_id: a.event_id.clone(),
             processor_id: a.processor_id,
-        };
-        let prune = self.count.fetch_add(1, Ordering::Relaxed) % 1000 == 0;
+        });
         self.db.write_detached(move |c| {
-            deliveries::insert(c, &row)?;
+            if let Some(row) = &row {
+                deliveries::insert(c, row)?;
+            }
             if prune {
                 deliveries::prune(c, DELIVERIES_KEPT, now_ms() - DELIVERIES_MAX_AGE_MS)?;
             }
