@@ -46,10 +46,15 @@ impl RunningApp {
 
     /// Launches the app with extra environment variables (e.g. a GTK theme).
     fn launch_with_env(name: &str, env: &[(&str, &str)]) -> RunningApp {
+        let data_dir = tempfile::tempdir().expect("create a temporary data dir");
+        Self::launch_on(name, data_dir, env)
+    }
+
+    /// Launches the app on an already seeded data dir.
+    fn launch_on(name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> RunningApp {
         let one_at_a_time = ONE_APP_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let data_dir = tempfile::tempdir().expect("create a temporary data dir");
         let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
         let driver = TauriDriver::start(&log, env);
         let dir = data_dir.path().to_str().expect("a UTF-8 temp path");

@@ -15,8 +15,8 @@ use chrono::{Months, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{support, RunningApp, APP, ONE_APP_AT_A_TIME};
-use crate::webdriver::{artifacts_dir, Session, TauriDriver};
+use super::{support, RunningApp, APP};
+use crate::webdriver::Session;
 use fake_stripe::{FakeStripe, KEY};
 
 const OLD_EMAIL: &str = "alice.martin@example.com";
@@ -57,7 +57,7 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
         server.stop();
     }
 
-    let app = launch_on("requests", data_dir, &env);
+    let app = RunningApp::launch_on("requests", data_dir, &env);
     let s = &app.session;
     let dir = app.data_dir.path();
     s.wait_for_text(
@@ -315,24 +315,6 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     let shown = ok_json(dir, &["dsr", "show", &erasure_id.to_string()], &[]);
     assert_eq!(shown["status"], "completed", "{shown:#}");
     assert!(!subject_emails(dir).contains(EMAIL));
-}
-
-/// Launches the app on an already seeded data dir (`RunningApp::launch` makes a fresh one).
-fn launch_on(name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> RunningApp {
-    let one_at_a_time = ONE_APP_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
-    let driver = TauriDriver::start(&log, env);
-    let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
-    let session = Session::create(&driver, APP, &["--data-dir", dir]);
-    RunningApp {
-        session,
-        driver,
-        data_dir,
-        name: name.to_owned(),
-        _one_at_a_time: one_at_a_time,
-    }
 }
 
 /// Scrolls the first element matching `css` to the middle of the window (for a screenshot).
