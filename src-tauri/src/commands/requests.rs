@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use super::blocking;
 use crate::audit::{self, AuditCheck, AuditEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::requests::access::{self, AccessPackage};
 use crate::requests::erasure::{self, ErasureResult, Plan, Receipt};
 use crate::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
@@ -101,30 +101,13 @@ pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Res
     blocking(app, move |s| {
         let dir = match dir {
             Some(d) => PathBuf::from(d),
-            None => downloads_dir()?,
+            None => access::downloads_dir()?,
         };
         access::build(&s.ctx, id, &dir, &mut |p| {
             let _ = emitter.emit(ACCESS_PROGRESS, p);
         })
     })
     .await
-}
-
-/// The user's Downloads folder (XDG user dirs on Linux), else `~/Downloads`; created if missing.
-fn downloads_dir() -> Result<PathBuf> {
-    let dirs = directories::UserDirs::new()
-        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
-    let dir = dirs
-        .download_dir()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs.home_dir().join("Downloads"));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Error::Io(format!(
-            "cannot create {}: {e}; choose a folder instead",
-            dir.display()
-        ))
-    })?;
-    Ok(dir)
 }
 
 #[tauri::command]
