@@ -291,12 +291,15 @@ pub fn set_erasure_method(ctx: &Context, id: i64, method: ErasureMethod) -> Resu
     }
     cfg["erasure_method"] = json!(method.as_str());
     let text = cfg.to_string();
-    ctx.db.write(move |c| pq::set_config(c, id, &text))?;
-    crate::audit::record(
-        ctx,
-        crate::audit::Entry::new(crate::audit::USER, "processor.erasure_method_set")
-            .details(json!({ "processor_id": id, "method": method.as_str() })),
-    )?;
+    let key = ctx.keychain.hash_key()?;
+    let entry = crate::audit::Entry::new(crate::audit::USER, "processor.erasure_method_set")
+        .details(json!({ "processor_id": id, "method": method.as_str() }));
+    // The change and its audit entry in one transaction.
+    ctx.db.write(move |c| {
+        pq::set_config(c, id, &text)?;
+        crate::audit::append(c, &key, &entry, now_ms())?;
+        Ok(())
+    })?;
     Ok(method)
 }
 

@@ -791,6 +791,17 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
         &["stripe", "erasure-method", &p, "redaction-job"],
     );
     assert_eq!(m["erasure_method"], "redaction_job");
+    let trail = ok_json(&dir, None, &["audit", "list"]);
+    assert_eq!(
+        trail
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "processor.erasure_method_set")
+            .count(),
+        1,
+        "only the accepted change is in the trail: {trail:#}"
+    );
     assert_eq!(
         ok_json(&dir, Some(&fake.base), &["stripe", "check", &p])["redaction_jobs_available"],
         true
