@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::client::{Client, StripeError};
@@ -83,13 +82,12 @@ impl Job {
     }
 }
 
-/// One reason a job cannot run: Stripe's code, its message, and the object concerned. Only the
-/// code and the object id are shown and recorded (Stripe's message is free text).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One reason a job cannot run: Stripe's code and the object concerned. Stripe's `message` is
+/// free text that may name the person, so it is not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationError {
     /// `invalid_state`, `locked_by_other_job`, `too_many_objects`, `invalid_cascading_source`…
     pub code: String,
-    pub message: String,
     pub object_id: Option<String>,
     pub object_type: Option<String>,
 }
@@ -164,11 +162,6 @@ pub fn validation_errors(client: &Client, id: &str) -> Result<Vec<ValidationErro
                         .get("code")
                         .and_then(Value::as_str)
                         .unwrap_or("unknown")
-                        .to_owned(),
-                    message: e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
                         .to_owned(),
                     object_id: field("id"),
                     object_type: field("object_type").or_else(|| field("object")),
