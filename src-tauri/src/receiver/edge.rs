@@ -8,7 +8,7 @@
 //! - reads the body, `Content-Length` or chunked, up to 1 MiB (413 beyond; a declared length
 //!   over the cap is refused before reading), refusing ambiguous framing (400),
 //! - forwards the now bounded request to tiny_http on a private socket with
-//!   `Content-Length` framing, and relays the answer.
+//!   `Content-Length` framing (over a kept-alive connection: [`Links`]), and relays the answer.
 //!
 //! One request per connection: the edge answers `Connection: close`. Connections are served by
 //! a pool of threads that grows on demand up to the connection cap and is reused, so a request
@@ -21,7 +21,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::internal::InternalAddr;
+use super::internal::{InternalAddr, Links};
 use super::Answer;
 
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ impl Default for Limits {
 /// The header the edge adds so the inner server knows a request came through it.
 pub const EDGE_HEADER: &str = "X-Privacy-Desk-Edge";
 const MAX_HEADERS: usize = 100;
+/// Requests inside the receiver at once (each on its own connection to tiny_http, served by
+/// one of its threads); further requests wait at the edge, up to their read timeout.
+const MAX_INNER_LINKS: usize = 64;
 /// Framing overhead allowed on top of the body cap for chunked bodies.
 const MAX_CHUNK_OVERHEAD: usize = 256 * 1024;
 
@@ -79,8 +82,8 @@ impl Edge {
             .name("edge-accept".into())
             .spawn(move || {
                 let shared = Arc::new(Shared {
+                    links: Links::new(inner, MAX_INNER_LINKS),
                     limits,
-                    inner,
                     edge_token,
                     on_reject,
                 });
@@ -149,7 +152,7 @@ impl Drop for ActiveGuard {
 
 struct Shared {
     limits: Limits,
-    inner: InternalAddr,
+    links: Links,
     edge_token: Arc<String>,
     on_reject: OnReject,
 }
@@ -240,7 +243,11 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
         Ok(req) => {
             if let Err(e) = forward(&mut stream, &req, shared) {
                 tracing::warn!(error = %e, "forwarding a request to the inner server failed");
-                let r = Answer::new(503, "unavailable", "the receiver is shutting down");
+                let r = if e.kind() == io::ErrorKind::TimedOut {
+                    Answer::new(503, "saturated", "the receiver is busy; Stripe will retry")
+                } else {
+                    Answer::new(503, "unavailable", "the receiver is shutting down")
+                };
                 respond(&mut stream, &r);
                 (shared.on_reject)(&r);
             }
@@ -486,30 +493,16 @@ fn read_chunked(io: &mut Timed, mut raw: Vec<u8>, max: usize) -> Result<Vec<u8>,
 }
 
 fn forward(client: &mut TcpStream, req: &Request, shared: &Shared) -> io::Result<()> {
-    // A private connection per request: tiny_http serves each connection from its task pool,
-    // whose hand-off can leave a second kept-alive connection queued behind the first for as
-    // long as that one stays open, so the edge never keeps one open.
-    let mut inner = shared.inner.connect()?;
-    inner.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut msg = Vec::with_capacity(req.head.len() + req.body.len() + 100);
     msg.extend_from_slice(&req.head);
-    msg.extend_from_slice(
-        format!(
-            "{EDGE_HEADER}: {}\r\nConnection: close\r\n\r\n",
-            shared.edge_token
-        )
-        .as_bytes(),
-    );
+    msg.extend_from_slice(format!("{EDGE_HEADER}: {}\r\n\r\n", shared.edge_token).as_bytes());
     msg.extend_from_slice(&req.body);
-    inner.write_all(&msg)?;
-    inner.flush()?;
-    // The inner server answers with a small JSON document and closes.
-    let mut answer = Vec::with_capacity(512);
-    (&mut inner).take(64 * 1024).read_to_end(&mut answer)?;
-    if answer.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "empty answer"));
-    }
-    client.write_all(&answer)?;
+    let deadline = Instant::now() + shared.limits.read_timeout;
+    let answer = shared.links.exchange(&msg, deadline)?;
+    let mut out = answer.head;
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(&answer.body);
+    client.write_all(&out)?;
     client.flush()
 }
 

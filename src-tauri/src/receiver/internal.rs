@@ -1,11 +1,13 @@
 //! The private socket between the edge and tiny_http: a Unix socket in a directory only this
 //! user can open (on Windows, loopback TCP). Requests on it also carry the edge's random
-//! token, checked by the handler.
+//! token, checked by the handler. The edge reuses its connections to tiny_http ([`Links`]).
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub enum InternalAddr {
@@ -73,6 +75,216 @@ impl Write for InternalStream {
     }
 }
 
+/// Kept-alive connections to the inner server, reused from one request to the next (a new
+/// private connection per request cost a socket, a connect, tiny_http's hand-off of the
+/// connection to a thread of its pool, and the teardown: about a tenth of the receiver's CPU).
+///
+/// tiny_http serves each connection on one thread of its task pool for as long as it stays
+/// open. Its pool gives a new connection to a thread it counts as idle, but a thread it has
+/// just woken still counts as idle: a second connection opened at that moment is queued until
+/// some connection closes, which for a kept-alive one may be never. So connections are opened
+/// one at a time, and the next only after the previous one got its first answer (by then a
+/// thread of tiny_http is on it). At most `max` exist; a request finding none free waits.
+pub struct Links {
+    addr: InternalAddr,
+    max: usize,
+    state: Mutex<LinkState>,
+    changed: Condvar,
+}
+
+struct LinkState {
+    /// Free connections, most recently used last.
+    idle: VecDeque<(InternalStream, Instant)>,
+    /// Connections in existence: idle, in use, or being opened.
+    open: usize,
+    /// A connection is being opened and has not had its first answer yet.
+    opening: bool,
+}
+
+/// A free connection unused this long is closed (its tiny_http thread ends), after a burst.
+const LINK_IDLE: Duration = Duration::from_secs(60);
+/// The longest the inner server may take to answer (it answers after the commit).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest answer the inner server gives (a small JSON document).
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// The inner server's answer: the status line and headers (each ending in CRLF, without the
+/// `Connection` header and the empty line), and the body.
+pub struct InnerAnswer {
+    pub head: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl Links {
+    pub fn new(addr: InternalAddr, max: usize) -> Links {
+        Links {
+            addr,
+            max: max.max(1),
+            state: Mutex::new(LinkState {
+                idle: VecDeque::new(),
+                open: 0,
+                opening: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Sends one request (framed with `Content-Length`, without `Connection: close`) and
+    /// reads its answer, waiting at most until `deadline` for a free connection.
+    pub fn exchange(&self, request: &[u8], deadline: Instant) -> io::Result<InnerAnswer> {
+        let (mut link, fresh) = self.checkout(deadline)?;
+        match roundtrip(&mut link, request) {
+            Ok((answer, reusable)) => {
+                self.checkin(reusable.then_some(link), fresh);
+                Ok(answer)
+            }
+            Err(e) => {
+                self.checkin(None, fresh);
+                // A reused connection may have been closed by the inner server after an
+                // earlier error: try once more (storing an event is idempotent).
+                let closed = matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                );
+                if fresh || !closed {
+                    return Err(e);
+                }
+                let (mut link, fresh) = self.checkout(deadline)?;
+                let r = roundtrip(&mut link, request);
+                let keep = match &r {
+                    Ok((_, reusable)) => reusable.then_some(link),
+                    Err(_) => None,
+                };
+                self.checkin(keep, fresh);
+                r.map(|(answer, _)| answer)
+            }
+        }
+    }
+
+    /// A free connection, or a new one (`true`) if none is free and one may be opened.
+    fn checkout(&self, deadline: Instant) -> io::Result<(InternalStream, bool)> {
+        let mut st = self.state.lock().expect("link state");
+        loop {
+            if let Some((link, _)) = st.idle.pop_back() {
+                return Ok((link, false));
+            }
+            if !st.opening && st.open < self.max {
+                st.opening = true;
+                st.open += 1;
+                drop(st);
+                let link = self.addr.connect().and_then(|link| {
+                    link.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+                    Ok(link)
+                });
+                return match link {
+                    Ok(link) => Ok((link, true)),
+                    Err(e) => {
+                        self.checkin(None, true);
+                        Err(e)
+                    }
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no free connection to the inner server",
+                ));
+            }
+            st = self.changed.wait_timeout(st, left).expect("link state").0;
+        }
+    }
+
+    /// Returns a connection to the free list (`None`: it was closed).
+    fn checkin(&self, link: Option<InternalStream>, fresh: bool) {
+        let mut st = self.state.lock().expect("link state");
+        if fresh {
+            st.opening = false;
+        }
+        match link {
+            Some(link) => st.idle.push_back((link, Instant::now())),
+            None => st.open -= 1,
+        }
+        while st
+            .idle
+            .front()
+            .is_some_and(|(_, t)| t.elapsed() > LINK_IDLE)
+        {
+            st.idle.pop_front();
+            st.open -= 1;
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+}
+
+/// Writes `request`, reads one answer framed by `Content-Length`. `true`: the connection
+/// can carry another request.
+fn roundtrip(link: &mut InternalStream, request: &[u8]) -> io::Result<(InnerAnswer, bool)> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+    link.write_all(request)?;
+    link.flush()?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let (head_end, length, close) = loop {
+        let n = link.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the inner server closed the connection",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut parsed = httparse::Response::new(&mut headers);
+        match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(end)) => {
+                let header = |name: &str| {
+                    parsed
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+                };
+                let length = header("content-length")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .ok_or_else(|| invalid("the inner server's answer has no Content-Length"))?;
+                let close = header("connection").is_some_and(|v| v.contains("close"));
+                break (end, length, close);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_ANSWER => {}
+            _ => return Err(invalid("the inner server's answer is not valid HTTP")),
+        }
+    };
+    if length > MAX_ANSWER {
+        return Err(invalid("the inner server's answer is too large"));
+    }
+    let mut body = buf.split_off(head_end);
+    let over = body.len() > length;
+    let mut at = body.len();
+    body.resize(length, 0);
+    while at < length {
+        let n = link.read(&mut body[at..])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the inner server closed the connection inside an answer",
+            ));
+        }
+        at += n;
+    }
+    // The head without its empty line and without `Connection` (the edge sets its own).
+    let mut head = Vec::with_capacity(head_end);
+    for line in buf[..head_end - 2].split_inclusive(|&b| b == b'\n') {
+        if !line.to_ascii_lowercase().starts_with(b"connection:") {
+            head.extend_from_slice(line);
+        }
+    }
+    Ok((InnerAnswer { head, body }, !close && !over))
+}
+
 /// The inner tiny_http server on a fresh private socket. The returned guard removes the
 /// socket's directory when dropped.
 pub fn bind() -> io::Result<(tiny_http::Server, InternalAddr, SocketDir)> {
@@ -104,6 +316,66 @@ impl Drop for SocketDir {
     fn drop(&mut self) {
         if let Some(d) = self.0.take() {
             let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{mpsc, Arc};
+
+    const CLIENTS: usize = 16;
+    const REQUESTS: usize = 25;
+
+    /// Many concurrent requests over a few kept-alive connections (more than tiny_http's
+    /// idle threads) all get their own answer, promptly. Opening connections all at once
+    /// lets tiny_http queue one behind a busy connection for good, which shows up here as a
+    /// stall within a few rounds.
+    #[test]
+    fn concurrent_requests_share_kept_alive_connections() {
+        for _round in 0..8 {
+            let (server, addr, _dir) = bind().unwrap();
+            let server = Arc::new(server);
+            {
+                let server = server.clone();
+                std::thread::spawn(move || {
+                    while let Ok(rq) = server.recv() {
+                        let echo = rq.url().trim_start_matches('/').to_owned();
+                        // Answers come late and out of order, as after a group commit.
+                        std::thread::spawn(move || {
+                            std::thread::sleep(Duration::from_millis(2));
+                            let _ = rq.respond(tiny_http::Response::from_string(echo));
+                        });
+                    }
+                });
+            }
+            let links = Arc::new(Links::new(addr, 12));
+            let (done_tx, done) = mpsc::channel();
+            for c in 0..CLIENTS {
+                let (links, done_tx) = (links.clone(), done_tx.clone());
+                std::thread::spawn(move || {
+                    for i in 0..REQUESTS {
+                        let rq = format!("GET /{c}-{i} HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+                        let deadline = Instant::now() + Duration::from_secs(10);
+                        let a = links.exchange(rq.as_bytes(), deadline).unwrap();
+                        assert_eq!(a.body, format!("{c}-{i}").as_bytes());
+                        let head = String::from_utf8(a.head).unwrap().to_ascii_lowercase();
+                        assert!(head.starts_with("http/1.1 200") && head.ends_with("\r\n"));
+                        assert!(!head.contains("connection:"), "{head}");
+                    }
+                    done_tx.send(()).unwrap();
+                });
+            }
+            for _ in 0..CLIENTS {
+                done.recv_timeout(Duration::from_secs(20))
+                    .expect("every client gets all its answers without stalling");
+            }
+            let st = links.state.lock().unwrap();
+            assert!((1..=12).contains(&st.open), "{} connections", st.open);
+            assert_eq!(st.idle.len(), st.open, "all connections are free again");
+            drop(st);
+            server.unblock();
         }
     }
 }
