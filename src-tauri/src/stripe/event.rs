@@ -6,7 +6,11 @@
 //! receipt or invoice URLs, phone numbers, metadata, descriptions, or `previous_attributes`
 //! beyond the previous email.
 
+use std::borrow::Cow;
+
 use chrono::DateTime;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::ingest::model::{normalise_email, Incoming, Minimised, SubjectData};
@@ -53,26 +57,26 @@ const MAX_ID_LEN: usize = 255;
 /// Parses a webhook body: a v1 snapshot event (`id`, `type`, `data.object`) or a thin event
 /// (`object: "v2.core.event"`, `id`, `type`).
 pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError> {
-    let v: Value =
+    let root: Json =
         serde_json::from_slice(body).map_err(|_| PayloadError("the body is not JSON"))?;
-    let root = v
-        .as_object()
-        .ok_or(PayloadError("the body is not a JSON object"))?;
+    if !root.is_object() {
+        return Err(PayloadError("the body is not a JSON object"));
+    }
     let id = token(root.get("id"), "the event has no string `id`")?;
     let event_type = token(root.get("type"), "the event has no string `type`")?;
-    let livemode = root.get("livemode").and_then(Value::as_bool);
+    let livemode = root.get("livemode").and_then(Json::as_bool);
 
-    if root.get("object").and_then(Value::as_str) == Some("v2.core.event") {
+    if root.get("object").and_then(Json::as_str) == Some("v2.core.event") {
         let occurred_at = root
             .get("created")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.timestamp_millis())
             .unwrap_or(received_at_ms);
         let mut fields = Map::new();
-        if let Some(r) = root.get("related_object").and_then(Value::as_object) {
+        if let Some(r) = root.get("related_object") {
             for k in ["id", "type", "url"] {
-                if let Some(s) = r.get(k).and_then(Value::as_str) {
+                if let Some(s) = r.get(k).and_then(Json::as_str) {
                     fields.insert(format!("related_object_{k}"), Value::from(s));
                 }
             }
@@ -91,22 +95,21 @@ pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError>
         });
     }
 
-    let object = root
-        .get("data")
+    let data = root.get("data");
+    let object = data
         .and_then(|d| d.get("object"))
-        .and_then(Value::as_object)
+        .filter(|o| o.is_object())
         .ok_or(PayloadError(
             "the event has no `data.object` and is not a thin event (`object: \"v2.core.event\"`)",
         ))?;
     let occurred_at = root
         .get("created")
-        .and_then(Value::as_i64)
+        .and_then(Json::as_i64)
         .map(|s| s.saturating_mul(1000))
         .unwrap_or(received_at_ms);
-    let previous = root
-        .get("data")
+    let previous = data
         .and_then(|d| d.get("previous_attributes"))
-        .and_then(Value::as_object);
+        .filter(|p| p.is_object());
     Ok(Incoming {
         event_id: id,
         event_type,
@@ -117,8 +120,144 @@ pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError>
     })
 }
 
-fn token(v: Option<&Value>, missing: &'static str) -> Result<String, PayloadError> {
-    let s = v.and_then(Value::as_str).ok_or(PayloadError(missing))?;
+/// A JSON value parsed in one pass without copying its strings: they borrow from the body
+/// (unless escaped). Most of a webhook body is card details, URLs and metadata that are never
+/// kept; building a `serde_json::Value` of it allocated every key and string, a tenth of the
+/// receiver's CPU (docs/benchmarks.md).
+enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl Json<'_> {
+    /// The member `key`; the last one if the key repeats (as a JSON map keeps it).
+    fn get(&self, key: &str) -> Option<&Self> {
+        match self {
+            Json::Object(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    fn is_object(&self) -> bool {
+        matches!(self, Json::Object(_))
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::Str(s) => Value::String(s.to_string()),
+            Json::Array(a) => Value::Array(a.iter().map(Json::to_value).collect()),
+            Json::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = Json<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+                Ok(Json::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+                Ok(Json::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+                Ok(Json::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+                Ok(Json::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+                Ok(Json::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Json<'de>, S::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = s.next_element()? {
+                    items.push(v);
+                }
+                Ok(Json::Array(items))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Json<'de>, M::Error> {
+                let mut members = Vec::new();
+                while let Some((Key(k), v)) = m.next_entry::<Key, Json>()? {
+                    members.push((k, v));
+                }
+                Ok(Json::Object(members))
+            }
+        }
+        d.deserialize_any(Any)
+    }
+}
+
+/// A member name, borrowed from the body unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> Visitor<'de> for Name {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+fn token(v: Option<&Json>, missing: &'static str) -> Result<String, PayloadError> {
+    let s = v.and_then(Json::as_str).ok_or(PayloadError(missing))?;
     let ok = !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
         return Err(PayloadError(
@@ -261,28 +400,28 @@ const ADDRESS_PATHS: &[&str] = &[
     "billing_details.address",
 ];
 
-fn get<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+fn get<'j, 'a>(obj: &'j Json<'a>, path: &str) -> Option<&'j Json<'a>> {
     let mut parts = path.split('.');
     let mut cur = obj.get(parts.next()?)?;
     for p in parts {
         cur = cur.get(p)?;
     }
-    (!cur.is_null()).then_some(cur)
+    (!matches!(cur, Json::Null)).then_some(cur)
 }
 
 /// An id field may be a string or an expanded object: keep only the id.
-fn as_id(v: &Value) -> Option<String> {
+fn as_id(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        Json::Str(s) => Some(s.to_string()),
+        Json::Object(_) => v.get("id").and_then(Json::as_str).map(str::to_owned),
         _ => None,
     }
 }
 
-fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> Minimised {
+fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
     let kind = obj
         .get("object")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .unwrap_or("unknown")
         .to_owned();
     let mut fields = Map::new();
@@ -290,15 +429,15 @@ fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> 
         let Some(v) = get(obj, path) else { continue };
         let name = path.rsplit('.').next().unwrap_or(path);
         let kept = match v {
-            Value::Object(_) => as_id(v).map(Value::from),
-            Value::Array(_) => None,
-            other => Some(other.clone()),
+            Json::Object(_) => as_id(v).map(Value::from),
+            Json::Array(_) => None,
+            other => Some(other.to_value()),
         };
         if let Some(k) = kept {
             fields.insert(name.to_owned(), k);
         }
     }
-    let object_id = obj.get("id").and_then(Value::as_str).map(str::to_owned);
+    let object_id = obj.get("id").and_then(Json::as_str).map(str::to_owned);
     let is_profile = kind == "customer";
     let customer_ref = if is_profile {
         object_id.clone()
@@ -308,18 +447,17 @@ fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> 
     let related = ["charge", "payment_intent"]
         .iter()
         .filter(|_| matches!(kind.as_str(), "refund" | "dispute"))
-        .filter_map(|k| obj.get(*k).and_then(as_id))
+        .filter_map(|k| obj.get(k).and_then(as_id))
         .collect();
 
     let first_str = |paths: &[&str]| {
         paths
             .iter()
-            .filter_map(|p| get(obj, p).and_then(Value::as_str))
+            .filter_map(|p| get(obj, p).and_then(Json::as_str))
             .find(|s| !s.trim().is_empty())
-            .map(str::to_owned)
     };
     let subject = SubjectData {
-        email: first_str(EMAIL_PATHS).and_then(|e| normalise_email(&e)),
+        email: first_str(EMAIL_PATHS).and_then(normalise_email),
         name: first_str(NAME_PATHS).map(|n| n.trim().to_owned()),
         address: ADDRESS_PATHS
             .iter()
@@ -329,10 +467,10 @@ fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> 
         previous_email: previous
             .filter(|_| is_profile)
             .and_then(|p| p.get("email"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .and_then(normalise_email),
         is_profile,
-        deleted: is_profile && obj.get("deleted").and_then(Value::as_bool) == Some(true),
+        deleted: is_profile && obj.get("deleted").and_then(Json::as_bool) == Some(true),
     };
     Minimised {
         object: kind,
@@ -345,11 +483,11 @@ fn minimise(obj: &Map<String, Value>, previous: Option<&Map<String, Value>>) -> 
     }
 }
 
-fn keep_address(a: &Value) -> Value {
+fn keep_address(a: &Json) -> Value {
     let mut out = Map::new();
     for k in ["line1", "line2", "city", "postal_code", "state", "country"] {
-        if let Some(v) = a.get(k).filter(|v| v.is_string()) {
-            out.insert(k.into(), v.clone());
+        if let Some(v) = a.get(k).and_then(Json::as_str) {
+            out.insert(k.into(), Value::from(v));
         }
     }
     Value::Object(out)
@@ -357,7 +495,7 @@ fn keep_address(a: &Value) -> Value {
 
 /// Categories of personal data present in the object as received, for the RoPA's
 /// observed-vs-declared comparison. Names only: the values are not kept.
-fn observed_categories(obj: &Map<String, Value>) -> Vec<String> {
+fn observed_categories(obj: &Json) -> Vec<String> {
     let present = |paths: &[&str]| paths.iter().any(|p| get(obj, p).is_some_and(non_empty));
     let mut out = Vec::new();
     let mut add = |cond: bool, name: &str| {
@@ -401,12 +539,12 @@ fn observed_categories(obj: &Map<String, Value>) -> Vec<String> {
     out
 }
 
-fn non_empty(v: &Value) -> bool {
+fn non_empty(v: &Json) -> bool {
     match v {
-        Value::Null => false,
-        Value::String(s) => !s.trim().is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => o.values().any(non_empty),
+        Json::Null => false,
+        Json::Str(s) => !s.trim().is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(m) => m.iter().any(|(_, v)| non_empty(v)),
         _ => true,
     }
 }
