@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_reminders",
         include_str!("../../../migrations/0007_reminders.sql"),
     ),
+    (
+        "0008_lean_deliveries",
+        include_str!("../../../migrations/0008_lean_deliveries.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
