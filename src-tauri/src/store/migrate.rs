@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_lean_deliveries",
         include_str!("../../../migrations/0008_lean_deliveries.sql"),
     ),
+    (
+        "0009_partial_link_indexes",
+        include_str!("../../../migrations/0009_partial_link_indexes.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
