@@ -185,52 +185,55 @@ impl Json<'_> {
 
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Any;
-        impl<'de> Visitor<'de> for Any {
-            type Value = Json<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Json<'de>, E> {
-                Ok(Json::Null)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
-                Ok(Json::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
-                Ok(Json::Number(v.into()))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
-                Ok(Json::Number(v.into()))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
-                Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
-                Ok(Json::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
-                Ok(Json::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
-                Ok(Json::Str(Cow::Owned(v)))
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Json<'de>, S::Error> {
-                let mut items = Vec::new();
-                while let Some(v) = s.next_element()? {
-                    items.push(v);
-                }
-                Ok(Json::Array(items))
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Json<'de>, M::Error> {
-                let mut members = Vec::new();
-                while let Some((Key(k), v)) = m.next_entry::<Key, Json>()? {
-                    members.push((k, v));
-                }
-                Ok(Json::Object(members))
-            }
-        }
         d.deserialize_any(Any)
+    }
+}
+
+/// Builds a [`Json`] from whatever the deserializer finds.
+struct Any;
+
+impl<'de> Visitor<'de> for Any {
+    type Value = Json<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Json<'de>, S::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = s.next_element()? {
+            items.push(v);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Json<'de>, M::Error> {
+        let mut members = Vec::new();
+        while let Some((Key(k), v)) = m.next_entry::<Key, Json>()? {
+            members.push((k, v));
+        }
+        Ok(Json::Object(members))
     }
 }
 
@@ -239,20 +242,10 @@ struct Key<'a>(Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl<'de> Visitor<'de> for Name {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
+        match d.deserialize_str(Any)? {
+            Json::Str(s) => Ok(Key(s)),
+            _ => Err(serde::de::Error::custom("a member name is not a string")),
         }
-        d.deserialize_str(Name)
     }
 }
 
@@ -630,6 +623,24 @@ mod tests {
             let e = parse(body, 0).unwrap_err();
             assert!(e.0.contains(want), "{e} should mention {want}");
         }
+    }
+
+    /// The body is read without copying strings; JSON's corners still read as JSON says:
+    /// escaped names and strings are decoded, a repeated member counts once (the last).
+    #[test]
+    fn escapes_and_repeated_members_read_as_json_says() {
+        let body = br#"{"\u0069d":"evt_1","type":"x","type":"customer.updated","data":{"object":
+            {"object":"customer","id":"cus_1","email":"a@example.com","email":"B\u0040Example.com",
+             "name":"Ren\u00e9e \"R\"","deleted":null}}}"#;
+        let inc = parse(body, 0).unwrap();
+        assert_eq!(
+            (inc.event_id.as_str(), inc.event_type.as_str()),
+            ("evt_1", "customer.updated")
+        );
+        let s = &inc.data.subject;
+        assert_eq!(s.email.as_deref(), Some("b@example.com"));
+        assert_eq!(s.name.as_deref(), Some("Renée \"R\""));
+        assert!(!s.deleted);
     }
 
     #[test]
