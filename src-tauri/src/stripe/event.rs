@@ -167,18 +167,13 @@ impl Json<'_> {
         matches!(self, Json::Object(_))
     }
 
-    fn to_value(&self) -> Value {
+    /// A string, number or boolean as a `serde_json::Value`; `None` for the rest.
+    fn scalar(&self) -> Option<Value> {
         match self {
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => Value::Number(n.clone()),
-            Json::Str(s) => Value::String(s.to_string()),
-            Json::Array(a) => Value::Array(a.iter().map(Json::to_value).collect()),
-            Json::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_value()))
-                    .collect(),
-            ),
+            Json::Bool(b) => Some(Value::Bool(*b)),
+            Json::Number(n) => Some(Value::Number(n.clone())),
+            Json::Str(s) => Some(Value::String(s.to_string())),
+            Json::Null | Json::Array(_) | Json::Object(_) => None,
         }
     }
 }
@@ -423,8 +418,7 @@ fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
         let name = path.rsplit('.').next().unwrap_or(path);
         let kept = match v {
             Json::Object(_) => as_id(v).map(Value::from),
-            Json::Array(_) => None,
-            other => Some(other.to_value()),
+            other => other.scalar(),
         };
         if let Some(k) = kept {
             fields.insert(name.to_owned(), k);
