@@ -44,6 +44,13 @@ fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
     })
 }
 
+/// `dsr new KIND --email EMAIL EXTRA…`, its JSON.
+fn new_dsr(dir: &Path, kind: &str, email: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["dsr", "new", kind, "--email", email];
+    args.extend_from_slice(extra);
+    ok_json(dir, None, &args)
+}
+
 /// The subject's Stripe objects, with card details the package must not carry.
 fn stock(fake: &FakeStripe, cus: &str, email: &str, name: &str, invoice_status: &str) {
     let t = now() - 3600;
@@ -241,18 +248,11 @@ fn assert_audited(dir: &Path, id: &str, actions: &[&str]) {
 fn deadlines_statuses_and_extension() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let r = ok_json(
+    let r = new_dsr(
         dir,
-        None,
-        &[
-            "dsr",
-            "new",
-            "access",
-            "--email",
-            "Nobody@Example.com",
-            "--received",
-            "2024-01-31",
-        ],
+        "access",
+        "Nobody@Example.com",
+        &["--received", "2024-01-31"],
     );
     assert_eq!(r["kind"], "access");
     assert_eq!(r["email"], "nobody@example.com");
@@ -272,37 +272,16 @@ fn deadlines_statuses_and_extension() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("first period"));
 
-    let c = ok_json(
+    let c = new_dsr(
         dir,
-        None,
-        &[
-            "dsr",
-            "new",
-            "erasure",
-            "--email",
-            "x@example.com",
-            "--regime",
-            "ccpa",
-            "--received",
-            "2025-01-01",
-        ],
+        "erasure",
+        "x@example.com",
+        &["--regime", "ccpa", "--received", "2025-01-01"],
     );
     assert_eq!(c["due_at"], "2025-02-15T00:00:00Z");
 
     // Received today: the extension is granted once, with a reason.
-    let t = ok_json(
-        dir,
-        None,
-        &[
-            "dsr",
-            "new",
-            "access",
-            "--email",
-            "y@example.com",
-            "--regime",
-            "uk-gdpr",
-        ],
-    );
+    let t = new_dsr(dir, "access", "y@example.com", &["--regime", "uk-gdpr"]);
     let tid = t["id"].as_i64().unwrap().to_string();
     let out = run(
         dir,
@@ -389,7 +368,7 @@ fn access_package_file_by_file_live_and_offline() {
     stock(&fake, CUS, EMAIL, NAME, "paid");
     let (tmp, _pid) = setup(&fake);
     let dir = data(&tmp);
-    let r = ok_json(&dir, None, &["dsr", "new", "access", "--email", EMAIL]);
+    let r = new_dsr(&dir, "access", EMAIL, &[]);
     let id = r["id"].as_i64().unwrap().to_string();
     ok_json(
         &dir,
@@ -524,7 +503,7 @@ fn erasure_plan_crash_resume_and_nothing_left() {
     stock(&fake, CUS, EMAIL, NAME, "paid");
     let (tmp, pid) = setup(&fake);
     let dir = data(&tmp);
-    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let r = new_dsr(&dir, "erasure", EMAIL, &[]);
     let id = r["id"].as_i64().unwrap().to_string();
     ok_json(
         &dir,
@@ -653,7 +632,7 @@ fn an_open_invoice_blocks_the_erasure() {
     stock(&fake, CUS, EMAIL, NAME, "open");
     let (tmp, _) = setup(&fake);
     let dir = data(&tmp);
-    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let r = new_dsr(&dir, "erasure", EMAIL, &[]);
     let id = r["id"].as_i64().unwrap().to_string();
     let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--plan"]);
     let blocked: Vec<&Value> = plan["items"]
@@ -689,17 +668,7 @@ fn an_open_invoice_blocks_the_erasure() {
 fn trail() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        ok_json(
-            tmp.path(),
-            None,
-            &[
-                "dsr",
-                "new",
-                "access",
-                "--email",
-                &format!("p{i}@example.com"),
-            ],
-        );
+        new_dsr(tmp.path(), "access", &format!("p{i}@example.com"), &[]);
     }
     let out = run(tmp.path(), None, &["audit", "verify"], None, &[]);
     assert!(
@@ -807,7 +776,7 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
         true
     );
 
-    let r = ok_json(&dir, None, &["dsr", "new", "erasure", "--email", EMAIL]);
+    let r = new_dsr(&dir, "erasure", EMAIL, &[]);
     let id = r["id"].as_i64().unwrap().to_string();
     // Free text that names the person must not outlive the erasure.
     ok_json(
@@ -952,35 +921,19 @@ fn erasure_by_stripe_redaction_job_with_validation_errors_crash_and_resume() {
 fn reminders_are_shown_once_across_restarts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let overdue = ok_json(
+    let overdue = new_dsr(
         dir,
-        None,
-        &[
-            "dsr",
-            "new",
-            "access",
-            "--email",
-            "late@example.com",
-            "--received",
-            "2024-01-31",
-        ],
+        "access",
+        "late@example.com",
+        &["--received", "2024-01-31"],
     );
     // CCPA: 45 days, so received 38 days ago is due in 7 days.
     let received = (chrono::Utc::now().date_naive() - chrono::Days::new(38)).to_string();
-    let soon = ok_json(
+    let soon = new_dsr(
         dir,
-        None,
-        &[
-            "dsr",
-            "new",
-            "erasure",
-            "--email",
-            "soon@example.com",
-            "--regime",
-            "ccpa",
-            "--received",
-            &received,
-        ],
+        "erasure",
+        "soon@example.com",
+        &["--regime", "ccpa", "--received", &received],
     );
     let ids = |v: &Value| -> Vec<(i64, i64)> {
         let mut out: Vec<(i64, i64)> = v
