@@ -7,7 +7,9 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::model::Minimised;
+use serde::Deserialize;
+
+use super::model::{Minimised, SubjectData};
 use crate::error::Result;
 use crate::store::{events, events::status, subjects, Connection, Db};
 
@@ -22,8 +24,18 @@ pub fn process_pending(conn: &Connection, limit: u32) -> Result<usize> {
     Ok(pending.len())
 }
 
+/// What linking reads of a stored event's data: the subject's part and the related ids (the
+/// business fields are skipped, not parsed: this runs in the single writer thread).
+#[derive(Deserialize)]
+struct LinkView {
+    #[serde(default)]
+    subject: SubjectData,
+    #[serde(default)]
+    related: Vec<String>,
+}
+
 fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
-    let Ok(m) = serde_json::from_str::<Minimised>(&ev.data) else {
+    let Ok(m) = serde_json::from_str::<LinkView>(&ev.data) else {
         tracing::warn!(row = ev.id, "stored event data unreadable; left unlinked");
         return events::set_outcome(conn, ev.id, status::NO_SUBJECT, None, None);
     };
@@ -33,6 +45,9 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
         Some(cus) => subjects::id_by_external(conn, p, cus)?,
         None => None,
     };
+    // Known by its customer id: the id is attached, and the events that waited for it were
+    // linked when it was (both happen only here, in stored order).
+    let attached = subject.is_some();
 
     if s.is_profile {
         // The customer record itself: its email is the subject's current address.
@@ -86,7 +101,7 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
         return events::set_outcome(conn, ev.id, st, None, None);
     };
     let current = subjects::email_of(conn, id)?;
-    if let Some(cus) = &ev.customer_ref {
+    if let (Some(cus), false) = (&ev.customer_ref, attached) {
         subjects::attach_external(conn, p, cus, id, now)?;
         if let Some(email) = &current {
             events::link_waiting(conn, p, cus, id, email)?;
