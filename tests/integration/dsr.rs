@@ -27,15 +27,21 @@ fn run(
     cli_with(dir, base, args, stdin, env)
 }
 
-fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let out = run(dir, base, &a, None, &[]);
+/// Runs the CLI and asserts it succeeded.
+fn ok_run(dir: &Path, base: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
+    let out = run(dir, base, args, stdin, &[]);
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let out = ok_run(dir, base, &a, None);
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{args:?}: not JSON ({e}): {}",
@@ -116,19 +122,13 @@ fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let (pid, _) = add_stripe(&dir);
-    let out = run(
+    ok_run(
         &dir,
         Some(&fake.base),
         &["stripe", "set-key", &pid.to_string()],
         Some(&format!("{KEY}\n")),
-        &[],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(
+    ok_run(
         &dir,
         None,
         &[
@@ -140,12 +140,6 @@ fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
             "privacy@acme.example",
         ],
         None,
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     ok_json(
         &dir,
@@ -210,29 +204,18 @@ fn erase_crashing_at(dir: &Path, base: &str, id: &str, point: &str) {
 /// Writes the erasure receipt next to the data dir and returns its HTML.
 fn receipt_html(tmp: &tempfile::TempDir, id: &str) -> String {
     let receipt = tmp.path().join("receipt.html");
-    let out = run(
+    ok_run(
         &data(tmp),
         None,
         &["dsr", "receipt", id, "--out", receipt.to_str().unwrap()],
         None,
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read_to_string(&receipt).unwrap()
 }
 
 /// Asserts the audit chain verifies and holds each of `actions` for the request.
 fn assert_audited(dir: &Path, id: &str, actions: &[&str]) {
-    let out = run(dir, None, &["audit", "verify"], None, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_run(dir, None, &["audit", "verify"], None);
     let listed: Vec<String> = ok_json(dir, None, &["audit", "list", "--request", id])
         .as_array()
         .unwrap()
@@ -341,12 +324,7 @@ fn deadlines_statuses_and_extension() {
             "request.identity_verified"
         ]
     );
-    let out = run(dir, None, &["audit", "verify"], None, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_run(dir, None, &["audit", "verify"], None);
 }
 
 fn zip_files(path: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
@@ -670,12 +648,7 @@ fn trail() -> tempfile::TempDir {
     for i in 0..3 {
         new_dsr(tmp.path(), "access", &format!("p{i}@example.com"), &[]);
     }
-    let out = run(tmp.path(), None, &["audit", "verify"], None, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_run(tmp.path(), None, &["audit", "verify"], None);
     tmp
 }
 
