@@ -81,6 +81,8 @@ impl Edge {
         let accept = std::thread::Builder::new()
             .name("edge-accept".into())
             .spawn(move || {
+                // Connection threads are started here and inherit it.
+                super::yield_to_writer();
                 let shared = Arc::new(Shared {
                     links: Links::new(inner, MAX_INNER_LINKS),
                     limits,

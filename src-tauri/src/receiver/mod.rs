@@ -130,6 +130,25 @@ impl DeliveryLog {
     }
 }
 
+/// Lets the calling thread, and the threads it starts afterwards (they inherit it), give way
+/// to the database writer. The writer is the receiver's only serial stage: every request
+/// waits for its commit, and with more runnable threads than cores, request threads waking
+/// up kept preempting it (about 2,000 times a second at 32 connections). On Linux this is
+/// `SCHED_BATCH`: the same share of the CPU, but its wake-ups do not preempt a running thread.
+/// Elsewhere it does nothing.
+pub(crate) fn yield_to_writer() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` is a valid, initialised sched_param
+        // (SCHED_BATCH requires priority 0) that the call only reads.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+        if rc != 0 {
+            tracing::debug!("SCHED_BATCH refused; receiver threads keep the default policy");
+        }
+    }
+}
+
 pub struct Receiver {
     edge: edge::Edge,
     handler: Arc<handler::Handler>,
@@ -149,7 +168,16 @@ impl Receiver {
             ))
         })?;
         let io = |e: std::io::Error| Error::Io(format!("cannot start the receiver: {e}"));
-        let (server, inner_addr, socket_dir) = internal::bind().map_err(io)?;
+        // tiny_http's threads are started by its accept thread, which inherits this priority.
+        let (server, inner_addr, socket_dir) = std::thread::scope(|s| {
+            s.spawn(|| {
+                yield_to_writer();
+                internal::bind()
+            })
+            .join()
+            .expect("binding the private socket does not panic")
+        })
+        .map_err(io)?;
         let server = Arc::new(server);
         let mut token = [0u8; 16];
         getrandom::fill(&mut token).expect("the OS random number generator is available");
@@ -169,6 +197,7 @@ impl Receiver {
             std::thread::Builder::new()
                 .name("responder".into())
                 .spawn(move || {
+                    yield_to_writer();
                     for (rq, answer) in reply_rx {
                         handler::respond(rq, &answer);
                         if answer.outcome == "accepted" {
@@ -193,6 +222,7 @@ impl Receiver {
                 std::thread::Builder::new()
                     .name(format!("receiver-{i}"))
                     .spawn(move || {
+                        yield_to_writer();
                         while let Ok(rq) = server.recv() {
                             handler.handle(rq);
                         }
