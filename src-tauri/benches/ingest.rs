@@ -83,6 +83,8 @@ struct Config {
     busy_retries: u32,
     /// Before each phase, wait up to this long for the machine to be idle.
     idle_wait_secs: f64,
+    /// Paired rounds (receiver, then peer, back to back) at the highest connection count.
+    ratio_rounds: usize,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Res<T> {
@@ -144,6 +146,7 @@ impl Config {
             busy_pct: env_or("BENCH_BUSY_PCT", 15.0)?,
             busy_retries: env_or("BENCH_BUSY_RETRIES", 2)?,
             idle_wait_secs: env_or("BENCH_IDLE_WAIT_SECS", 120.0)?,
+            ratio_rounds: env_or("BENCH_RATIO_ROUNDS", 3)?,
             out,
             repo,
         })
@@ -1095,7 +1098,7 @@ fn fmt_ms(v: f64) -> String {
     }
 }
 
-fn report(cfg: &Config, sections: &[Section]) -> String {
+fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
     let mut md = String::new();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     let _ = writeln!(md, "## Ingestion benchmark ({now})\n");
@@ -1171,6 +1174,32 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
             );
         }
     }
+    if !rounds.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nPaired rounds at {max_c} connections (receiver, then peer, back to back):\n\n\
+             | round | Privacy Desk events/s | peer events/s | ratio |\n|---:|---:|---:|---:|"
+        );
+        for (i, r) in rounds.iter().enumerate() {
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} | {:.1}× |",
+                i + 1,
+                r.receiver,
+                r.peer,
+                r.receiver / r.peer
+            );
+        }
+        let ratios: Vec<f64> = rounds.iter().map(|r| r.receiver / r.peer).collect();
+        if let Some(m) = median(ratios) {
+            let _ = writeln!(
+                md,
+                "\n**Median ratio of {} paired rounds: {m:.1}×** (target ≥ 10×: {})",
+                rounds.len(),
+                if m >= 10.0 { "met" } else { "NOT met" }
+            );
+        }
+    }
     if let Some(ri) = ri {
         let rs = &sections[ri].results;
         if let Some(o) = rs.iter().find(|r| r.label.starts_with("open")) {
@@ -1223,36 +1252,40 @@ fn report(cfg: &Config, sections: &[Section]) -> String {
 fn run() -> Res<()> {
     let cfg = Config::from_env()?;
     let tpl = Arc::new(Template::load(&cfg.fixture)?);
+    // Both servers stay up until the end (an idle one uses no CPU), for the paired rounds.
+    let mut servers: Vec<(tempfile::TempDir, Server, Target)> = Vec::new();
     let mut sections = Vec::new();
-
-    if !cfg.skip_receiver {
-        let dir = tempfile::Builder::new()
-            .prefix("pd-bench-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let (mut server, target) = start_receiver(dir.path())?;
-        let res = bench_target(&cfg, &target, &tpl);
-        server.stop();
-        if res.is_err() {
-            eprintln!("receiver log tail:\n{}", log_tail(&server.log));
+    let started = (|| -> Res<()> {
+        if !cfg.skip_receiver {
+            let dir = temp_dir("pd-bench-")?;
+            let (server, target) = start_receiver(dir.path())?;
+            servers.push((dir, server, target));
         }
-        sections.push(res?);
-    }
-    if !cfg.skip_peer {
-        let dir = tempfile::Builder::new()
-            .prefix("pd-bench-peer-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let (mut server, target) = start_peer(&cfg, dir.path())?;
-        let res = bench_target(&cfg, &target, &tpl);
-        server.stop();
-        if res.is_err() {
-            eprintln!("peer log tail:\n{}", log_tail(&server.log));
+        if !cfg.skip_peer {
+            let dir = temp_dir("pd-bench-peer-")?;
+            let (server, target) = start_peer(&cfg, dir.path())?;
+            servers.push((dir, server, target));
         }
-        sections.push(res?);
+        Ok(())
+    })();
+    let measured = started.and_then(|()| {
+        for (_, _, target) in &servers {
+            sections.push(bench_target(&cfg, target, &tpl)?);
+        }
+        match &servers[..] {
+            [(_, _, receiver), (_, _, peer)] => paired_rounds(&cfg, receiver, peer, &tpl),
+            _ => Ok(Vec::new()),
+        }
+    });
+    for (_, server, _) in &mut servers {
+        server.stop();
+        if measured.is_err() {
+            eprintln!("{} log tail:\n{}", server.what, log_tail(&server.log));
+        }
     }
+    let rounds = measured?;
 
-    let md = report(&cfg, &sections);
+    let md = report(&cfg, &sections, &rounds);
     println!("{md}");
     if let Some(parent) = cfg.out.parent() {
         fs::create_dir_all(parent)
@@ -1261,4 +1294,56 @@ fn run() -> Res<()> {
     fs::write(&cfg.out, &md).map_err(|e| format!("cannot write {}: {e}", cfg.out.display()))?;
     eprintln!("report written to {}", cfg.out.display());
     Ok(())
+}
+
+fn temp_dir(prefix: &str) -> Res<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| e.to_string())
+}
+
+/// One paired round: the receiver's and the peer's events/s at the same connection count,
+/// measured one right after the other.
+struct Round {
+    receiver: f64,
+    peer: f64,
+}
+
+/// Closed-loop phases at the highest connection count, alternating receiver and peer, so
+/// that each ratio compares two servers measured under the same machine conditions (this
+/// virtual machine's speed drifts by tens of per cent within minutes).
+fn paired_rounds(
+    cfg: &Config,
+    receiver: &Target,
+    peer: &Target,
+    tpl: &Arc<Template>,
+) -> Res<Vec<Round>> {
+    let c = cfg.conns.iter().max().copied().unwrap_or(32);
+    let mut rounds = Vec::new();
+    for i in 1..=cfg.ratio_rounds {
+        let mut eps = [0.0; 2];
+        for (slot, target) in [receiver, peer].into_iter().enumerate() {
+            eprintln!(
+                "paired round {i}/{}: {}, {c} connection(s), {:.0} s…",
+                cfg.ratio_rounds, target.name, cfg.secs
+            );
+            eps[slot] = phase(cfg, target, &|| closed_loop(target, tpl, c, cfg.secs)).events_per_s;
+        }
+        rounds.push(Round {
+            receiver: eps[0],
+            peer: eps[1],
+        });
+    }
+    Ok(rounds)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }

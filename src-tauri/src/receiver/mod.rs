@@ -274,3 +274,55 @@ impl Receiver {
         drop(self.linker.take());
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// The scheduling policy of each thread of this process, by thread name.
+    fn policies() -> Vec<(String, i32)> {
+        let mut out = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(tid) = task.file_name().to_string_lossy().parse::<libc::pid_t>() else {
+                continue;
+            };
+            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            // SAFETY: only reads the policy of a thread id (a gone thread gives -1).
+            let policy = unsafe { libc::sched_getscheduler(tid) };
+            if policy >= 0 {
+                out.push((name.trim().to_owned(), policy));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn request_threads_give_way_to_the_database_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open(dir.path()).unwrap();
+        let rx = Receiver::start(&ctx, Config::new("127.0.0.1:0".parse().unwrap())).unwrap();
+        // One request, so that a connection thread of the edge and one of tiny_http exist.
+        let mut s = std::net::TcpStream::connect(rx.local_addr()).unwrap();
+        s.write_all(b"POST /webhooks/stripe/0 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+
+        let threads = policies();
+        let named =
+            |prefix: &'static str| threads.iter().filter(move |(n, _)| n.starts_with(prefix));
+        for prefix in ["edge-accept", "edge-conn", "receiver-", "responder"] {
+            assert!(named(prefix).count() > 0, "no {prefix} thread");
+            for (name, policy) in named(prefix) {
+                assert_eq!(*policy, libc::SCHED_BATCH, "{name}");
+            }
+        }
+        assert!(named("db-writer").count() > 0);
+        for (name, policy) in named("db-writer") {
+            assert_eq!(*policy, libc::SCHED_OTHER, "{name}");
+        }
+        rx.shutdown();
+    }
+}
