@@ -48,6 +48,7 @@ test: setup
 bench: setup
 	$(NPM) run build
 	$(WITH_SESSION) cargo bench --bench ingest
+	cargo bench --bench writer
 	$(WITH_SESSION) cargo bench --bench catchup
 	cargo bench --bench activity
 	$(WITH_SESSION) cargo bench --bench access

@@ -113,6 +113,13 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
         ok
     }
 
+    /// No savepoint: when `apply` fails nothing was written. Finding out about suppression
+    /// only reads, the event is one `INSERT` (SQLite backs out a failed statement by itself),
+    /// and the delivery record is written only after it succeeded, its own failure tolerated.
+    fn needs_savepoint(&self) -> bool {
+        false
+    }
+
     fn finish(mut self: Box<Self>, committed: Result<()>) {
         let outcome = match committed {
             Ok(()) => self
@@ -130,4 +137,166 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
 /// Stores one event and waits for the commit (catch-up, backfill, tests).
 pub fn store_blocking(db: &Db, row: events::NewEvent) -> Result<Outcome> {
     db.write(move |conn| store_row(conn, &row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{self, processors};
+    use std::sync::mpsc;
+
+    fn event(processor_id: i64, event_id: &str) -> events::NewEvent {
+        events::NewEvent {
+            processor_id,
+            source: "stripe".into(),
+            event_id: event_id.into(),
+            event_type: "charge.succeeded".into(),
+            occurred_at: 1_000,
+            received_at: 2_000,
+            livemode: Some(false),
+            status: events::status::PENDING,
+            object_id: Some("ch_1".into()),
+            customer_ref: None,
+            observed: String::new(),
+            data: "{}".into(),
+        }
+    }
+
+    /// Holds the writer so that the jobs queued meanwhile share one transaction.
+    struct Gate(mpsc::Receiver<()>);
+
+    impl store::Job for Gate {
+        fn apply(&mut self, _: &Connection) -> bool {
+            let _ = self.0.recv();
+            true
+        }
+        fn finish(self: Box<Self>, _: Result<()>) {}
+    }
+
+    fn stripe_processor(db: &Db) -> i64 {
+        db.write(|c| {
+            processors::insert(
+                c,
+                &processors::NewProcessor {
+                    name: "Stripe",
+                    kind: "stripe",
+                    endpoint_id: Some("e"),
+                    token_hash: None,
+                    config: "{}",
+                    created_at: 0,
+                },
+            )
+        })
+        .unwrap()
+    }
+
+    /// Queues one store job per row while the writer is held, so that all share one
+    /// transaction; returns each job's outcome, in order.
+    fn store_in_one_batch(
+        db: &Db,
+        rows: Vec<events::NewEvent>,
+    ) -> Vec<std::result::Result<Outcome, String>> {
+        let (release, gate) = mpsc::channel();
+        db.submit(Box::new(Gate(gate))).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let n = rows.len();
+        for (i, row) in rows.into_iter().enumerate() {
+            let tx = tx.clone();
+            let job = StoreJob::new(row, move |r: Result<Outcome>| {
+                tx.send((i, r.map_err(|e| e.to_string()))).unwrap();
+            });
+            db.submit(job.with_delivery_log()).unwrap();
+        }
+        release.send(()).unwrap();
+        let mut outcomes: Vec<_> = rx.iter().take(n).collect();
+        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn stored_ids(db: &Db) -> Vec<String> {
+        db.read(|c| {
+            Ok(c.prepare("SELECT event_id FROM events ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap()
+    }
+
+    /// Store jobs run without a savepoint of their own: one that fails inside a shared
+    /// transaction must still leave nothing behind, and its neighbours must commit.
+    #[test]
+    fn a_failing_event_in_a_batch_leaves_nothing_and_its_neighbours_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let pid = stripe_processor(&db);
+        // evt_2 names a processor that does not exist (a foreign key failure); evt_4 repeats
+        // evt_3.
+        let rows = [
+            (pid, "evt_1"),
+            (pid + 99, "evt_2"),
+            (pid, "evt_3"),
+            (pid, "evt_3"),
+            (pid, "evt_5"),
+        ];
+        let outcomes = store_in_one_batch(&db, rows.map(|(p, id)| event(p, id)).into());
+        assert_eq!(outcomes[0], Ok(Outcome::Accepted));
+        assert!(outcomes[1].is_err(), "{:?}", outcomes[1]);
+        assert_eq!(outcomes[2], Ok(Outcome::Accepted));
+        assert_eq!(outcomes[3], Ok(Outcome::Duplicate));
+        assert_eq!(outcomes[4], Ok(Outcome::Accepted));
+
+        assert_eq!(stored_ids(&db), ["evt_1", "evt_3", "evt_5"]);
+        let deliveries: Vec<(String, String)> = db
+            .read(|c| {
+                Ok(
+                    c.prepare("SELECT event_id, outcome FROM deliveries ORDER BY id")?
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?,
+                )
+            })
+            .unwrap();
+        let d = |id: &str, o: &str| (id.to_owned(), o.to_owned());
+        assert_eq!(
+            deliveries,
+            [
+                d("evt_1", "accepted"),
+                d("evt_3", "accepted"),
+                d("evt_3", "duplicate"),
+                d("evt_5", "accepted"),
+            ]
+        );
+    }
+
+    /// When the disk is full SQLite may abandon the whole transaction; the jobs after the
+    /// failing one must then not be committed one by one behind the batch's back: whatever a
+    /// job reports is what the database holds.
+    #[test]
+    fn a_full_disk_mid_batch_reports_exactly_what_was_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let pid = stripe_processor(&db);
+        // The database may not grow: the first insert that needs a new page fails.
+        db.write(|c| {
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+        let big = "x".repeat(3000);
+        let rows: Vec<_> = (0..40)
+            .map(|i| events::NewEvent {
+                data: format!("{{\"pad\":\"{big}\"}}"),
+                ..event(pid, &format!("evt_{i}"))
+            })
+            .collect();
+        let outcomes = store_in_one_batch(&db, rows);
+        assert!(outcomes.iter().any(|o| o.is_err()), "the disk filled up");
+        let reported: Vec<String> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_ok())
+            .map(|(i, _)| format!("evt_{i}"))
+            .collect();
+        assert_eq!(stored_ids(&db), reported);
+    }
 }

@@ -47,6 +47,46 @@ impl InternalStream {
     }
 }
 
+impl InternalStream {
+    /// Waits until the inner server's answer has bytes to read (or `timeout`).
+    ///
+    /// On Linux a thread blocked in `read` on a Unix socket is also woken each time the peer
+    /// takes bytes this side sent (the socket's "writable again" wake-up shares the queue),
+    /// so the edge thread waiting for an answer was woken for nothing when the handler read
+    /// the request body, once per event. `poll` for input only is not woken by that.
+    fn wait_readable(&self, timeout: Duration) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let InternalStream::Unix(s) = self {
+            use std::os::fd::AsRawFd;
+            let mut fds = libc::pollfd {
+                fd: s.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+            loop {
+                // SAFETY: one valid pollfd, owned by this frame, for the length given.
+                let n = unsafe { libc::poll(&mut fds, 1, ms) };
+                if n > 0 {
+                    return Ok(());
+                }
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the inner server did not answer in time",
+                    ));
+                }
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+        let _ = timeout;
+        Ok(())
+    }
+}
+
 impl Read for InternalStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -226,6 +266,7 @@ fn roundtrip(link: &mut InternalStream, request: &[u8]) -> io::Result<(InnerAnsw
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head_end, length, close) = loop {
+        link.wait_readable(ANSWER_TIMEOUT)?;
         let n = link.read(&mut chunk)?;
         if n == 0 {
             return Err(io::Error::new(
@@ -263,6 +304,7 @@ fn roundtrip(link: &mut InternalStream, request: &[u8]) -> io::Result<(InnerAnsw
     let mut at = body.len();
     body.resize(length, 0);
     while at < length {
+        link.wait_readable(ANSWER_TIMEOUT)?;
         let n = link.read(&mut body[at..])?;
         if n == 0 {
             return Err(io::Error::new(

@@ -70,11 +70,14 @@ pub struct Pending {
 }
 
 pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
-    let mut stmt = conn.prepare_cached(
+    // The limit is written into the SQL, not bound: SQLite (3.50) recompiles a statement
+    // whenever a parameter in its LIMIT is bound, and this runs after every batch of stored
+    // events, in the writer thread. One cached statement per limit value.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, processor_id, event_type, customer_ref, data, occurred_at FROM events
-         WHERE status = 'pending' ORDER BY id LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
+         WHERE status = 'pending' ORDER BY id LIMIT {limit}"
+    ))?;
+    let rows = stmt.query_map([], |r| {
         Ok(Pending {
             id: r.get(0)?,
             processor_id: r.get(1)?,

@@ -36,9 +36,18 @@ const IDLE_READERS: usize = 4;
 
 /// A unit of work for the writer thread.
 pub trait Job: Send {
-    /// Runs inside the batch transaction, in a savepoint of its own. Returning `false` rolls
-    /// back this job's changes only.
+    /// Runs inside the batch transaction, in a savepoint of its own (unless
+    /// [`Job::needs_savepoint`] says otherwise). Returning `false` rolls back this job's
+    /// changes only.
     fn apply(&mut self, conn: &Connection) -> bool;
+    /// Whether `apply` runs in a savepoint of its own. A job may answer `false` only if it
+    /// changes nothing whenever `apply` returns `false`: typically, its one required write is
+    /// a single statement, which SQLite backs out by itself when it fails. Saves the copy of
+    /// every page the job touches into the savepoint's journal (the writer's hot path: one
+    /// webhook event per job).
+    fn needs_savepoint(&self) -> bool {
+        true
+    }
     /// Runs after the batch is durably committed (`Ok`) or rolled back (`Err`).
     fn finish(self: Box<Self>, committed: Result<()>);
 }
@@ -243,14 +252,27 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<
     conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         let step = (|| {
+            if !job.needs_savepoint() {
+                job.apply(conn);
+                // Some errors (disk full, I/O) make SQLite roll back the whole transaction;
+                // the jobs after it must not run in autocommit mode.
+                return if conn.is_autocommit() {
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                        Some("the transaction was rolled back".into()),
+                    ))
+                } else {
+                    Ok(())
+                };
+            }
             conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             let ok = job.apply(conn);
             if !ok {
                 conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
             }
-            conn.prepare_cached("RELEASE job")?.execute([])
+            conn.prepare_cached("RELEASE job")?.execute([]).map(drop)
         })();
-        if let Err(e) = step.map(drop) {
+        if let Err(e) = step {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
         }

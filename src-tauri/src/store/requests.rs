@@ -240,11 +240,10 @@ pub fn save_run_state(conn: &Connection, request_id: i64, state: &str, now: i64)
 // Suppressions
 
 pub fn any_suppression(conn: &Connection) -> Result<bool> {
-    Ok(
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| {
-            r.get(0)
-        })?,
-    )
+    // Asked for every stored event: a cached statement, not a fresh parse each time.
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppressions)")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub fn is_suppressed(conn: &Connection, hash: &str) -> Result<bool> {

@@ -1,0 +1,162 @@
+//! Database writer benchmark: `make bench` (or `cargo bench --bench writer`).
+//!
+//! The receiver's only serial stage is the `db-writer` thread (group commit with
+//! `synchronous=FULL`). The ingestion benchmark measures it inside the whole receiver, on a
+//! machine shared with the load generator, where the scheduler's noise hides changes of a
+//! few microseconds. This one measures the writer alone: `StoreJob`s of the ingestion
+//! benchmark's fixture (a minimised `charge.succeeded`, with its delivery record), queued in
+//! batches of a fixed size while the writer is held (so each batch is exactly one
+//! transaction), then released; after each batch the linking step runs on the writer too, as
+//! the `Linker` makes it do. Reported per batch size: events/s and the writer thread's CPU
+//! time per event (`/proc/self/task/TID/schedstat`: time on a CPU, not waiting for the disk).
+//!
+//! Environment: `WRITER_EVENTS` (4000 per batch size), `WRITER_BATCHES` (`1,8,32`),
+//! `BENCH_FIXTURE`, `PRIVACY_DESK_FIXTURES` (as the ingestion benchmark).
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use privacy_desk::error::Result;
+use privacy_desk::ingest::{self, link, StoreJob};
+use privacy_desk::store::{self, processors, Connection, Db};
+use privacy_desk::stripe::event;
+
+fn main() {
+    let n: usize = env_or("WRITER_EVENTS", 4000);
+    let batches: Vec<usize> = std::env::var("WRITER_BATCHES")
+        .unwrap_or_else(|_| "1,8,32".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let fixture = std::env::var("BENCH_FIXTURE").unwrap_or("04-charge.succeeded.json".into());
+    let body = std::fs::read(fixtures_dir().join(&fixture)).expect("read the fixture");
+    let template = String::from_utf8(body).expect("the fixture is UTF-8");
+    let id = serde_json::from_str::<serde_json::Value>(&template).expect("JSON")["id"]
+        .as_str()
+        .expect("the fixture has an id")
+        .to_owned();
+
+    println!("| batch size | events | events/s | writer CPU µs/event | commits |");
+    println!("|---:|---:|---:|---:|---:|");
+    for &batch in &batches {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = Db::open(tmp.path()).unwrap();
+        let pid = db
+            .write(|c| {
+                processors::insert(
+                    c,
+                    &processors::NewProcessor {
+                        name: "Stripe",
+                        kind: "stripe",
+                        endpoint_id: Some("bench"),
+                        token_hash: None,
+                        config: "{}",
+                        created_at: 0,
+                    },
+                )
+            })
+            .unwrap();
+        // Rows built before the clock starts: parsing and minimising are the handlers' work.
+        let rows: Vec<_> = (0..n)
+            .map(|i| {
+                let body = template.replace(&id, &format!("evt_writer_{batch}_{i}"));
+                let inc = event::parse(body.as_bytes(), 1_000).expect("the fixture parses");
+                ingest::row(pid, "stripe", inc, 1_000 + i as i64)
+            })
+            .collect();
+        let writer = writer_tid().expect("the db-writer thread");
+        let (cpu0, t0) = (thread_cpu_ns(&writer), Instant::now());
+        let mut commits = 0;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let (release, gate) = Gate::new();
+            db.submit(Box::new(gate)).unwrap();
+            let (tx, rx) = mpsc::channel();
+            let mut queued = 0;
+            for row in rows.by_ref().take(batch) {
+                let tx = tx.clone();
+                let job = StoreJob::new(row, move |r: Result<ingest::Outcome>| {
+                    let _ = tx.send(r.is_ok());
+                });
+                db.submit(job.with_delivery_log()).unwrap();
+                queued += 1;
+            }
+            release.send(()).unwrap();
+            let stored = rx.iter().take(queued).filter(|ok| *ok).count();
+            assert_eq!(stored, queued, "every event of the batch is stored");
+            db.write(|c| link::process_pending(c, 500)).unwrap();
+            commits += 2;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let cpu_us = (thread_cpu_ns(&writer) - cpu0) as f64 / 1e3 / n as f64;
+        let linked: i64 = db
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM events WHERE status != 'pending'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(linked as usize, n, "every event was linked");
+        println!(
+            "| {batch} | {n} | {:.0} | {cpu_us:.1} | {commits} |",
+            n as f64 / secs
+        );
+        db.shutdown();
+    }
+}
+
+/// Holds the writer until released, so that the jobs queued meanwhile share one transaction.
+struct Gate(mpsc::Receiver<()>);
+
+impl Gate {
+    fn new() -> (mpsc::Sender<()>, Gate) {
+        let (tx, rx) = mpsc::channel();
+        (tx, Gate(rx))
+    }
+}
+
+impl store::Job for Gate {
+    fn apply(&mut self, _: &Connection) -> bool {
+        let _ = self.0.recv();
+        true
+    }
+    fn finish(self: Box<Self>, _: Result<()>) {}
+}
+
+fn writer_tid() -> Option<String> {
+    std::fs::read_dir("/proc/self/task").ok()?.find_map(|t| {
+        let t = t.ok()?;
+        let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+        (comm.trim() == "db-writer").then(|| t.file_name().to_string_lossy().into_owned())
+    })
+}
+
+/// Time the thread spent on a CPU, in nanoseconds.
+fn thread_cpu_ns(tid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("schedstat of the writer thread")
+}
+
+fn fixtures_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("PRIVACY_DESK_FIXTURES") {
+        return d.into();
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stripe");
+    if local.is_dir() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/stripe")
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
