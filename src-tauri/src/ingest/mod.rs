@@ -217,7 +217,7 @@ mod tests {
         db.read(|c| {
             Ok(c.prepare("SELECT event_id FROM events ORDER BY id")?
                 .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<std::result::Result<_, _>>()?)
         })
         .unwrap()
     }
@@ -251,7 +251,7 @@ mod tests {
                 Ok(
                     c.prepare("SELECT event_id, outcome FROM deliveries ORDER BY id")?
                         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<rusqlite::Result<_>>()?,
+                        .collect::<std::result::Result<_, _>>()?,
                 )
             })
             .unwrap();
