@@ -45,9 +45,7 @@ impl InternalStream {
             InternalStream::Tcp(s) => s.set_read_timeout(t),
         }
     }
-}
 
-impl InternalStream {
     /// Waits until the inner server's answer has bytes to read (or `timeout`).
     ///
     /// On Linux a thread blocked in `read` on a Unix socket is also woken each time the peer
