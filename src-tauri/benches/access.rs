@@ -60,19 +60,7 @@ fn main() {
 /// One customer and `n` of their charges, through the real parse → minimise → store → link.
 fn fill(ctx: &Context, n: usize) {
     ctx.db
-        .write(|c| {
-            processors::insert(
-                c,
-                &processors::NewProcessor {
-                    name: "Stripe",
-                    kind: "stripe",
-                    endpoint_id: Some("e"),
-                    token_hash: None,
-                    config: "{}",
-                    created_at: 0,
-                },
-            )
-        })
+        .write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
         .unwrap();
     let customer = r#"{"id":"evt_c","object":"event","type":"customer.created","created":1735689600,
         "data":{"object":{"id":"cus_bench","object":"customer","email":"bench.subject@example.com",

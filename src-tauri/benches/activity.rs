@@ -117,17 +117,7 @@ fn ms(d: Duration) -> f64 {
 /// `n` events over two years, 10k subjects, a realistic mix of types and statuses.
 fn fill(db: &Db, n: i64) {
     db.write(|c| {
-        processors::insert(
-            c,
-            &processors::NewProcessor {
-                name: "Stripe",
-                kind: "stripe",
-                endpoint_id: Some("e"),
-                token_hash: None,
-                config: "{}",
-                created_at: 0,
-            },
-        )?;
+        processors::insert(c, &processors::NewProcessor::bare_stripe("e"))?;
         for s in 0..10_000 {
             subjects::create(
                 c,

@@ -37,19 +37,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let db = Db::open(tmp.path()).unwrap();
     let pid = db
-        .write(|c| {
-            processors::insert(
-                c,
-                &processors::NewProcessor {
-                    name: "Stripe",
-                    kind: "stripe",
-                    endpoint_id: Some("bench"),
-                    token_hash: None,
-                    config: "{}",
-                    created_at: 0,
-                },
-            )
-        })
+        .write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("bench")))
         .unwrap();
     let client = Client::with_base(Secret::new(fake_stripe::KEY), &fake.base).unwrap();
     let types: Vec<String> = stripe_sync::DEFAULT_EVENTS

@@ -174,20 +174,8 @@ mod tests {
     }
 
     fn stripe_processor(db: &Db) -> i64 {
-        db.write(|c| {
-            processors::insert(
-                c,
-                &processors::NewProcessor {
-                    name: "Stripe",
-                    kind: "stripe",
-                    endpoint_id: Some("e"),
-                    token_hash: None,
-                    config: "{}",
-                    created_at: 0,
-                },
-            )
-        })
-        .unwrap()
+        db.write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
+            .unwrap()
     }
 
     /// Queues one store job per row while the writer is held, so that all share one
