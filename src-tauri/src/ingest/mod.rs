@@ -142,7 +142,7 @@ pub fn store_blocking(db: &Db, row: events::NewEvent) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{self, processors};
+    use crate::store::processors;
     use std::sync::mpsc;
 
     fn event(processor_id: i64, event_id: &str) -> events::NewEvent {
@@ -162,17 +162,6 @@ mod tests {
         }
     }
 
-    /// Holds the writer so that the jobs queued meanwhile share one transaction.
-    struct Gate(mpsc::Receiver<()>);
-
-    impl store::Job for Gate {
-        fn apply(&mut self, _: &Connection) -> bool {
-            let _ = self.0.recv();
-            true
-        }
-        fn finish(self: Box<Self>, _: Result<()>) {}
-    }
-
     fn stripe_processor(db: &Db) -> i64 {
         db.write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
             .unwrap()
@@ -184,8 +173,7 @@ mod tests {
         db: &Db,
         rows: Vec<events::NewEvent>,
     ) -> Vec<std::result::Result<Outcome, String>> {
-        let (release, gate) = mpsc::channel();
-        db.submit(Box::new(Gate(gate))).unwrap();
+        let held = db.hold().unwrap();
         let (tx, rx) = mpsc::channel();
         let n = rows.len();
         for (i, row) in rows.into_iter().enumerate() {
@@ -195,7 +183,7 @@ mod tests {
             });
             db.submit(job.with_delivery_log()).unwrap();
         }
-        release.send(()).unwrap();
+        drop(held);
         let mut outcomes: Vec<_> = rx.iter().take(n).collect();
         outcomes.sort_by_key(|(i, _)| *i);
         outcomes.into_iter().map(|(_, r)| r).collect()

@@ -173,6 +173,19 @@ impl Db {
         out
     }
 
+    /// Holds the writer until the returned guard is dropped; the jobs queued meanwhile then
+    /// go into one transaction (up to 512 of them). For tests and benchmarks that need a
+    /// batch of a known make-up. Returns once the writer is held.
+    pub fn hold(&self) -> Result<Held> {
+        let (held_tx, held_rx) = mpsc::sync_channel(1);
+        let (release, released) = mpsc::sync_channel(1);
+        self.submit(Box::new(Hold { held_tx, released }))?;
+        held_rx
+            .recv()
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))?;
+        Ok(Held(release))
+    }
+
     /// Commits what is queued and stops the writer. Later writes fail with `Unavailable`.
     pub fn shutdown(&self) {
         let _ = self.inner.tx.send(Msg::Stop);
@@ -282,6 +295,32 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<
         return Err(e);
     }
     Ok(())
+}
+
+/// Keeps the writer held (see [`Db::hold`]) until dropped.
+pub struct Held(SyncSender<()>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// [`Db::hold`]'s job: says it runs, then waits to be released. The writer has already taken
+/// its batch when a job runs, so everything queued meanwhile waits for the next one.
+struct Hold {
+    held_tx: SyncSender<()>,
+    released: Receiver<()>,
+}
+
+impl Job for Hold {
+    fn apply(&mut self, _: &Connection) -> bool {
+        let _ = self.held_tx.send(());
+        let _ = self.released.recv();
+        true
+    }
+
+    fn finish(self: Box<Self>, _: Result<()>) {}
 }
 
 /// [`Db::write`]'s job: a closure and the channel its caller waits on.
