@@ -17,7 +17,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -163,48 +163,67 @@ type Job = (TcpStream, ActiveGuard);
 
 /// The connection threads: one per connection being served, reused afterwards. A connection
 /// goes to an idle thread, or to a new one when none is idle (the accept loop's connection cap
-/// bounds how many there can be).
+/// bounds how many there can be). Each idle thread waits on its own [`Slot`], so handing over
+/// a connection wakes exactly that thread (a single queue behind a `Mutex` also woke a second
+/// thread per connection, only for it to go back to sleep).
 struct Pool {
     shared: Arc<Shared>,
-    queue: mpsc::Sender<Job>,
-    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
-    idle: Arc<AtomicUsize>,
+    idle: Arc<Mutex<Idle>>,
+}
+
+#[derive(Default)]
+struct Idle {
+    /// Idle threads' slots, the most recently idle last (its stack and caches are warm).
+    slots: Vec<Arc<Slot>>,
+    /// The pool is gone: threads end instead of waiting for work.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Slot {
+    job: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+enum SlotState {
+    #[default]
+    Empty,
+    Job(Job),
+    /// The pool is gone: end the thread.
+    Closed,
 }
 
 impl Pool {
     fn new(shared: Arc<Shared>) -> Pool {
-        let (queue, jobs) = mpsc::channel();
         Pool {
             shared,
-            queue,
-            jobs: Arc::new(Mutex::new(jobs)),
-            idle: Arc::new(AtomicUsize::new(0)),
+            idle: Arc::new(Mutex::new(Idle::default())),
         }
     }
 
     fn serve(&self, stream: TcpStream, guard: ActiveGuard) {
-        // Claim an idle thread, or start one for this connection.
-        let claimed = self
-            .idle
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if claimed {
-            if self.queue.send((stream, guard)).is_err() {
-                tracing::warn!("the connection pool is gone; connection dropped");
-            }
-            return;
+        let slot = self.idle.lock().expect("idle threads").slots.pop();
+        match slot {
+            Some(slot) => slot.put(SlotState::Job((stream, guard))),
+            None => self.spawn((stream, guard)),
         }
-        let (shared, jobs, idle) = (self.shared.clone(), self.jobs.clone(), self.idle.clone());
+    }
+
+    fn spawn(&self, first: Job) {
+        let (shared, idle) = (self.shared.clone(), self.idle.clone());
         let spawned = std::thread::Builder::new()
             .name("edge-conn".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let mut job = Some((stream, guard));
+                // The request head is read into this buffer, reused for every connection.
+                let mut head = vec![0u8; shared.limits.max_head_bytes];
+                let slot = Arc::new(Slot::default());
+                let mut job = Some(first);
                 while let Some((stream, guard)) = job.take() {
-                    serve_connection(stream, &shared);
+                    serve_connection(stream, &mut head, &shared);
                     drop(guard);
-                    idle.fetch_add(1, Ordering::SeqCst);
-                    job = next_job(&jobs, &idle);
+                    job = slot.next_job(&idle);
                 }
             });
         if spawned.is_err() {
@@ -213,24 +232,58 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// Idle threads end; busy ones finish their connection first.
+    fn drop(&mut self) {
+        let slots = {
+            let mut idle = self.idle.lock().expect("idle threads");
+            idle.closed = true;
+            std::mem::take(&mut idle.slots)
+        };
+        for slot in slots {
+            slot.put(SlotState::Closed);
+        }
+    }
+}
+
 /// How long an idle connection thread waits for work before it ends (after a burst).
 const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(60);
 
-/// Waits for the next connection; `None` ends the thread: the queue closed, or it idled for
-/// [`IDLE_THREAD_LIFETIME`] and no connection was meant for it.
-fn next_job(jobs: &Mutex<mpsc::Receiver<Job>>, idle: &AtomicUsize) -> Option<Job> {
-    let rx = jobs.lock().ok()?;
-    loop {
-        match rx.recv_timeout(IDLE_THREAD_LIFETIME) {
-            Ok(job) => return Some(job),
-            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Leave only if no connection was handed out against this thread's idleness
-                // (then one is in the queue: take it).
-                if idle
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok()
-                {
+impl Slot {
+    fn put(&self, state: SlotState) {
+        *self.job.lock().expect("slot") = state;
+        self.ready.notify_one();
+    }
+
+    /// Offers the thread as idle and waits for its next connection; `None` ends the thread:
+    /// the pool closed, or it idled for [`IDLE_THREAD_LIFETIME`].
+    fn next_job(self: &Arc<Slot>, idle: &Mutex<Idle>) -> Option<Job> {
+        {
+            let mut idle = idle.lock().expect("idle threads");
+            if idle.closed {
+                return None;
+            }
+            idle.slots.push(self.clone());
+        }
+        let mut state = self.job.lock().expect("slot");
+        loop {
+            match std::mem::take(&mut *state) {
+                SlotState::Job(job) => return Some(job),
+                SlotState::Closed => return None,
+                SlotState::Empty => {}
+            }
+            let (next, waited) = self
+                .ready
+                .wait_timeout(state, IDLE_THREAD_LIFETIME)
+                .expect("slot");
+            state = next;
+            if waited.timed_out() && matches!(*state, SlotState::Empty) {
+                // Leave only if no connection is being handed over (then the slot is no
+                // longer in the idle list and the connection is on its way: wait for it).
+                // (Locks: slot then list here, never both elsewhere.)
+                let mut idle = idle.lock().expect("idle threads");
+                if let Some(i) = idle.slots.iter().position(|s| Arc::ptr_eq(s, self)) {
+                    idle.slots.remove(i);
                     return None;
                 }
             }
@@ -238,10 +291,10 @@ fn next_job(jobs: &Mutex<mpsc::Receiver<Job>>, idle: &AtomicUsize) -> Option<Job
     }
 }
 
-fn serve_connection(mut stream: TcpStream, shared: &Shared) {
+fn serve_connection(mut stream: TcpStream, head: &mut [u8], shared: &Shared) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(shared.limits.read_timeout));
-    match read_request(&mut stream, &shared.limits) {
+    match read_request(&mut stream, head, &shared.limits) {
         Ok(req) => {
             if let Err(e) = forward(&mut stream, &req, shared) {
                 tracing::warn!(error = %e, "forwarding a request to the inner server failed");
@@ -286,6 +339,8 @@ struct Timed<'a> {
     stream: &'a mut TcpStream,
     deadline: Instant,
     read_timeout: Duration,
+    /// The socket's read timeout as last set (a system call each time it changes).
+    timeout_set: Option<Duration>,
 }
 
 impl Timed<'_> {
@@ -294,9 +349,13 @@ impl Timed<'_> {
         if left.is_zero() {
             return Err(timeout().into());
         }
-        let _ = self
-            .stream
-            .set_read_timeout(Some(left.min(self.read_timeout)));
+        let wait = left.min(self.read_timeout);
+        if self.timeout_set != Some(wait) {
+            // Near the deadline the wait shrinks with every read; far from it, it is always
+            // the per-read timeout, set once.
+            let _ = self.stream.set_read_timeout(Some(wait));
+            self.timeout_set = Some(wait);
+        }
         match self.stream.read(buf) {
             Ok(n) => Ok(n),
             Err(e)
@@ -317,14 +376,18 @@ fn timeout() -> Answer {
     Answer::new(408, "timeout", "the request did not arrive in time")
 }
 
-fn read_request(stream: &mut TcpStream, limits: &Limits) -> Result<Request, ReadError> {
+/// Reads one request; its head into `buf` (the head cap: a longer head is refused).
+fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    limits: &Limits,
+) -> Result<Request, ReadError> {
     let mut io = Timed {
         stream,
         deadline: Instant::now() + limits.request_deadline,
         read_timeout: limits.read_timeout,
+        timeout_set: None,
     };
-    // The head, into a buffer that never grows past the cap.
-    let mut buf = vec![0u8; limits.max_head_bytes];
     let mut filled = 0;
     let head_end = loop {
         if filled == buf.len() {
@@ -413,7 +476,6 @@ fn read_request(stream: &mut TcpStream, limits: &Limits) -> Result<Request, Read
     }
 
     let already = buf[head_end..filled].to_vec();
-    drop(buf);
     let body = if chunked {
         read_chunked(&mut io, already, limits.max_body_bytes)?
     } else {

@@ -149,7 +149,9 @@ impl Handler {
             a
         };
 
-        let mut body = Vec::new();
+        // Sized up front: read in one go rather than in growing steps (a system call each).
+        let expected = rq.body_length().unwrap_or(0).min(self.max_body + 1);
+        let mut body = Vec::with_capacity(expected);
         let read = rq
             .as_reader()
             .take(self.max_body as u64 + 1)

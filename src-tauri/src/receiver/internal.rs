@@ -138,6 +138,8 @@ struct LinkState {
     open: usize,
     /// A connection is being opened and has not had its first answer yet.
     opening: bool,
+    /// Requests waiting in `checkout` (only then is a check-in worth a wake-up call).
+    waiting: usize,
 }
 
 /// A free connection unused this long is closed (its tiny_http thread ends), after a burst.
@@ -163,6 +165,7 @@ impl Links {
                 idle: VecDeque::new(),
                 open: 0,
                 opening: false,
+                waiting: 0,
             }),
             changed: Condvar::new(),
         }
@@ -228,7 +231,9 @@ impl Links {
                     "no free connection to the inner server",
                 ));
             }
+            st.waiting += 1;
             st = self.changed.wait_timeout(st, left).expect("link state").0;
+            st.waiting -= 1;
         }
     }
 
@@ -250,8 +255,11 @@ impl Links {
             st.idle.pop_front();
             st.open -= 1;
         }
+        let waiting = st.waiting > 0;
         drop(st);
-        self.changed.notify_all();
+        if waiting {
+            self.changed.notify_all();
+        }
     }
 }
 
