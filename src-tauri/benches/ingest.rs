@@ -26,7 +26,8 @@
 //!   `BENCH_OPEN_WORKERS` client threads for the open loop (64);
 //! * `BENCH_FIXTURE` fixture file name (04-charge.succeeded.json); `PRIVACY_DESK_FIXTURES` the
 //!   fixtures folder (default `tests/fixtures/stripe`, then `../shared/fixtures/stripe`);
-//! * `BENCH_SKIP_RECEIVER=1`, `BENCH_SKIP_PEER=1` run one side only;
+//! * `BENCH_SKIP_RECEIVER=1`, `BENCH_SKIP_PEER=1` run one side only; `BENCH_SKIP_FLOOR=1`
+//!   skips the no-op server's phase (the most this load generator can measure here);
 //! * `PEER_VENV` the peer's virtualenv (`.venv` at the repo root; created with
 //!   `python3 -m venv` + `pip install -r tests/peer/requirements.txt` when missing);
 //!   `PEER_GUNICORN_ARGS` overrides the worker options (default `--workers 5 --worker-class sync`);
@@ -57,6 +58,9 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 type Res<T> = Result<T, String>;
 
 fn main() {
+    if std::env::var_os(FLOOR_ENV).is_some() {
+        serve_nothing();
+    }
     // `cargo bench` passes `--bench` (and maybe a filter); there is nothing to select here.
     if let Err(e) = run() {
         eprintln!("ingest bench: {e}");
@@ -77,6 +81,8 @@ struct Config {
     fixture: PathBuf,
     skip_receiver: bool,
     skip_peer: bool,
+    /// Skip the no-op server's phase (the machine's floor; see [`serve_nothing`]).
+    skip_floor: bool,
     out: PathBuf,
     /// A phase during which other processes used more than this % of the CPU is repeated.
     busy_pct: f64,
@@ -143,6 +149,7 @@ impl Config {
             fixture: fixtures.join(fixture_name),
             skip_receiver: env_flag("BENCH_SKIP_RECEIVER"),
             skip_peer: env_flag("BENCH_SKIP_PEER"),
+            skip_floor: env_flag("BENCH_SKIP_FLOOR"),
             busy_pct: env_or("BENCH_BUSY_PCT", 15.0)?,
             busy_retries: env_or("BENCH_BUSY_RETRIES", 2)?,
             idle_wait_secs: env_or("BENCH_IDLE_WAIT_SECS", 120.0)?,
@@ -286,11 +293,18 @@ fn parse_head(buf: &[u8]) -> std::io::Result<Option<(u16, usize)>> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|c| c.parse::<u16>().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))?;
-    let len = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    let len = content_length(lines);
     Ok(Some((status, len.map_or(usize::MAX, |l| end + 4 + l))))
+}
+
+/// The `Content-Length` among header lines, if any.
+fn content_length<'a>(mut lines: impl Iterator<Item = &'a str>) -> Option<usize> {
+    lines
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -786,13 +800,27 @@ fn start_receiver(data_dir: &Path) -> Res<(Server, Target)> {
         what: "privacy-desk serve".into(),
         log: log.clone(),
     };
+    let addr = listen_addr(&mut server, "`serve`")?;
+    let target = Target {
+        name: "Privacy Desk".into(),
+        addr,
+        path,
+        pid: server.child.id(),
+    };
+    server.what = format!("privacy-desk serve ({addr})");
+    Ok((server, target))
+}
+
+/// Reads the server's first line, `listening on http://HOST:PORT`, and keeps draining its
+/// standard output so that it never blocks on a full pipe.
+fn listen_addr(server: &mut Server, what: &str) -> Res<SocketAddr> {
+    let log = server.log.clone();
     let stdout = server.child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {
         let mut r = BufReader::new(stdout);
         let mut first = String::new();
         let _ = tx.send(r.read_line(&mut first).map(|_| first));
-        // Keep draining so that the receiver never blocks on a full pipe.
         let mut sink = Vec::new();
         let _ = r.read_to_end(&mut sink);
     });
@@ -800,7 +828,7 @@ fn start_receiver(data_dir: &Path) -> Res<(Server, Target)> {
         .recv_timeout(Duration::from_secs(30))
         .map_err(|_| {
             format!(
-                "`serve` printed no line within 30 s; log:\n{}",
+                "{what} printed no line within 30 s; log:\n{}",
                 log_tail(&log)
             )
         })?
@@ -810,21 +838,98 @@ fn start_receiver(data_dir: &Path) -> Res<(Server, Target)> {
         .strip_prefix("listening on http://")
         .ok_or_else(|| {
             format!(
-                "`serve` first line was {first:?}, not `listening on http://HOST:PORT`; log:\n{}",
+                "{what} first line was {first:?}, not `listening on http://HOST:PORT`; log:\n{}",
                 log_tail(&log)
             )
         })?;
-    let addr: SocketAddr = url
-        .parse()
-        .map_err(|_| format!("cannot parse address in {first:?}"))?;
+    url.parse()
+        .map_err(|_| format!("cannot parse address in {first:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor: a server that does nothing
+
+/// Name of the no-op server's section in the report.
+const FLOOR: &str = "no-op server (floor)";
+
+/// Starts this benchmark's own executable as the no-op server ([`serve_nothing`]).
+fn start_floor(dir: &Path) -> Res<(Server, Target)> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let log = dir.join("floor.log");
+    let child = Command::new(exe)
+        .env(FLOOR_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(&log).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start the no-op server: {e}"))?;
+    let mut server = Server {
+        child,
+        what: "no-op server".into(),
+        log,
+    };
+    let addr = listen_addr(&mut server, "the no-op server")?;
     let target = Target {
-        name: "Privacy Desk".into(),
+        name: FLOOR.into(),
         addr,
-        path,
+        path: "/".into(),
         pid: server.child.id(),
     };
-    server.what = format!("privacy-desk serve ({addr})");
     Ok((server, target))
+}
+
+/// Set (by [`start_floor`]) when this executable is to be the no-op server.
+const FLOOR_ENV: &str = "PRIVACY_DESK_BENCH_NOOP_SERVER";
+
+/// The no-op server: reads each request (head, then `Content-Length` bytes), answers a fixed
+/// 200 and closes, on 64 threads blocked in `accept`. No verification, no storage: what it
+/// costs is the machine's floor for one request on a fresh TCP connection, and its events/s
+/// the most this load generator can measure on this machine.
+fn serve_nothing() -> ! {
+    extern "C" fn exit_now(_: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe; nothing is left to flush.
+        unsafe { libc::_exit(0) }
+    }
+    // SIGTERM (the harness's stop) ends it with success, like the receiver.
+    // SAFETY: installs a handler that only calls an async-signal-safe function.
+    unsafe { libc::signal(libc::SIGTERM, exit_now as *const () as libc::sighandler_t) };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    println!(
+        "listening on http://{}",
+        listener.local_addr().expect("local address")
+    );
+    let listener = Arc::new(listener);
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\
+                   Connection: close\r\n\r\n{\"outcome\":\"accepted\"}";
+    for _ in 0..64 {
+        let listener = listener.clone();
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let Ok((mut s, _)) = listener.accept() else {
+                    continue;
+                };
+                let (mut filled, mut need) = (0, usize::MAX);
+                while filled < need.min(buf.len()) {
+                    match s.read(&mut buf[filled..]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => filled += n,
+                    }
+                    if need == usize::MAX {
+                        if let Some(end) = find(&buf[..filled], b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]);
+                            need = end + 4 + content_length(head.split("\r\n")).unwrap_or(0);
+                        }
+                    }
+                }
+                let _ = s.write_all(answer);
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        });
+    }
+    loop {
+        thread::park();
+    }
 }
 
 fn peer_venv(cfg: &Config) -> Res<PathBuf> {
@@ -1160,7 +1265,10 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
     };
     let max_c = cfg.conns.iter().max().copied().unwrap_or(32).to_string();
     let ri = sections.iter().position(|s| s.name == "Privacy Desk");
-    let pi = sections.iter().position(|s| s.name != "Privacy Desk");
+    let pi = sections
+        .iter()
+        .position(|s| s.name != "Privacy Desk" && s.name != FLOOR);
+    let fi = sections.iter().position(|s| s.name == FLOOR);
     let _ = writeln!(md);
     if let (Some(ri), Some(pi)) = (ri, pi) {
         if let (Some(r), Some(p)) = (find(ri, &max_c), find(pi, &max_c)) {
@@ -1171,6 +1279,24 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
                 r.events_per_s,
                 p.events_per_s,
                 if ratio >= 10.0 { "met" } else { "NOT met" }
+            );
+        }
+    }
+    if let (Some(fi), Some(pi)) = (fi, pi) {
+        // The peer as measured closest in time: the paired rounds' median, else its phase.
+        let peer = median(rounds.iter().map(|r| r.peer).collect())
+            .or_else(|| find(pi, &max_c).map(|p| p.events_per_s));
+        if let (Some(f), Some(peer)) = (find(fi, &max_c), peer) {
+            let _ = writeln!(
+                md,
+                "\nThe floor: a server that reads each request and answers 200 without verifying or \
+                 storing anything reached {:.0} events/s at {max_c} connections ({:.0} µs server CPU \
+                 and {:.0} µs load-generator CPU per request), {:.1}× the peer's {peer:.0}: the most \
+                 any receiver could show against this peer on this machine with this load generator.",
+                f.events_per_s,
+                f.server_cpu_us_per_event,
+                f.client_cpu_us_per_event,
+                f.events_per_s / peer,
             );
         }
     }
@@ -1284,6 +1410,9 @@ fn run() -> Res<()> {
         }
     }
     let rounds = measured?;
+    if !cfg.skip_floor {
+        sections.push(bench_floor(&cfg, &tpl)?);
+    }
 
     let md = report(&cfg, &sections, &rounds);
     println!("{md}");
@@ -1294,6 +1423,24 @@ fn run() -> Res<()> {
     fs::write(&cfg.out, &md).map_err(|e| format!("cannot write {}: {e}", cfg.out.display()))?;
     eprintln!("report written to {}", cfg.out.display());
     Ok(())
+}
+
+/// One closed-loop phase at the highest connection count against the no-op server.
+fn bench_floor(cfg: &Config, tpl: &Arc<Template>) -> Res<Section> {
+    let dir = temp_dir("pd-bench-floor-")?;
+    let (mut server, target) = start_floor(dir.path())?;
+    let c = cfg.conns.iter().max().copied().unwrap_or(32);
+    eprintln!(
+        "{FLOOR}: closed loop, {c} connection(s), {:.0} s…",
+        cfg.secs
+    );
+    let result = phase(cfg, &target, &|| closed_loop(&target, tpl, c, cfg.secs));
+    server.stop();
+    Ok(Section {
+        name: target.name,
+        results: vec![result],
+        rss_note: None,
+    })
 }
 
 fn temp_dir(prefix: &str) -> Res<tempfile::TempDir> {
