@@ -89,7 +89,7 @@ impl Edge {
                     edge_token,
                     on_reject,
                 });
-                let pool = Pool::new(shared.clone());
+                let pool = Pool::new(shared.clone(), IDLE_THREAD_LIFETIME);
                 for conn in listener.incoming() {
                     if stop2.load(Ordering::SeqCst) {
                         break;
@@ -169,6 +169,8 @@ type Job = (TcpStream, ActiveGuard);
 struct Pool {
     shared: Arc<Shared>,
     idle: Arc<Mutex<Idle>>,
+    /// How long an idle thread waits for work before it ends.
+    lifetime: Duration,
 }
 
 #[derive(Default)]
@@ -195,10 +197,11 @@ enum SlotState {
 }
 
 impl Pool {
-    fn new(shared: Arc<Shared>) -> Pool {
+    fn new(shared: Arc<Shared>, lifetime: Duration) -> Pool {
         Pool {
             shared,
             idle: Arc::new(Mutex::new(Idle::default())),
+            lifetime,
         }
     }
 
@@ -211,7 +214,7 @@ impl Pool {
     }
 
     fn spawn(&self, first: Job) {
-        let (shared, idle) = (self.shared.clone(), self.idle.clone());
+        let (shared, idle, lifetime) = (self.shared.clone(), self.idle.clone(), self.lifetime);
         let spawned = std::thread::Builder::new()
             .name("edge-conn".into())
             .stack_size(256 * 1024)
@@ -223,7 +226,7 @@ impl Pool {
                 while let Some((stream, guard)) = job.take() {
                     serve_connection(stream, &mut head, &shared);
                     drop(guard);
-                    job = slot.next_job(&idle);
+                    job = slot.next_job(&idle, lifetime);
                 }
             });
         if spawned.is_err() {
@@ -256,8 +259,8 @@ impl Slot {
     }
 
     /// Offers the thread as idle and waits for its next connection; `None` ends the thread:
-    /// the pool closed, or it idled for [`IDLE_THREAD_LIFETIME`].
-    fn next_job(self: &Arc<Slot>, idle: &Mutex<Idle>) -> Option<Job> {
+    /// the pool closed, or it idled for `lifetime`.
+    fn next_job(self: &Arc<Slot>, idle: &Mutex<Idle>, lifetime: Duration) -> Option<Job> {
         {
             let mut idle = idle.lock().expect("idle threads");
             if idle.closed {
@@ -272,10 +275,7 @@ impl Slot {
                 SlotState::Closed => return None,
                 SlotState::Empty => {}
             }
-            let (next, waited) = self
-                .ready
-                .wait_timeout(state, IDLE_THREAD_LIFETIME)
-                .expect("slot");
+            let (next, waited) = self.ready.wait_timeout(state, lifetime).expect("slot");
             state = next;
             if waited.timed_out() && matches!(*state, SlotState::Empty) {
                 // Leave only if no connection is being handed over (then the slot is no
@@ -614,5 +614,82 @@ pub fn reason_phrase(status: u16) -> &'static str {
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool whose connections go nowhere: each test connection closes without a request.
+    fn pool(lifetime: Duration) -> (Pool, Arc<Shared>, Arc<AtomicUsize>) {
+        let shared = Arc::new(Shared {
+            limits: Limits::default(),
+            links: Links::new(InternalAddr::Tcp("127.0.0.1:9".parse().unwrap()), 1),
+            edge_token: Arc::new("t".into()),
+            on_reject: Arc::new(|_| {}),
+        });
+        (
+            Pool::new(shared.clone(), lifetime),
+            shared,
+            Arc::new(AtomicUsize::new(0)),
+        )
+    }
+
+    /// Hands the pool `n` connections at once, each closed by its client, and waits until
+    /// all were served.
+    fn serve(pool: &Pool, active: &Arc<AtomicUsize>, n: usize) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let clients: Vec<_> = (0..n)
+            .map(|_| TcpStream::connect(listener.local_addr().unwrap()).unwrap())
+            .collect();
+        for _ in 0..n {
+            let (stream, _) = listener.accept().unwrap();
+            active.fetch_add(1, Ordering::SeqCst);
+            pool.serve(stream, ActiveGuard(active.clone()));
+        }
+        drop(clients);
+        wait_for(|| active.load(Ordering::SeqCst) == 0);
+    }
+
+    fn wait_for(done: impl Fn() -> bool) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < until, "timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn idle(pool: &Pool) -> usize {
+        pool.idle.lock().unwrap().slots.len()
+    }
+
+    #[test]
+    fn connection_threads_are_reused_and_retire_when_idle() {
+        // Long enough for the loop below on a loaded machine: the two threads it leaves idle
+        // must not retire during it.
+        let (pool, _, active) = pool(Duration::from_secs(3));
+        serve(&pool, &active, 3);
+        wait_for(|| idle(&pool) == 3);
+        // One at a time, twenty more connections: the idle threads take them, none is added.
+        for _ in 0..20 {
+            serve(&pool, &active, 1);
+            wait_for(|| idle(&pool) == 3);
+        }
+        // Unused for longer than their lifetime, they end.
+        wait_for(|| idle(&pool) == 0);
+        serve(&pool, &active, 1);
+        wait_for(|| idle(&pool) == 1);
+    }
+
+    #[test]
+    fn dropping_the_pool_ends_its_threads() {
+        let (pool, shared, active) = pool(Duration::from_secs(60));
+        serve(&pool, &active, 4);
+        wait_for(|| idle(&pool) == 4);
+        // Each thread holds the shared state; the test and the pool hold the other two.
+        assert_eq!(Arc::strong_count(&shared), 6);
+        drop(pool);
+        wait_for(|| Arc::strong_count(&shared) == 1);
     }
 }
