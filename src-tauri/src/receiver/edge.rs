@@ -623,6 +623,10 @@ mod tests {
 
     /// A pool whose connections go nowhere: each test connection closes without a request.
     fn pool(lifetime: Duration) -> (Pool, Arc<Shared>, Arc<AtomicUsize>) {
+        // Connection threads inherit their scheduling policy from the pool's thread, which in
+        // the receiver is the accept thread (and a receiver test checks every `edge-conn`
+        // thread of the process has it).
+        crate::receiver::yield_to_writer();
         let shared = Arc::new(Shared {
             limits: Limits::default(),
             links: Links::new(InternalAddr::Tcp("127.0.0.1:9".parse().unwrap()), 1),
