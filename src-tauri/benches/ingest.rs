@@ -168,6 +168,9 @@ struct Template {
     before: Vec<u8>,
     after: Vec<u8>,
     run_tag: String,
+    /// Phases started so far: each phase's ids carry its number, so that no phase repeats
+    /// another's (a repeated id is a duplicate, which both servers answer without storing).
+    phases: AtomicU64,
 }
 
 impl Template {
@@ -191,7 +194,13 @@ impl Template {
             before: bytes[..pos + 1].to_vec(),
             after: bytes[pos + needle.len() - 1..].to_vec(),
             run_tag: format!("{:x}", nanos % (1u128 << 64)),
+            phases: AtomicU64::new(0),
         })
+    }
+
+    /// A tag for a new phase's event ids, unique in this run.
+    fn phase(&self, kind: &str) -> String {
+        format!("{kind}x{}", self.phases.fetch_add(1, Ordering::Relaxed))
     }
 
     fn body(&self, phase: &str, seq: u64) -> Vec<u8> {
@@ -238,9 +247,17 @@ fn build_request(target: &Target, body: &[u8]) -> Vec<u8> {
     req
 }
 
-/// Sends one request on a fresh connection. Returns the status code and the time at which the
-/// whole response (status line, headers and body) had arrived.
-fn send(addr: SocketAddr, req: &[u8]) -> std::io::Result<(u16, Instant)> {
+/// A server's answer to one request.
+struct Reply {
+    status: u16,
+    /// The body says `"duplicate"`: the event was stored before (both servers answer 200).
+    duplicate: bool,
+    /// When the whole response (status line, headers and body) had arrived.
+    at: Instant,
+}
+
+/// Sends one request on a fresh connection.
+fn send(addr: SocketAddr, req: &[u8]) -> std::io::Result<Reply> {
     let mut s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
@@ -272,7 +289,11 @@ fn send(addr: SocketAddr, req: &[u8]) -> std::io::Result<(u16, Instant)> {
         }
     }
     match parsed {
-        Some((status, _)) => Ok((status, done_at)),
+        Some((status, _)) => Ok(Reply {
+            status,
+            duplicate: find(&buf, b"\"duplicate\"").is_some(),
+            at: done_at,
+        }),
         None => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "no HTTP response head",
@@ -314,6 +335,8 @@ fn content_length<'a>(mut lines: impl Iterator<Item = &'a str>) -> Option<usize>
 struct Samples {
     ok_us: Vec<u64>,
     statuses: HashMap<u16, u64>,
+    /// 200 answers that said `duplicate`: not counted as events.
+    duplicates: u64,
     io_errors: u64,
     first_error: Option<String>,
 }
@@ -324,15 +347,21 @@ impl Samples {
         for (k, v) in o.statuses {
             *self.statuses.entry(k).or_default() += v;
         }
+        self.duplicates += o.duplicates;
         self.io_errors += o.io_errors;
         if self.first_error.is_none() {
             self.first_error = o.first_error;
         }
     }
 
-    fn record(&mut self, r: std::io::Result<(u16, Instant)>, from: Instant) {
+    fn record(&mut self, r: std::io::Result<Reply>, from: Instant) {
         match r {
-            Ok((status, at)) => {
+            Ok(Reply {
+                status: 200,
+                duplicate: true,
+                ..
+            }) => self.duplicates += 1,
+            Ok(Reply { status, at, .. }) => {
                 *self.statuses.entry(status).or_default() += 1;
                 if status == 200 {
                     self.ok_us
@@ -384,10 +413,11 @@ fn summarize(
     };
     let mut non: Vec<_> = s.statuses.iter().filter(|(k, _)| **k != 200).collect();
     non.sort();
-    let non_200: u64 = non.iter().map(|(_, v)| **v).sum();
+    let non_200: u64 = non.iter().map(|(_, v)| **v).sum::<u64>() + s.duplicates;
     let non_200_detail = non
         .iter()
         .map(|(k, v)| format!("{v}×{k}"))
+        .chain((s.duplicates > 0).then(|| format!("{}×duplicate", s.duplicates)))
         .collect::<Vec<_>>()
         .join(" ");
     if let Some(e) = &s.first_error {
@@ -411,7 +441,7 @@ fn summarize(
 
 fn closed_loop(target: &Target, tpl: &Arc<Template>, conns: usize, secs: f64) -> PhaseResult {
     let seq = Arc::new(AtomicU64::new(0));
-    let phase = format!("c{conns}");
+    let phase = tpl.phase(&format!("c{conns}"));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let handles: Vec<_> = (0..conns)
@@ -456,10 +486,16 @@ fn open_loop(
     let total = (rate * secs).round() as u64;
     let period = Duration::from_secs_f64(1.0 / rate);
     let next = Arc::new(AtomicU64::new(0));
+    let phase = Arc::new(tpl.phase("o"));
     let start = Instant::now() + Duration::from_millis(50);
     let handles: Vec<_> = (0..workers.max(1))
         .map(|_| {
-            let (tpl, next, t) = (tpl.clone(), next.clone(), target.clone_light());
+            let (tpl, next, phase, t) = (
+                tpl.clone(),
+                next.clone(),
+                phase.clone(),
+                target.clone_light(),
+            );
             thread::spawn(move || {
                 let mut s = Samples::default();
                 loop {
@@ -468,7 +504,7 @@ fn open_loop(
                         break;
                     }
                     let at = start + period.mul_f64(i as f64);
-                    let body = tpl.body("o", i);
+                    let body = tpl.body(&phase, i);
                     let now = Instant::now();
                     if at > now {
                         thread::sleep(at - now);
@@ -1050,13 +1086,18 @@ fn start_peer(cfg: &Config, dir: &Path) -> Res<(Server, Target)> {
 
 /// A few sequential requests before measuring: checks the setup answers 200 and warms caches.
 fn warm_up(target: &Target, tpl: &Template) -> Res<()> {
+    let phase = tpl.phase("w");
     for i in 0..50 {
-        let req = build_request(target, &tpl.body("w", i));
+        let req = build_request(target, &tpl.body(&phase, i));
         match send(target.addr, &req) {
-            Ok((200, _)) => {}
-            Ok((st, _)) => {
+            Ok(Reply {
+                status: 200,
+                duplicate: false,
+                ..
+            }) => {}
+            Ok(Reply { status, .. }) => {
                 return Err(format!(
-                    "{} answered {st} to a valid signed event during warm-up",
+                    "{} answered {status} (or `duplicate`) to a new signed event during warm-up",
                     target.name
                 ))
             }
@@ -1219,15 +1260,17 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
     );
     let _ = writeln!(
         md,
-        "- latency counts 200 answers only (connect → full response); peak RSS is VmHWM summed \
+        "- every request carries an event id not sent before in the run; events/s and latency \
+         count 200 answers that accepted a new event (connect → full response); any other answer, \
+         a 200 `duplicate` included, is under *other answers* and must be 0; peak RSS is VmHWM summed \
          over the server's processes, read after each phase; server CPU is the user + system time \
-         of the server's processes per 200 answer, client CPU the same for this load generator; \
+         of the server's processes per accepted event, client CPU the same for this load generator; \
          other CPU is what the rest of the machine (neither server nor load generator) used \
          during the phase, in % of all cores\n"
     );
     let _ = writeln!(
         md,
-        "| server | connections | events/s | p50 ms | p99 ms | 200s | non-200 | I/O errors | peak RSS MiB | server CPU µs/event | client CPU µs/event | other CPU % |"
+        "| server | connections | events/s | p50 ms | p99 ms | 200 accepted | other answers | I/O errors | peak RSS MiB | server CPU µs/event | client CPU µs/event | other CPU % |"
     );
     let _ = writeln!(
         md,
