@@ -423,6 +423,13 @@ fn summarize(
     if let Some(e) = &s.first_error {
         eprintln!("  ({} I/O errors; first: {e})", s.io_errors);
     }
+    if non_200 > 0 {
+        // Every phase's events are new: any other answer means the phase did not measure
+        // what its events/s claims (a rejection, a refusal under load, a reused event id).
+        eprintln!(
+            "  warning: {label}: {non_200} answers other than 200 accepted ({non_200_detail})"
+        );
+    }
     PhaseResult {
         label,
         ok: s.ok_us.len() as u64,
