@@ -381,16 +381,16 @@ impl Samples {
 struct PhaseResult {
     label: String,
     ok: u64,
-    non_200: u64,
-    non_200_detail: String,
+    other_answers: u64,
+    other_answers_detail: String,
     io_errors: u64,
     events_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
     peak_rss_kib: Option<u64>,
-    /// Server CPU time (all its processes and threads) per 200 answer, microseconds.
+    /// Server CPU time (all its processes and threads) per accepted event, microseconds.
     server_cpu_us_per_event: f64,
-    /// CPU time of this load generator per 200 answer, microseconds (kernel TCP work included).
+    /// CPU time of this load generator per accepted event, microseconds (kernel TCP work included).
     client_cpu_us_per_event: f64,
     /// CPU used by everything else on the machine (not the server, not this load generator)
     /// during the phase, in % of the machine's capacity: how noisy the measurement is.
@@ -411,10 +411,10 @@ fn summarize(
         let idx = ((p / 100.0) * s.ok_us.len() as f64).ceil() as usize;
         s.ok_us[idx.clamp(1, s.ok_us.len()) - 1] as f64 / 1000.0
     };
-    let mut non: Vec<_> = s.statuses.iter().filter(|(k, _)| **k != 200).collect();
-    non.sort();
-    let non_200: u64 = non.iter().map(|(_, v)| **v).sum::<u64>() + s.duplicates;
-    let non_200_detail = non
+    let mut refused: Vec<_> = s.statuses.iter().filter(|(k, _)| **k != 200).collect();
+    refused.sort();
+    let other_answers: u64 = refused.iter().map(|(_, v)| **v).sum::<u64>() + s.duplicates;
+    let other_answers_detail = refused
         .iter()
         .map(|(k, v)| format!("{v}×{k}"))
         .chain((s.duplicates > 0).then(|| format!("{}×duplicate", s.duplicates)))
@@ -423,18 +423,18 @@ fn summarize(
     if let Some(e) = &s.first_error {
         eprintln!("  ({} I/O errors; first: {e})", s.io_errors);
     }
-    if non_200 > 0 {
+    if other_answers > 0 {
         // Every phase's events are new: any other answer means the phase did not measure
         // what its events/s claims (a rejection, a refusal under load, a reused event id).
         eprintln!(
-            "  warning: {label}: {non_200} answers other than 200 accepted ({non_200_detail})"
+            "  warning: {label}: {other_answers} answers other than 200 accepted ({other_answers_detail})"
         );
     }
     PhaseResult {
         label,
         ok: s.ok_us.len() as u64,
-        non_200,
-        non_200_detail,
+        other_answers,
+        other_answers_detail,
         io_errors: s.io_errors,
         events_per_s: s.ok_us.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: pct(50.0),
@@ -1294,10 +1294,10 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
                 fmt_ms(r.p50_ms),
                 fmt_ms(r.p99_ms),
                 r.ok,
-                if r.non_200 == 0 {
+                if r.other_answers == 0 {
                     "0".to_string()
                 } else {
-                    r.non_200_detail.clone()
+                    r.other_answers_detail.clone()
                 },
                 r.io_errors,
                 r.peak_rss_kib
@@ -1384,7 +1384,7 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
                 "\nReceiver p99 at {:.0} events/s: {} ms (target ≤ 10 ms: {})",
                 cfg.rate,
                 fmt_ms(o.p99_ms),
-                if o.p99_ms <= 10.0 && o.non_200 == 0 && o.io_errors == 0 {
+                if o.p99_ms <= 10.0 && o.other_answers == 0 && o.io_errors == 0 {
                     "met"
                 } else {
                     "NOT met"
