@@ -85,7 +85,8 @@ impl AppState {
             address: slot
                 .receiver
                 .as_ref()
-                .map(|r| format!("http://{}", r.local_addr())),
+                .and_then(|r| r.local_addr())
+                .map(|a| format!("http://{a}")),
             error: slot.error.clone(),
         }
     }
@@ -114,12 +115,16 @@ impl AppState {
 
     /// Opens the ngrok tunnel to the in-process receiver (token from the keychain).
     pub fn start_tunnel(&self) -> Result<()> {
-        let addr = self
-            .receiver_status()
-            .address
+        let gate = self
+            .receiver
+            .lock()
+            .expect("receiver slot")
+            .receiver
+            .as_ref()
+            .map(|r| r.gate())
             .ok_or_else(|| Error::Unavailable("the receiver is not running".into()))?;
-        let started = crate::tunnel::Config::new(&addr, None)
-            .and_then(|cfg| crate::tunnel::start(&self.ctx, &cfg));
+        let started = crate::tunnel::Config::new(None)
+            .and_then(|cfg| crate::tunnel::start(&self.ctx, &cfg, gate));
         let mut slot = self.tunnel.lock().expect("tunnel slot");
         match started {
             Ok(r) => {

@@ -244,8 +244,9 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
 
 fn serve(ctx: &Context, listen: SocketAddr) -> Result<()> {
     let rx = receiver::Receiver::start(ctx, receiver::Config::new(listen))?;
-    let addr = rx.local_addr();
-    println!("listening on http://{addr}");
+    if let Some(addr) = rx.local_addr() {
+        println!("listening on http://{addr}");
+    }
     let _ = std::io::stdout().flush();
     if let Some(days) = crate::settings::get(ctx)?.retention_days {
         crate::activity::purge_older_than(&ctx.db, days)?;

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use super::output;
 use crate::context::Context;
 use crate::error::Result;
+use crate::receiver::{self, Receiver};
 use crate::secrets::Secret;
 use crate::tunnel;
 
@@ -14,11 +15,9 @@ use crate::tunnel;
 pub enum TunnelCmd {
     /// Store the ngrok authtoken (read from stdin) in the keychain.
     SetToken,
-    /// Open the tunnel and keep it open until SIGINT/SIGTERM; prints the public URL.
+    /// Open the tunnel and receive webhooks through it (in this process) until SIGINT/SIGTERM;
+    /// prints the public URL. `serve --tunnel` also listens on a local port.
     Start {
-        /// The local receiver (`privacy-desk serve`).
-        #[arg(long, default_value = "http://127.0.0.1:8787", value_name = "URL")]
-        to: String,
         /// A reserved ngrok domain.
         #[arg(long)]
         domain: Option<String>,
@@ -38,20 +37,23 @@ pub fn run(ctx: &Context, cmd: TunnelCmd, json: bool) -> Result<()> {
             println!("ngrok authtoken stored in the keychain");
             Ok(())
         }
-        TunnelCmd::Start { to, domain } => {
-            let cfg = tunnel::Config::new(&to, domain)?;
-            let running = tunnel::start(ctx, &cfg)?;
+        TunnelCmd::Start { domain } => {
+            let cfg = tunnel::Config::new(domain)?;
+            let rx = Receiver::start(ctx, receiver::Config::gate_only())?;
+            let running = tunnel::start(ctx, &cfg, rx.gate())?;
             if json {
                 output::json(&serde_json::json!({
                     "url": running.url,
-                    "forwards_to": running.forwards_to,
+                    "forwards_to": tunnel::IN_PROCESS,
+                    "edge_policy": running.edge_policy,
                 }))?;
             } else {
-                println!("tunnel open: {} → {}", running.url, running.forwards_to);
+                println!("tunnel open: {} → {}", running.url, tunnel::IN_PROCESS);
             }
             let _ = std::io::stdout().flush();
             let waited = super::wait_for_shutdown_signal();
             drop(running);
+            rx.shutdown();
             tunnel::stopped(ctx)?;
             waited
         }

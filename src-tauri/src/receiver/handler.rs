@@ -1,23 +1,23 @@
-//! One request from tiny_http: route → endpoint token → body cap → signature → parse →
-//! a write job whose answer is sent after the commit.
+//! What a request means, with no I/O of its own: its route and token ([`route`]), whether
+//! its framing is unambiguous ([`framing`]), its endpoint and token check ([`Handler`], which
+//! caches endpoints and their secrets), and its signature and payload ([`Handler::verify`]) →
+//! the row to store. [`super::http`] drives these around the socket.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use hyper::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING};
+use hyper::{Method, Uri};
 use subtle::ConstantTimeEq;
 
-use super::edge::EDGE_HEADER;
 use super::Answer;
 use crate::context::Context;
-use crate::error::Error;
-use crate::ingest::{self, StoreJob};
+use crate::ingest;
 use crate::processors::{self, Endpoint};
 use crate::secrets::Secret;
+use crate::store::events::NewEvent;
 use crate::stripe::{event, signature};
-use crate::time::now_ms;
 use crate::webhook;
 
 /// How often an endpoint's secrets may be re-read from the keychain after a mismatch
@@ -26,280 +26,150 @@ const SECRET_REFRESH: Duration = Duration::from_secs(5);
 /// Cached endpoints are re-read this often, so that a replaced secret stops working.
 const ENDPOINT_TTL: Duration = Duration::from_secs(60);
 
+/// A request for one of the two webhook routes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Route {
+    /// `stripe` or `custom`, the path segment.
+    pub kind: String,
+    pub endpoint_id: String,
+    /// The `token` query parameter; `None` when missing or given more than once.
+    pub token: Option<String>,
+}
+
+fn not_found() -> Answer {
+    Answer::new(404, "not_found", "no such route")
+}
+
+pub fn unauthorized() -> Answer {
+    Answer::new(
+        401,
+        "unauthorized",
+        "unknown endpoint or wrong token: re-copy the webhook URL from Privacy Desk",
+    )
+}
+
+pub fn bad_request(reason: &str) -> Answer {
+    Answer::new(400, "bad_request", reason)
+}
+
+/// `POST /webhooks/{stripe|custom}/{endpoint_id}?token=…`; anything else is a 404. The path
+/// is matched as sent: percent-encoded segments are not decoded into a route.
+pub fn route(method: &Method, uri: &Uri) -> Result<Route, Answer> {
+    if method != Method::POST {
+        return Err(not_found());
+    }
+    let mut segments = uri.path().split('/');
+    let (kind, id) = match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(""), Some("webhooks"), Some(kind @ ("stripe" | "custom")), Some(id), None) => {
+            (kind, id)
+        }
+        _ => return Err(not_found()),
+    };
+    let mut tokens = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    let token = match (tokens.next(), tokens.next()) {
+        (Some(t), None) => Some(t),
+        _ => None,
+    };
+    Ok(Route {
+        kind: kind.to_owned(),
+        endpoint_id: id.to_owned(),
+        token,
+    })
+}
+
+/// Refuses framing that two parsers could read differently (request smuggling): a
+/// `Content-Length` beside a `Transfer-Encoding`, or a transfer coding other than plain
+/// `chunked`. hyper has already refused differing `Content-Length`s and malformed chunks.
+pub fn framing(headers: &HeaderMap) -> Result<(), Answer> {
+    let mut codings = headers.get_all(TRANSFER_ENCODING).iter().peekable();
+    if codings.peek().is_none() {
+        return Ok(());
+    }
+    if headers.contains_key(CONTENT_LENGTH) {
+        return Err(bad_request(
+            "both Content-Length and Transfer-Encoding are set",
+        ));
+    }
+    let only_chunked = codings.all(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.trim().eq_ignore_ascii_case("chunked"))
+    });
+    if !only_chunked || headers.get_all(TRANSFER_ENCODING).iter().count() != 1 {
+        return Err(bad_request(
+            "only the chunked transfer encoding is supported",
+        ));
+    }
+    Ok(())
+}
+
+/// A refused verification; `stale_secret` says a fresher secret from the keychain might
+/// verify it (the secret was replaced by another process).
+pub struct Refused {
+    pub answer: Answer,
+    pub stale_secret: bool,
+}
+
 pub struct Handler {
-    ctx: Context,
-    endpoints: Endpoints,
-    edge_token: Arc<String>,
-    replies: Mutex<Sender<(tiny_http::Request, Answer)>>,
-    max_body: usize,
-}
-
-impl Handler {
-    pub fn new(
-        ctx: Context,
-        edge_token: Arc<String>,
-        replies: Sender<(tiny_http::Request, Answer)>,
-        max_body: usize,
-    ) -> Handler {
-        Handler {
-            endpoints: Endpoints {
-                ctx: ctx.clone(),
-                map: RwLock::new(HashMap::new()),
-            },
-            ctx,
-            edge_token,
-            replies: Mutex::new(replies),
-            max_body,
-        }
-    }
-
-    pub fn forget_endpoints(&self) {
-        self.endpoints.map.write().expect("endpoint map").clear();
-    }
-
-    pub fn handle(&self, mut rq: tiny_http::Request) {
-        let received_at = now_ms();
-        let prepared = self.prepare(&mut rq, received_at);
-        let replies = self.replies.lock().expect("reply channel").clone();
-        let (row, processor_id) = match prepared {
-            Ok(p) => p,
-            Err(answer) => {
-                let _ = replies.send((rq, answer));
-                return;
-            }
-        };
-        let event_id = row.event_id.clone();
-        let job = StoreJob::new(row, move |outcome| {
-            let mut answer = match outcome {
-                Ok(o) => Answer {
-                    status: 200,
-                    outcome: o.as_str(),
-                    reason: None,
-                    event_id: None,
-                    processor_id: None,
-                    logged: true,
-                },
-                Err(Error::Unavailable(_)) => Answer::new(
-                    503,
-                    "saturated",
-                    "the receiver is saturated; Stripe will retry",
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e, "storing an event failed");
-                    Answer::new(500, "store_failed", "the event could not be stored")
-                }
-            };
-            answer.event_id = Some(event_id);
-            answer.processor_id = Some(processor_id);
-            let _ = replies.send((rq, answer));
-        });
-        if let Err(job) = self.ctx.db.try_submit(job.with_delivery_log()) {
-            job.finish(Err(Error::Unavailable("write queue full".into())));
-        }
-    }
-
-    fn prepare(
-        &self,
-        rq: &mut tiny_http::Request,
-        received_at: i64,
-    ) -> Result<(crate::store::events::NewEvent, i64), Answer> {
-        let through_edge = rq
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv(EDGE_HEADER))
-            .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(self.edge_token.as_bytes())));
-        if !through_edge {
-            return Err(Answer::new(
-                403,
-                "forbidden",
-                "not received through the edge",
-            ));
-        }
-        let not_found = || Answer::new(404, "not_found", "no such route");
-        if *rq.method() != tiny_http::Method::Post {
-            return Err(not_found());
-        }
-        let (path, query) = rq.url().split_once('?').unwrap_or((rq.url(), ""));
-        let (route, endpoint_id) = match path.split('/').collect::<Vec<_>>()[..] {
-            ["", "webhooks", route @ ("stripe" | "custom"), id] => (route, id.to_owned()),
-            _ => return Err(not_found()),
-        };
-        let token = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .unwrap_or("");
-
-        let unauthorized = || {
-            Answer::new(
-                401,
-                "unauthorized",
-                "unknown endpoint or wrong token: re-copy the webhook URL from Privacy Desk",
-            )
-        };
-        let cached = self.endpoints.get(&endpoint_id).ok_or_else(unauthorized)?;
-        let ep = cached.endpoint.read().expect("endpoint lock").clone();
-        let token_ok: bool = processors::token_hash(&Secret::new(token))
-            .ct_eq(&ep.token_hash)
-            .into();
-        if processors::route_segment(&ep.kind) != route || !token_ok {
-            return Err(unauthorized());
-        }
-        let answer_for = |mut a: Answer| {
-            a.processor_id = Some(ep.processor_id);
-            a
-        };
-
-        // Sized up front: read in one go rather than in growing steps (a system call each).
-        let expected = rq.body_length().unwrap_or(0).min(self.max_body + 1);
-        let mut body = Vec::with_capacity(expected);
-        let read = rq
-            .as_reader()
-            .take(self.max_body as u64 + 1)
-            .read_to_end(&mut body);
-        if read.is_err() {
-            return Err(answer_for(Answer::new(
-                400,
-                "bad_request",
-                "the body could not be read",
-            )));
-        }
-        if body.len() > self.max_body {
-            return Err(answer_for(Answer::new(
-                413,
-                "payload_too_large",
-                "the body is over 1 MiB",
-            )));
-        }
-
-        if ep.kind == "webhook" {
-            let incoming = self.custom(rq, &endpoint_id, &cached, &ep, &body, received_at);
-            return match incoming {
-                Ok(inc) => Ok((
-                    ingest::row(ep.processor_id, &ep.source, inc, received_at),
-                    ep.processor_id,
-                )),
-                Err(a) => Err(answer_for(a)),
-            };
-        }
-        if ep.kind != "stripe" {
-            return Err(answer_for(Answer::new(
-                400,
-                "unsupported",
-                "this processor kind does not receive webhooks",
-            )));
-        }
-        let header = rq
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Stripe-Signature"))
-            .map(|h| h.value.as_str().to_owned());
-        let now_secs = received_at / 1000;
-        let mut verified =
-            signature::verify(header.as_deref(), &body, &ep.signing_secrets, now_secs);
-        if matches!(
-            verified,
-            Err(signature::SignatureError::Mismatch | signature::SignatureError::NoSecret)
-        ) {
-            if let Some(fresh) = self.endpoints.refresh(&endpoint_id, &cached) {
-                verified =
-                    signature::verify(header.as_deref(), &body, &fresh.signing_secrets, now_secs);
-            }
-        }
-        if let Err(e) = verified {
-            return Err(answer_for(Answer::new(400, e.outcome(), e.to_string())));
-        }
-
-        let incoming = event::parse(&body, received_at)
-            .map_err(|e| answer_for(Answer::new(400, "invalid_payload", e.to_string())))?;
-        Ok((
-            ingest::row(ep.processor_id, &ep.source, incoming, received_at),
-            ep.processor_id,
-        ))
-    }
-}
-
-impl Handler {
-    /// A generic webhook processor's request: its configured signature header, then its JSON
-    /// pointers (see `crate::webhook`).
-    fn custom(
-        &self,
-        rq: &tiny_http::Request,
-        endpoint_id: &str,
-        cached: &Cached,
-        ep: &Endpoint,
-        body: &[u8],
-        received_at: i64,
-    ) -> Result<ingest::model::Incoming, Answer> {
-        let Some(cfg) = &ep.webhook else {
-            return Err(Answer::new(
-                400,
-                "unsupported",
-                "this webhook processor's configuration is unreadable: add it again",
-            ));
-        };
-        let header = rq
-            .headers()
-            .iter()
-            .find(|h| {
-                h.field
-                    .as_str()
-                    .as_str()
-                    .eq_ignore_ascii_case(&cfg.signature_header)
-            })
-            .map(|h| h.value.as_str().to_owned());
-        let mut verified = webhook::verify(cfg, header.as_deref(), body, &ep.signing_secrets);
-        if matches!(
-            verified,
-            Err(webhook::SignatureError::Mismatch | webhook::SignatureError::NoSecret)
-        ) {
-            if let Some(fresh) = self.endpoints.refresh(endpoint_id, cached) {
-                verified = webhook::verify(cfg, header.as_deref(), body, &fresh.signing_secrets);
-            }
-        }
-        if let Err(e) = verified {
-            return Err(Answer::new(400, "bad_signature", e.to_string()));
-        }
-        webhook::parse(cfg, body, received_at)
-            .map_err(|e| Answer::new(400, "invalid_payload", e.to_string()))
-    }
-}
-
-pub fn respond(rq: tiny_http::Request, a: &Answer) {
-    let response = tiny_http::Response::from_string(a.json())
-        .with_status_code(a.status)
-        .with_header(
-            "Content-Type: application/json"
-                .parse::<tiny_http::Header>()
-                .expect("a valid header"),
-        );
-    if let Err(e) = rq.respond(response) {
-        tracing::debug!(error = %e, "the client left before its answer");
-    }
-}
-
-/// Endpoints by public id, with their secrets, loaded from the database and keychain on
-/// first use.
-struct Endpoints {
     ctx: Context,
     map: RwLock<HashMap<String, Arc<Cached>>>,
 }
 
-struct Cached {
-    endpoint: RwLock<Endpoint>,
+/// An endpoint with its secrets, as loaded from the database and keychain.
+pub struct Cached {
+    endpoint: RwLock<Arc<Endpoint>>,
     loaded: Instant,
     refreshed: Mutex<Instant>,
 }
 
-impl Endpoints {
-    fn get(&self, endpoint_id: &str) -> Option<Arc<Cached>> {
-        // Endpoint ids are 24 hex digits: anything else is not looked up at all.
-        if endpoint_id.len() != 24 || !endpoint_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
+impl Cached {
+    pub fn endpoint(&self) -> Arc<Endpoint> {
+        match self.endpoint.read() {
+            Ok(e) => e.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
-        if let Some(c) = self.map.read().expect("endpoint map").get(endpoint_id) {
-            if c.loaded.elapsed() < ENDPOINT_TTL {
-                return Some(c.clone());
-            }
+    }
+}
+
+/// Endpoint ids are 24 hex digits: anything else is never looked up.
+fn well_formed_id(id: &str) -> bool {
+    id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Handler {
+    pub fn new(ctx: Context) -> Handler {
+        Handler {
+            ctx,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn forget_endpoints(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+
+    /// The endpoint from the cache, if it was loaded recently; no I/O.
+    pub fn cached(&self, endpoint_id: &str) -> Option<Arc<Cached>> {
+        let map = self.map.read().ok()?;
+        map.get(endpoint_id)
+            .filter(|c| c.loaded.elapsed() < ENDPOINT_TTL)
+            .cloned()
+    }
+
+    /// Loads the endpoint from the database and keychain (blocking: call it off the async
+    /// threads), and caches it.
+    pub fn load(&self, endpoint_id: &str) -> Option<Arc<Cached>> {
+        if !well_formed_id(endpoint_id) {
+            return None;
         }
         let ep = match processors::endpoint(&self.ctx, endpoint_id) {
             Ok(Some(ep)) => ep,
@@ -310,29 +180,178 @@ impl Endpoints {
             }
         };
         let cached = Arc::new(Cached {
-            endpoint: RwLock::new(ep),
+            endpoint: RwLock::new(Arc::new(ep)),
             loaded: Instant::now(),
             refreshed: Mutex::new(Instant::now()),
         });
-        self.map
-            .write()
-            .expect("endpoint map")
-            .insert(endpoint_id.to_owned(), cached.clone());
+        if let Ok(mut m) = self.map.write() {
+            m.insert(endpoint_id.to_owned(), cached.clone());
+        }
         Some(cached)
     }
 
     /// Re-reads the endpoint (its signing secret may have changed), at most every
-    /// [`SECRET_REFRESH`].
-    fn refresh(&self, endpoint_id: &str, cached: &Cached) -> Option<Endpoint> {
+    /// [`SECRET_REFRESH`]; blocking. `None` when it is not due or is gone.
+    pub fn refresh(&self, endpoint_id: &str, cached: &Cached) -> Option<Arc<Endpoint>> {
         {
-            let mut at = cached.refreshed.lock().expect("refresh time");
+            let mut at = cached.refreshed.lock().ok()?;
             if at.elapsed() < SECRET_REFRESH {
                 return None;
             }
             *at = Instant::now();
         }
-        let fresh = processors::endpoint(&self.ctx, endpoint_id).ok()??;
-        *cached.endpoint.write().expect("endpoint lock") = fresh.clone();
+        let fresh = Arc::new(processors::endpoint(&self.ctx, endpoint_id).ok()??);
+        if let Ok(mut e) = cached.endpoint.write() {
+            *e = fresh.clone();
+        }
         Some(fresh)
+    }
+}
+
+/// The route's token and kind against the endpoint's (the token compared in constant time).
+pub fn authorise(route: &Route, ep: &Endpoint) -> Result<(), Answer> {
+    let token = Secret::new(route.token.as_deref().unwrap_or(""));
+    let token_ok: bool = processors::token_hash(&token).ct_eq(&ep.token_hash).into();
+    if route.token.is_none() || !token_ok || processors::route_segment(&ep.kind) != route.kind {
+        return Err(unauthorized());
+    }
+    Ok(())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    // A signature is ASCII: a value with other bytes cannot verify, and is treated as absent.
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The signature and payload of a request for `ep` → the row to store.
+pub fn verify(
+    ep: &Endpoint,
+    headers: &HeaderMap,
+    body: &[u8],
+    received_at: i64,
+) -> Result<NewEvent, Refused> {
+    let refused = |answer: Answer, stale_secret: bool| Refused {
+        answer,
+        stale_secret,
+    };
+    let incoming = match ep.kind.as_str() {
+        "stripe" => {
+            let sig = header(headers, "stripe-signature");
+            signature::verify(sig, body, &ep.signing_secrets, received_at / 1000).map_err(|e| {
+                let stale = matches!(
+                    e,
+                    signature::SignatureError::Mismatch | signature::SignatureError::NoSecret
+                );
+                refused(Answer::new(400, e.outcome(), e.to_string()), stale)
+            })?;
+            event::parse(body, received_at).map_err(|e| {
+                refused(Answer::new(400, "invalid_payload", e.to_string()), false)
+            })?
+        }
+        "webhook" => {
+            let Some(cfg) = &ep.webhook else {
+                return Err(refused(
+                    Answer::new(
+                        400,
+                        "unsupported",
+                        "this webhook processor's configuration is unreadable: add it again",
+                    ),
+                    false,
+                ));
+            };
+            let sig = header(headers, &cfg.signature_header);
+            webhook::verify(cfg, sig, body, &ep.signing_secrets).map_err(|e| {
+                let stale = matches!(
+                    e,
+                    webhook::SignatureError::Mismatch | webhook::SignatureError::NoSecret
+                );
+                refused(Answer::new(400, "bad_signature", e.to_string()), stale)
+            })?;
+            webhook::parse(cfg, body, received_at).map_err(|e| {
+                refused(Answer::new(400, "invalid_payload", e.to_string()), false)
+            })?
+        }
+        _ => {
+            return Err(refused(
+                Answer::new(
+                    400,
+                    "unsupported",
+                    "this processor kind does not receive webhooks",
+                ),
+                false,
+            ))
+        }
+    };
+    Ok(ingest::row(ep.processor_id, &ep.source, incoming, received_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn routes_are_matched_exactly() {
+        let id = "a".repeat(24);
+        let ok = route(&Method::POST, &uri(&format!("/webhooks/stripe/{id}?token=t1"))).unwrap();
+        assert_eq!(ok.kind, "stripe");
+        assert_eq!(ok.endpoint_id, id);
+        assert_eq!(ok.token.as_deref(), Some("t1"));
+        // Absolute form (RFC 9112 §3.2.2): the same route.
+        let abs = route(
+            &Method::POST,
+            &uri(&format!("http://shop.example/webhooks/custom/{id}?token=t1")),
+        )
+        .unwrap();
+        assert_eq!(abs.kind, "custom");
+        for (m, p) in [
+            (Method::GET, format!("/webhooks/stripe/{id}?token=t1")),
+            (Method::HEAD, "/".to_owned()),
+            (Method::POST, "/webhooks/stripe".to_owned()),
+            (Method::POST, format!("/webhooks/stripe/{id}/extra")),
+            (Method::POST, format!("/webhooks/%73tripe/{id}?token=t1")),
+            (Method::POST, format!("/webhooks/paypal/{id}")),
+            (Method::POST, format!("//webhooks/stripe/{id}")),
+        ] {
+            assert_eq!(route(&m, &uri(&p)).unwrap_err().status, 404, "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn a_token_given_twice_counts_as_none() {
+        let id = "a".repeat(24);
+        let r = route(
+            &Method::POST,
+            &uri(&format!("/webhooks/stripe/{id}?token=t1&token=t1")),
+        )
+        .unwrap();
+        assert_eq!(r.token, None);
+        let r = route(&Method::POST, &uri(&format!("/webhooks/stripe/{id}"))).unwrap();
+        assert_eq!(r.token, None);
+    }
+
+    #[test]
+    fn ambiguous_framing_is_refused() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(*k, v.parse().unwrap());
+            }
+            m
+        };
+        assert!(framing(&h(&[("content-length", "5")])).is_ok());
+        assert!(framing(&h(&[("transfer-encoding", "chunked")])).is_ok());
+        assert!(framing(&h(&[("transfer-encoding", " Chunked ")])).is_ok());
+        for bad in [
+            h(&[("content-length", "5"), ("transfer-encoding", "chunked")]),
+            h(&[("transfer-encoding", "gzip, chunked")]),
+            h(&[("transfer-encoding", "chunked"), ("transfer-encoding", "chunked")]),
+            h(&[("transfer-encoding", "identity")]),
+        ] {
+            assert_eq!(framing(&bad).unwrap_err().status, 400, "{bad:?}");
+        }
     }
 }

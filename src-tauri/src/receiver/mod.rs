@@ -1,20 +1,22 @@
-//! The webhook receiver: [`edge`] owns the public socket and its limits; tiny_http, behind
-//! it on a private socket, parses requests for a pool of [`handler`] workers; each verified
-//! event becomes a write job, and its 200 is sent by the responder thread only after the
-//! writer thread committed it (group commit). The same receiver runs under `serve` and
-//! inside the desktop app.
+//! The webhook receiver: one hyper service on a tokio runtime of its own, reached two ways —
+//! a loopback TCP listener (`serve`, the desktop app, reverse proxies, the Stripe CLI) and the
+//! ngrok tunnel's connections, served in-process through a [`Gate`]. Per connection
+//! [`http`] applies the limits (hyper's head cap, header timeout, a body cap and deadline, a
+//! connection cap); per request [`handler`] routes, checks the token and the signature, parses
+//! and minimises; the event becomes a write job, and its 200 is sent only after the writer
+//! thread committed it (group commit). The same receiver runs under `serve` and inside the
+//! desktop app (docs/adr/0004-receiver-on-hyper.md).
 
-pub mod edge;
 mod handler;
-mod internal;
+mod http;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -22,13 +24,41 @@ use crate::ingest::link::Linker;
 use crate::store::deliveries::{self, DeliveryRow};
 use crate::store::Db;
 use crate::time::now_ms;
-pub use edge::Limits;
+
+/// What one connection and one request may cost (CONTRACT.md, "Receiver").
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The request head (request line and headers): 431 beyond. hyper's read buffer.
+    pub max_head_bytes: usize,
+    pub max_body_bytes: usize,
+    /// Connections served at once; beyond, a short 503 (or, past a second small cap, the
+    /// connection is closed unanswered).
+    pub max_connections: usize,
+    /// The longest a request head may take to arrive (also how long a kept-alive connection
+    /// may sit idle), and the longest a write to the client may block.
+    pub read_timeout: Duration,
+    /// The longest a request's body may take to arrive once its head is in (408).
+    pub request_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: 16 * 1024,
+            max_body_bytes: 1024 * 1024,
+            max_connections: 512,
+            read_timeout: Duration::from_secs(10),
+            request_deadline: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Config {
-    pub listen: SocketAddr,
+    /// The loopback listener; `None` serves only what a [`Gate`] hands in (the tunnel).
+    pub listen: Option<SocketAddr>,
     pub limits: Limits,
-    /// Threads verifying requests (HMAC, JSON): CPU-bound and brief.
+    /// The runtime's worker threads (HTTP, HMAC, JSON: CPU-bound and brief).
     pub workers: usize,
     pub hooks: Hooks,
 }
@@ -36,10 +66,18 @@ pub struct Config {
 impl Config {
     pub fn new(listen: SocketAddr) -> Config {
         Config {
-            listen,
+            listen: Some(listen),
             limits: Limits::default(),
-            workers: 4,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             hooks: Hooks::default(),
+        }
+    }
+
+    /// A receiver with no listener of its own: its requests come through [`Receiver::gate`].
+    pub fn gate_only() -> Config {
+        Config {
+            listen: None,
+            ..Config::new(SocketAddr::from(([127, 0, 0, 1], 0)))
         }
     }
 }
@@ -85,7 +123,8 @@ impl Answer {
     }
 
     pub fn json(&self) -> String {
-        serde_json::to_string(self).expect("an answer serialises")
+        // Static outcomes and plain strings: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"outcome":"error"}"#.into())
     }
 }
 
@@ -132,10 +171,8 @@ impl DeliveryLog {
 
 /// Lets the calling thread, and the threads it starts afterwards (they inherit it), give way
 /// to the database writer. The writer is the receiver's only serial stage: every request
-/// waits for its commit, and with more runnable threads than cores, request threads waking
-/// up kept preempting it (2,100–2,700 times a second at 32 connections; ~350 since). On
-/// Linux this is `SCHED_BATCH`: the same share of the CPU, but its wake-ups do not preempt a
-/// running thread. Elsewhere it does nothing.
+/// waits for its commit. On Linux this is `SCHED_BATCH`: the same share of the CPU, but its
+/// wake-ups do not preempt a running thread. Elsewhere it does nothing.
 pub(crate) fn yield_to_writer() {
     #[cfg(target_os = "linux")]
     {
@@ -149,129 +186,133 @@ pub(crate) fn yield_to_writer() {
     }
 }
 
+/// Hands connections from elsewhere (the ngrok tunnel) to the receiver's service, under the
+/// same limits and connection cap as the listener's. Cheap to clone.
+#[derive(Clone)]
+pub struct Gate {
+    server: Arc<http::Server>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Gate {
+    /// Serves one connection (any byte stream: a TCP socket, an ngrok tunnel connection, an
+    /// in-memory duplex in tests) on the receiver's runtime.
+    pub fn serve<I>(&self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let _inside = self.runtime.enter();
+        self.server.admit(io);
+    }
+}
+
 pub struct Receiver {
-    edge: edge::Edge,
-    handler: Arc<handler::Handler>,
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
-    responder: Option<JoinHandle<()>>,
+    gate: Gate,
+    addr: Option<SocketAddr>,
+    runtime: Option<tokio::runtime::Runtime>,
     linker: Option<Linker>,
-    _socket_dir: internal::SocketDir,
 }
 
 impl Receiver {
     pub fn start(ctx: &Context, cfg: Config) -> Result<Receiver> {
-        let listener = TcpListener::bind(cfg.listen).map_err(|e| {
-            Error::Io(format!(
-                "cannot listen on {}: {e} (is another receiver running? pick another port with --listen)",
-                cfg.listen
-            ))
-        })?;
         let io = |e: std::io::Error| Error::Io(format!("cannot start the receiver: {e}"));
-        // tiny_http's threads are started by its accept thread, which inherits this priority.
-        let (server, inner_addr, socket_dir) = std::thread::scope(|s| {
-            s.spawn(|| {
-                yield_to_writer();
-                internal::bind()
-            })
-            .join()
-            .expect("binding the private socket does not panic")
-        })
-        .map_err(io)?;
-        let server = Arc::new(server);
-        let mut token = [0u8; 16];
-        getrandom::fill(&mut token).expect("the OS random number generator is available");
-        let edge_token = Arc::new(hex::encode(token));
+        let listener = match cfg.listen {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr).map_err(|e| {
+                    Error::Io(format!(
+                        "cannot listen on {addr}: {e} (is another receiver running? pick another port with --listen)"
+                    ))
+                })?;
+                l.set_nonblocking(true).map_err(io)?;
+                Some(l)
+            }
+            None => None,
+        };
+        let addr = match &listener {
+            Some(l) => Some(l.local_addr().map_err(io)?),
+            None => None,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.workers.max(1))
+            .max_blocking_threads(4)
+            .thread_name("receiver")
+            .on_thread_start(yield_to_writer)
+            .enable_all()
+            .build()
+            .map_err(io)?;
+        let linker = Linker::start(ctx.db.clone(), cfg.hooks.on_linked.clone());
         let log = DeliveryLog {
             db: ctx.db.clone(),
             count: Arc::new(AtomicU64::new(0)),
             on_rejected: cfg.hooks.on_rejected.clone(),
         };
-        let linker = Linker::start(ctx.db.clone(), cfg.hooks.on_linked.clone());
-
-        // Answers leave through one thread, after their event was committed.
-        let (reply_tx, reply_rx) = mpsc::channel::<(tiny_http::Request, Answer)>();
-        let responder = {
-            let log = log.clone();
-            let nudge = linker.handle();
-            std::thread::Builder::new()
-                .name("responder".into())
-                .spawn(move || {
-                    yield_to_writer();
-                    for (rq, answer) in reply_rx {
-                        handler::respond(rq, &answer);
-                        if answer.outcome == "accepted" {
-                            nudge.nudge();
-                        }
-                        log.record(&answer);
-                    }
-                })
-                .map_err(io)?
-        };
-
-        let handler = Arc::new(handler::Handler::new(
-            ctx.clone(),
-            edge_token.clone(),
-            reply_tx,
-            cfg.limits.max_body_bytes,
+        let server = Arc::new(http::Server::new(
+            handler::Handler::new(ctx.clone()),
+            ctx.db.clone(),
+            log,
+            linker.handle(),
+            cfg.limits,
         ));
-        let workers = (0..cfg.workers.max(1))
-            .map(|i| {
-                let server = server.clone();
-                let handler = handler.clone();
-                std::thread::Builder::new()
-                    .name(format!("receiver-{i}"))
-                    .spawn(move || {
-                        yield_to_writer();
-                        while let Ok(rq) = server.recv() {
-                            handler.handle(rq);
-                        }
-                    })
-                    .map_err(io)
-            })
-            .collect::<Result<Vec<_>>>()?;
-
-        let on_reject: edge::OnReject = Arc::new(move |a: &Answer| log.record(a));
-        let edge = edge::Edge::start(listener, cfg.limits, inner_addr, edge_token, on_reject)
-            .map_err(io)?;
-        tracing::info!(addr = %edge.local_addr(), "receiver listening");
+        if let Some(l) = listener {
+            let _guard = runtime.enter();
+            let l = tokio::net::TcpListener::from_std(l).map_err(io)?;
+            runtime.spawn(server.clone().accept(l));
+        }
+        if let Some(a) = addr {
+            tracing::info!(addr = %a, "receiver listening");
+        }
         Ok(Receiver {
-            edge,
-            handler,
-            server,
-            workers,
-            responder: Some(responder),
+            gate: Gate {
+                server,
+                runtime: runtime.handle().clone(),
+            },
+            addr,
+            runtime: Some(runtime),
             linker: Some(linker),
-            _socket_dir: socket_dir,
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.edge.local_addr()
+    /// The loopback listener's address (`None` for a gate-only receiver).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// Where other transports (the tunnel) hand their connections in.
+    pub fn gate(&self) -> Gate {
+        self.gate.clone()
     }
 
     /// Forgets cached endpoints: the next request re-reads them (a secret changed).
     pub fn reload_endpoints(&self) {
-        self.handler.forget_endpoints();
+        self.gate.server.forget_endpoints();
     }
 
     /// Stops accepting, lets requests in flight finish (their events are committed and
-    /// answered), then stops the workers and finishes linking.
+    /// answered, within 10 s), then stops the runtime and finishes linking.
     pub fn shutdown(mut self) {
-        self.edge.stop(Duration::from_secs(10));
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-        // The workers and the handler held the last senders of replies: the responder ends
-        // once it has answered everything queued.
-        drop(self.handler);
-        if let Some(r) = self.responder.take() {
-            let _ = r.join();
+        if let Some(rt) = self.runtime.take() {
+            let server = self.gate.server.clone();
+            // On a thread of its own: the caller may itself be on an async runtime's thread,
+            // where blocking on another runtime is not allowed.
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    rt.block_on(async move {
+                        let drained = server.shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(10), drained).await;
+                    });
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                });
+            });
         }
         drop(self.linker.take());
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -302,8 +343,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ctx = Context::open(dir.path()).unwrap();
         let rx = Receiver::start(&ctx, Config::new("127.0.0.1:0".parse().unwrap())).unwrap();
-        // One request, so that a connection thread of the edge and one of tiny_http exist.
-        let mut s = std::net::TcpStream::connect(rx.local_addr()).unwrap();
+        let mut s = std::net::TcpStream::connect(rx.local_addr().unwrap()).unwrap();
         s.write_all(b"POST /webhooks/stripe/0 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
             .unwrap();
         let mut answer = String::new();
@@ -313,11 +353,9 @@ mod tests {
         let threads = policies();
         let named =
             |prefix: &'static str| threads.iter().filter(move |(n, _)| n.starts_with(prefix));
-        for prefix in ["edge-accept", "edge-conn", "receiver-", "responder"] {
-            assert!(named(prefix).count() > 0, "no {prefix} thread");
-            for (name, policy) in named(prefix) {
-                assert_eq!(*policy, libc::SCHED_BATCH, "{name}");
-            }
+        assert!(named("receiver").count() > 0, "no receiver thread");
+        for (name, policy) in named("receiver") {
+            assert_eq!(*policy, libc::SCHED_BATCH, "{name}");
         }
         assert!(named("db-writer").count() > 0);
         for (name, policy) in named("db-writer") {

@@ -1,21 +1,26 @@
-//! The ngrok tunnel: gives the local webhook receiver a public HTTPS URL that Stripe can
-//! reach. The authtoken lives only in the keychain (`tunnel set-token`). While a tunnel runs,
-//! its URL is the public base URL and is pushed to the Stripe webhook endpoints registered
-//! before (see `stripe_sync::update_registered_urls`).
+//! The ngrok tunnel: gives the webhook receiver a public HTTPS URL that Stripe can reach. The
+//! tunnel's connections are served in-process by the receiver's own service (a
+//! [`receiver::Gate`]): no local port is forwarded to, so the tunnel path has exactly the
+//! receiver's limits. Where the account allows a traffic policy, ngrok's edge answers every
+//! path but `/webhooks/` with a 404 before it reaches this computer. The authtoken lives only
+//! in the keychain (`tunnel set-token`). While a tunnel runs, its URL is the public base URL
+//! and is pushed to the Stripe webhook endpoints registered before (see
+//! `stripe_sync::update_registered_urls`).
 //!
 //! `Session::connect` has no timeout of its own: it is wrapped in `tokio::time::timeout`, and
 //! offline it fails in milliseconds with a DNS or connection error, reported as such.
 
 use std::time::Duration;
 
-use ngrok::config::ForwarderBuilder;
-use ngrok::forwarder::Forwarder;
+use futures_util::StreamExt;
+use ngrok::config::TunnelBuilder;
 use ngrok::tunnel::{EndpointInfo, HttpTunnel};
 use ngrok::Error as _;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::receiver;
 use crate::secrets::{Secret, SecretKind};
 use crate::store::settings;
 use crate::time::{now_ms, to_rfc3339};
@@ -26,6 +31,8 @@ pub const SERVER_ENV: &str = "PRIVACY_DESK_NGROK_SERVER";
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Settings key of the running tunnel's state (URL, pid; no secrets).
 const STATE_KEY: &str = "tunnel_state";
+/// ngrok's edge refuses everything but the webhook routes (a traffic policy, in JSON).
+const WEBHOOKS_ONLY_POLICY: &str = r#"{"on_http_request":[{"expressions":["!req.url.path.startsWith('/webhooks/')"],"actions":[{"type":"deny","config":{"status_code":404}}]}]}"#;
 
 /// Checks the shape of an ngrok authtoken; the message never quotes it.
 pub fn check_token(token: &Secret) -> Result<()> {
@@ -50,10 +57,8 @@ pub fn set_token(ctx: &Context, token: &Secret) -> Result<()> {
 }
 
 /// What to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// The local receiver, e.g. `http://127.0.0.1:8787`.
-    pub forward_to: url::Url,
     /// A reserved ngrok domain, if the account has one.
     pub domain: Option<String>,
     /// The ngrok server (`host:port`); `None` for ngrok's own. From [`SERVER_ENV`].
@@ -61,15 +66,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(forward_to: &str, domain: Option<String>) -> Result<Config> {
-        let url = url::Url::parse(forward_to)
-            .ok()
-            .filter(|u| u.scheme() == "http" && u.host().is_some())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "--to must be the local receiver's http URL, e.g. http://127.0.0.1:8787",
-                )
-            })?;
+    pub fn new(domain: Option<String>) -> Result<Config> {
         if let Some(d) = &domain {
             if d.is_empty()
                 || !d
@@ -82,7 +79,6 @@ impl Config {
             }
         }
         Ok(Config {
-            forward_to: url,
             domain,
             server_addr: std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty()),
         })
@@ -92,50 +88,69 @@ impl Config {
 /// A running tunnel; dropping it closes the tunnel.
 pub struct Running {
     pub url: String,
-    pub forwards_to: String,
-    forwarder: Option<Forwarder<HttpTunnel>>,
+    /// Whether ngrok's edge refuses paths other than `/webhooks/` (the account's plan allows
+    /// traffic policies).
+    pub edge_policy: bool,
+    serving: Option<tokio::task::JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Running {
-    /// Blocks until the forwarder ends (the session was closed by ngrok).
+    /// Blocks until the tunnel ends (the session was closed by ngrok).
     pub fn wait(&mut self) {
-        if let (Some(rt), Some(f)) = (&self.runtime, self.forwarder.as_mut()) {
-            let _ = rt.block_on(f.join());
+        if let (Some(rt), Some(serving)) = (&self.runtime, self.serving.as_mut()) {
+            let _ = rt.block_on(serving);
         }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
         if let Some(rt) = self.runtime.take() {
-            drop(self.forwarder.take());
-            rt.shutdown_timeout(Duration::from_secs(2));
+            rt.shutdown_background();
         }
     }
 }
 
-/// Connects to ngrok with `token` and forwards a public URL to `cfg.forward_to`.
-pub fn connect(token: &Secret, cfg: &Config) -> Result<Running> {
+/// Connects to ngrok with `token` and serves the public URL's connections through `gate`.
+pub fn connect(token: &Secret, cfg: &Config, gate: receiver::Gate) -> Result<Running> {
     // Two rustls crypto providers are linked in (reqwest's, ngrok's): name the one to use, or
     // rustls panics when ngrok builds its TLS config. Fails harmlessly when already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("tunnel")
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("cannot start the tunnel runtime: {e}")))?;
-    let forwarder = rt.block_on(connect_async(token, cfg))?;
+    let (tunnel, edge_policy) = rt.block_on(connect_async(token, cfg))?;
+    let url = tunnel.url().to_owned();
+    let serving = rt.spawn(serve(tunnel, gate));
     Ok(Running {
-        url: forwarder.url().to_owned(),
-        forwards_to: cfg.forward_to.to_string(),
-        forwarder: Some(forwarder),
+        url,
+        edge_policy,
+        serving: Some(serving),
         runtime: Some(rt),
     })
 }
 
-async fn connect_async(token: &Secret, cfg: &Config) -> Result<Forwarder<HttpTunnel>> {
+/// Hands each connection the tunnel yields to the receiver, until the session ends.
+async fn serve(mut tunnel: HttpTunnel, gate: receiver::Gate) {
+    while let Some(conn) = tunnel.next().await {
+        match conn {
+            Ok(conn) => gate.serve(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "the tunnel stopped accepting connections");
+                break;
+            }
+        }
+    }
+}
+
+async fn connect_async(token: &Secret, cfg: &Config) -> Result<(HttpTunnel, bool)> {
     let mut builder = ngrok::Session::builder();
     builder.authtoken(token.expose());
     if let Some(addr) = &cfg.server_addr {
@@ -153,25 +168,44 @@ async fn connect_async(token: &Secret, cfg: &Config) -> Result<Forwarder<HttpTun
         Ok(Err(e)) => return Err(connect_error(&e)),
         Ok(Ok(s)) => s,
     };
-    let mut endpoint = session.http_endpoint();
-    endpoint.forwards_to(cfg.forward_to.to_string());
-    if let Some(d) = &cfg.domain {
-        endpoint.domain(d.clone());
-    }
-    match tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        endpoint.listen_and_forward(cfg.forward_to.clone()),
-    )
-    .await
-    {
-        Err(_) => Err(Error::Unavailable(
-            "ngrok did not open the tunnel in time: try again".into(),
-        )),
-        Ok(Err(e)) => Err(Error::Unavailable(format!(
+    let endpoint = |policy: bool| {
+        let mut endpoint = session.http_endpoint();
+        endpoint.forwards_to("privacy-desk receiver (in-process)");
+        if let Some(d) = &cfg.domain {
+            endpoint.domain(d.clone());
+        }
+        if policy {
+            endpoint.traffic_policy(WEBHOOKS_ONLY_POLICY);
+        }
+        endpoint
+    };
+    let listen = |policy: bool| {
+        let endpoint = endpoint(policy);
+        async move { tokio::time::timeout(CONNECT_TIMEOUT, endpoint.listen()).await }
+    };
+    let refused = |e: &ngrok::session::RpcError| {
+        Error::Unavailable(format!(
             "ngrok refused to open the tunnel ({}): check the reserved domain and your plan",
             e.error_code().unwrap_or("no error code")
-        ))),
-        Ok(Ok(f)) => Ok(f),
+        ))
+    };
+    let timed_out = || Error::Unavailable("ngrok did not open the tunnel in time: try again".into());
+    match listen(true).await {
+        Err(_) => Err(timed_out()),
+        Ok(Ok(t)) => Ok((t, true)),
+        Ok(Err(e)) => {
+            // Plans without traffic policies refuse the policy: open it without one (every
+            // path then reaches the receiver, which answers 404 itself).
+            tracing::info!(
+                code = e.error_code().unwrap_or("none"),
+                "ngrok refused the traffic policy; opening the tunnel without it"
+            );
+            match listen(false).await {
+                Err(_) => Err(timed_out()),
+                Ok(Ok(t)) => Ok((t, false)),
+                Ok(Err(e)) => Err(refused(&e)),
+            }
+        }
     }
 }
 
@@ -202,6 +236,9 @@ fn connect_error(e: &ngrok::session::ConnectError) -> Error {
     }
 }
 
+/// What `forwards_to` says of a tunnel served by the receiver in its own process.
+pub const IN_PROCESS: &str = "the receiver, in-process";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct State {
     url: String,
@@ -212,7 +249,7 @@ struct State {
 
 /// Starts the tunnel with the keychain's token, records its URL as the public base URL, and
 /// pushes it to the registered Stripe webhook endpoints.
-pub fn start(ctx: &Context, cfg: &Config) -> Result<Running> {
+pub fn start(ctx: &Context, cfg: &Config, gate: receiver::Gate) -> Result<Running> {
     let token = ctx
         .keychain
         .get_app(SecretKind::TunnelToken)?
@@ -221,10 +258,10 @@ pub fn start(ctx: &Context, cfg: &Config) -> Result<Running> {
                 "no ngrok authtoken: set one with `privacy-desk tunnel set-token` (on stdin)",
             )
         })?;
-    let running = connect(&token, cfg)?;
+    let running = connect(&token, cfg, gate)?;
     let state = State {
         url: running.url.clone(),
-        forwards_to: running.forwards_to.clone(),
+        forwards_to: IN_PROCESS.into(),
         pid: std::process::id(),
         started_at: now_ms(),
     };
@@ -304,19 +341,26 @@ mod tests {
     }
 
     #[test]
-    fn config_wants_a_local_http_url() {
-        assert!(Config::new("http://127.0.0.1:8787", None).is_ok());
-        assert!(Config::new("ftp://x", None).is_err());
-        assert!(Config::new("http://127.0.0.1:8787", Some("a b".into())).is_err());
+    fn a_reserved_domain_must_be_a_host_name() {
+        assert!(Config::new(None).is_ok());
+        assert!(Config::new(Some("shop.ngrok.app".into())).is_ok());
+        assert!(Config::new(Some("a b".into())).is_err());
+        assert!(Config::new(Some("x/../y".into())).is_err());
     }
 
     #[test]
     fn offline_fails_fast_and_clearly() {
         // Port 1 on loopback refuses connections: what an offline laptop sees, minus DNS.
-        let mut cfg = Config::new("http://127.0.0.1:8787", None).unwrap();
-        cfg.server_addr = Some("127.0.0.1:1".into());
+        let cfg = Config {
+            domain: None,
+            server_addr: Some("127.0.0.1:1".into()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open(dir.path()).unwrap();
+        let rx = receiver::Receiver::start(&ctx, receiver::Config::gate_only()).unwrap();
         let t0 = std::time::Instant::now();
-        let e = match connect(&Secret::new("2abcDEF_ghijklmnopqrstuvwxyz0123456789"), &cfg) {
+        let token = Secret::new("2abcDEF_ghijklmnopqrstuvwxyz0123456789");
+        let e = match connect(&token, &cfg, rx.gate()) {
             Err(e) => e,
             Ok(_) => panic!("connected to nothing"),
         };
