@@ -99,7 +99,7 @@ fn try_post_signed(
     path: &str,
     body: &[u8],
 ) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let Ok(mut s) = std::net::TcpStream::connect(addr) else {
         return (0, serde_json::Value::Null);
     };
@@ -114,7 +114,5 @@ fn try_post_signed(
     if s.write_all(&req).is_err() {
         return (0, serde_json::Value::Null);
     }
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    parse_response(&out)
+    parse_response(&read_response(&mut s))
 }

@@ -192,9 +192,7 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let _ = s.write_all(request);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    parse_response(&out)
+    parse_response(&read_response(&mut s))
 }
 
 pub fn parse_response(out: &[u8]) -> (u16, Value) {
@@ -206,6 +204,42 @@ pub fn parse_response(out: &[u8]) -> (u16, Value) {
         .unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Reads one response from `s`: its head, then `Content-Length` bytes of body (the receiver
+/// keeps connections alive, so reading to the end would wait for its idle timeout). Whatever
+/// arrived when the peer closed or a read timed out.
+pub fn read_response(s: &mut impl Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut want: Option<usize> = None;
+    loop {
+        if let Some(w) = want {
+            if out.len() >= w {
+                return out;
+            }
+        }
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => n,
+        };
+        out.extend_from_slice(&buf[..n]);
+        if want.is_none() {
+            if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+                // 1xx answers (100 Continue) come before the real one.
+                if head.starts_with("http/1.1 1") {
+                    out.drain(..end + 4);
+                    continue;
+                }
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                want = Some(len.map_or(usize::MAX, |l| end + 4 + l));
+            }
+        }
+    }
 }
 
 /// POSTs `body` to `path` with the given extra headers.
