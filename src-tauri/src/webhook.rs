@@ -319,7 +319,8 @@ fn time_ms(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => {
             let x = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?;
-            Some(if x.abs() >= 100_000_000_000 {
+            // `unsigned_abs`: `abs` of i64::MIN (a number in the body) overflows.
+            Some(if x.unsigned_abs() >= 100_000_000_000 {
                 x
             } else {
                 x.saturating_mul(1000)
@@ -461,6 +462,21 @@ mod tests {
         let err = parse(&cfg(), br#"{"eventType":"t"}"#, 5).unwrap_err();
         assert!(err.0.contains("/eventId"), "{err}");
         assert!(parse(&cfg(), b"nope", 5).is_err());
+    }
+
+    /// Times at the ends of the number range read without overflow: i64::MIN is taken as
+    /// milliseconds (its `abs` overflowed), seconds saturate, floats beyond i64 saturate.
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let at = |t: &str| {
+            let body = format!(r#"{{"eventId":"a","eventType":"t","occurredAt":{t}}}"#);
+            parse(&cfg(), body.as_bytes(), 5).unwrap().occurred_at
+        };
+        assert_eq!(at("-9223372036854775808"), i64::MIN);
+        assert_eq!(at("9223372036854775807"), i64::MAX);
+        assert_eq!(at("18446744073709551615"), i64::MAX);
+        assert_eq!(at("-1e300"), i64::MIN);
+        assert_eq!(at("-99999999999"), -99_999_999_999_000);
     }
 
     #[test]

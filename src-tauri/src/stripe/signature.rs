@@ -129,8 +129,10 @@ pub fn verify(
     if !matched {
         return Err(SignatureError::Mismatch);
     }
-    let age = now_secs - parsed.t;
-    if age.abs() > TOLERANCE_SECS {
+    // `t` comes from outside: plain `-` and `abs` wrap (or panic) far from now, and a
+    // timestamp 2^63 s old would read as within the tolerance. Saturated, it is refused.
+    let age = now_secs.saturating_sub(parsed.t);
+    if age.saturating_abs() > TOLERANCE_SECS {
         return Err(SignatureError::OutsideTolerance { age_secs: age });
     }
     Ok(parsed.t)
@@ -217,5 +219,30 @@ mod tests {
         );
         let edge = sign(body, &secret(), NOW - 300);
         assert!(verify(Some(&edge), body, &[secret()], NOW).is_ok());
+    }
+
+    /// A validly signed `t` about 2^63 s from now is stale: the age saturates instead of
+    /// wrapping round to something within the tolerance (or panicking).
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_not_wrapped() {
+        let body = b"{}";
+        let stale = |t: i64, now: i64| {
+            let header = sign(body, &secret(), t);
+            let got = verify(Some(&header), body, &[secret()], now);
+            let Err(e) = got else {
+                panic!("t={t} accepted at now={now}: {got:?}")
+            };
+            assert_eq!(e.outcome(), "stale_timestamp", "t={t} now={now}");
+            assert!(e.to_string().contains("tolerance"), "{e}");
+            e
+        };
+        assert_eq!(
+            stale(NOW + i64::MIN, NOW), // now − 2^63
+            SignatureError::OutsideTolerance { age_secs: i64::MAX }
+        );
+        stale(i64::MIN, NOW);
+        stale(i64::MAX, -1);
+        stale(i64::MIN, i64::MAX);
+        stale(i64::MAX, i64::MIN);
     }
 }
