@@ -684,6 +684,19 @@ fn stripe_tunnel_token_status_and_offline_failure() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach ngrok"), "{err}");
     assert!(!err.contains(TOKEN) && out.stdout.is_empty());
+    // `serve --tunnel` too: the receiver does not stay up half-configured.
+    let t = Instant::now();
+    let out = run(
+        dir,
+        None,
+        &["serve", "--listen", "127.0.0.1:0", "--tunnel"],
+        None,
+        &[("PRIVACY_DESK_NGROK_SERVER", "127.0.0.1:1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach ngrok") && !err.contains(TOKEN), "{err}");
 
     // ngrok's real server: this machine has no network, so DNS fails at once; on a machine
     // with network a fake token is refused. Either way: quick and clear.

@@ -44,6 +44,10 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
         listen: SocketAddr,
+        /// Also receive through the ngrok tunnel, served in this process (token from
+        /// `tunnel set-token`).
+        #[arg(long)]
+        tunnel: bool,
     },
     /// Processors: Stripe, other systems by webhook, manual entries.
     #[command(subcommand)]
@@ -198,7 +202,7 @@ fn init_logging(headless: bool) {
 fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
     let ctx = Context::open(dir)?;
     let out = match cmd {
-        Command::Serve { listen } => serve(&ctx, listen),
+        Command::Serve { listen, tunnel } => serve(&ctx, listen, tunnel),
         Command::Processor(p) => processor(&ctx, p, json),
         Command::Activity(ActivityCmd::List(a)) => activity_list(&ctx, a, json),
         Command::Subjects(s) => subjects_cmd(&ctx, s, json),
@@ -242,12 +246,20 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
     out
 }
 
-fn serve(ctx: &Context, listen: SocketAddr) -> Result<()> {
+fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {
     let rx = receiver::Receiver::start(ctx, receiver::Config::new(listen))?;
     if let Some(addr) = rx.local_addr() {
         println!("listening on http://{addr}");
     }
     let _ = std::io::stdout().flush();
+    let tunnel = if with_tunnel {
+        let running = crate::tunnel::start(ctx, &crate::tunnel::Config::new(None)?, rx.gate())?;
+        println!("tunnel open: {}", running.url);
+        let _ = std::io::stdout().flush();
+        Some(running)
+    } else {
+        None
+    };
     if let Some(days) = crate::settings::get(ctx)?.retention_days {
         crate::activity::purge_older_than(&ctx.db, days)?;
     }
@@ -262,6 +274,10 @@ fn serve(ctx: &Context, listen: SocketAddr) -> Result<()> {
     // A catch-up in flight is not waited for: it commits page by page and resumes next time.
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     drop(catch_up);
+    if let Some(t) = tunnel {
+        drop(t);
+        crate::tunnel::stopped(ctx)?;
+    }
     rx.shutdown();
     Ok(())
 }
