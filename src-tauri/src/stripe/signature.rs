@@ -82,8 +82,11 @@ fn parse(header: &str) -> Result<Parsed, SignatureError> {
             "v1" => {
                 saw_v1 = true;
                 let mut sig = [0u8; 32];
-                // A malformed entry can never match; the others still may.
-                if hex::decode_to_slice(v, &mut sig).is_ok() {
+                // Lower-case hex, as Stripe writes it and its libraries compare it: `A` for
+                // `a` is another header, not another spelling. A malformed entry can never
+                // match; the others still may.
+                let lower = v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if lower && hex::decode_to_slice(v, &mut sig).is_ok() {
                     v1.push(sig);
                 }
             }
@@ -193,6 +196,15 @@ mod tests {
         for (h, want) in cases {
             assert_eq!(verify(h, body, &[secret()], NOW), Err(want), "{h:?}");
         }
+        // Upper-case hex is not Stripe's: a changed header.
+        let upper = format!(
+            "t={NOW},v1={}",
+            good.split_once(",v1=").unwrap().1.to_uppercase()
+        );
+        assert_eq!(
+            verify(Some(&upper), body, &[secret()], NOW),
+            Err(SignatureError::Mismatch)
+        );
         // Body changed after signing.
         assert_eq!(
             verify(Some(&good), b"{ }", &[secret()], NOW),
