@@ -168,8 +168,10 @@ pub fn verify(
     let value = header
         .ok_or_else(|| SignatureError::Missing(name()))?
         .trim();
+    // The header arrives trimmed (HTTP drops the whitespace round a value), so whitespace
+    // round the configured prefix cannot be matched and is not significant.
     let value = value
-        .strip_prefix(cfg.signature_prefix.as_str())
+        .strip_prefix(cfg.signature_prefix.trim())
         .ok_or_else(|| SignatureError::Malformed(name()))?
         .trim();
     let given =
@@ -462,6 +464,25 @@ mod tests {
         let err = parse(&cfg(), br#"{"eventType":"t"}"#, 5).unwrap_err();
         assert!(err.0.contains("/eventId"), "{err}");
         assert!(parse(&cfg(), b"nope", 5).is_err());
+    }
+
+    /// A prefix typed with spaces round it (`check` allows them) still matches the header as
+    /// it arrives, without them.
+    #[test]
+    fn a_prefix_with_spaces_round_it_still_matches() {
+        let secret = Secret::new("shared-secret-1");
+        let body = br#"{"eventId":"e1"}"#;
+        let mut c = cfg();
+        c.signature_prefix = " sha256= ".into();
+        assert!(c.check().is_ok());
+        let h = sign(&c, &secret, body);
+        for sent in [h.as_str(), h.trim(), &h.replace(' ', "")] {
+            assert_eq!(
+                verify(&c, Some(sent), body, std::slice::from_ref(&secret)),
+                Ok(()),
+                "{sent:?}"
+            );
+        }
     }
 
     /// Times at the ends of the number range read without overflow: i64::MIN is taken as
