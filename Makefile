@@ -12,7 +12,7 @@ NPM := npm --prefix ui
 # Runs a command with a virtual display, a private D-Bus and a throwaway unlocked keychain.
 WITH_SESSION := .ci/with-session.sh
 
-.PHONY: help setup build run test bench fmt lint bindings
+.PHONY: help setup build run test bench fmt lint bindings proptest-long
 
 help:
 	@echo "make run     set up, build the UI and open the app"
@@ -23,6 +23,7 @@ help:
 	@echo "make bindings  regenerate the TypeScript types from the Rust types"
 	@echo "make lint    clippy and svelte-check"
 	@echo "make bench   cargo bench --bench ingest and --bench catchup inside a test session"
+	@echo "make proptest-long  the property tests with a million cases each (optimised build)"
 
 setup:
 	.ci/setup.sh
@@ -56,6 +57,11 @@ bench: setup
 
 fmt:
 	cargo fmt
+
+# Every property test (`props` in its name) with a million cases each, optimised but with
+# overflow checks kept on, as in debug builds (README.md, "Property tests").
+proptest-long:
+	PROPTEST_CASES=1000000 CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo test --release --lib props
 
 # Regenerates ui/src/lib/bindings from the Rust types (cargo test fails when they are stale).
 bindings:

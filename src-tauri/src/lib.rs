@@ -13,6 +13,8 @@ pub mod deliveries;
 pub mod error;
 pub mod ingest;
 pub mod processors;
+#[cfg(test)]
+mod props;
 pub mod receiver;
 pub mod requests;
 pub mod ropa;

@@ -377,6 +377,9 @@ fn scan_keys(v: &Value, depth: usize, out: &mut std::collections::BTreeSet<&'sta
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -537,6 +537,9 @@ fn non_empty(v: &Json) -> bool {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -149,6 +149,9 @@ pub fn sign(body: &[u8], secret: &Secret, t: i64) -> String {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
