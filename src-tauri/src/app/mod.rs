@@ -339,10 +339,21 @@ fn stop_receiver(app: &AppHandle) {
     }
 }
 
-/// Restarts the receiver (the port changed).
+/// Restarts the receiver (the port changed). A running tunnel hands its connections to the
+/// receiver in-process, so it is reopened on the new one.
 pub fn restart_receiver(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let tunnel_was_on = state.tunnel_url().is_some();
+    if tunnel_was_on {
+        state.stop_tunnel();
+    }
     stop_receiver(app);
     start_receiver(app);
+    if tunnel_was_on {
+        if let Err(e) = state.start_tunnel() {
+            tracing::warn!(error = %e, "the tunnel did not reopen after the receiver restarted");
+        }
+    }
 }
 
 fn notify_failing(app: &AppHandle) {
