@@ -6,16 +6,28 @@
 //! (`/v1/privacy/redaction_jobs`: validation on the next look, validation errors for the ids in
 //! `redaction_invalid`, validate again, run, succeeded on the next look).
 //!
-//! Used by `tests/integration` and by `src-tauri/benches/catchup.rs` (through `#[path]`), so
-//! it depends only on std, serde_json and tiny_http.
+//! Used by `tests/integration`, `tests/e2e` and `src-tauri/benches/catchup.rs` (through
+//! `#[path]`), so it depends only on std, serde_json, tokio, hyper, hyper-util and
+//! http-body-util. It serves HTTP/1.1 from its own tokio runtime, for callers that block (not
+//! from inside another runtime: dropping it waits for its workers).
 
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
 
 pub const VERSION: &str = "2025-10-29.clover";
 pub const KEY: &str = "rk_test_fakestripe0123456789";
@@ -76,32 +88,33 @@ pub struct State {
 pub struct FakeStripe {
     pub base: String,
     pub state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
-    threads: Vec<JoinHandle<()>>,
+    /// Runs the accept loop and the connections; `None` once dropped.
+    runtime: Option<Runtime>,
 }
 
 impl FakeStripe {
     pub fn start() -> FakeStripe {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind fake stripe"));
-        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fake-stripe")
+            .enable_all()
+            .build()
+            .expect("fake stripe runtime");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind fake stripe");
+        let base = format!(
+            "http://{}",
+            listener.local_addr().expect("fake stripe address")
+        );
         let mut st = State::default();
         st.keys.insert(KEY.to_owned());
         let state = Arc::new(Mutex::new(st));
-        let threads = (0..4)
-            .map(|_| {
-                let (server, state) = (server.clone(), state.clone());
-                std::thread::spawn(move || {
-                    while let Ok(req) = server.recv() {
-                        handle(&state, req);
-                    }
-                })
-            })
-            .collect();
+        runtime.spawn(accept_loop(listener, state.clone()));
         FakeStripe {
             base,
             state,
-            server,
-            threads,
+            runtime: Some(runtime),
         }
     }
 
@@ -116,14 +129,65 @@ impl FakeStripe {
 
 impl Drop for FakeStripe {
     fn drop(&mut self) {
-        self.server.unblock();
-        for _ in 0..self.threads.len() {
-            self.server.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        // The workers drop every task before they exit, the accept loop's listener and the open
+        // connections with them, so the port is free once this returns.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(5));
         }
     }
+}
+
+/// Accepts connections until the runtime shuts down, each served on its own task.
+async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors, say: try again shortly rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| serve(state.clone(), req));
+            // A client that breaks off ends only its own connection.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// One request: its body read in full, then answered by [`handle`].
+async fn serve(
+    state: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    // A body cut short or not UTF-8 reads as empty.
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body = String::from_utf8(body.to_vec()).unwrap_or_default();
+    let (status, text) = handle(
+        &state,
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &body,
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(text)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if status == 429 {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("0"));
+    }
+    Ok(resp)
 }
 
 /// A customer with an email, created at `created` (unix seconds).
@@ -229,84 +293,72 @@ fn rak(resource: &str) -> &str {
     }
 }
 
-fn handle(state: &Arc<Mutex<State>>, mut req: tiny_http::Request) {
-    let method = req.method().as_str().to_owned();
-    let (path, query) = match req.url().split_once('?') {
-        Some((p, q)) => (p.to_owned(), q.to_owned()),
-        None => (req.url().to_owned(), String::new()),
-    };
+/// Answers one request read off the wire (status and JSON text) and records it: [`route`]
+/// answers, this adds idempotency replays and the lost create answer.
+fn handle(
+    state: &Mutex<State>,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> (u16, String) {
     let header = |name: &str| {
-        req.headers()
-            .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_owned())
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
     let auth = header("Authorization");
     let version = header("Stripe-Version");
     let idem = header("Idempotency-Key");
-    let mut body = String::new();
-    let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-    let mut params = parse_pairs(&query);
-    params.extend(parse_pairs(&body));
+    let mut params = parse_pairs(query);
+    params.extend(parse_pairs(body));
 
-    let (status, value) = {
-        let mut st = state.lock().unwrap();
-        let replay = match (&idem, method.as_str()) {
-            (Some(k), "POST" | "DELETE") => st.idem.get(k).cloned(),
-            _ => None,
-        };
-        let (status, text) = match replay {
-            Some(r) => r,
-            None => {
-                let (s, v) = route(
-                    &mut st,
-                    &method,
-                    &path,
-                    &params,
-                    auth.as_deref(),
-                    version.as_deref(),
-                );
-                let text = v.to_string();
-                if let (Some(k), true) = (&idem, method != "GET" && s != 429 && s < 500) {
-                    st.idem.insert(k.clone(), (s, text.clone()));
-                }
-                // A lost answer: the create happened (and is replayed for its key), but the
-                // client sees a 500.
-                if method == "POST"
-                    && path == "/v1/webhook_endpoints"
-                    && s == 200
-                    && st.lose_next_create_answer
-                {
-                    st.lose_next_create_answer = false;
-                    (
-                        500,
-                        error(500, "api_error", None, "lost", None).1.to_string(),
-                    )
-                } else {
-                    (s, text)
-                }
-            }
-        };
-        st.requests.push(Req {
-            method: method.clone(),
-            path: path.clone(),
-            params: params.clone(),
-            idempotency_key: idem.clone(),
-            status,
-        });
-        (status, text)
+    let mut st = state.lock().unwrap();
+    let replay = match (&idem, method) {
+        (Some(k), "POST" | "DELETE") => st.idem.get(k).cloned(),
+        _ => None,
     };
-    let mut resp = tiny_http::Response::from_string(value)
-        .with_status_code(status)
-        .with_header(
-            "Content-Type: application/json"
-                .parse::<tiny_http::Header>()
-                .unwrap(),
-        );
-    if status == 429 {
-        resp = resp.with_header("Retry-After: 0".parse::<tiny_http::Header>().unwrap());
-    }
-    let _ = req.respond(resp);
+    let (status, text) = match replay {
+        Some(r) => r,
+        None => {
+            let (s, v) = route(
+                &mut st,
+                method,
+                path,
+                &params,
+                auth.as_deref(),
+                version.as_deref(),
+            );
+            let text = v.to_string();
+            if let (Some(k), true) = (&idem, method != "GET" && s != 429 && s < 500) {
+                st.idem.insert(k.clone(), (s, text.clone()));
+            }
+            // A lost answer: the create happened (and is replayed for its key), but the
+            // client sees a 500.
+            if method == "POST"
+                && path == "/v1/webhook_endpoints"
+                && s == 200
+                && st.lose_next_create_answer
+            {
+                st.lose_next_create_answer = false;
+                (
+                    500,
+                    error(500, "api_error", None, "lost", None).1.to_string(),
+                )
+            } else {
+                (s, text)
+            }
+        }
+    };
+    st.requests.push(Req {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        params,
+        idempotency_key: idem,
+        status,
+    });
+    (status, text)
 }
 
 fn route(
