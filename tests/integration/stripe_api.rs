@@ -696,7 +696,10 @@ fn stripe_tunnel_token_status_and_offline_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach ngrok") && !err.contains(TOKEN), "{err}");
+    assert!(
+        err.contains("cannot reach ngrok") && !err.contains(TOKEN),
+        "{err}"
+    );
 
     // ngrok's real server: this machine has no network, so DNS fails at once; on a machine
     // with network a fake token is refused. Either way: quick and clear.

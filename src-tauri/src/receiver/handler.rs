@@ -244,9 +244,8 @@ pub fn verify(
                 );
                 refused(Answer::new(400, e.outcome(), e.to_string()), stale)
             })?;
-            event::parse(body, received_at).map_err(|e| {
-                refused(Answer::new(400, "invalid_payload", e.to_string()), false)
-            })?
+            event::parse(body, received_at)
+                .map_err(|e| refused(Answer::new(400, "invalid_payload", e.to_string()), false))?
         }
         "webhook" => {
             let Some(cfg) = &ep.webhook else {
@@ -267,9 +266,8 @@ pub fn verify(
                 );
                 refused(Answer::new(400, "bad_signature", e.to_string()), stale)
             })?;
-            webhook::parse(cfg, body, received_at).map_err(|e| {
-                refused(Answer::new(400, "invalid_payload", e.to_string()), false)
-            })?
+            webhook::parse(cfg, body, received_at)
+                .map_err(|e| refused(Answer::new(400, "invalid_payload", e.to_string()), false))?
         }
         _ => {
             return Err(refused(
@@ -282,7 +280,12 @@ pub fn verify(
             ))
         }
     };
-    Ok(ingest::row(ep.processor_id, &ep.source, incoming, received_at))
+    Ok(ingest::row(
+        ep.processor_id,
+        &ep.source,
+        incoming,
+        received_at,
+    ))
 }
 
 #[cfg(test)]
@@ -296,14 +299,20 @@ mod tests {
     #[test]
     fn routes_are_matched_exactly() {
         let id = "a".repeat(24);
-        let ok = route(&Method::POST, &uri(&format!("/webhooks/stripe/{id}?token=t1"))).unwrap();
+        let ok = route(
+            &Method::POST,
+            &uri(&format!("/webhooks/stripe/{id}?token=t1")),
+        )
+        .unwrap();
         assert_eq!(ok.kind, "stripe");
         assert_eq!(ok.endpoint_id, id);
         assert_eq!(ok.token.as_deref(), Some("t1"));
         // Absolute form (RFC 9112 §3.2.2): the same route.
         let abs = route(
             &Method::POST,
-            &uri(&format!("http://shop.example/webhooks/custom/{id}?token=t1")),
+            &uri(&format!(
+                "http://shop.example/webhooks/custom/{id}?token=t1"
+            )),
         )
         .unwrap();
         assert_eq!(abs.kind, "custom");
@@ -348,7 +357,10 @@ mod tests {
         for bad in [
             h(&[("content-length", "5"), ("transfer-encoding", "chunked")]),
             h(&[("transfer-encoding", "gzip, chunked")]),
-            h(&[("transfer-encoding", "chunked"), ("transfer-encoding", "chunked")]),
+            h(&[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "chunked"),
+            ]),
             h(&[("transfer-encoding", "identity")]),
         ] {
             assert_eq!(framing(&bad).unwrap_err().status, 400, "{bad:?}");

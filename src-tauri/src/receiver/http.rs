@@ -353,15 +353,15 @@ async fn read_body(body: Incoming, max: usize, deadline: Instant) -> Result<Vec<
             Ok(Some(Err(e))) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return Err(too_large())
             }
-            Ok(Some(Err(_))) => {
-                return Err(handler::bad_request(
-                    "the body could not be read (malformed chunked encoding, or the connection closed)",
-                ))
-            }
+            Ok(Some(Err(_))) => return Err(handler::bad_request(
+                "the body could not be read (malformed chunked encoding, or the connection closed)",
+            )),
             Ok(Some(Ok(frame))) => frame,
         };
         // Trailers carry nothing the receiver uses.
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         let need = out.len() + data.len();
         if need > out.capacity() {
             let want = need.max(out.capacity() * 2).min(cap.max(need));

@@ -189,7 +189,8 @@ async fn connect_async(token: &Secret, cfg: &Config) -> Result<(HttpTunnel, bool
             e.error_code().unwrap_or("no error code")
         ))
     };
-    let timed_out = || Error::Unavailable("ngrok did not open the tunnel in time: try again".into());
+    let timed_out =
+        || Error::Unavailable("ngrok did not open the tunnel in time: try again".into());
     match listen(true).await {
         Err(_) => Err(timed_out()),
         Ok(Ok(t)) => Ok((t, true)),
