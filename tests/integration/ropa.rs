@@ -315,6 +315,23 @@ fn org_set_manual_processors_and_ropa_export() {
     let back: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("ropa.json")).unwrap()).unwrap();
     assert_eq!(back["activities"][2]["fields"]["purpose"], "Paying staff");
+    // The PDF labels every Art. 30(1) item, (b) included, for a DPO checking them one by one.
+    let text = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("ropa.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, installed by make setup)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Purposes of the processing (Art. 30(1)(b))"),
+        "{text}"
+    );
+    for point in ["(a)", "(c)", "(d)", "(e)", "(f)", "(g)"] {
+        assert!(
+            text.contains(&format!("Art. 30(1){point}")),
+            "{point}: {text}"
+        );
+    }
     let csv = std::fs::read_to_string(dir.path().join("ropa.csv")).unwrap();
     assert!(csv.contains("Paying staff") && csv.contains("Art. 30(1)(b)"));
 

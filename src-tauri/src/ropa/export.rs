@@ -63,7 +63,7 @@ pub const COLUMNS: &[Column] = &[
         value: |a| a.fields.business_function.clone(),
     },
     Column {
-        header: "Purpose of processing",
+        header: "Purposes of the processing",
         article: "Art. 30(1)(b)",
         value: |a| a.fields.purpose.clone(),
     },
@@ -201,11 +201,11 @@ pub fn controller_rows(r: &Ropa) -> Vec<(&'static str, String)> {
         (n, e) => format!("{n} <{e}>"),
     };
     vec![
-        ("Controller", o.name.clone()),
-        ("Address", o.address.clone()),
-        ("Contact email", o.email.clone()),
-        ("Data protection officer", dpo),
-        ("Representative (Art. 27)", o.representative.clone()),
+        ("Controller (Art. 30(1)(a))", o.name.clone()),
+        ("Address (Art. 30(1)(a))", o.address.clone()),
+        ("Contact email (Art. 30(1)(a))", o.email.clone()),
+        ("Data protection officer (Art. 30(1)(a))", dpo),
+        ("Representative (Art. 27; Art. 30(1)(a))", o.representative.clone()),
         ("Generated", r.generated_at.clone()),
     ]
 }

@@ -37,10 +37,9 @@ pub fn render(r: &Ropa) -> Vec<u8> {
             0.0,
         );
         w.gap(2.0);
-        for c in COLUMNS
-            .iter()
-            .filter(|c| c.header != "Purpose of processing")
-        {
+        // Every item under its own label, (b) included: a DPO checks them one by one
+        // against Art. 30(1)(a)–(g).
+        for c in COLUMNS {
             let v = (c.value)(a);
             if v.trim().is_empty() {
                 continue;

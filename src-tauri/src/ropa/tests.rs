@@ -209,7 +209,7 @@ fn xlsx_has_the_controller_every_art30_column_and_the_stripe_row() {
             .map(|v| v.to_string())
             .unwrap_or_default()
     };
-    assert_eq!(cell(1, 0), "Controller");
+    assert_eq!(cell(1, 0), "Controller (Art. 30(1)(a))");
     assert_eq!(cell(1, 1), "Atelier Dupré SARL");
     assert_eq!(cell(3, 1), "contact@atelier-dupre.example");
     assert_eq!(cell(4, 1), "Claire Martin <dpo@atelier-dupre.example>");
@@ -249,7 +249,7 @@ fn xlsx_has_the_controller_every_art30_column_and_the_stripe_row() {
 
     let stripe = TABLE_HEADER_ROW + 1;
     assert_eq!(
-        cell(stripe, col("Purpose of processing")),
+        cell(stripe, col("Purposes of the processing")),
         "Taking payments for orders and subscriptions"
     );
     assert_eq!(
