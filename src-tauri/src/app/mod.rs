@@ -167,7 +167,6 @@ pub fn run(data_dir: &Path) -> Result<()> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
         .plugin(
             tauri_plugin_log::Builder::new()
                 .level(log::LevelFilter::Info)
@@ -483,5 +482,26 @@ pub fn ensure_tray(app: &AppHandle) {
     })();
     if let Err(e) = built {
         tracing::warn!(error = %e, "the tray icon could not be created");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window is granted only what its screens use: the app's own commands, core events,
+    /// and the open/save dialogs that choose where exports go. Nothing opens URLs or paths.
+    #[test]
+    fn the_window_is_granted_only_what_it_uses() {
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../../capabilities/main.json")).unwrap();
+        let granted: Vec<&str> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            granted,
+            ["core:default", "dialog:allow-open", "dialog:allow-save"]
+        );
     }
 }

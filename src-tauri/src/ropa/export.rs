@@ -205,7 +205,10 @@ pub fn controller_rows(r: &Ropa) -> Vec<(&'static str, String)> {
         ("Address (Art. 30(1)(a))", o.address.clone()),
         ("Contact email (Art. 30(1)(a))", o.email.clone()),
         ("Data protection officer (Art. 30(1)(a))", dpo),
-        ("Representative (Art. 27; Art. 30(1)(a))", o.representative.clone()),
+        (
+            "Representative (Art. 27; Art. 30(1)(a))",
+            o.representative.clone(),
+        ),
         ("Generated", r.generated_at.clone()),
     ]
 }
