@@ -378,6 +378,14 @@ fn route(
                 "Too many requests",
                 None,
             ),
+            // A refusal names Stripe's code and the parameter at fault, as Stripe does.
+            400 => error(
+                400,
+                "invalid_request_error",
+                Some("parameter_unknown"),
+                "Received unknown parameter: enabled_events[0]",
+                Some("enabled_events[0]"),
+            ),
             s => error(s, "api_error", None, "Something went wrong", None),
         };
     }

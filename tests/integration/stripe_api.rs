@@ -619,6 +619,34 @@ fn stripe_without_a_key_or_network_fails_clearly() {
 const TOKEN: &str = "2fakeNgrokToken_0123456789abcdefghij";
 
 #[test]
+fn a_refusal_from_stripe_names_its_code_and_parameter_and_is_not_bad_usage() {
+    let fake = FakeStripe::start();
+    let (tmp, pid) = setup(&fake);
+    let p = pid.to_string();
+    fake.with(|s| s.fail_next.push_back(400));
+    let out = run(
+        tmp.path(),
+        Some(&fake),
+        &[
+            "stripe",
+            "register-webhook",
+            &p,
+            "--url",
+            "https://one.example/",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("parameter_unknown") && err.contains("enabled_events[0]"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+}
+
+#[test]
 fn stripe_tunnel_token_status_and_offline_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

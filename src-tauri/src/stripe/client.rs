@@ -124,12 +124,18 @@ impl std::fmt::Display for StripeError {
             } => {
                 write!(f, "Stripe refused the request ({status}")?;
                 if let Some(c) = code {
-                    write!(f, ", {c}")?;
+                    write!(f, ", code `{c}`")?;
                 }
                 if let Some(p) = param {
                     write!(f, ", parameter `{p}`")?;
                 }
-                f.write_str(")")
+                // Stripe's code and parameter name the cause; they never carry personal data.
+                f.write_str(
+                    "): nothing was changed at Stripe. Look the code up in Stripe's error \
+                     reference (docs.stripe.com/error-codes); if the parameter is one Privacy \
+                     Desk sets, your Stripe account may lack the feature: contact Stripe \
+                     support, or report it to Privacy Desk with the code",
+                )
             }
             StripeError::RateLimited => f.write_str(
                 "Stripe kept answering 429 (rate limited) after several retries: try again in \
@@ -153,9 +159,11 @@ impl From<StripeError> for Error {
     fn from(e: StripeError) -> Self {
         match e {
             StripeError::NotFound { .. } => Error::NotFound(e.to_string()),
-            StripeError::Auth | StripeError::Permission { .. } | StripeError::Invalid { .. } => {
+            StripeError::Auth | StripeError::Permission { .. } => {
                 Error::InvalidInput(e.to_string())
             }
+            // The user's input was fine: Stripe refused what the app asked (exit 1).
+            StripeError::Invalid { .. } => Error::Blocked(e.to_string()),
             _ => Error::Unavailable(e.to_string()),
         }
     }
