@@ -316,7 +316,16 @@ pub struct Registration {
     pub enabled_events: Vec<String>,
     /// Whether a new signing secret was stored (Stripe returns it only on create).
     pub signing_secret_stored: bool,
+    /// A new endpoint came back without its secret: until it is pasted (`processor
+    /// set-secret`, or the window's signing-secret step), every delivery is refused.
+    pub needs_signing_secret: bool,
 }
+
+/// What to tell the user when [`Registration::needs_signing_secret`].
+pub const SECRET_MISSING: &str = "Stripe created the webhook endpoint but did not send its \
+    signing secret, so every delivery would be refused: copy it from the Stripe Dashboard \
+    (Developers → Webhooks → this endpoint → Signing secret) and paste it into Privacy Desk \
+    (`privacy-desk processor set-secret ID`, from stdin)";
 
 /// The events this processor subscribes to: its config's `events`, else [`DEFAULT_EVENTS`].
 pub fn selected_events(ctx: &Context, id: i64) -> Result<Vec<String>> {
@@ -396,6 +405,7 @@ pub fn register_webhook(ctx: &Context, id: i64, base_url: &str) -> Result<Regist
                     action: "updated",
                     enabled_events: events,
                     signing_secret_stored: false,
+                    needs_signing_secret: false,
                 });
             }
             // Deleted at Stripe: create a new one below.
@@ -459,6 +469,7 @@ pub fn register_webhook(ctx: &Context, id: i64, base_url: &str) -> Result<Regist
         action: "created",
         enabled_events: events,
         signing_secret_stored: stored,
+        needs_signing_secret: !stored,
     })
 }
 

@@ -73,6 +73,8 @@ pub struct State {
     pub list_pages_served: HashMap<String, usize>,
     /// The next webhook-endpoint create succeeds but answers 500 (a lost answer).
     pub lose_next_create_answer: bool,
+    /// The next created webhook endpoint comes back without its `secret`.
+    pub omit_next_secret: bool,
     pub requests: Vec<Req>,
     /// Redaction jobs as created (`objects` as sent).
     pub redaction_jobs: Vec<Value>,
@@ -561,7 +563,9 @@ fn route(
             });
             st.endpoints.push(ep.clone());
             let mut with_secret = ep;
-            with_secret["secret"] = json!(format!("whsec_fakesecret{}", st.next_id));
+            if !std::mem::take(&mut st.omit_next_secret) {
+                with_secret["secret"] = json!(format!("whsec_fakesecret{}", st.next_id));
+            }
             (200, with_secret)
         }
         ("POST", ["v1", "webhook_endpoints", id]) => {

@@ -647,6 +647,37 @@ fn a_refusal_from_stripe_names_its_code_and_parameter_and_is_not_bad_usage() {
 }
 
 #[test]
+fn an_endpoint_created_without_its_secret_asks_for_it() {
+    let fake = FakeStripe::start();
+    let (tmp, pid) = setup(&fake);
+    let p = pid.to_string();
+    fake.with(|s| s.omit_next_secret = true);
+    let out = run(
+        tmp.path(),
+        Some(&fake),
+        &[
+            "stripe",
+            "register-webhook",
+            &p,
+            "--url",
+            "https://one.example/",
+            "--json",
+        ],
+        None,
+        &[],
+    );
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signing_secret_stored"], false);
+    assert_eq!(v["needs_signing_secret"], true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not send its signing secret") && err.contains("set-secret"),
+        "{err}"
+    );
+}
+
+#[test]
 fn stripe_tunnel_token_status_and_offline_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -93,6 +93,9 @@ pub fn run(ctx: &Context, cmd: StripeCmd, json: bool) -> Result<()> {
         }
         StripeCmd::RegisterWebhook { processor_id, url } => {
             let r = stripe_sync::register_webhook(ctx, processor_id, &url)?;
+            if r.needs_signing_secret {
+                eprintln!("warning: {}", stripe_sync::SECRET_MISSING);
+            }
             if json {
                 return output::json(&r);
             }

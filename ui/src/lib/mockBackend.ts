@@ -483,6 +483,7 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
         action: before ? 'updated' : 'created',
         enabled_events: data.eventTypes,
         signing_secret_stored: !before,
+        needs_signing_secret: false,
       }
       data.stripe.registrations[id] = r
       return r

@@ -340,6 +340,24 @@ describe('webhook step: automatic registration or the manual path', () => {
     expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
   })
 
+  it('an endpoint created without its secret leads to the secret step, not to waiting', async () => {
+    const { s, backend } = await walkTo('webhook')
+    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://t.ngrok.app', error: null }
+    const real = backend.stripeRegisterWebhook.bind(backend)
+    backend.stripeRegisterWebhook = async (id, url) => ({
+      ...(await real(id, url)),
+      signing_secret_stored: false,
+      needs_signing_secret: true,
+    })
+    const r = await registerAutomatically({ ...s, tunnelUrl: 'https://t.ngrok.app' }, backend)
+    expect(r.step).toBe('secret')
+    expect(isSkipped(r, 'secret')).toBe(false)
+    const saved = await advance({ ...r, secret: SECRET }, backend)
+    expect(saved.step).toBe('waiting')
+    expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(true)
+  })
+
   it('with a typed URL: sends it trimmed; a bad one stays local', async () => {
     const { s, backend } = await walkTo('webhook')
     backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'

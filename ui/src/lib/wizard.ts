@@ -124,7 +124,7 @@ export function back(state: WizardState): WizardState {
 
 /** Steps passed over without being needed: the secret step after automatic registration. */
 export function isSkipped(state: WizardState, step: StepId): boolean {
-  return step === 'secret' && state.registration !== null
+  return step === 'secret' && state.registration !== null && !state.registration.needs_signing_secret
 }
 
 /** Creates the processor unless the wizard already has one. Failures land in `error`. */
@@ -190,6 +190,11 @@ export async function registerAutomatically(state: WizardState, backend: Backend
   try {
     // null = the running tunnel's URL, which the backend knows better than the screen.
     const registration = await backend.stripeRegisterWebhook(s.processor.id, v.value)
+    if (registration.needs_signing_secret) {
+      // Stripe created the endpoint but sent no secret: every delivery would be refused until
+      // it is pasted, so the wizard asks for it instead of waiting.
+      return { ...s, registration, secret: '', secretError: null, step: 'secret' }
+    }
     return {
       ...s,
       registration,
@@ -245,7 +250,7 @@ export async function advance(state: WizardState, backend: Backend): Promise<Wiz
       return withProcessor.processor ? { ...withProcessor, step: 'webhook' } : withProcessor
     }
     case 'webhook':
-      if (s.registration) {
+      if (s.registration && !s.registration.needs_signing_secret) {
         return { ...s, step: 'waiting', connection: s.processor?.status === 'interconnected' ? 'connected' : 'waiting' }
       }
       return { ...s, step: 'secret', registrationError: null, baseUrlError: null }

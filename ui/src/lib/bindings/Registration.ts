@@ -12,4 +12,9 @@ action: string, enabled_events: Array<string>,
 /**
  * Whether a new signing secret was stored (Stripe returns it only on create).
  */
-signing_secret_stored: boolean, };
+signing_secret_stored: boolean, 
+/**
+ * A new endpoint came back without its secret: until it is pasted (`processor
+ * set-secret`, or the window's signing-secret step), every delivery is refused.
+ */
+needs_signing_secret: boolean, };
