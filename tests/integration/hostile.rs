@@ -877,3 +877,38 @@ fn the_write_queue_is_bounded() {
     assert_eq!(queued, privacy_desk::store::WRITE_QUEUE);
     drop(release);
 }
+
+#[test]
+fn junk_traffic_cannot_flush_the_record_of_real_deliveries() {
+    use privacy_desk::context::Context;
+    use privacy_desk::receiver::{Config, Receiver};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = add_stripe(dir.path());
+    let ctx = Context::open(dir.path()).unwrap();
+    let mut cfg = Config::new("127.0.0.1:0".parse().unwrap());
+    // Small caps, same rule as the defaults (20,000 and 2,000).
+    cfg.deliveries.kept = 50;
+    cfg.deliveries.unknown_kept = 20;
+    let rx = Receiver::start(&ctx, cfg).unwrap();
+    let a = rx.local_addr().unwrap();
+    assert_eq!(post_signed(a, &path, &event_body("evt_real")).0, 200);
+    // A bad signature on the real endpoint is a real (failed) delivery: kept too.
+    assert_eq!(
+        post(a, &path, b"{}", &[("Stripe-Signature", "t=1,v1=00")]).0,
+        400
+    );
+    for i in 0..120 {
+        let junk = format!("GET /wp-login.php?{i} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(raw(a, junk.as_bytes()).0, 404);
+    }
+    rx.shutdown();
+    ctx.db.shutdown();
+    let log = cli_json(dir.path(), &["deliveries", "list", "--limit", "1000"], None);
+    let log = log.as_array().unwrap();
+    let real: Vec<_> = log.iter().filter(|d| d["processor_id"].is_i64()).collect();
+    assert_eq!(real.len(), 2, "{log:#?}");
+    assert!(real.iter().any(|d| d["event_id"] == "evt_real"));
+    let junk = log.len() - real.len();
+    assert!((20..=40).contains(&junk), "{junk} junk rows kept");
+}

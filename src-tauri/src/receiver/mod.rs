@@ -61,6 +61,7 @@ pub struct Config {
     /// The runtime's worker threads (HTTP, HMAC, JSON: CPU-bound and brief).
     pub workers: usize,
     pub hooks: Hooks,
+    pub deliveries: DeliveryCaps,
 }
 
 impl Config {
@@ -70,6 +71,7 @@ impl Config {
             limits: Limits::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             hooks: Hooks::default(),
+            deliveries: DeliveryCaps::default(),
         }
     }
 
@@ -135,9 +137,26 @@ struct DeliveryLog {
     db: Db,
     count: Arc<AtomicU64>,
     on_rejected: Option<OnRejected>,
+    caps: DeliveryCaps,
 }
 
-const DELIVERIES_KEPT: i64 = 20_000;
+/// How much of the deliveries log is kept: deliveries to known endpoints, and apart from them
+/// requests for no known endpoint (scanners, junk), so that junk traffic cannot push the
+/// record of real deliveries out.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryCaps {
+    pub kept: i64,
+    pub unknown_kept: i64,
+}
+
+impl Default for DeliveryCaps {
+    fn default() -> Self {
+        DeliveryCaps {
+            kept: 20_000,
+            unknown_kept: 2_000,
+        }
+    }
+}
 const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 impl DeliveryLog {
@@ -145,7 +164,8 @@ impl DeliveryLog {
         if let (Some(hook), true) = (&self.on_rejected, a.status >= 400) {
             hook(a);
         }
-        let prune = self.count.fetch_add(1, Ordering::Relaxed) % 1000 == 0;
+        let every = self.caps.unknown_kept.clamp(1, 1000) as u64;
+        let prune = self.count.fetch_add(1, Ordering::Relaxed) % every == 0;
         if a.logged && !prune {
             return;
         }
@@ -157,12 +177,14 @@ impl DeliveryLog {
             event_id: a.event_id.clone(),
             processor_id: a.processor_id,
         });
+        let caps = self.caps;
         self.db.write_detached(move |c| {
             if let Some(row) = &row {
                 deliveries::insert(c, row)?;
             }
             if prune {
-                deliveries::prune(c, DELIVERIES_KEPT, now_ms() - DELIVERIES_MAX_AGE_MS)?;
+                let oldest = now_ms() - DELIVERIES_MAX_AGE_MS;
+                deliveries::prune(c, caps.kept, caps.unknown_kept, oldest)?;
             }
             Ok(())
         });
@@ -245,6 +267,7 @@ impl Receiver {
             db: ctx.db.clone(),
             count: Arc::new(AtomicU64::new(0)),
             on_rejected: cfg.hooks.on_rejected.clone(),
+            caps: cfg.deliveries,
         };
         let server = Arc::new(http::Server::new(
             handler::Handler::new(ctx.clone()),

@@ -64,13 +64,65 @@ pub fn count_rejected_since(conn: &Connection, since_ms: i64) -> Result<i64> {
     )?)
 }
 
-/// Keeps at most `keep` rows and nothing older than `oldest_ms`.
-pub fn prune(conn: &Connection, keep: i64, oldest_ms: i64) -> Result<usize> {
+/// Keeps nothing older than `oldest_ms`, at most `keep` rows of deliveries to known endpoints
+/// (with a processor) and, apart from them, at most `keep_unknown` of requests for no known
+/// endpoint (scanners, junk): junk cannot push the record of real deliveries out.
+pub fn prune(conn: &Connection, keep: i64, keep_unknown: i64, oldest_ms: i64) -> Result<usize> {
     let n = conn.execute(
         "DELETE FROM deliveries
-         WHERE received_at < ?2
-            OR id <= (SELECT max(id) FROM deliveries) - ?1",
-        params![keep, oldest_ms],
+         WHERE received_at < ?3
+            OR (processor_id IS NOT NULL AND id < coalesce((
+                SELECT id FROM deliveries WHERE processor_id IS NOT NULL
+                ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1), 0))
+            OR (processor_id IS NULL AND id < coalesce((
+                SELECT id FROM deliveries WHERE processor_id IS NULL
+                ORDER BY id DESC LIMIT 1 OFFSET ?2 - 1), 0))",
+        params![keep.max(1), keep_unknown.max(1), oldest_ms],
     )?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junk_is_pruned_in_its_own_bucket() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let latest = crate::store::migrate::latest_version();
+        crate::store::migrate::migrate_to(&mut conn, latest).unwrap();
+        let stripe = crate::store::processors::NewProcessor::bare_stripe("e");
+        let pid = crate::store::processors::insert(&conn, &stripe).unwrap();
+        let row = |at: i64, processor_id: Option<i64>| DeliveryRow {
+            received_at: at,
+            status_code: if processor_id.is_some() { 200 } else { 401 },
+            outcome: "x".into(),
+            reason: None,
+            event_id: None,
+            processor_id,
+        };
+        for i in 0..30 {
+            insert(&conn, &row(1_000 + i, Some(pid))).unwrap();
+        }
+        for i in 0..100 {
+            insert(&conn, &row(2_000 + i, None)).unwrap();
+        }
+        prune(&conn, 10, 5, 0).unwrap();
+        let left = list(&conn, 1000, false).unwrap();
+        let known: Vec<i64> = left
+            .iter()
+            .filter(|d| d.processor_id.is_some())
+            .map(|d| d.received_at)
+            .collect();
+        let junk: Vec<i64> = left
+            .iter()
+            .filter(|d| d.processor_id.is_none())
+            .map(|d| d.received_at)
+            .collect();
+        assert_eq!(known, (1_020..1_030).rev().collect::<Vec<_>>());
+        assert_eq!(junk, (2_095..2_100).rev().collect::<Vec<_>>());
+        // The age cap applies to both.
+        prune(&conn, 10, 5, 1_025).unwrap();
+        assert_eq!(list(&conn, 1000, false).unwrap().len(), 5 + 5);
+    }
 }
