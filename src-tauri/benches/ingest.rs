@@ -6,28 +6,47 @@
 //! official `stripe` library's `Webhook.construct_event` and sqlite3 (WAL, synchronous=FULL,
 //! one commit per request) under gunicorn. See docs/benchmarks.md for the method.
 //!
-//! Phases, per target:
+//! Traffic: `customer.updated` events of about 2 KB, built from a fixture's customer (email,
+//! name, address, shipping, metadata), for customers `cus_bench00001`, `cus_bench00002`, …
+//! (`c00001@bench.example`, …). Each server gets its own stream of events, the same for both:
+//! in every run of ten events one (at a position a seeded PRNG picks) is for a customer the
+//! stream has not sent before, so the receiver's linker creates a data subject, and the nine
+//! others are for one of the last `BENCH_CUSTOMERS` customers it introduced. Every event has an
+//! id not sent before and is signed like Stripe signs (`Stripe-Signature: t=<now>,v1=<hex
+//! hmac>`), so every 200 is a new row; a 200 `duplicate` is counted apart, not scored.
+//!
+//! Connection modes (`BENCH_MODES`), each measured in every phase below:
+//! * `close`: one request per TCP connection, `Connection: close` (Stripe to a reverse proxy);
+//! * `keep-alive`: each client connection asks for keep-alive and sends request after request
+//!   on it, reading exactly one response per request (`Content-Length` framing); when the
+//!   server answers `Connection: close` or closes the connection, the client opens a new one
+//!   and counts the reconnect.
+//!
+//! Phases, per target and mode:
 //! * closed loop with 1, 8 and 32 concurrent connections: each connection sends one signed
-//!   request (`Connection: close`, one request per TCP connection, as Stripe does), waits for the
-//!   answer, and immediately sends the next;
+//!   request, waits for the answer, and immediately sends the next;
 //! * open loop at a fixed rate (333 events/s): requests are scheduled at fixed instants,
 //!   independent of the answers; latency is measured from the scheduled instant, so a stalled
 //!   server cannot hide its queueing delay (no coordinated omission).
 //!
-//! Every request carries a fixture event whose `"id"` is replaced by a unique id and is signed
-//! like Stripe signs (`Stripe-Signature: t=<now>,v1=<hex hmac>`), so every 200 is a new row.
+//! Then paired rounds (receiver, then peer, back to back, in each mode) at the highest
+//! connection count, and the no-op server's phase in each mode (the machine's floor).
 //!
 //! Environment (all optional):
 //! * `PRIVACY_DESK_BIN`  receiver binary. Default: the binary cargo built for this bench
 //!   (`CARGO_BIN_EXE_privacy-desk`, i.e. `$CARGO_TARGET_DIR/release/privacy-desk` built with
 //!   the bench profile, which inherits `release`).
 //! * `BENCH_SECS` seconds per closed-loop phase (10); `BENCH_CONNS` connection counts ("1,8,32");
+//!   `BENCH_MODES` connection modes ("close,keep-alive");
 //! * `BENCH_RATE` open-loop rate in events/s (333); `BENCH_OPEN_SECS` its duration (10);
 //!   `BENCH_OPEN_WORKERS` client threads for the open loop (64);
-//! * `BENCH_FIXTURE` fixture file name (04-charge.succeeded.json); `PRIVACY_DESK_FIXTURES` the
-//!   fixtures folder (default `tests/fixtures/stripe`, then `../shared/fixtures/stripe`);
+//! * `BENCH_FIXTURE` the customer event the traffic is built from (10-customer.updated.json);
+//!   `PRIVACY_DESK_FIXTURES` the fixtures folder (default `tests/fixtures/stripe`, then
+//!   `../shared/fixtures/stripe`); `BENCH_CUSTOMERS` how many recent customers the events for
+//!   known customers are spread over (10000);
 //! * `BENCH_SKIP_RECEIVER=1`, `BENCH_SKIP_PEER=1` run one side only; `BENCH_SKIP_FLOOR=1`
-//!   skips the no-op server's phase (the most this load generator can measure here);
+//!   skips the no-op server's phases (the most this load generator can measure here);
+//!   `BENCH_RATIO_ROUNDS` paired rounds (3; 0 skips them);
 //! * `PEER_VENV` the peer's virtualenv (`.venv` at the repo root; created with
 //!   `python3 -m venv` + `pip install -r tests/peer/requirements.txt` when missing);
 //!   `PEER_GUNICORN_ARGS` overrides the worker options (default `--workers 5 --worker-class sync`);
@@ -40,7 +59,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -75,13 +94,16 @@ struct Config {
     repo: PathBuf,
     secs: f64,
     conns: Vec<usize>,
+    modes: Vec<Mode>,
     rate: f64,
     open_secs: f64,
     open_workers: usize,
     fixture: PathBuf,
+    /// Events for known customers go to one of the last this many introduced.
+    customers: u64,
     skip_receiver: bool,
     skip_peer: bool,
-    /// Skip the no-op server's phase (the machine's floor; see [`serve_nothing`]).
+    /// Skip the no-op server's phases (the machine's floor; see [`serve_nothing`]).
     skip_floor: bool,
     out: PathBuf,
     /// A phase during which other processes used more than this % of the CPU is repeated.
@@ -110,22 +132,28 @@ fn env_flag(name: &str) -> bool {
     )
 }
 
+/// A comma-separated list from the environment, each item parsed by `parse`; never empty.
+fn env_list<T>(name: &str, default: &str, parse: impl Fn(&str) -> Option<T>) -> Res<Vec<T>> {
+    let v = std::env::var(name).unwrap_or_else(|_| default.into());
+    let items = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse(s).ok_or_else(|| format!("{name}: bad item {s:?} (default: {default})")))
+        .collect::<Res<Vec<T>>>()?;
+    if items.is_empty() {
+        return Err(format!("{name} lists nothing (default: {default})"));
+    }
+    Ok(items)
+}
+
 impl Config {
     fn from_env() -> Res<Config> {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let conns = std::env::var("BENCH_CONNS")
-            .unwrap_or_else(|_| "1,8,32".into())
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| {
-                s.trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("BENCH_CONNS: bad count {s:?}"))
-            })
-            .collect::<Res<Vec<_>>>()?;
-        if conns.is_empty() || conns.contains(&0) {
-            return Err("BENCH_CONNS must list positive connection counts, e.g. 1,8,32".into());
-        }
+        let conns = env_list("BENCH_CONNS", "1,8,32", |s| {
+            s.parse::<usize>().ok().filter(|&c| c > 0)
+        })?;
+        let modes = env_list("BENCH_MODES", "close,keep-alive", Mode::parse)?;
         let fixtures = match std::env::var_os("PRIVACY_DESK_FIXTURES") {
             Some(p) => PathBuf::from(p),
             None => [
@@ -136,17 +164,23 @@ impl Config {
             .find(|p| p.is_dir())
             .ok_or("no Stripe fixtures found: set PRIVACY_DESK_FIXTURES to the fixtures folder")?,
         };
-        let fixture_name: String = env_or("BENCH_FIXTURE", "04-charge.succeeded.json".to_string())?;
+        let fixture_name: String = env_or("BENCH_FIXTURE", "10-customer.updated.json".to_string())?;
+        let customers = env_or("BENCH_CUSTOMERS", 10_000u64)?;
+        if customers == 0 {
+            return Err("BENCH_CUSTOMERS must be at least 1".into());
+        }
         let out = std::env::var_os("BENCH_OUT")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo.join("target/bench/ingest.md"));
         Ok(Config {
             secs: env_or("BENCH_SECS", 10.0)?,
             conns,
+            modes,
             rate: env_or("BENCH_RATE", 333.0)?,
             open_secs: env_or("BENCH_OPEN_SECS", 10.0)?,
             open_workers: env_or("BENCH_OPEN_WORKERS", 64)?,
             fixture: fixtures.join(fixture_name),
+            customers,
             skip_receiver: env_flag("BENCH_SKIP_RECEIVER"),
             skip_peer: env_flag("BENCH_SKIP_PEER"),
             skip_floor: env_flag("BENCH_SKIP_FLOOR"),
@@ -158,57 +192,174 @@ impl Config {
             repo,
         })
     }
+
+    /// The highest connection count: the paired rounds' and the floor's.
+    fn max_conns(&self) -> usize {
+        self.conns.iter().max().copied().unwrap_or(32)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Request generation
+// Traffic
 
-/// The fixture body split around its event id, so that each request gets a unique id.
-struct Template {
-    before: Vec<u8>,
-    after: Vec<u8>,
-    run_tag: String,
-    /// Phases started so far: each phase's ids carry its number, so that no phase repeats
-    /// another's (a repeated id is a duplicate, which both servers answer without storing).
-    phases: AtomicU64,
+/// A seeded PRNG in its simplest form: SplitMix64's output function, applied to a counter.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
-impl Template {
-    fn load(path: &Path) -> Res<Template> {
+const SEED: u64 = 0x5EED_1D35_C0DE_2026;
+
+/// The values a customer's event differs by, in the order of [`HOLES`].
+#[rustfmt::skip]
+const HOLES: [&str; 10] = [
+    "event_id", "customer_id", "email", "name", "phone", "line1", "city", "postal_code",
+    "crm_id", "plan",
+];
+#[rustfmt::skip]
+const FIRST: [&str; 16] = [
+    "Alice", "Bruno", "Chloe", "Dana", "Ethan", "Fatima", "George", "Hannah", "Ivan", "Julia",
+    "Kwame", "Laura", "Mateo", "Niamh", "Oskar", "Priya",
+];
+#[rustfmt::skip]
+const LAST: [&str; 16] = [
+    "Martin", "Keller", "Dubois", "Okafor", "Brooks", "Haddad", "Novak", "Schmidt", "Rossi",
+    "Nguyen", "Mensah", "Walsh", "Garcia", "Kowalski", "Larsen", "Patel",
+];
+#[rustfmt::skip]
+const STREETS: [&str; 8] = [
+    "Lantern Yard", "Kestrel Row", "Mill Lane", "Church Street", "Victoria Road",
+    "Orchard Close", "Station Approach", "Rosebank Terrace",
+];
+/// City and postcode area.
+#[rustfmt::skip]
+const CITIES: [(&str, &str); 8] = [
+    ("Leeds", "LS"), ("Manchester", "M"), ("Bristol", "BS"), ("York", "YO"),
+    ("Norwich", "NR"), ("Cardiff", "CF"), ("Glasgow", "G"), ("Brighton", "BN"),
+];
+const PLANS: [&str; 3] = ["print_club_monthly", "print_club_annual", "one_off"];
+
+/// The benchmark's request bodies: the fixture's `customer.updated` event with its customer
+/// filled in (metadata, shipping and a complete address, to about 2 KB), pretty-printed as
+/// Stripe sends it, and cut at the values that differ between events.
+struct Traffic {
+    parts: Vec<Part>,
+    /// Events for known customers go to one of the last this many introduced.
+    pool: u64,
+    run_tag: String,
+}
+
+enum Part {
+    Text(Vec<u8>),
+    /// An index into [`HOLES`].
+    Hole(usize),
+}
+
+impl Traffic {
+    fn load(path: &Path, pool: u64) -> Res<Traffic> {
         let bytes =
             fs::read(path).map_err(|e| format!("cannot read fixture {}: {e}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
+        let mut ev: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("fixture {} is not JSON: {e}", path.display()))?;
-        let id = v
-            .get("id")
-            .and_then(|i| i.as_str())
-            .ok_or_else(|| format!("fixture {} has no top-level \"id\"", path.display()))?;
-        let needle = format!("\"{id}\"");
-        let pos = find(&bytes, needle.as_bytes())
-            .ok_or_else(|| format!("event id not found verbatim in {}", path.display()))?;
+        let hole = |name: &str| serde_json::Value::from(format!("@@{name}@@"));
+        ev["id"] = hole("event_id");
+        let cus = ev
+            .pointer_mut("/data/object")
+            .filter(|o| o["object"] == "customer")
+            .ok_or_else(|| format!("fixture {} is not a customer event", path.display()))?;
+        for k in ["email", "name", "phone"] {
+            cus[k] = hole(k);
+        }
+        cus["id"] = hole("customer_id");
+        let address = serde_json::json!({
+            "city": hole("city"), "country": "GB", "line1": hole("line1"),
+            "line2": "Flat 2", "postal_code": hole("postal_code"), "state": "England",
+        });
+        cus["shipping"] = serde_json::json!({
+            "address": address, "name": hole("name"), "phone": hole("phone"),
+        });
+        cus["address"] = address;
+        cus["metadata"] = serde_json::json!({
+            "crm_contact_id": hole("crm_id"),
+            "plan": hole("plan"),
+            "loyalty_tier": "silver",
+            "signup_source": "web_checkout",
+            "preferred_language": "en-GB",
+            "marketing_consent": "granted",
+            "consent_recorded_at": "2025-11-14T08:31:52Z",
+            "delivery_instructions": "Leave with the neighbour at no. 12 if nobody is in",
+        });
+        let text = serde_json::to_string_pretty(&ev).map_err(|e| e.to_string())?;
+        let parts = text
+            .split("@@")
+            .enumerate()
+            .map(|(i, s)| match i % 2 {
+                0 => Ok(Part::Text(s.as_bytes().to_vec())),
+                _ => HOLES
+                    .iter()
+                    .position(|h| *h == s)
+                    .map(Part::Hole)
+                    .ok_or_else(|| format!("fixture {} contains \"@@\"", path.display())),
+            })
+            .collect::<Res<Vec<_>>>()?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        Ok(Template {
-            before: bytes[..pos + 1].to_vec(),
-            after: bytes[pos + needle.len() - 1..].to_vec(),
+        Ok(Traffic {
+            parts,
+            pool,
             run_tag: format!("{:x}", nanos % (1u128 << 64)),
-            phases: AtomicU64::new(0),
         })
     }
 
-    /// A tag for a new phase's event ids, unique in this run.
-    fn phase(&self, kind: &str) -> String {
-        format!("{kind}x{}", self.phases.fetch_add(1, Ordering::Relaxed))
+    /// The customer (numbered from 1) of event `n` of a server's stream: one event in each run
+    /// of ten, at a position the PRNG picks, introduces the next customer; the others go to one
+    /// of the last `pool` customers introduced before that run. A pure function of `n`, so any
+    /// thread can build any event, and both servers get the same stream.
+    fn customer(&self, n: u64) -> u64 {
+        let run = n / 10;
+        let r = mix(SEED ^ run);
+        if n % 10 == r % 10 {
+            return run + 1;
+        }
+        let known = run.max(1);
+        known - mix(r ^ n) % known.min(self.pool)
     }
 
-    fn body(&self, phase: &str, seq: u64) -> Vec<u8> {
-        let id = format!("evt_bench{}{}n{}", self.run_tag, phase, seq);
-        let mut b = Vec::with_capacity(self.before.len() + id.len() + self.after.len());
-        b.extend_from_slice(&self.before);
-        b.extend_from_slice(id.as_bytes());
-        b.extend_from_slice(&self.after);
+    /// The body of event `n` of a server's stream.
+    fn body(&self, n: u64) -> Vec<u8> {
+        let k = self.customer(n);
+        let r = mix(SEED.rotate_left(17) ^ k);
+        let pick = |list: &[&'static str], shift: u32| list[(r >> shift) as usize % list.len()];
+        let (city, area) = CITIES[(r >> 12) as usize % CITIES.len()];
+        let values: [String; HOLES.len()] = [
+            format!("evt_bench{}n{n}", self.run_tag),
+            format!("cus_bench{k:05}"),
+            format!("c{k:05}@bench.example"),
+            format!("{} {}", pick(&FIRST, 0), pick(&LAST, 4)),
+            format!("+447700900{:03}", k % 1000),
+            format!("{} {}", 1 + (r >> 16) % 180, pick(&STREETS, 24)),
+            city.to_string(),
+            format!(
+                "{area}{} {}{}{}",
+                1 + (r >> 28) % 20,
+                (r >> 36) % 10,
+                char::from(b'A' + (r >> 52) as u8 % 26),
+                char::from(b'A' + (r >> 58) as u8 % 26),
+            ),
+            format!("003Hs00000{:08x}", r as u32),
+            pick(&PLANS, 40).to_string(),
+        ];
+        let mut b = Vec::with_capacity(2304);
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => b.extend_from_slice(t),
+                Part::Hole(i) => b.extend_from_slice(values[*i].as_bytes()),
+            }
+        }
         b
     }
 }
@@ -226,7 +377,7 @@ fn stripe_signature(body: &[u8], secret: &str, t: i64) -> String {
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn build_request(target: &Target, body: &[u8]) -> Vec<u8> {
+fn build_request(target: &Target, mode: Mode, body: &[u8]) -> Vec<u8> {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -237,14 +388,44 @@ fn build_request(target: &Target, body: &[u8]) -> Vec<u8> {
         req,
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\r\n\
          Accept: */*; q=0.5, application/xml\r\nContent-Type: application/json; charset=utf-8\r\n\
-         Stripe-Signature: {sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Stripe-Signature: {sig}\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
         target.path,
         target.addr,
-        body.len()
+        body.len(),
+        mode.name(),
     )
     .expect("write to Vec");
     req.extend_from_slice(body);
     req
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// One request per TCP connection, `Connection: close`.
+    Close,
+    /// Requests one after another on a kept-alive connection.
+    KeepAlive,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "close" => Some(Mode::Close),
+            "keep-alive" => Some(Mode::KeepAlive),
+            _ => None,
+        }
+    }
+
+    /// Also the request's `Connection` header.
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Close => "close",
+            Mode::KeepAlive => "keep-alive",
+        }
+    }
 }
 
 /// A server's answer to one request.
@@ -256,76 +437,179 @@ struct Reply {
     at: Instant,
 }
 
-/// Sends one request on a fresh connection.
-fn send(addr: SocketAddr, req: &[u8]) -> std::io::Result<Reply> {
-    let mut s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-    s.set_nodelay(true)?;
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
-    s.write_all(req)?;
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 4096];
-    let mut parsed: Option<(u16, usize)> = None; // (status, total response length if known)
-    let done_at;
-    loop {
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            done_at = Instant::now();
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if parsed.is_none() {
-            parsed = parse_head(&buf)?;
-        }
-        if let Some((_, total)) = parsed {
-            if total != usize::MAX && buf.len() >= total {
-                done_at = Instant::now();
-                // Let the server close first (it does right after answering `Connection:
-                // close`), so TIME_WAIT stays on its side; this is not part of the latency.
-                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-                while matches!(s.read(&mut chunk), Ok(n) if n > 0) {}
-                break;
-            }
+/// One client connection: in `close` mode a new TCP connection per request; in `keep-alive`
+/// mode one connection for request after request, replaced when the server answers
+/// `Connection: close` or closes it.
+struct Client {
+    addr: SocketAddr,
+    mode: Mode,
+    conn: Option<TcpStream>,
+    /// Bytes received and not yet part of a response.
+    buf: Vec<u8>,
+    /// TCP connections opened.
+    connects: u64,
+}
+
+impl Client {
+    fn new(addr: SocketAddr, mode: Mode) -> Client {
+        Client {
+            addr,
+            mode,
+            conn: None,
+            buf: Vec::with_capacity(4096),
+            connects: 0,
         }
     }
-    match parsed {
-        Some((status, _)) => Ok(Reply {
-            status,
-            duplicate: find(&buf, b"\"duplicate\"").is_some(),
-            at: done_at,
-        }),
-        None => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "no HTTP response head",
-        )),
+
+    fn send(&mut self, req: &[u8]) -> io::Result<Reply> {
+        let reused = self.conn.is_some();
+        match self.exchange(req) {
+            // A kept-alive connection that the server closed while it was idle fails before
+            // any byte of an answer: the request goes again on a new connection, as HTTP
+            // clients do (should the server have stored it, the answer says `duplicate`).
+            Err(e) if reused && e.kind() == ErrorKind::ConnectionAborted => self.exchange(req),
+            r => r,
+        }
+    }
+
+    fn exchange(&mut self, req: &[u8]) -> io::Result<Reply> {
+        let mut s = match self.conn.take() {
+            Some(s) => s,
+            None => {
+                let s = TcpStream::connect_timeout(&self.addr, IO_TIMEOUT)?;
+                s.set_nodelay(true)?;
+                s.set_read_timeout(Some(IO_TIMEOUT))?;
+                s.set_write_timeout(Some(IO_TIMEOUT))?;
+                self.connects += 1;
+                self.buf.clear();
+                s
+            }
+        };
+        if let Err(e) = s.write_all(req) {
+            return Err(match e.kind() {
+                ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => aborted(),
+                _ => e,
+            });
+        }
+        let (reply, reusable) = read_response(&mut s, &mut self.buf)?;
+        if reusable && self.mode == Mode::KeepAlive {
+            self.conn = Some(s);
+        } else {
+            // Let the server close first (it does right after answering `Connection: close`),
+            // so TIME_WAIT stays on its side; this is not part of the latency.
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut sink = [0u8; 512];
+            while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+        }
+        Ok(reply)
     }
 }
 
-/// Parses the response head once complete: (status, head + Content-Length, or usize::MAX when
-/// the length is only known at EOF).
-fn parse_head(buf: &[u8]) -> std::io::Result<Option<(u16, usize)>> {
+/// The connection ended before any byte of an answer.
+fn aborted() -> io::Error {
+    io::Error::new(ErrorKind::ConnectionAborted, "closed before answering")
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, what.to_string())
+}
+
+/// Reads exactly one response, framed by its `Content-Length` (or, without one, by the end of
+/// the connection); tells whether the connection can carry another request.
+fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(Reply, bool)> {
+    let mut chunk = [0u8; 4096];
+    let mut head: Option<Head> = None;
+    let eof = loop {
+        if head.is_none() {
+            head = parse_head(buf)?;
+        }
+        if let Some(h) = &head {
+            if h.content_length.is_some_and(|l| buf.len() >= h.len + l) {
+                break false;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if buf.is_empty() && e.kind() == ErrorKind::ConnectionReset => {
+                return Err(aborted())
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let at = Instant::now();
+    let h = match head {
+        None if buf.is_empty() => return Err(aborted()),
+        Some(h) if !eof || h.content_length.is_none() => h,
+        _ => {
+            let e = "the connection closed inside the response";
+            return Err(io::Error::new(ErrorKind::UnexpectedEof, e));
+        }
+    };
+    if buf.len() > h.len + h.content_length.unwrap_or(buf.len()) {
+        return Err(invalid("bytes after the response"));
+    }
+    let reply = Reply {
+        status: h.status,
+        duplicate: find(&buf[h.len..], b"\"duplicate\"").is_some(),
+        at,
+    };
+    buf.clear();
+    Ok((reply, !eof && !h.close))
+}
+
+/// A message head (a response's, or a request's for the no-op server).
+struct Head {
+    /// Bytes up to and including the blank line.
+    len: usize,
+    /// A response's status code; 0 for a request.
+    status: u16,
+    content_length: Option<usize>,
+    /// The connection ends after this message (`Connection: close`, or HTTP/1.0 without
+    /// `keep-alive`).
+    close: bool,
+}
+
+/// Parses a message head once it is complete.
+fn parse_head(buf: &[u8]) -> io::Result<Option<Head>> {
     let Some(end) = find(buf, b"\r\n\r\n") else {
         return Ok(None);
     };
     let head = String::from_utf8_lossy(&buf[..end]);
     let mut lines = head.split("\r\n");
-    let status = lines
+    let first: Vec<&str> = lines
         .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))?;
-    let len = content_length(lines);
-    Ok(Some((status, len.map_or(usize::MAX, |l| end + 4 + l))))
-}
-
-/// The `Content-Length` among header lines, if any.
-fn content_length<'a>(mut lines: impl Iterator<Item = &'a str>) -> Option<usize> {
-    lines
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        })
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    // A status line starts with the HTTP version, a request line ends with it.
+    let (version, status) = match first[..] {
+        [v, code, ..] if v.starts_with("HTTP/") => {
+            (v, code.parse().map_err(|_| invalid("bad status line"))?)
+        }
+        [.., v] => (v, 0),
+        [] => return Err(invalid("no start line")),
+    };
+    let (mut content_length, mut connection) = (None, String::new());
+    for (k, v) in lines.filter_map(|l| l.split_once(':')) {
+        let (k, v) = (k.trim(), v.trim());
+        if k.eq_ignore_ascii_case("content-length") {
+            content_length = Some(v.parse().map_err(|_| invalid("bad Content-Length"))?);
+        } else if k.eq_ignore_ascii_case("connection") {
+            connection = v.to_ascii_lowercase();
+        } else if k.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(invalid(
+                "Transfer-Encoding (only Content-Length framing is read)",
+            ));
+        }
+    }
+    let has = |t: &str| connection.split(',').any(|c| c.trim() == t);
+    Ok(Some(Head {
+        len: end + 4,
+        status,
+        content_length,
+        close: has("close") || (version == "HTTP/1.0" && !has("keep-alive")),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +623,8 @@ struct Samples {
     duplicates: u64,
     io_errors: u64,
     first_error: Option<String>,
+    /// Connections a client opened after its first one.
+    reconnects: u64,
 }
 
 impl Samples {
@@ -349,12 +635,13 @@ impl Samples {
         }
         self.duplicates += o.duplicates;
         self.io_errors += o.io_errors;
+        self.reconnects += o.reconnects;
         if self.first_error.is_none() {
             self.first_error = o.first_error;
         }
     }
 
-    fn record(&mut self, r: std::io::Result<Reply>, from: Instant) {
+    fn record(&mut self, r: io::Result<Reply>, from: Instant) {
         match r {
             Ok(Reply {
                 status: 200,
@@ -379,11 +666,14 @@ impl Samples {
 }
 
 struct PhaseResult {
+    mode: Mode,
     label: String,
     ok: u64,
     other_answers: u64,
     other_answers_detail: String,
     io_errors: u64,
+    /// Keep-alive mode only: connections opened after each client's first.
+    reconnects: Option<u64>,
     events_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -399,6 +689,7 @@ struct PhaseResult {
 
 fn summarize(
     label: String,
+    mode: Mode,
     mut s: Samples,
     elapsed: Duration,
     peak_rss_kib: Option<u64>,
@@ -431,11 +722,13 @@ fn summarize(
         );
     }
     PhaseResult {
+        mode,
         label,
         ok: s.ok_us.len() as u64,
         other_answers,
         other_answers_detail,
         io_errors: s.io_errors,
+        reconnects: (mode == Mode::KeepAlive).then_some(s.reconnects),
         events_per_s: s.ok_us.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: pct(50.0),
         p99_ms: pct(99.0),
@@ -446,90 +739,88 @@ fn summarize(
     }
 }
 
-fn closed_loop(target: &Target, tpl: &Arc<Template>, conns: usize, secs: f64) -> PhaseResult {
-    let seq = Arc::new(AtomicU64::new(0));
-    let phase = tpl.phase(&format!("c{conns}"));
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(secs);
-    let handles: Vec<_> = (0..conns)
-        .map(|_| {
-            let (tpl, seq, phase, t) = (
-                tpl.clone(),
-                seq.clone(),
-                phase.clone(),
-                target.clone_light(),
-            );
-            thread::spawn(move || {
-                let mut s = Samples::default();
-                while Instant::now() < deadline {
-                    let body = tpl.body(&phase, seq.fetch_add(1, Ordering::Relaxed));
-                    let req = build_request(&t, &body);
-                    let t0 = Instant::now();
-                    let r = send(t.addr, &req);
-                    if r.is_err() {
-                        thread::sleep(Duration::from_millis(10)); // do not spin on a dead server
-                    }
-                    s.record(r, t0);
-                }
-                s
+/// Runs `work` on `n` threads, each with its own [`Client`] of `target`, and merges what they
+/// measured.
+fn run_clients(
+    n: usize,
+    target: &Target,
+    mode: Mode,
+    work: impl Fn(&mut Client, &mut Samples) + Sync,
+) -> Samples {
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..n.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut client = Client::new(target.addr, mode);
+                    let mut s = Samples::default();
+                    work(&mut client, &mut s);
+                    s.reconnects = client.connects.saturating_sub(1);
+                    s
+                })
             })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for h in handles {
-        all.merge(h.join().expect("load thread panicked"));
-    }
-    let elapsed = start.elapsed();
-    summarize(format!("{conns}"), all, elapsed, target.peak_rss_kib())
+            .collect();
+        let mut all = Samples::default();
+        for h in handles {
+            all.merge(h.join().expect("load thread panicked"));
+        }
+        all
+    })
 }
 
-fn open_loop(
+fn closed_loop(
     target: &Target,
-    tpl: &Arc<Template>,
-    rate: f64,
+    traffic: &Traffic,
+    mode: Mode,
+    conns: usize,
     secs: f64,
-    workers: usize,
 ) -> PhaseResult {
-    let total = (rate * secs).round() as u64;
-    let period = Duration::from_secs_f64(1.0 / rate);
-    let next = Arc::new(AtomicU64::new(0));
-    let phase = Arc::new(tpl.phase("o"));
-    let start = Instant::now() + Duration::from_millis(50);
-    let handles: Vec<_> = (0..workers.max(1))
-        .map(|_| {
-            let (tpl, next, phase, t) = (
-                tpl.clone(),
-                next.clone(),
-                phase.clone(),
-                target.clone_light(),
-            );
-            thread::spawn(move || {
-                let mut s = Samples::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total {
-                        break;
-                    }
-                    let at = start + period.mul_f64(i as f64);
-                    let body = tpl.body(&phase, i);
-                    let now = Instant::now();
-                    if at > now {
-                        thread::sleep(at - now);
-                    }
-                    let req = build_request(&t, &body);
-                    s.record(send(t.addr, &req), at);
-                }
-                s
-            })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for h in handles {
-        all.merge(h.join().expect("load thread panicked"));
-    }
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(secs);
+    let all = run_clients(conns, target, mode, |client, s| {
+        while Instant::now() < deadline {
+            let body = traffic.body(target.next_event());
+            let req = build_request(target, mode, &body);
+            let t0 = Instant::now();
+            let r = client.send(&req);
+            if r.is_err() {
+                thread::sleep(Duration::from_millis(10)); // do not spin on a dead server
+            }
+            s.record(r, t0);
+        }
+    });
     let elapsed = start.elapsed();
     summarize(
-        format!("open {rate:.0}/s"),
+        format!("{conns}"),
+        mode,
+        all,
+        elapsed,
+        target.peak_rss_kib(),
+    )
+}
+
+fn open_loop(cfg: &Config, target: &Target, traffic: &Traffic, mode: Mode) -> PhaseResult {
+    let total = (cfg.rate * cfg.open_secs).round() as u64;
+    let period = Duration::from_secs_f64(1.0 / cfg.rate);
+    let next = AtomicU64::new(0);
+    let start = Instant::now() + Duration::from_millis(50);
+    let all = run_clients(cfg.open_workers, target, mode, |client, s| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= total {
+            break;
+        }
+        let at = start + period.mul_f64(i as f64);
+        let body = traffic.body(target.next_event());
+        let now = Instant::now();
+        if at > now {
+            thread::sleep(at - now);
+        }
+        let req = build_request(target, mode, &body);
+        s.record(client.send(&req), at);
+    });
+    let elapsed = start.elapsed();
+    summarize(
+        format!("open {:.0}/s", cfg.rate),
+        mode,
         all,
         elapsed,
         target.peak_rss_kib(),
@@ -546,16 +837,24 @@ struct Target {
     path: String,
     /// Root of the server's process tree (receiver, or gunicorn master).
     pid: u32,
+    /// Events sent so far: the next event's number in this server's stream.
+    sent: AtomicU64,
 }
 
 impl Target {
-    fn clone_light(&self) -> Target {
+    fn new(name: &str, addr: SocketAddr, path: &str, pid: u32) -> Target {
         Target {
-            name: self.name.clone(),
-            addr: self.addr,
-            path: self.path.clone(),
-            pid: self.pid,
+            name: name.into(),
+            addr,
+            path: path.into(),
+            pid,
+            sent: AtomicU64::new(0),
         }
+    }
+
+    /// The number of the next event of this server's stream ([`Traffic::customer`]).
+    fn next_event(&self) -> u64 {
+        self.sent.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Peak resident set (VmHWM) summed over the server's process tree: the receiver is one
@@ -844,12 +1143,7 @@ fn start_receiver(data_dir: &Path) -> Res<(Server, Target)> {
         log: log.clone(),
     };
     let addr = listen_addr(&mut server, "`serve`")?;
-    let target = Target {
-        name: "Privacy Desk".into(),
-        addr,
-        path,
-        pid: server.child.id(),
-    };
+    let target = Target::new(RECEIVER, addr, &path, server.child.id());
     server.what = format!("privacy-desk serve ({addr})");
     Ok((server, target))
 }
@@ -894,6 +1188,10 @@ fn listen_addr(server: &mut Server, what: &str) -> Res<SocketAddr> {
 
 /// Name of the no-op server's section in the report.
 const FLOOR: &str = "no-op server (floor)";
+/// Name of the receiver's section in the report.
+const RECEIVER: &str = "Privacy Desk";
+/// Name of the reference peer's section in the report.
+const PEER: &str = "Flask + gunicorn peer";
 
 /// Starts this benchmark's own executable as the no-op server ([`serve_nothing`]).
 fn start_floor(dir: &Path) -> Res<(Server, Target)> {
@@ -912,22 +1210,18 @@ fn start_floor(dir: &Path) -> Res<(Server, Target)> {
         log,
     };
     let addr = listen_addr(&mut server, "the no-op server")?;
-    let target = Target {
-        name: FLOOR.into(),
-        addr,
-        path: "/".into(),
-        pid: server.child.id(),
-    };
+    let target = Target::new(FLOOR, addr, "/", server.child.id());
     Ok((server, target))
 }
 
 /// Set (by [`start_floor`]) when this executable is to be the no-op server.
 const FLOOR_ENV: &str = "PRIVACY_DESK_BENCH_NOOP_SERVER";
 
-/// The no-op server: reads each request (head, then `Content-Length` bytes), answers a fixed
-/// 200 and closes, on 64 threads blocked in `accept`. No verification, no storage: what it
-/// costs is the machine's floor for one request on a fresh TCP connection, and its events/s
-/// the most this load generator can measure on this machine.
+/// The no-op server: reads each request (head, then `Content-Length` bytes) and answers a
+/// fixed 200, on 64 threads blocked in `accept`, each serving one connection at a time for as
+/// long as its client keeps it alive. No verification, no storage: what it costs is the
+/// machine's floor for one request, and its events/s the most this load generator can
+/// measure on this machine.
 fn serve_nothing() -> ! {
     extern "C" fn exit_now(_: libc::c_int) {
         // SAFETY: _exit is async-signal-safe; nothing is left to flush.
@@ -942,36 +1236,63 @@ fn serve_nothing() -> ! {
         listener.local_addr().expect("local address")
     );
     let listener = Arc::new(listener);
-    let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\
-                   Connection: close\r\n\r\n{\"outcome\":\"accepted\"}";
     for _ in 0..64 {
         let listener = listener.clone();
         thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
-                let Ok((mut s, _)) = listener.accept() else {
-                    continue;
-                };
-                let (mut filled, mut need) = (0, usize::MAX);
-                while filled < need.min(buf.len()) {
-                    match s.read(&mut buf[filled..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => filled += n,
-                    }
-                    if need == usize::MAX {
-                        if let Some(end) = find(&buf[..filled], b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..end]);
-                            need = end + 4 + content_length(head.split("\r\n")).unwrap_or(0);
-                        }
-                    }
+                if let Ok((s, _)) = listener.accept() {
+                    serve_noop_connection(s, &mut buf);
                 }
-                let _ = s.write_all(answer);
-                let _ = s.shutdown(std::net::Shutdown::Both);
             }
         });
     }
     loop {
         thread::park();
+    }
+}
+
+/// Answers every request on `s` until the client closes or asks to close.
+fn serve_noop_connection(mut s: TcpStream, buf: &mut [u8]) {
+    let answer = |connection: &str| {
+        let body = r#"{"outcome":"accepted"}"#;
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: {connection}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let (keep_alive, close) = (answer("keep-alive"), answer("close"));
+    let mut filled = 0;
+    loop {
+        // One request: its head, then its body.
+        let (len, wants_close) = loop {
+            match parse_head(&buf[..filled]) {
+                Ok(Some(h)) => {
+                    let len = h.len + h.content_length.unwrap_or(0);
+                    if filled >= len.min(buf.len()) {
+                        break (len, h.close);
+                    }
+                }
+                Ok(None) if filled < buf.len() => {}
+                _ => return,
+            }
+            match s.read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => filled += n,
+            }
+        };
+        if wants_close || len > buf.len() {
+            let _ = s.write_all(&close);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        if s.write_all(&keep_alive).is_err() {
+            return;
+        }
+        buf.copy_within(len..filled, 0);
+        filled -= len;
     }
 }
 
@@ -1080,35 +1401,39 @@ fn start_peer(cfg: &Config, dir: &Path) -> Res<(Server, Target)> {
         thread::sleep(Duration::from_millis(100));
     }
     thread::sleep(Duration::from_millis(1500));
-    let target = Target {
-        name: "Flask + gunicorn peer".into(),
-        addr,
-        path: "/webhooks/stripe".into(),
-        pid: server.child.id(),
-    };
+    let target = Target::new(PEER, addr, "/webhooks/stripe", server.child.id());
     Ok((server, target))
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/// A few sequential requests before measuring: checks the setup answers 200 and warms caches.
-fn warm_up(target: &Target, tpl: &Template) -> Res<()> {
-    let phase = tpl.phase("w");
-    for i in 0..50 {
-        let req = build_request(target, &tpl.body(&phase, i));
-        match send(target.addr, &req) {
-            Ok(Reply {
-                status: 200,
-                duplicate: false,
-                ..
-            }) => {}
-            Ok(Reply { status, .. }) => {
-                return Err(format!(
+/// A few sequential requests in each mode before measuring: checks the setup answers 200 and
+/// warms caches.
+fn warm_up(cfg: &Config, target: &Target, traffic: &Traffic) -> Res<()> {
+    for &mode in &cfg.modes {
+        let mut client = Client::new(target.addr, mode);
+        for _ in 0..50 {
+            let req = build_request(target, mode, &traffic.body(target.next_event()));
+            match client.send(&req) {
+                Ok(Reply {
+                    status: 200,
+                    duplicate: false,
+                    ..
+                }) => {}
+                Ok(Reply { status, .. }) => {
+                    return Err(format!(
                     "{} answered {status} (or `duplicate`) to a new signed event during warm-up",
                     target.name
                 ))
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{} warm-up request ({}) failed: {e}",
+                        target.name,
+                        mode.name()
+                    ))
+                }
             }
-            Err(e) => return Err(format!("{} warm-up request failed: {e}", target.name)),
         }
     }
     Ok(())
@@ -1186,26 +1511,33 @@ fn phase(cfg: &Config, target: &Target, run: &dyn Fn() -> PhaseResult) -> PhaseR
     best.expect("at least one attempt")
 }
 
-fn bench_target(cfg: &Config, target: &Target, tpl: &Arc<Template>) -> Res<Section> {
-    warm_up(target, tpl)?;
+fn bench_target(cfg: &Config, target: &Target, traffic: &Traffic) -> Res<Section> {
+    warm_up(cfg, target, traffic)?;
     let mut results = Vec::new();
-    for &c in &cfg.conns {
-        eprintln!(
-            "{}: closed loop, {c} connection(s), {:.0} s…",
-            target.name, cfg.secs
-        );
-        results.push(phase(cfg, target, &|| {
-            closed_loop(target, tpl, c, cfg.secs)
-        }));
-    }
-    if cfg.open_secs > 0.0 && cfg.rate > 0.0 {
-        eprintln!(
-            "{}: open loop, {:.0} events/s, {:.0} s…",
-            target.name, cfg.rate, cfg.open_secs
-        );
-        results.push(phase(cfg, target, &|| {
-            open_loop(target, tpl, cfg.rate, cfg.open_secs, cfg.open_workers)
-        }));
+    for &mode in &cfg.modes {
+        for &c in &cfg.conns {
+            eprintln!(
+                "{}: {}, closed loop, {c} connection(s), {:.0} s…",
+                target.name,
+                mode.name(),
+                cfg.secs
+            );
+            results.push(phase(cfg, target, &|| {
+                closed_loop(target, traffic, mode, c, cfg.secs)
+            }));
+        }
+        if cfg.open_secs > 0.0 && cfg.rate > 0.0 {
+            eprintln!(
+                "{}: {}, open loop, {:.0} events/s, {:.0} s…",
+                target.name,
+                mode.name(),
+                cfg.rate,
+                cfg.open_secs
+            );
+            results.push(phase(cfg, target, &|| {
+                open_loop(cfg, target, traffic, mode)
+            }));
+        }
     }
     Ok(Section {
         name: target.name.clone(),
@@ -1251,44 +1583,71 @@ fn fmt_ms(v: f64) -> String {
     }
 }
 
-fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+fn report(cfg: &Config, traffic: &Traffic, sections: &[Section], rounds: &[Round]) -> String {
     let mut md = String::new();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     let _ = writeln!(md, "## Ingestion benchmark ({now})\n");
     let _ = writeln!(md, "- machine: {}", machine_line());
+    let sizes: Vec<usize> = (0..1000).map(|n| traffic.body(n).len()).collect();
     let _ = writeln!(
         md,
-        "- load: loopback, one signed request per TCP connection (`Connection: close`), body `{}` ({} bytes) with a unique event id; closed-loop phases {:.0} s each; open loop {:.0} events/s for {:.0} s (latency from the scheduled send time)",
-        cfg.fixture.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-        fs::metadata(&cfg.fixture).map(|m| m.len()).unwrap_or(0),
-        cfg.secs,
-        cfg.rate,
-        cfg.open_secs
+        "- traffic: `customer.updated` events built from `{}`, {}–{} bytes, for customers \
+         `cus_bench00001`, `cus_bench00002`, …: one event in ten is for a customer not sent \
+         before (a new data subject), the others for one of the last {} customers introduced; \
+         each event id is new; signed like Stripe signs",
+        cfg.fixture
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0),
+        cfg.customers,
     );
     let _ = writeln!(
         md,
-        "- every request carries an event id not sent before in the run; events/s and latency \
-         count 200 answers that accepted a new event (connect → full response); any other answer, \
-         a 200 `duplicate` included, is under *other answers* and must be 0; peak RSS is VmHWM summed \
-         over the server's processes, read after each phase; server CPU is the user + system time \
-         of the server's processes per accepted event, client CPU the same for this load generator; \
-         other CPU is what the rest of the machine (neither server nor load generator) used \
-         during the phase, in % of all cores\n"
+        "- modes: `close` = one request per TCP connection (`Connection: close`); `keep-alive` = \
+         requests one after another on a connection that asked for keep-alive, a new one when \
+         the server answers `Connection: close` or closes (counted under *reconnects*)"
     );
     let _ = writeln!(
         md,
-        "| server | connections | events/s | p50 ms | p99 ms | 200 accepted | other answers | I/O errors | peak RSS MiB | server CPU µs/event | client CPU µs/event | other CPU % |"
+        "- load: loopback; closed-loop phases {:.0} s each; open loop {:.0} events/s for {:.0} s \
+         (latency from the scheduled send time)",
+        cfg.secs, cfg.rate, cfg.open_secs
     );
     let _ = writeln!(
         md,
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+        "- events/s and latency count 200 answers that accepted a new event (connect, or send on \
+         a kept-alive connection → full response); any other answer, a 200 `duplicate` included, \
+         is under *other answers* and must be 0; peak RSS is VmHWM summed over the server's \
+         processes, read after each phase; server CPU is the user + system time of the server's \
+         processes per accepted event, client CPU the same for this load generator; other CPU is \
+         what the rest of the machine (neither server nor load generator) used during the phase, \
+         in % of all cores\n"
+    );
+    let _ = writeln!(
+        md,
+        "| server | mode | connections | events/s | p50 ms | p99 ms | 200 accepted | other answers | I/O errors | reconnects | peak RSS MiB | server CPU µs/event | client CPU µs/event | other CPU % |"
+    );
+    let _ = writeln!(
+        md,
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
     );
     for sec in sections {
-        let name = &sec.name;
         for r in &sec.results {
             let _ = writeln!(
                 md,
-                "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} |",
+                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} |",
+                sec.name,
+                r.mode.name(),
                 r.label,
                 r.events_per_s,
                 fmt_ms(r.p50_ms),
@@ -1300,6 +1659,7 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
                     r.other_answers_detail.clone()
                 },
                 r.io_errors,
+                r.reconnects.map_or("–".into(), |n| n.to_string()),
                 r.peak_rss_kib
                     .map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
                 r.server_cpu_us_per_event,
@@ -1308,41 +1668,46 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
             );
         }
     }
-    let find = |sec: usize, label: &str| {
+    let max_c = cfg.max_conns().to_string();
+    let find = |name: &str, mode: Mode, label: &str| {
         sections
-            .get(sec)
-            .and_then(|s| s.results.iter().find(|r| r.label == label))
+            .iter()
+            .filter(|s| s.name == name)
+            .flat_map(|s| &s.results)
+            .find(|r| r.mode == mode && r.label == label)
     };
-    let max_c = cfg.conns.iter().max().copied().unwrap_or(32).to_string();
-    let ri = sections.iter().position(|s| s.name == "Privacy Desk");
-    let pi = sections
-        .iter()
-        .position(|s| s.name != "Privacy Desk" && s.name != FLOOR);
-    let fi = sections.iter().position(|s| s.name == FLOOR);
-    let _ = writeln!(md);
-    if let (Some(ri), Some(pi)) = (ri, pi) {
-        if let (Some(r), Some(p)) = (find(ri, &max_c), find(pi, &max_c)) {
+    for &mode in &cfg.modes {
+        let m = mode.name();
+        let (receiver, peer) = (find(RECEIVER, mode, &max_c), find(PEER, mode, &max_c));
+        let _ = writeln!(md);
+        if let (Some(r), Some(p)) = (receiver, peer) {
             let ratio = r.events_per_s / p.events_per_s;
             let _ = writeln!(
                 md,
-                "**Throughput ratio at {max_c} connections: {ratio:.1}×** ({:.0} vs {:.0} events/s; target ≥ 10×: {})",
+                "**{m}: throughput ratio at {max_c} connections: {ratio:.1}×** ({:.0} vs {:.0} \
+                 events/s; target ≥ 10×: {})",
                 r.events_per_s,
                 p.events_per_s,
-                if ratio >= 10.0 { "met" } else { "NOT met" }
+                met(ratio >= 10.0)
             );
         }
-    }
-    if let (Some(fi), Some(pi)) = (fi, pi) {
         // The peer as measured closest in time: the paired rounds' median, else its phase.
-        let peer = median(rounds.iter().map(|r| r.peer).collect())
-            .or_else(|| find(pi, &max_c).map(|p| p.events_per_s));
-        if let (Some(f), Some(peer)) = (find(fi, &max_c), peer) {
+        let peer = median(
+            rounds
+                .iter()
+                .filter(|r| r.mode == mode)
+                .map(|r| r.peer.events_per_s)
+                .collect(),
+        )
+        .or(peer.map(|p| p.events_per_s));
+        if let (Some(f), Some(peer)) = (find(FLOOR, mode, &max_c), peer) {
             let _ = writeln!(
                 md,
-                "\nThe floor: a server that reads each request and answers 200 without verifying or \
-                 storing anything reached {:.0} events/s at {max_c} connections ({:.0} µs server CPU \
-                 and {:.0} µs load-generator CPU per request), {:.1}× the peer's {peer:.0}: the most \
-                 any receiver could show against this peer on this machine with this load generator.",
+                "\nThe floor ({m}): a server that reads each request and answers 200 without \
+                 verifying or storing anything reached {:.0} events/s at {max_c} connections \
+                 ({:.0} µs server CPU and {:.0} µs load-generator CPU per request), {:.1}× the \
+                 peer's {peer:.0}: the most any receiver could show against this peer on this \
+                 machine with this load generator.",
                 f.events_per_s,
                 f.server_cpu_us_per_event,
                 f.client_cpu_us_per_event,
@@ -1354,55 +1719,64 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
         let _ = writeln!(
             md,
             "\nPaired rounds at {max_c} connections (receiver, then peer, back to back):\n\n\
-             | round | Privacy Desk events/s | peer events/s | ratio |\n|---:|---:|---:|---:|"
+             | round | mode | Privacy Desk events/s | peer events/s | ratio | Privacy Desk CPU µs/event | peer CPU µs/event | peer CPU / receiver CPU |\n\
+             |---:|---|---:|---:|---:|---:|---:|---:|"
         );
+        let per_mode = cfg.modes.len().max(1);
         for (i, r) in rounds.iter().enumerate() {
             let _ = writeln!(
                 md,
-                "| {} | {:.0} | {:.0} | {:.1}× |",
-                i + 1,
-                r.receiver,
-                r.peer,
-                r.receiver / r.peer
+                "| {} | {} | {:.0} | {:.0} | {:.1}× | {:.0} | {:.0} | {:.1}× |",
+                i / per_mode + 1,
+                r.mode.name(),
+                r.receiver.events_per_s,
+                r.peer.events_per_s,
+                r.receiver.events_per_s / r.peer.events_per_s,
+                r.receiver.server_cpu_us_per_event,
+                r.peer.server_cpu_us_per_event,
+                r.peer.server_cpu_us_per_event / r.receiver.server_cpu_us_per_event,
             );
         }
-        let ratios: Vec<f64> = rounds.iter().map(|r| r.receiver / r.peer).collect();
-        if let Some(m) = median(ratios) {
-            let _ = writeln!(
-                md,
-                "\n**Median ratio of {} paired rounds: {m:.1}×** (target ≥ 10×: {})",
-                rounds.len(),
-                if m >= 10.0 { "met" } else { "NOT met" }
-            );
+        for &mode in &cfg.modes {
+            let of_mode: Vec<&Round> = rounds.iter().filter(|r| r.mode == mode).collect();
+            let ratio = |f: &dyn Fn(&Round) -> f64| median(of_mode.iter().map(|r| f(r)).collect());
+            let eps = ratio(&|r| r.receiver.events_per_s / r.peer.events_per_s);
+            let cpu =
+                ratio(&|r| r.peer.server_cpu_us_per_event / r.receiver.server_cpu_us_per_event);
+            if let (Some(eps), Some(cpu)) = (eps, cpu) {
+                let _ = writeln!(
+                    md,
+                    "\n**{}: median of {} paired rounds: {eps:.1}× the peer's events/s** (target \
+                     ≥ 10×: {}); the peer used {cpu:.1}× the receiver's CPU per event.",
+                    mode.name(),
+                    of_mode.len(),
+                    met(eps >= 10.0)
+                );
+            }
         }
     }
-    if let Some(ri) = ri {
-        let rs = &sections[ri].results;
-        if let Some(o) = rs.iter().find(|r| r.label.starts_with("open")) {
-            let _ = writeln!(
-                md,
-                "\nReceiver p99 at {:.0} events/s: {} ms (target ≤ 10 ms: {})",
-                cfg.rate,
-                fmt_ms(o.p99_ms),
-                if o.p99_ms <= 10.0 && o.other_answers == 0 && o.io_errors == 0 {
-                    "met"
-                } else {
-                    "NOT met"
-                }
-            );
-        }
-        if let Some(peak) = rs.iter().filter_map(|r| r.peak_rss_kib).max() {
-            let mib = peak as f64 / 1024.0;
-            let _ = writeln!(
-                md,
-                "\nReceiver peak RSS: {mib:.1} MiB (target ≤ 30 MB: {})",
-                if peak as f64 * 1024.0 <= 30e6 {
-                    "met"
-                } else {
-                    "NOT met"
-                }
-            );
-        }
+    let receiver: Vec<&PhaseResult> = sections
+        .iter()
+        .filter(|s| s.name == RECEIVER)
+        .flat_map(|s| &s.results)
+        .collect();
+    for o in receiver.iter().filter(|r| r.label.starts_with("open")) {
+        let _ = writeln!(
+            md,
+            "\nReceiver p99 at {:.0} events/s ({}): {} ms (target ≤ 10 ms: {})",
+            cfg.rate,
+            o.mode.name(),
+            fmt_ms(o.p99_ms),
+            met(o.p99_ms <= 10.0 && o.other_answers == 0 && o.io_errors == 0)
+        );
+    }
+    if let Some(peak) = receiver.iter().filter_map(|r| r.peak_rss_kib).max() {
+        let _ = writeln!(
+            md,
+            "\nReceiver peak RSS: {:.1} MiB (target ≤ 30 MB: {})",
+            peak as f64 / 1024.0,
+            met(peak as f64 * 1024.0 <= 30e6)
+        );
     }
     let _ = writeln!(md);
     for sec in sections {
@@ -1413,6 +1787,7 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
     let busy = sections
         .iter()
         .flat_map(|s| &s.results)
+        .chain(rounds.iter().flat_map(|r| [&r.receiver, &r.peer]))
         .map(|r| r.other_cpu_pct)
         .fold(0.0f64, f64::max);
     if busy > 10.0 {
@@ -1427,7 +1802,7 @@ fn report(cfg: &Config, sections: &[Section], rounds: &[Round]) -> String {
 
 fn run() -> Res<()> {
     let cfg = Config::from_env()?;
-    let tpl = Arc::new(Template::load(&cfg.fixture)?);
+    let traffic = Traffic::load(&cfg.fixture, cfg.customers)?;
     // Both servers stay up until the end (an idle one uses no CPU), for the paired rounds.
     let mut servers: Vec<(tempfile::TempDir, Server, Target)> = Vec::new();
     let mut sections = Vec::new();
@@ -1446,12 +1821,12 @@ fn run() -> Res<()> {
     })();
     let measured = started.and_then(|()| {
         for (_, _, target) in &servers {
-            sections.push(bench_target(&cfg, target, &tpl)?);
+            sections.push(bench_target(&cfg, target, &traffic)?);
         }
-        match &servers[..] {
-            [(_, _, receiver), (_, _, peer)] => paired_rounds(&cfg, receiver, peer, &tpl),
-            _ => Ok(Vec::new()),
-        }
+        Ok(match &servers[..] {
+            [(_, _, receiver), (_, _, peer)] => paired_rounds(&cfg, receiver, peer, &traffic),
+            _ => Vec::new(),
+        })
     });
     for (_, server, _) in &mut servers {
         server.stop();
@@ -1461,10 +1836,10 @@ fn run() -> Res<()> {
     }
     let rounds = measured?;
     if !cfg.skip_floor {
-        sections.push(bench_floor(&cfg, &tpl)?);
+        sections.push(bench_floor(&cfg, &traffic)?);
     }
 
-    let md = report(&cfg, &sections, &rounds);
+    let md = report(&cfg, &traffic, &sections, &rounds);
     println!("{md}");
     if let Some(parent) = cfg.out.parent() {
         fs::create_dir_all(parent)
@@ -1475,20 +1850,26 @@ fn run() -> Res<()> {
     Ok(())
 }
 
-/// One closed-loop phase at the highest connection count against the no-op server.
-fn bench_floor(cfg: &Config, tpl: &Arc<Template>) -> Res<Section> {
+/// One closed-loop phase per mode at the highest connection count against the no-op server.
+fn bench_floor(cfg: &Config, traffic: &Traffic) -> Res<Section> {
     let dir = temp_dir("pd-bench-floor-")?;
     let (mut server, target) = start_floor(dir.path())?;
-    let c = cfg.conns.iter().max().copied().unwrap_or(32);
-    eprintln!(
-        "{FLOOR}: closed loop, {c} connection(s), {:.0} s…",
-        cfg.secs
-    );
-    let result = phase(cfg, &target, &|| closed_loop(&target, tpl, c, cfg.secs));
+    let c = cfg.max_conns();
+    let mut results = Vec::new();
+    for &mode in &cfg.modes {
+        eprintln!(
+            "{FLOOR}: {}, closed loop, {c} connection(s), {:.0} s…",
+            mode.name(),
+            cfg.secs
+        );
+        results.push(phase(cfg, &target, &|| {
+            closed_loop(&target, traffic, mode, c, cfg.secs)
+        }));
+    }
     server.stop();
     Ok(Section {
         name: target.name,
-        results: vec![result],
+        results,
         rss_note: None,
     })
 }
@@ -1500,39 +1881,42 @@ fn temp_dir(prefix: &str) -> Res<tempfile::TempDir> {
         .map_err(|e| e.to_string())
 }
 
-/// One paired round: the receiver's and the peer's events/s at the same connection count,
-/// measured one right after the other.
+/// One paired round: the receiver's and the peer's phases in one mode at the same connection
+/// count, measured one right after the other.
 struct Round {
-    receiver: f64,
-    peer: f64,
+    mode: Mode,
+    receiver: PhaseResult,
+    peer: PhaseResult,
 }
 
-/// Closed-loop phases at the highest connection count, alternating receiver and peer, so
-/// that each ratio compares two servers measured under the same machine conditions (this
-/// virtual machine's speed drifts by tens of per cent within minutes).
-fn paired_rounds(
-    cfg: &Config,
-    receiver: &Target,
-    peer: &Target,
-    tpl: &Arc<Template>,
-) -> Res<Vec<Round>> {
-    let c = cfg.conns.iter().max().copied().unwrap_or(32);
+/// Closed-loop phases at the highest connection count, alternating receiver and peer in each
+/// mode, so that each ratio compares two servers measured under the same machine conditions
+/// (this virtual machine's speed drifts by tens of per cent within minutes).
+fn paired_rounds(cfg: &Config, receiver: &Target, peer: &Target, traffic: &Traffic) -> Vec<Round> {
+    let c = cfg.max_conns();
     let mut rounds = Vec::new();
     for i in 1..=cfg.ratio_rounds {
-        let mut eps = [0.0; 2];
-        for (slot, target) in [receiver, peer].into_iter().enumerate() {
-            eprintln!(
-                "paired round {i}/{}: {}, {c} connection(s), {:.0} s…",
-                cfg.ratio_rounds, target.name, cfg.secs
-            );
-            eps[slot] = phase(cfg, target, &|| closed_loop(target, tpl, c, cfg.secs)).events_per_s;
+        for &mode in &cfg.modes {
+            let [receiver, peer] = [receiver, peer].map(|target| {
+                eprintln!(
+                    "paired round {i}/{}: {}, {}, {c} connection(s), {:.0} s…",
+                    cfg.ratio_rounds,
+                    target.name,
+                    mode.name(),
+                    cfg.secs
+                );
+                phase(cfg, target, &|| {
+                    closed_loop(target, traffic, mode, c, cfg.secs)
+                })
+            });
+            rounds.push(Round {
+                mode,
+                receiver,
+                peer,
+            });
         }
-        rounds.push(Round {
-            receiver: eps[0],
-            peer: eps[1],
-        });
     }
-    Ok(rounds)
+    rounds
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
