@@ -213,39 +213,41 @@ pub fn detail(db: &Db, id: i64) -> Result<ActivityDetail> {
 /// Returns how many rows were written.
 pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    writeln!(
-        out,
-        "occurred_at,received_at,source,event_type,event_id,subject_email,status"
-    )
-    .map_err(io)?;
-    let mut q = q.clone();
-    q.cursor = None;
-    q.limit = 10_000;
-    let mut written = 0;
-    loop {
-        let page = page(db, &q)?;
-        for a in &page.rows {
-            let cells = [
-                a.occurred_at.as_str(),
-                a.received_at.as_str(),
-                a.source.as_str(),
-                a.event_type.as_str(),
-                a.event_id.as_str(),
-                a.subject_email.as_deref().unwrap_or(""),
-                a.status.as_str(),
-            ];
-            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-            writeln!(out, "{}", line.join(",")).map_err(io)?;
+    crate::files::write_private(path, |f| {
+        let mut out = std::io::BufWriter::new(f);
+        writeln!(
+            out,
+            "occurred_at,received_at,source,event_type,event_id,subject_email,status"
+        )
+        .map_err(io)?;
+        let mut q = q.clone();
+        q.cursor = None;
+        q.limit = 10_000;
+        let mut written = 0;
+        loop {
+            let page = page(db, &q)?;
+            for a in &page.rows {
+                let cells = [
+                    a.occurred_at.as_str(),
+                    a.received_at.as_str(),
+                    a.source.as_str(),
+                    a.event_type.as_str(),
+                    a.event_id.as_str(),
+                    a.subject_email.as_deref().unwrap_or(""),
+                    a.status.as_str(),
+                ];
+                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                writeln!(out, "{}", line.join(",")).map_err(io)?;
+            }
+            written += page.rows.len();
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
         }
-        written += page.rows.len();
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
-        }
-    }
-    out.flush().map_err(io)?;
-    Ok(written)
+        out.flush().map_err(io)?;
+        Ok(written)
+    })
 }
 
 /// A CSV cell: quoted when needed, and never starting with a formula character (a cell like

@@ -11,6 +11,7 @@ pub mod context;
 pub mod dashboard;
 pub mod deliveries;
 pub mod error;
+pub mod files;
 pub mod ingest;
 pub mod processors;
 #[cfg(test)]

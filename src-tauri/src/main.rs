@@ -18,6 +18,7 @@ mod context;
 mod dashboard;
 mod deliveries;
 mod error;
+mod files;
 mod ingest;
 mod processors;
 mod receiver;

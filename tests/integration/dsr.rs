@@ -210,7 +210,15 @@ fn receipt_html(tmp: &tempfile::TempDir, id: &str) -> String {
         &["dsr", "receipt", id, "--out", receipt.to_str().unwrap()],
         None,
     );
+    assert_private(&receipt);
     std::fs::read_to_string(&receipt).unwrap()
+}
+
+/// Files holding personal data are readable by their owner only, whatever the umask.
+pub fn assert_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
 }
 
 /// Asserts the audit chain verifies and holds each of `actions` for the request.
@@ -360,6 +368,7 @@ fn access_package_file_by_file_live_and_offline() {
         &["dsr", "access", &id, "--out", out_dir.to_str().unwrap()],
     );
     let path = p["path"].as_str().unwrap();
+    assert_private(Path::new(path));
     let zip_bytes = std::fs::read(path).unwrap();
     assert_eq!(p["sha256"], hex::encode(Sha256::digest(&zip_bytes)));
     assert_eq!(p["stripe"], "live");

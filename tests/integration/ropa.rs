@@ -310,6 +310,7 @@ fn org_set_manual_processors_and_ropa_export() {
             None,
         );
         assert_eq!(r["activities"], 3, "{format}");
+        crate::dsr::assert_private(&file);
         assert!(std::fs::metadata(&file).unwrap().len() > 100, "{format}");
     }
     let back: Value =

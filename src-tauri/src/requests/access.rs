@@ -453,10 +453,8 @@ pub fn build(
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::Io(format!("cannot create {}: {e}", out_dir.display())))?;
     let path = out_dir.join(format!("access-request-{id}.zip"));
-    let tmp = out_dir.join(format!(".access-request-{id}.zip.part"));
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    {
-        let f = std::fs::File::create(&tmp).map_err(io)?;
+    crate::files::write_private(&path, |f| {
         let mut z = zip::ZipWriter::new(f);
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -468,8 +466,8 @@ pub fn build(
         }
         z.finish()
             .map_err(|e| Error::Io(format!("cannot write the package: {e}")))?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io)?;
+        Ok(())
+    })?;
     let bytes = std::fs::read(&path).map_err(io)?;
     let sha = sha256_hex(&bytes);
 

@@ -1202,8 +1202,10 @@ pub fn write_receipt(ctx: &Context, id: i64, out: &Path) -> Result<Receipt> {
     } else {
         receipt_html(&rc)
     };
-    std::fs::write(out, body)
-        .map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
+    crate::files::write_private(out, |f| {
+        std::io::Write::write_all(f, body.as_bytes())
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))
+    })?;
     audit::record(
         ctx,
         Entry::new(audit::USER, "erasure.receipt_written")

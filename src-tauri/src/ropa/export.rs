@@ -222,28 +222,9 @@ pub fn export(ctx: &Context, format: Format, path: &Path) -> Result<Ropa> {
         Format::Xlsx => super::export_xlsx::render(&r)?,
         Format::Pdf => super::export_pdf::render(&r),
     };
-    write_file(path, &bytes)?;
-    Ok(r)
-}
-
-/// Writes through a temporary file beside `path`, so a failed export leaves no half file.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("{} is not a file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    crate::files::write_private(path, |f| f.write_all(&bytes).map_err(io))?;
+    Ok(r)
 }
 
 /// CSV: a header row, then one row per activity.

@@ -1,0 +1,83 @@
+//! Files the app writes for the user (access packages, erasure receipts, RoPA exports, activity
+//! CSVs) hold personal data. Each is written the same way: mode 0600 from its creation, into a
+//! temporary file that is created new (`O_EXCL`: a link planted at that name is never
+//! followed) with a random name in the target's own directory, synced, then renamed over the
+//! target (which replaces a link planted there instead of writing through it). A failed write
+//! leaves no half file.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Creates `path` with what `write` puts into the file handed to it.
+pub fn write_private<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{} is not a file name", path.display())))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        hex::encode(nonce)
+    ));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(io)?;
+    let written = write(&mut file).and_then(|v| file.sync_all().map(|()| v).map_err(io));
+    drop(file);
+    let out = written.and_then(|v| std::fs::rename(&tmp, path).map(|()| v).map_err(io));
+    if out.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    out
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_are_private_replace_a_planted_link_and_leave_nothing_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let out = dir.path().join("export.csv");
+        std::os::unix::fs::symlink(&victim, &out).unwrap();
+
+        write_private(&out, |f| {
+            f.write_all(b"email\n")
+                .map_err(|e| Error::Io(e.to_string()))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        let meta = std::fs::symlink_metadata(&out).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "email\n");
+
+        let failed: Result<()> = write_private(&dir.path().join("half.zip"), |_| {
+            Err(Error::invalid("stop"))
+        });
+        assert!(failed.is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+}
