@@ -191,23 +191,6 @@ impl DeliveryLog {
     }
 }
 
-/// Lets the calling thread, and the threads it starts afterwards (they inherit it), give way
-/// to the database writer. The writer is the receiver's only serial stage: every request
-/// waits for its commit. On Linux this is `SCHED_BATCH`: the same share of the CPU, but its
-/// wake-ups do not preempt a running thread. Elsewhere it does nothing.
-pub(crate) fn yield_to_writer() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread; `param` is a valid, initialised sched_param
-        // (SCHED_BATCH requires priority 0) that the call only reads.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
-        if rc != 0 {
-            tracing::debug!("SCHED_BATCH refused; receiver threads keep the default policy");
-        }
-    }
-}
-
 /// Hands connections from elsewhere (the ngrok tunnel) to the receiver's service, under the
 /// same limits and connection cap as the listener's. Cheap to clone.
 #[derive(Clone)]
@@ -258,7 +241,6 @@ impl Receiver {
             .worker_threads(cfg.workers.max(1))
             .max_blocking_threads(4)
             .thread_name("receiver")
-            .on_thread_start(yield_to_writer)
             .enable_all()
             .build()
             .map_err(io)?;
@@ -336,68 +318,5 @@ impl Drop for Receiver {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
-    }
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod tests {
-    use super::*;
-    use std::io::{Read, Write};
-
-    /// The scheduling policy of each thread of this process, by thread name.
-    fn policies() -> Vec<(String, i32)> {
-        let mut out = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-            let Ok(tid) = task.file_name().to_string_lossy().parse::<libc::pid_t>() else {
-                continue;
-            };
-            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            // SAFETY: only reads the policy of a thread id (a gone thread gives -1).
-            let policy = unsafe { libc::sched_getscheduler(tid) };
-            if policy >= 0 {
-                out.push((name.trim().to_owned(), policy));
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn request_threads_give_way_to_the_database_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::open(dir.path()).unwrap();
-        let rx = Receiver::start(&ctx, Config::new("127.0.0.1:0".parse().unwrap())).unwrap();
-        let mut s = std::net::TcpStream::connect(rx.local_addr().unwrap()).unwrap();
-        s.write_all(b"POST /webhooks/stripe/0 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-            .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-
-        // Other tests start runtimes too: a thread is named before its start hook sets its
-        // policy, so a moment later is asked about again.
-        let mut threads = policies();
-        for _ in 0..50 {
-            if threads
-                .iter()
-                .all(|(n, p)| n != "receiver" || *p == libc::SCHED_BATCH)
-            {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            threads = policies();
-        }
-        let named =
-            |prefix: &'static str| threads.iter().filter(move |(n, _)| n.starts_with(prefix));
-        // Exactly "receiver": the test's own thread is "receiver::tests…".
-        let runtime: Vec<_> = threads.iter().filter(|(n, _)| n == "receiver").collect();
-        assert!(!runtime.is_empty(), "no receiver thread");
-        for (name, policy) in runtime {
-            assert_eq!(*policy, libc::SCHED_BATCH, "{name}");
-        }
-        assert!(named("db-writer").count() > 0);
-        for (name, policy) in named("db-writer") {
-            assert_eq!(*policy, libc::SCHED_OTHER, "{name}");
-        }
-        rx.shutdown();
     }
 }
