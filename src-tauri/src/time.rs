@@ -7,6 +7,16 @@ use crate::error::{Error, Result};
 /// Unix milliseconds, UTC.
 pub type Millis = i64;
 
+/// The first and last millisecond of the years 0001–9999: times outside them cannot be
+/// written in RFC 3339 and are refused where they come in from outside.
+pub const EARLIEST_MS: Millis = -62_135_596_800_000;
+pub const LATEST_MS: Millis = 253_402_300_799_999;
+
+/// Whether `ms` lies in the years 0001–9999.
+pub fn in_range(ms: Millis) -> bool {
+    (EARLIEST_MS..=LATEST_MS).contains(&ms)
+}
+
 pub fn now_ms() -> Millis {
     Utc::now().timestamp_millis()
 }
@@ -56,6 +66,15 @@ pub fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_range_is_years_0001_to_9999() {
+        assert_eq!(to_rfc3339(EARLIEST_MS), "0001-01-01T00:00:00Z");
+        assert_eq!(to_rfc3339(LATEST_MS), "9999-12-31T23:59:59.999Z");
+        assert!(in_range(0) && in_range(EARLIEST_MS) && in_range(LATEST_MS));
+        assert!(!in_range(EARLIEST_MS - 1) && !in_range(LATEST_MS + 1));
+        assert!(!in_range(i64::MIN) && !in_range(i64::MAX));
+    }
 
     #[test]
     fn formats_whole_seconds_without_fraction() {

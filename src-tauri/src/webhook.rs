@@ -261,12 +261,21 @@ pub fn parse(
     };
     let event_id = token(&cfg.id_pointer, "id")?;
     let event_type = token(&cfg.type_pointer, "type")?;
-    let occurred_at = cfg
+    // A time that cannot be read falls back to the receipt time; one that reads but lies
+    // outside the years 0001–9999 is refused (it cannot be shown or exported).
+    let occurred_at = match cfg
         .time_pointer
         .as_deref()
-        .and_then(|p| v.pointer(p))
-        .and_then(time_ms)
-        .unwrap_or(received_at_ms);
+        .and_then(|ptr| Some((ptr, time_ms(v.pointer(ptr)?)?)))
+    {
+        None => received_at_ms,
+        Some((_, ms)) if crate::time::in_range(ms) => ms,
+        Some((ptr, _)) => {
+            return Err(PayloadError(format!(
+                "the event's time (at {ptr}) is not a time in the years 0001–9999"
+            )))
+        }
+    };
     let email = v
         .pointer(&cfg.email_pointer)
         .and_then(Value::as_str)
@@ -491,16 +500,29 @@ mod tests {
     /// Times at the ends of the number range read without overflow: i64::MIN is taken as
     /// milliseconds (its `abs` overflowed), seconds saturate, floats beyond i64 saturate.
     #[test]
-    fn extreme_times_do_not_overflow() {
+    fn extreme_times_are_refused_naming_the_field_not_overflowed() {
         let at = |t: &str| {
             let body = format!(r#"{{"eventId":"a","eventType":"t","occurredAt":{t}}}"#);
-            parse(&cfg(), body.as_bytes(), 5).unwrap().occurred_at
+            parse(&cfg(), body.as_bytes(), 5).map(|i| i.occurred_at)
         };
-        assert_eq!(at("-9223372036854775808"), i64::MIN);
-        assert_eq!(at("9223372036854775807"), i64::MAX);
-        assert_eq!(at("18446744073709551615"), i64::MAX);
-        assert_eq!(at("-1e300"), i64::MIN);
-        assert_eq!(at("-99999999999"), -99_999_999_999_000);
+        for t in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "18446744073709551615",
+            "-1e300",
+            "-99999999999",
+        ] {
+            let e = at(t).unwrap_err();
+            assert!(
+                e.0.contains("/occurredAt") && e.0.contains("0001"),
+                "{t}: {}",
+                e.0
+            );
+        }
+        // The edges of the range (numbers this large are milliseconds) are times.
+        assert_eq!(at("-62135596800000").unwrap(), crate::time::EARLIEST_MS);
+        assert_eq!(at("253402300799999").unwrap(), crate::time::LATEST_MS);
+        assert!(at("253402300800000").is_err());
     }
 
     #[test]

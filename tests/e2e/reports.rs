@@ -212,7 +212,7 @@ fn organisation_processors_activity_edit_and_ropa_export() {
         "the controller in the export"
     );
     let (header_row, purpose_col) =
-        find(&sheet, |v| v.starts_with("Purpose of processing")).expect("the activity header");
+        find(&sheet, |v| v.starts_with("Purposes of the processing")).expect("the activity header");
     let (_, retention_col) =
         find(&sheet, |v| v.starts_with("Retention schedule")).expect("the retention column");
     let payments = (header_row + 1..sheet.height() as u32)

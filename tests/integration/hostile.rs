@@ -912,3 +912,24 @@ fn junk_traffic_cannot_flush_the_record_of_real_deliveries() {
     let junk = log.len() - real.len();
     assert!((20..=40).contains(&junk), "{junk} junk rows kept");
 }
+
+#[test]
+fn times_outside_the_years_0001_to_9999_are_refused_naming_the_field() {
+    let (dir, path, server) = setup();
+    for (id, created) in [
+        ("evt_y262140", "8210266876800"),
+        ("evt_neg", "-99999999999999"),
+    ] {
+        let body = format!(
+            r#"{{"id":"{id}","object":"event","type":"customer.created","created":{created},"data":{{"object":{{"id":"cus_1","object":"customer","email":"t@example.com"}}}}}}"#
+        )
+        .into_bytes();
+        let (status, json) = post_signed(server.addr, &path, &body);
+        assert_eq!(status, 400, "{json}");
+        assert!(
+            json["reason"].as_str().unwrap().contains("`created`"),
+            "{json}"
+        );
+    }
+    assert_eq!(stored_ids(dir.path()), Vec::<String>::new());
+}

@@ -618,25 +618,28 @@ fn stripe_without_a_key_or_network_fails_clearly() {
 
 const TOKEN: &str = "2fakeNgrokToken_0123456789abcdefghij";
 
-#[test]
-fn a_refusal_from_stripe_names_its_code_and_parameter_and_is_not_bad_usage() {
+/// A Stripe processor with a key, the fake primed by `prime`, then one `register-webhook`.
+fn register_once(prime: impl FnOnce(&mut fake_stripe::State), json: bool) -> Output {
     let fake = FakeStripe::start();
     let (tmp, pid) = setup(&fake);
+    fake.with(prime);
     let p = pid.to_string();
-    fake.with(|s| s.fail_next.push_back(400));
-    let out = run(
-        tmp.path(),
-        Some(&fake),
-        &[
-            "stripe",
-            "register-webhook",
-            &p,
-            "--url",
-            "https://one.example/",
-        ],
-        None,
-        &[],
-    );
+    let mut args = vec![
+        "stripe",
+        "register-webhook",
+        &p,
+        "--url",
+        "https://one.example/",
+    ];
+    if json {
+        args.push("--json");
+    }
+    run(tmp.path(), Some(&fake), &args, None, &[])
+}
+
+#[test]
+fn a_refusal_from_stripe_names_its_code_and_parameter_and_is_not_bad_usage() {
+    let out = register_once(|s| s.fail_next.push_back(400), false);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -648,24 +651,7 @@ fn a_refusal_from_stripe_names_its_code_and_parameter_and_is_not_bad_usage() {
 
 #[test]
 fn an_endpoint_created_without_its_secret_asks_for_it() {
-    let fake = FakeStripe::start();
-    let (tmp, pid) = setup(&fake);
-    let p = pid.to_string();
-    fake.with(|s| s.omit_next_secret = true);
-    let out = run(
-        tmp.path(),
-        Some(&fake),
-        &[
-            "stripe",
-            "register-webhook",
-            &p,
-            "--url",
-            "https://one.example/",
-            "--json",
-        ],
-        None,
-        &[],
-    );
+    let out = register_once(|s| s.omit_next_secret = true, true);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["signing_secret_stored"], false);

@@ -73,6 +73,11 @@ pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError>
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.timestamp_millis())
             .unwrap_or(received_at_ms);
+        if !crate::time::in_range(occurred_at) {
+            return Err(PayloadError(
+                "the event's `created` is not a time in the years 0001–9999",
+            ));
+        }
         let mut fields = Map::new();
         if let Some(r) = root.get("related_object") {
             for k in ["id", "type", "url"] {
@@ -102,11 +107,15 @@ pub fn parse(body: &[u8], received_at_ms: i64) -> Result<Incoming, PayloadError>
         .ok_or(PayloadError(
             "the event has no `data.object` and is not a thin event (`object: \"v2.core.event\"`)",
         ))?;
-    let occurred_at = root
-        .get("created")
-        .and_then(Json::as_i64)
-        .map(|s| s.saturating_mul(1000))
-        .unwrap_or(received_at_ms);
+    let occurred_at = match root.get("created").and_then(Json::as_i64) {
+        None => received_at_ms,
+        Some(s) if crate::time::in_range(s.saturating_mul(1000)) => s * 1000,
+        Some(_) => {
+            return Err(PayloadError(
+                "the event's `created` is not a time in the years 0001–9999",
+            ))
+        }
+    };
     let previous = data
         .and_then(|d| d.get("previous_attributes"))
         .filter(|p| p.is_object());

@@ -223,11 +223,22 @@ proptest! {
         let got = parse(v.to_string().as_bytes(), RECEIVED);
         let string = |k: &str| v.get(k).and_then(Value::as_str);
         let thin = string("object") == Some("v2.core.event");
+        // A `created` that reads as a time outside the years 0001–9999 is refused.
+        let created_out = if thin {
+            string("created")
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .is_some_and(|t| !crate::time::in_range(t.timestamp_millis()))
+        } else {
+            v.get("created")
+                .and_then(Value::as_i64)
+                .is_some_and(|s| !crate::time::in_range(s.saturating_mul(1000)))
+        };
         let want = match (string("id"), string("type")) {
             (None, _) => Err("the event has no string `id`"),
             (Some(id), _) if !is_token(id) => Err("printable ASCII"),
             (_, None) => Err("the event has no string `type`"),
             (_, Some(ty)) if !is_token(ty) => Err("printable ASCII"),
+            _ if (thin || v["data"]["object"].is_object()) && created_out => Err("`created`"),
             _ if thin || v["data"]["object"].is_object() => Ok(()),
             _ => Err("`data.object`"),
         };
