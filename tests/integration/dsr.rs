@@ -651,6 +651,72 @@ fn an_open_invoice_blocks_the_erasure() {
     );
 }
 
+/// Stripe's lists answer with every customer's objects (the `customer=` filter ignored): the
+/// access package holds only the subject's, and another customer's active subscription does
+/// not block the subject's erasure. What was left out is counted.
+#[test]
+fn objects_of_another_customer_stay_out_of_the_package_and_the_plan() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, _) = setup(&fake);
+    let dir = data(&tmp);
+    // Another customer, stocked after the backfill: Privacy Desk does not know them.
+    stock(
+        &fake,
+        "cus_other0002",
+        "other@example.net",
+        "Otto Other",
+        "open",
+    );
+    fake.with(|s| {
+        for sub in s.objects.get_mut("subscriptions").unwrap() {
+            if sub["customer"] == "cus_other0002" {
+                sub["status"] = json!("active");
+            }
+        }
+        s.ignore_customer_filter = true;
+    });
+
+    let r = new_dsr(&dir, "access", EMAIL, &[]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    let out_dir = tmp.path().join("out");
+    let p = ok_json(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "access", &id, "--out", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(p["stripe"], "live");
+    // One charge, payment intent, invoice, subscription and payment method of the other.
+    assert_eq!(p["foreign_objects_dropped"], 5, "{p}");
+    let files = zip_files(p["path"].as_str().unwrap());
+    for (name, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("other0002") && !text.contains("other@example.net"),
+            "{name} holds the other customer's data"
+        );
+    }
+    let j = |n: &str| -> Value { serde_json::from_slice(&files[n]).unwrap() };
+    assert_eq!(j("stripe_invoices.json")[0]["id"], "in_zelda0001");
+    assert_eq!(j("stripe_subscriptions.json").as_array().unwrap().len(), 1);
+
+    let e = new_dsr(&dir, "erasure", EMAIL, &[]);
+    let eid = e["id"].as_i64().unwrap().to_string();
+    let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &eid, "--plan"]);
+    assert_eq!(plan["blocked"], false, "{plan:#}");
+    assert_eq!(plan["foreign_objects_dropped"], 2, "{plan:#}");
+    assert!(!plan.to_string().contains("other0002"), "{plan:#}");
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &eid, "--yes"]);
+    assert_eq!(done["status"], "completed");
+    let deletes: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(deletes, [format!("/v1/customers/{CUS}")]);
+}
+
 /// A trail of a few entries in a fresh data dir.
 fn trail() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();

@@ -42,6 +42,9 @@ pub struct AccessPackage {
     /// key) or `none` (no Stripe customer known).
     pub stripe: String,
     pub files: Vec<ManifestFile>,
+    /// Objects Stripe's lists returned that belong to another customer: left out of the
+    /// package (their ids are in the log).
+    pub foreign_objects_dropped: u64,
 }
 
 /// Progress of a package build, for a progress bar.
@@ -97,25 +100,13 @@ fn payment_method(pm: &Value) -> Value {
     })
 }
 
-/// Lists every page of `path` for the customer.
-fn list_all(
-    client: &Client,
-    path: &str,
-    params: &[(String, String)],
-) -> std::result::Result<Vec<Value>, StripeError> {
-    let mut out = Vec::new();
-    client.list_pages::<StripeError>(path, params, None, |p| {
-        out.extend(p.data.iter().cloned());
-        Ok(true)
-    })?;
-    Ok(out)
-}
-
+/// Fetches the customer's Stripe records into `cats`; returns how many objects Stripe's lists
+/// held that belong to another customer (left out).
 fn fetch_stripe(
     client: &Client,
     cus: &str,
     cats: &mut [Category],
-) -> std::result::Result<(), StripeError> {
+) -> std::result::Result<usize, StripeError> {
     let customer = match client.get(&format!("/v1/customers/{cus}"), &[]) {
         Ok(mut c) => {
             scrub(&mut c);
@@ -124,11 +115,7 @@ fn fetch_stripe(
         Err(StripeError::NotFound { .. }) => None,
         Err(e) => return Err(e),
     };
-    let by = |extra: &[(&str, &str)]| {
-        let mut p = vec![("customer".to_owned(), cus.to_owned())];
-        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        p
-    };
+    let mut dropped = 0;
     let mut fetched: Vec<(&str, Vec<Value>)> =
         vec![("stripe_customer", customer.into_iter().collect())];
     for (name, path, extra) in [
@@ -141,21 +128,23 @@ fn fetch_stripe(
             &[("status", "all")][..],
         ),
     ] {
-        let mut objs = list_all(client, path, &by(extra))?;
-        objs.iter_mut().for_each(scrub);
-        fetched.push((name, objs));
+        let mut listed = client.list_of_customer(path, cus, extra)?;
+        listed.objects.iter_mut().for_each(scrub);
+        dropped += listed.dropped;
+        fetched.push((name, listed.objects));
     }
-    let pms = list_all(client, "/v1/payment_methods", &by(&[]))?;
+    let pms = client.list_of_customer("/v1/payment_methods", cus, &[])?;
+    dropped += pms.dropped;
     fetched.push((
         "stripe_payment_methods",
-        pms.iter().map(payment_method).collect(),
+        pms.objects.iter().map(payment_method).collect(),
     ));
     for (name, objs) in fetched {
         if let Some(c) = cats.iter_mut().find(|c| c.name == name) {
             c.records.extend(objs);
         }
     }
-    Ok(())
+    Ok(dropped)
 }
 
 fn cell(v: &Value) -> String {
@@ -358,6 +347,7 @@ pub fn build(
     step("Stripe", 1);
     let mut stripe = "none".to_owned();
     let mut stripe_note: Option<String> = None;
+    let mut foreign_objects_dropped = 0u64;
     for (pid, cus, kind) in &g.customers {
         if kind != "stripe" {
             continue;
@@ -372,8 +362,12 @@ pub fn build(
         };
         let client = Client::new(key)?;
         match fetch_stripe(&client, cus, &mut cats) {
-            Ok(()) if stripe != "offline" => stripe = "live".into(),
-            Ok(()) => {}
+            Ok(n) => {
+                foreign_objects_dropped += n as u64;
+                if stripe != "offline" {
+                    stripe = "live".into();
+                }
+            }
             Err(
                 e @ (StripeError::Network { .. }
                 | StripeError::Server { .. }
@@ -489,6 +483,7 @@ pub fn build(
         sha256: sha,
         stripe,
         files: manifest_files,
+        foreign_objects_dropped,
     })
 }
 

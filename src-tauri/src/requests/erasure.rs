@@ -91,6 +91,10 @@ pub struct Plan {
     pub stripe: String,
     pub blocked: bool,
     pub items: Vec<PlanItem>,
+    /// Objects Stripe's lists returned that belong to another customer: left out of the plan
+    /// (their ids are in the log).
+    #[serde(default)]
+    pub foreign_objects_dropped: u64,
 }
 
 fn item(target: impl Into<String>, action: &str, reason: impl Into<String>) -> PlanItem {
@@ -276,33 +280,34 @@ fn blocker(object: &str, id: &str, status: &str) -> Option<PlanItem> {
     Some(item(target, "blocked", reason))
 }
 
-/// Asks Stripe for the customer's invoices and subscriptions (status as of now).
+/// Asks Stripe for the customer's invoices and subscriptions (status as of now); returns how
+/// many objects of another customer the lists held (left out: they cannot block this erasure).
 fn live_statuses(
     client: &Client,
     cus: &str,
     out: &mut BTreeMap<String, (String, String)>,
-) -> std::result::Result<(), StripeError> {
+) -> std::result::Result<usize, StripeError> {
+    let mut dropped = 0;
     for (path, object, extra) in [
-        ("/v1/invoices", "invoice", None),
-        ("/v1/subscriptions", "subscription", Some(("status", "all"))),
+        ("/v1/invoices", "invoice", &[][..]),
+        (
+            "/v1/subscriptions",
+            "subscription",
+            &[("status", "all")][..],
+        ),
     ] {
-        let mut params = vec![("customer".to_owned(), cus.to_owned())];
-        if let Some((k, v)) = extra {
-            params.push((k.to_owned(), v.to_owned()));
-        }
-        client.list_pages::<StripeError>(path, &params, None, |page| {
-            for o in &page.data {
-                if let (Some(id), Some(st)) = (
-                    o.get("id").and_then(Value::as_str),
-                    o.get("status").and_then(Value::as_str),
-                ) {
-                    out.insert(id.to_owned(), (object.to_owned(), st.to_owned()));
-                }
+        let listed = client.list_of_customer(path, cus, extra)?;
+        dropped += listed.dropped;
+        for o in &listed.objects {
+            if let (Some(id), Some(st)) = (
+                o.get("id").and_then(Value::as_str),
+                o.get("status").and_then(Value::as_str),
+            ) {
+                out.insert(id.to_owned(), (object.to_owned(), st.to_owned()));
             }
-            Ok(true)
-        })?;
+        }
     }
-    Ok(())
+    Ok(dropped)
 }
 
 fn erasure_row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
@@ -331,6 +336,7 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
     let mut items = Vec::new();
     let mut statuses = local_statuses(&g.events);
     let mut stripe = "none".to_owned();
+    let mut foreign_objects_dropped = 0u64;
     let jobs = redaction_jobs(ctx, &g)?;
 
     if let Some(s) = &g.subject {
@@ -422,7 +428,8 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
             Some(key) => {
                 let client = Client::new(key)?;
                 match live_statuses(&client, cus, &mut statuses) {
-                    Ok(()) => {
+                    Ok(n) => {
+                        foreign_objects_dropped += n as u64;
                         if stripe != "offline" {
                             stripe = "live".into();
                         }
@@ -520,6 +527,7 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
         stripe,
         blocked: items.iter().any(|i| i.action == "blocked"),
         items,
+        foreign_objects_dropped,
     })
 }
 

@@ -96,6 +96,7 @@ export function defaultPlan(r: Request): Plan {
     identity_verified: r.identity_method !== null,
     stripe: 'live',
     blocked: false,
+    foreign_objects_dropped: 0,
     items: [
       item('local:profile', 'erase', "the data subject's record: 1 email address(es) with their history"),
       item('stripe:customer:cus_1', 'erase', 'DELETE /v1/customers/cus_1'),
@@ -264,6 +265,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
         path: `${dir ?? '/home/officer/Downloads'}/access-request-${id}.zip`,
         sha256: 'ab'.repeat(32),
         stripe: 'live',
+        foreign_objects_dropped: 0,
         files: [
           { name: 'profile.json', sha256: 'cd'.repeat(32), bytes: 120, records: 1 },
           { name: 'summary.html', sha256: 'ef'.repeat(32), bytes: 2048, records: null },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { mockRequest } from './mockRequests'
 import {
+  foreignNote,
   addMonths,
   daysLeftLabel,
   extendedDue,
@@ -124,6 +125,7 @@ describe('erasure plan', () => {
     stripe: 'live',
     blocked,
     items,
+    foreign_objects_dropped: 0,
   })
 
   it('groups items by action, keeping their order, and unknown actions apart', () => {
@@ -169,5 +171,13 @@ describe('misc', () => {
     expect(parseRetentionYears('0').ok).toBe(false)
     expect(parseRetentionYears('31').ok).toBe(false)
     expect(parseRetentionYears('7.5').ok).toBe(false)
+  })
+})
+
+describe('objects of other customers', () => {
+  it('says nothing when none were dropped, and counts them otherwise', () => {
+    expect(foreignNote(0)).toBeNull()
+    expect(foreignNote(1)).toContain('1 object belonging to other customers; it was left out')
+    expect(foreignNote(5)).toContain('5 objects belonging to other customers; they were left out')
   })
 })

@@ -222,6 +222,13 @@ export function stripeNote(stripe: string, what: 'package' | 'plan' = 'package')
   }
 }
 
+/** Says that Stripe's answer held objects of other customers, which were left out. */
+export function foreignNote(n: number): string | null {
+  if (n <= 0) return null
+  const what = n === 1 ? '1 object' : `${n} objects`
+  return `Stripe returned ${what} belonging to other customers; ${n === 1 ? 'it was' : 'they were'} left out (their ids are in the log).`
+}
+
 export function progressPercent(p: { done: number; total: number } | null): number {
   if (!p || p.total <= 0) return 0
   return Math.max(0, Math.min(100, Math.round((p.done / p.total) * 100)))

@@ -169,6 +169,7 @@ describe('request page', () => {
       identity_verified: false,
       stripe: 'live',
       blocked: true,
+      foreign_objects_dropped: 0,
       items: [
         { target: 'local:profile', action: 'erase', legal_basis: null, retain_until: null, reason: 'the record' },
         { target: 'stripe:invoice:in_9', action: 'blocked', legal_basis: null, retain_until: null, reason: 'invoice in_9 is open: void it in Stripe' },

@@ -14,4 +14,9 @@ sha256: string,
  * `live`, `offline` (Stripe unreachable: local data only), `not_configured` (no API
  * key) or `none` (no Stripe customer known).
  */
-stripe: string, files: Array<ManifestFile>, };
+stripe: string, files: Array<ManifestFile>, 
+/**
+ * Objects Stripe's lists returned that belong to another customer: left out of the
+ * package (their ids are in the log).
+ */
+foreign_objects_dropped: number, };

@@ -14,4 +14,9 @@ data_held: boolean, identity_verified: boolean,
  * `live` (checked against Stripe now), `offline` (Stripe unreachable: local data only),
  * `not_configured` (no API key) or `none` (no Stripe customer known).
  */
-stripe: string, blocked: boolean, items: Array<PlanItem>, };
+stripe: string, blocked: boolean, items: Array<PlanItem>, 
+/**
+ * Objects Stripe's lists returned that belong to another customer: left out of the plan
+ * (their ids are in the log).
+ */
+foreign_objects_dropped: number, };
