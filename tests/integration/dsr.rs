@@ -717,6 +717,127 @@ fn objects_of_another_customer_stay_out_of_the_package_and_the_plan() {
     assert_eq!(deletes, [format!("/v1/customers/{CUS}")]);
 }
 
+/// A run that crashed after suppression is resumed after things changed: the customer started
+/// a subscription, and a second Stripe customer was created under the same email. The resumed
+/// run computes its plan again, says what changed and stops on the new blocker before any
+/// DELETE (which would have cancelled the subscription); once it is cancelled, the run erases
+/// both customers and suppresses the new one's id too.
+#[test]
+fn a_resumed_erasure_recomputes_its_plan_and_stops_on_a_new_blocker() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, pid) = setup(&fake);
+    let dir = data(&tmp);
+    let r = new_dsr(&dir, "erasure", EMAIL, &[]);
+    let id = r["id"].as_i64().unwrap().to_string();
+    erase_crashing_at(&dir, &fake.base, &id, "after-suppress");
+    const NEW: &str = "cus_zelda0002";
+    fake.with(|s| {
+        let subs = s.objects.get_mut("subscriptions").unwrap();
+        subs.insert(
+            0,
+            json!({"id": "sub_new1", "object": "subscription", "created": now(),
+            "status": "active", "currency": "eur", "customer": CUS, "livemode": false}),
+        );
+        let customers = s.objects.get_mut("customers").unwrap();
+        customers.insert(
+            0,
+            json!({"id": NEW, "object": "customer", "created": now(), "email": EMAIL,
+            "name": NAME, "livemode": false}),
+        );
+    });
+
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("sub_new1") && err.contains("Changed since"),
+        "{err}"
+    );
+    assert!(!err.contains(EMAIL), "{err}");
+    assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
+    let plan = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--plan"]);
+    assert_eq!(plan["blocked"], true, "{plan:#}");
+    let changed: Vec<&str> = plan["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"stripe:subscription:sub_new1: — → blocked")
+            && changed.contains(&"stripe:customer:cus_zelda0002: — → erase"),
+        "{changed:?}"
+    );
+
+    fake.with(|s| {
+        for sub in s.objects.get_mut("subscriptions").unwrap() {
+            if sub["id"] == "sub_new1" {
+                sub["status"] = json!("canceled");
+            }
+        }
+    });
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["stripe_customers_deleted"],
+        json!([CUS, NEW]),
+        "{done}"
+    );
+    let deletes: Vec<(String, u16)> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| (r.path, r.status))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            (format!("/v1/customers/{CUS}"), 200),
+            (format!("/v1/customers/{NEW}"), 200)
+        ]
+    );
+    // A later payment of the new customer (no email in it) is suppressed by its id.
+    fake.with(|s| {
+        s.events
+            .push(crate::fake_stripe::payment_event(77, now(), NEW))
+    });
+    ok_json(
+        &dir,
+        Some(&fake.base),
+        &["stripe", "catch-up", &pid.to_string()],
+    );
+    let acts = ok_json(&dir, None, &["activity", "list"]);
+    let later: Vec<&Value> = acts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["event_id"] == "evt_pay0000077")
+        .collect();
+    assert!(!later.is_empty(), "{acts:#}");
+    assert!(
+        later.iter().all(|a| a["status"] == "suppressed"),
+        "{acts:#}"
+    );
+    assert_audited(
+        &dir,
+        &id,
+        &[
+            "erasure.plan_changed",
+            "erasure.blocked",
+            "erasure.completed",
+        ],
+    );
+    let hits = files_containing(&dir, &[EMAIL, NAME]);
+    assert!(hits.is_empty(), "{hits:#?}");
+}
+
 /// A trail of a few entries in a fresh data dir.
 fn trail() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ pub struct State {
     pub v2_events: HashMap<String, Value>,
     pub endpoints: Vec<Value>,
     /// Answers replayed for a repeated idempotency key.
-    idem: HashMap<String, (u16, String)>,
+    idem: HashMap<String, (String, String, u16, String)>,
     /// Statuses to answer the next requests with, before looking at them.
     pub fail_next: VecDeque<u16>,
     /// After this many successful list pages of this resource, every page fails with 500.
@@ -82,7 +82,7 @@ pub struct State {
     pub redaction_disabled: bool,
     /// Object ids a redaction job cannot take yet, with the validation error code.
     pub redaction_invalid: HashMap<String, String>,
-    /// Lists ignore `customer=` (a broken or hostile answer): every object comes back.
+    /// Lists ignore `customer=` and `email=` (a broken or hostile answer): every object comes back.
     pub ignore_customer_filter: bool,
     /// Object ids redacted by a job that ran.
     pub redacted: Vec<String>,
@@ -319,8 +319,20 @@ fn handle(
     params.extend(parse_pairs(body));
 
     let mut st = state.lock().unwrap();
+    // As Stripe: a key replays its first answer, and is refused for another method or path.
     let replay = match (&idem, method) {
-        (Some(k), "POST" | "DELETE") => st.idem.get(k).cloned(),
+        (Some(k), "POST" | "DELETE") => st.idem.get(k).map(|(m, pth, s, t)| {
+            if m == method && pth == path {
+                (*s, t.clone())
+            } else {
+                (
+                    400,
+                    json!({"error": {"type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used for the same endpoint"}})
+                    .to_string(),
+                )
+            }
+        }),
         _ => None,
     };
     let (status, text) = match replay {
@@ -336,7 +348,10 @@ fn handle(
             );
             let text = v.to_string();
             if let (Some(k), true) = (&idem, method != "GET" && s != 429 && s < 500) {
-                st.idem.insert(k.clone(), (s, text.clone()));
+                st.idem.insert(
+                    k.clone(),
+                    (method.to_owned(), path.to_owned(), s, text.clone()),
+                );
             }
             // A lost answer: the create happened (and is replayed for its key), but the
             // client sees a 500.
@@ -492,12 +507,14 @@ fn route(
                 // `customer=` and `status=` (other than `all`) filter, as Stripe's lists do.
                 let cus = p("customer").filter(|_| !st.ignore_customer_filter);
                 let status = p("status").filter(|s| s != "all");
+                let email = p("email").filter(|_| !st.ignore_customer_filter);
                 st.objects
                     .get(*resource)
                     .unwrap_or(&empty)
                     .iter()
                     .filter(|o| cus.as_deref().is_none_or(|c| o["customer"] == c))
                     .filter(|o| status.as_deref().is_none_or(|s| o["status"] == s))
+                    .filter(|o| email.as_deref().is_none_or(|e| o["email"] == e))
                     .collect()
             };
             let limit: usize = p("limit")

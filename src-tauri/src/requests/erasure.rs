@@ -23,6 +23,13 @@
 //!    or name.
 //!
 //! A crash or network failure at any point: run the execution again; done steps are skipped.
+//! Until the local step is done, a resumed run first computes the plan again (`recompute`):
+//! customers linked since the start, or created at Stripe under the request's email, join the
+//! run (and are suppressed at once if suppression is done); a new blocker (an invoice opened,
+//! a subscription started) stops it before any DELETE; `Plan::changed` says what moved.
+//!
+//! The plan asks Stripe for customers under the request's email besides those linked locally,
+//! and takes from Stripe's lists only objects whose `customer` is the one asked about.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -95,6 +102,10 @@ pub struct Plan {
     /// (their ids are in the log).
     #[serde(default)]
     pub foreign_objects_dropped: u64,
+    /// What a resumed run found changed since the run started (items added, gone or with
+    /// another action), as `target: before → now`; empty for a plan not yet executed.
+    #[serde(default)]
+    pub changed: Vec<String>,
 }
 
 fn item(target: impl Into<String>, action: &str, reason: impl Into<String>) -> PlanItem {
@@ -321,21 +332,106 @@ fn erasure_row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
     Ok(r)
 }
 
-/// The plan for an erasure request. Once execution has started, the plan it started from.
+/// The plan for an erasure request. Once execution has started, the plan of the run as last
+/// computed (a resumed run computes it again: `changed` says what moved).
 pub fn plan(ctx: &Context, id: i64) -> Result<Plan> {
     let r = erasure_row(ctx, id)?;
     if let Some(state) = load_state(ctx, id)? {
         return Ok(state.plan);
     }
-    compute_plan(ctx, &r)
+    Ok(compute_plan(ctx, &r, &BTreeSet::new())?.plan)
 }
 
-fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
-    let g = gather(ctx, r.email.as_deref(), None)?;
+/// A plan and what it was computed from: the subject's customers at each processor (those
+/// linked locally and those Stripe has under the request's email) and the redaction jobs.
+struct Computed {
+    plan: Plan,
+    subject_id: Option<i64>,
+    customers: Vec<(i64, String, String)>,
+    jobs: BTreeMap<i64, Objects>,
+}
+
+/// Stripe customers under `email` that are not linked locally (created at Stripe after the
+/// last event Privacy Desk saw, or never seen): asked from every Stripe processor with a key.
+/// Each answer's email is checked, whatever filter Stripe applied. Network trouble → `None`.
+fn stripe_customers_by_email(
+    ctx: &Context,
+    email: &str,
+    known: &[(i64, String, String)],
+) -> Result<Option<Vec<(i64, String, String)>>> {
+    let mut found = Vec::new();
+    let stripes: Vec<i64> = ctx
+        .db
+        .read(pq::list)?
+        .into_iter()
+        .filter(|p| p.kind == "stripe")
+        .map(|p| p.id)
+        .collect();
+    for pid in stripes {
+        let Some(key) = ctx.keychain.get(pid, SecretKind::ApiKey)? else {
+            continue;
+        };
+        let client = Client::new(key)?;
+        let params = [("email".to_owned(), email.to_owned())];
+        let listed = client.list_pages::<StripeError>("/v1/customers", &params, None, |page| {
+            for o in &page.data {
+                let same = o
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email));
+                if let (true, Some(id)) = (same, o.get("id").and_then(Value::as_str)) {
+                    if !known.iter().chain(&found).any(|k| k.0 == pid && k.1 == id) {
+                        found.push((pid, id.to_owned(), "stripe".to_owned()));
+                    }
+                }
+            }
+            Ok(true)
+        });
+        match listed {
+            Ok(()) => {}
+            Err(
+                e @ (StripeError::Network { .. }
+                | StripeError::Server { .. }
+                | StripeError::RateLimited),
+            ) => {
+                tracing::warn!(error = %e, "erasure plan: Stripe unreachable");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Some(found))
+}
+
+fn customer_item(cus: &str) -> PlanItem {
+    item(
+        format!("stripe:customer:{cus}"),
+        "erase",
+        format!(
+            "DELETE /v1/customers/{cus}: Stripe deletes the customer and its saved payment \
+             methods (Stripe keeps its own payment records under its own legal obligations)"
+        ),
+    )
+}
+
+/// Computes the plan from what is held now. `erased` are the (processor, customer) pairs a run
+/// has already deleted at Stripe: they are listed, but Stripe is not asked about them again.
+fn compute_plan(
+    ctx: &Context,
+    r: &q::RequestRow,
+    erased: &BTreeSet<(i64, String)>,
+) -> Result<Computed> {
+    let mut g = gather(ctx, r.email.as_deref(), None)?;
+    let mut stripe = "none".to_owned();
+    if let Some(email) = &r.email {
+        match stripe_customers_by_email(ctx, email, &g.customers)? {
+            Some(found) => g.customers.extend(found),
+            None => stripe = "offline".into(),
+        }
+    }
     let years = crate::settings::financial_retention(ctx)?.years;
     let mut items = Vec::new();
     let mut statuses = local_statuses(&g.events);
-    let mut stripe = "none".to_owned();
     let mut foreign_objects_dropped = 0u64;
     let jobs = redaction_jobs(ctx, &g)?;
 
@@ -425,6 +521,10 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
                 ));
                 continue;
             }
+            // Deleted at Stripe by this run already: nothing there to ask about.
+            Some(_) if erased.contains(&(*pid, cus.clone())) => {
+                items.push(customer_item(cus));
+            }
             Some(key) => {
                 let client = Client::new(key)?;
                 match live_statuses(&client, cus, &mut statuses) {
@@ -445,15 +545,7 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
                     Err(e) => return Err(e.into()),
                 }
                 if !jobs.contains_key(pid) {
-                    items.push(item(
-                        format!("stripe:customer:{cus}"),
-                        "erase",
-                        format!(
-                            "DELETE /v1/customers/{cus}: Stripe deletes the customer and its \
-                             saved payment methods (Stripe keeps its own payment records under \
-                             its own legal obligations)"
-                        ),
-                    ));
+                    items.push(customer_item(cus));
                 }
             }
         }
@@ -519,7 +611,7 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
                 .into()
         },
     });
-    Ok(Plan {
+    let plan = Plan {
         request_id: r.id,
         subject: r.subject_hash.clone(),
         data_held,
@@ -528,7 +620,35 @@ fn compute_plan(ctx: &Context, r: &q::RequestRow) -> Result<Plan> {
         blocked: items.iter().any(|i| i.action == "blocked"),
         items,
         foreign_objects_dropped,
+        changed: Vec::new(),
+    };
+    Ok(Computed {
+        plan,
+        subject_id: g.subject.as_ref().map(|s| s.id),
+        customers: g.customers,
+        jobs,
     })
+}
+
+/// What moved between two plans of one run, as `target: before → now` (`—` for absent).
+fn plan_changes(before: &Plan, now: &Plan) -> Vec<String> {
+    let map = |p: &Plan| -> BTreeMap<String, String> {
+        p.items
+            .iter()
+            .map(|i| (i.target.clone(), i.action.clone()))
+            .collect()
+    };
+    let (b, n) = (map(before), map(now));
+    let mut targets: BTreeSet<&String> = b.keys().collect();
+    targets.extend(n.keys());
+    targets
+        .into_iter()
+        .filter(|t| b.get(*t) != n.get(*t))
+        .map(|t| {
+            let side = |m: &BTreeMap<String, String>| m.get(t).cloned().unwrap_or("—".into());
+            format!("{t}: {} → {}", side(&b), side(&n))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,6 +728,8 @@ pub struct ErasureResult {
     pub stripe_customers_deleted: Vec<String>,
     pub stripe_redaction_jobs: Vec<RedactionJobOutcome>,
     pub completed_at: Option<String>,
+    /// What the run found changed since it started (see `Plan::changed`).
+    pub plan_changed: Vec<String>,
 }
 
 /// A Stripe redaction job the erasure ran.
@@ -649,6 +771,7 @@ fn result(id: i64, s: &RunState) -> ErasureResult {
             })
             .collect(),
         completed_at: s.finished_at.map(to_rfc3339),
+        plan_changed: s.plan.changed.clone(),
     }
 }
 
@@ -687,60 +810,35 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
     let entry = |action: &str| Entry::new(audit::SYSTEM, action).request(id).subject(&hash);
 
     let mut state = match load_state(ctx, id)? {
-        Some(s) => s,
+        Some(mut s) => {
+            if s.finished_at.is_none() && !s.done("local") {
+                recompute(ctx, &r, &key, &mut s)?;
+            }
+            s
+        }
         None => {
             if r.status == status::REJECTED {
                 return Err(Error::Blocked(format!("request {id} was rejected")));
             }
-            let plan = compute_plan(ctx, &r)?;
-            if plan.blocked {
-                let what: Vec<String> = plan
-                    .items
-                    .iter()
-                    .filter(|i| i.action == "blocked")
-                    .map(|i| i.reason.clone())
-                    .collect();
-                crate::audit::record(
-                    ctx,
-                    entry("erasure.blocked").details(json!({
-                        "blocked": plan.items.iter().filter(|i| i.action == "blocked")
-                            .map(|i| i.target.clone()).collect::<Vec<_>>()
-                    })),
-                )?;
-                return Err(Error::Blocked(format!(
-                    "the erasure of request {id} is blocked: {}",
-                    what.join("; ")
-                )));
+            let c = compute_plan(ctx, &r, &BTreeSet::new())?;
+            if c.plan.blocked {
+                return Err(refuse_blocked(ctx, &r, &c.plan)?);
             }
-            let g = gather(ctx, r.email.as_deref(), None)?;
-            let jobs = redaction_jobs(ctx, &g)?;
             let run = random_hex()?;
             let state = RunState {
-                subject_id: g.subject.as_ref().map(|s| s.id),
-                customers: g
+                subject_id: c.subject_id,
+                customers: c
                     .customers
                     .iter()
-                    .map(|(p, c, k)| RunCustomer {
-                        processor_id: *p,
-                        customer_ref: c.clone(),
-                        kind: k.clone(),
-                        idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}"),
-                        via_job: jobs.contains_key(p),
-                    })
+                    .map(|(p, cus, k)| run_customer(id, &run, *p, cus, k, c.jobs.contains_key(p)))
                     .collect(),
-                jobs: jobs
+                jobs: c
+                    .jobs
                     .into_iter()
-                    .map(|(p, objects)| RunJob {
-                        processor_id: p,
-                        objects,
-                        idempotency_key: format!("privacy-desk-redaction-{id}-{run}-{p}"),
-                        job_id: None,
-                        status: None,
-                        validations: 0,
-                    })
+                    .map(|(p, objects)| run_job(id, &run, p, objects))
                     .collect(),
                 years: crate::settings::financial_retention(ctx)?.years,
-                plan,
+                plan: c.plan,
                 steps: Vec::new(),
                 events_deleted: 0,
                 records_retained: 0,
@@ -766,17 +864,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
 
     // 1. Suppression entries.
     if !state.done("suppress") {
-        let mut hashes = vec![r.subject_hash.clone()];
-        if let Some(sid) = state.subject_id {
-            for e in ctx.db.read(|c| sq::emails(c, sid))? {
-                hashes.push(key.subject(&e.email));
-            }
-        }
-        for c in &state.customers {
-            hashes.push(key.customer(c.processor_id, &c.customer_ref));
-        }
-        hashes.sort();
-        hashes.dedup();
+        let hashes = suppression_hashes(ctx, &key, &r, &state)?;
         state.steps.push("suppress".into());
         let text = serde_json::to_string(&state).expect("state serialises");
         let (k, n) = (key.clone(), hashes.len());
@@ -934,6 +1022,160 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
     // Nothing of the subject may linger in the WAL or free pages.
     q::checkpoint(ctx.db.path())?;
     Ok(result(id, &state))
+}
+
+/// The keyed hashes that keep the erasure effective: the request's email, the subject's
+/// other emails and each customer id of the run.
+fn suppression_hashes(
+    ctx: &Context,
+    key: &HashKey,
+    r: &q::RequestRow,
+    state: &RunState,
+) -> Result<Vec<String>> {
+    let mut hashes = vec![r.subject_hash.clone()];
+    if let Some(sid) = state.subject_id {
+        for e in ctx.db.read(|c| sq::emails(c, sid))? {
+            hashes.push(key.subject(&e.email));
+        }
+    }
+    for c in &state.customers {
+        hashes.push(key.customer(c.processor_id, &c.customer_ref));
+    }
+    hashes.sort();
+    hashes.dedup();
+    Ok(hashes)
+}
+
+fn run_customer(id: i64, run: &str, p: i64, cus: &str, kind: &str, via_job: bool) -> RunCustomer {
+    RunCustomer {
+        processor_id: p,
+        customer_ref: cus.to_owned(),
+        kind: kind.to_owned(),
+        // One key per customer: Stripe refuses a key reused for another path.
+        idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}-{cus}"),
+        via_job,
+    }
+}
+
+fn run_job(id: i64, run: &str, p: i64, objects: Objects) -> RunJob {
+    RunJob {
+        processor_id: p,
+        objects,
+        idempotency_key: format!("privacy-desk-redaction-{id}-{run}-{p}"),
+        job_id: None,
+        status: None,
+        validations: 0,
+    }
+}
+
+/// Records a refusal because `plan` has blocked items, and returns the error that says which
+/// and what to do (with what changed, for a resumed run).
+fn refuse_blocked(ctx: &Context, r: &q::RequestRow, plan: &Plan) -> Result<Error> {
+    let blocked: Vec<&PlanItem> = plan
+        .items
+        .iter()
+        .filter(|i| i.action == "blocked")
+        .collect();
+    crate::audit::record(
+        ctx,
+        Entry::new(audit::SYSTEM, "erasure.blocked")
+            .request(r.id)
+            .subject(&r.subject_hash)
+            .details(json!({
+                "blocked": blocked.iter().map(|i| i.target.clone()).collect::<Vec<_>>(),
+                "changed": plan.changed,
+            })),
+    )?;
+    let what: Vec<&str> = blocked.iter().map(|i| i.reason.as_str()).collect();
+    let changed = if plan.changed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ". Changed since the erasure started: {}",
+            plan.changed.join("; ")
+        )
+    };
+    Ok(Error::Blocked(format!(
+        "the erasure of request {} is blocked: {}{changed}",
+        r.id,
+        what.join("; ")
+    )))
+}
+
+/// A resumed run computes again what it must still do: customers linked to the subject (or
+/// created at Stripe under the email) since the run started join it, and are suppressed at
+/// once if suppression is done; a new blocker (an invoice opened, a subscription started)
+/// stops the run before anything else is deleted. What changed is kept in the plan.
+fn recompute(ctx: &Context, r: &q::RequestRow, key: &HashKey, state: &mut RunState) -> Result<()> {
+    let erased: BTreeSet<(i64, String)> = state
+        .customers
+        .iter()
+        .filter(|c| c.kind == "stripe" && state.done(&step_name(c)))
+        .map(|c| (c.processor_id, c.customer_ref.clone()))
+        .collect();
+    let fresh = compute_plan(ctx, r, &erased)?;
+    let changed = plan_changes(&state.plan, &fresh.plan);
+    let run = random_hex()?;
+    let mut added = 0usize;
+    for (p, objects) in &fresh.jobs {
+        match state.jobs.iter_mut().find(|j| j.processor_id == *p) {
+            // Not created at Stripe yet: it takes what is known now.
+            Some(j) if j.job_id.is_none() => j.objects = objects.clone(),
+            Some(_) => {}
+            None => state.jobs.push(run_job(r.id, &run, *p, objects.clone())),
+        }
+    }
+    for (p, cus, kind) in &fresh.customers {
+        if state
+            .customers
+            .iter()
+            .any(|c| c.processor_id == *p && &c.customer_ref == cus)
+        {
+            continue;
+        }
+        // A job already created at Stripe does not name this customer: it gets a DELETE.
+        let via_job = state
+            .jobs
+            .iter()
+            .any(|j| j.processor_id == *p && j.job_id.is_none());
+        state
+            .customers
+            .push(run_customer(r.id, &run, *p, cus, kind, via_job));
+        added += 1;
+    }
+    if state.subject_id.is_none() {
+        state.subject_id = fresh.subject_id;
+    }
+    if changed.is_empty() && added == 0 && !fresh.plan.blocked {
+        return Ok(());
+    }
+    let mut plan = fresh.plan;
+    plan.changed = changed;
+    state.plan = plan;
+    let hashes = if state.done("suppress") {
+        suppression_hashes(ctx, key, r, state)?
+    } else {
+        Vec::new()
+    };
+    let text = serde_json::to_string(&state).expect("state serialises");
+    let (id, k) = (r.id, key.clone());
+    let e = Entry::new(audit::SYSTEM, "erasure.plan_changed")
+        .request(id)
+        .subject(&r.subject_hash)
+        .details(json!({ "changed": state.plan.changed, "customers_added": added }));
+    ctx.db.write(move |c| {
+        let now = now_ms();
+        for h in &hashes {
+            q::suppress(c, h, id, now)?;
+        }
+        q::save_run_state(c, id, &text, now)?;
+        audit::append(c, &k, &e, now)?;
+        Ok(())
+    })?;
+    if state.plan.blocked {
+        return Err(refuse_blocked(ctx, r, &state.plan)?);
+    }
+    Ok(())
 }
 
 /// Replaces the subject's email addresses, full name and each word of the name (as a whole

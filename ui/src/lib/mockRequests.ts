@@ -97,6 +97,7 @@ export function defaultPlan(r: Request): Plan {
     stripe: 'live',
     blocked: false,
     foreign_objects_dropped: 0,
+    changed: [],
     items: [
       item('local:profile', 'erase', "the data subject's record: 1 email address(es) with their history"),
       item('stripe:customer:cus_1', 'erase', 'DELETE /v1/customers/cus_1'),
@@ -228,6 +229,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
         stripe_customers_deleted: plan.items.filter((i) => i.target.startsWith('stripe:customer:') && i.action === 'erase').map((i) => i.target.split(':')[2]),
         stripe_redaction_jobs: [],
         completed_at,
+        plan_changed: [],
       }
     }),
     erasureReceipt: track('erasureReceipt', (id: number, path: string) => {

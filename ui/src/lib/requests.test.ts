@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { mockRequest } from './mockRequests'
 import {
+  changeLabel,
   foreignNote,
   addMonths,
   daysLeftLabel,
@@ -126,6 +127,7 @@ describe('erasure plan', () => {
     blocked,
     items,
     foreign_objects_dropped: 0,
+    changed: [],
   })
 
   it('groups items by action, keeping their order, and unknown actions apart', () => {
@@ -179,5 +181,14 @@ describe('objects of other customers', () => {
     expect(foreignNote(0)).toBeNull()
     expect(foreignNote(1)).toContain('1 object belonging to other customers; it was left out')
     expect(foreignNote(5)).toContain('5 objects belonging to other customers; they were left out')
+  })
+})
+
+describe('plan changes of a resumed erasure', () => {
+  it('names the target and says what moved', () => {
+    expect(changeLabel('stripe:subscription:sub_1: — → blocked')).toBe('Stripe subscription sub_1: new (blocked)')
+    expect(changeLabel('stripe:customer:cus_2: erase → —')).toBe('Stripe customer cus_2: no longer in the plan (was erase)')
+    expect(changeLabel('local:activity: retain → erase')).toBe(`${targetLabel('local:activity')}: retain → erase`)
+    expect(changeLabel('odd')).toBe('odd')
   })
 })

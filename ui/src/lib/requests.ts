@@ -222,6 +222,17 @@ export function stripeNote(stripe: string, what: 'package' | 'plan' = 'package')
   }
 }
 
+/** One entry of `Plan.changed` (`target: before → now`, `—` for absent) in words. */
+export function changeLabel(change: string): string {
+  const at = change.indexOf(': ')
+  if (at < 0) return change
+  const [before, now] = change.slice(at + 2).split(' → ')
+  const target = targetLabel(change.slice(0, at))
+  if (before === '—') return `${target}: new (${now})`
+  if (now === '—') return `${target}: no longer in the plan (was ${before})`
+  return `${target}: ${before} → ${now}`
+}
+
 /** Says that Stripe's answer held objects of other customers, which were left out. */
 export function foreignNote(n: number): string | null {
   if (n <= 0) return null

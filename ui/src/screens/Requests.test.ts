@@ -170,6 +170,7 @@ describe('request page', () => {
       stripe: 'live',
       blocked: true,
       foreign_objects_dropped: 0,
+      changed: ['stripe:invoice:in_9: — → blocked'],
       items: [
         { target: 'local:profile', action: 'erase', legal_basis: null, retain_until: null, reason: 'the record' },
         { target: 'stripe:invoice:in_9', action: 'blocked', legal_basis: null, retain_until: null, reason: 'invoice in_9 is open: void it in Stripe' },
@@ -182,6 +183,7 @@ describe('request page', () => {
     expect(text(view.$('[data-plan-action="blocked"]'))).toContain('void it in Stripe')
     expect(view.$<HTMLButtonElement>('#execute-erasure')?.disabled).toBe(true)
     expect(text(view.$('#erasure-blocked'))).toMatch(/Resolve the blocked items/)
+    expect(text(view.$('#plan-changed'))).toContain('Stripe invoice in_9: new (blocked)')
   })
 })
 

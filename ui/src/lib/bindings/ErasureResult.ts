@@ -8,4 +8,8 @@ export type ErasureResult = { request_id: number, status: string,
 /**
  * The steps done, in order.
  */
-steps: Array<string>, events_deleted: number, records_retained: number, stripe_customers_deleted: Array<string>, stripe_redaction_jobs: Array<RedactionJobOutcome>, completed_at: string | null, };
+steps: Array<string>, events_deleted: number, records_retained: number, stripe_customers_deleted: Array<string>, stripe_redaction_jobs: Array<RedactionJobOutcome>, completed_at: string | null, 
+/**
+ * What the run found changed since it started (see `Plan::changed`).
+ */
+plan_changed: Array<string>, };

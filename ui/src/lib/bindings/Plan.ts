@@ -19,4 +19,9 @@ stripe: string, blocked: boolean, items: Array<PlanItem>,
  * Objects Stripe's lists returned that belong to another customer: left out of the plan
  * (their ids are in the log).
  */
-foreign_objects_dropped: number, };
+foreign_objects_dropped: number, 
+/**
+ * What a resumed run found changed since the run started (items added, gone or with
+ * another action), as `target: before → now`; empty for a plan not yet executed.
+ */
+changed: Array<string>, };
