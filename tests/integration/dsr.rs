@@ -838,6 +838,68 @@ fn a_resumed_erasure_recomputes_its_plan_and_stops_on_a_new_blocker() {
     assert!(hits.is_empty(), "{hits:#?}");
 }
 
+/// Another program holds a read transaction open, so the WAL cannot be checkpointed after the
+/// local data is deleted: the request is not "completed" (the WAL may still hold the email); it
+/// says it waits, and completes on the next run once the reader is gone.
+#[test]
+fn an_erasure_completes_only_after_the_wal_is_checkpointed() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, _) = setup(&fake);
+    let dir = data(&tmp);
+    let r = new_dsr(&dir, "erasure", EMAIL, &[]);
+    let id = r["id"].as_i64().unwrap().to_string();
+
+    let reader = rusqlite::Connection::open(dir.join("privacy-desk.db")).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+    let out = run(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "erase", &id, "--yes"],
+        None,
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("not completed yet") && err.contains("waits"),
+        "{err}"
+    );
+    assert_eq!(
+        ok_json(&dir, None, &["dsr", "show", &id])["status"],
+        "in_progress"
+    );
+    assert_eq!(ok_json(&dir, None, &["subjects", "list"]), json!([]));
+
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &id, "--yes"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        ok_json(&dir, None, &["dsr", "show", &id])["status"],
+        "completed"
+    );
+    // One DELETE: the second run only finished the checkpoint.
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        1
+    );
+    let hits = files_containing(&dir, &[EMAIL, NAME]);
+    assert!(hits.is_empty(), "{hits:#?}");
+    assert_audited(
+        &dir,
+        &id,
+        &["erasure.checkpoint_waiting", "erasure.completed"],
+    );
+}
+
 /// A trail of a few entries in a fresh data dir.
 fn trail() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();

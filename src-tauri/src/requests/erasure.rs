@@ -18,9 +18,10 @@
 //!    name or address) with their retention end; every event about the subject is deleted;
 //!    the subject, its email history and external ids are deleted; requests keep the keyed
 //!    hash only, and their free text (notes, reasons) loses the subject's email and name.
-//! 4. `completed` — the request is completed; then the WAL is checkpointed and truncated
-//!    (`secure_delete` zeroes freed pages), so no file in the data directory holds the email
-//!    or name.
+//! 4. `completed` — the WAL is checkpointed and truncated first (`secure_delete` zeroes freed
+//!    pages), so no file in the data directory holds the email or name; only then is the
+//!    request completed. A checkpoint held back by a reader leaves the request waiting
+//!    (`erasure.checkpoint_waiting`); `complete_waiting` retries it.
 //!
 //! A crash or network failure at any point: run the execution again; done steps are skipped.
 //! Until the local step is done, a resumed run first computes the plan again (`recompute`):
@@ -697,6 +698,9 @@ struct RunState {
     events_deleted: i64,
     records_retained: i64,
     finished_at: Option<i64>,
+    /// The local data is gone but the WAL checkpoint was held back (recorded once).
+    #[serde(default)]
+    checkpoint_waiting: bool,
 }
 
 impl RunState {
@@ -843,6 +847,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 events_deleted: 0,
                 records_retained: 0,
                 finished_at: None,
+                checkpoint_waiting: false,
             };
             let text = serde_json::to_string(&state).expect("state serialises");
             let k = key.clone();
@@ -1003,8 +1008,22 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
         fault("after-local");
     }
 
-    // 4. Done.
+    // 4. Done, once nothing of the subject lingers in the WAL: the checkpoint must succeed
+    // first (a reader elsewhere can hold it back; then the request waits, and is retried).
     if state.finished_at.is_none() {
+        if !q::checkpoint(ctx.db.path(), CHECKPOINT_WAIT)? {
+            if !state.checkpoint_waiting {
+                state.checkpoint_waiting = true;
+                commit(ctx, &key, id, &state, entry("erasure.checkpoint_waiting"))?;
+            }
+            return Err(Error::Unavailable(format!(
+                "request {id} is erased but not completed yet: the database's write-ahead log \
+                 still holds the deleted pages and could not be cleared, because another \
+                 program is reading the database. The request waits for it: Privacy Desk \
+                 retries every minute while it runs; close other Privacy Desk windows or \
+                 commands, or run `privacy-desk dsr erase {id} --yes` again"
+            )));
+        }
         let now = now_ms();
         state.finished_at = Some(now);
         state.steps.push("completed".into());
@@ -1019,9 +1038,37 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
             Ok(())
         })?;
     }
-    // Nothing of the subject may linger in the WAL or free pages.
-    q::checkpoint(ctx.db.path())?;
+    // The completion's own pages (ids and hashes only) go too, where nothing reads.
+    if !q::checkpoint(ctx.db.path(), CHECKPOINT_WAIT)? {
+        tracing::info!(request = id, "checkpoint after the completion deferred");
+    }
     Ok(result(id, &state))
+}
+
+/// How long a checkpoint waits for readers before the request is left waiting.
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(5);
+
+/// Completes the erasures whose data is gone but whose WAL checkpoint was held back (the app
+/// calls it every minute). Returns the requests completed now.
+pub fn complete_waiting(ctx: &Context) -> Result<Vec<i64>> {
+    let waiting: Vec<i64> = ctx
+        .db
+        .read(q::run_states)?
+        .into_iter()
+        .filter_map(|(id, text)| {
+            let s: RunState = serde_json::from_str(&text).ok()?;
+            (s.finished_at.is_none() && s.done("local")).then_some(id)
+        })
+        .collect();
+    let mut done = Vec::new();
+    for id in waiting {
+        match execute(ctx, id) {
+            Ok(_) => done.push(id),
+            Err(Error::Unavailable(_)) => {}
+            Err(e) => tracing::warn!(request = id, error = %e, "completing an erasure failed"),
+        }
+    }
+    Ok(done)
 }
 
 /// The keyed hashes that keep the erasure effective: the request's email, the subject's

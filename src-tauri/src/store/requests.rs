@@ -227,6 +227,13 @@ pub fn run_state(conn: &Connection, request_id: i64) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// Every erasure run: (request id, state).
+pub fn run_states(conn: &Connection) -> Result<Vec<(i64, String)>> {
+    let mut st = conn.prepare("SELECT request_id, state FROM erasure_runs ORDER BY request_id")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn save_run_state(conn: &Connection, request_id: i64, state: &str, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO erasure_runs (request_id, state, started_at, updated_at) VALUES (?1, ?2, ?3, ?3)
@@ -447,20 +454,27 @@ pub fn data_dir(conn: &Connection) -> Option<PathBuf> {
 /// Copies the WAL into the database and truncates it, so that deleted rows survive in no
 /// file (with `secure_delete` the freed pages are zeroed). Uses a connection of its own: a
 /// checkpoint cannot run inside the writer's transactions.
-pub fn checkpoint(db_path: &std::path::Path) -> Result<()> {
+/// Copies the write-ahead log into the database and truncates it to zero bytes
+/// (`wal_checkpoint(TRUNCATE)`, `secure_delete` on): afterwards the WAL holds no page of what
+/// was deleted. `false` when another connection's read kept it from finishing (waits up to
+/// `wait` for it first).
+pub fn checkpoint(db_path: &std::path::Path, wait: std::time::Duration) -> Result<bool> {
     let conn = Connection::open(db_path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(wait)?;
     conn.pragma_update(None, "secure_delete", "ON")?;
-    let (busy, _, _): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    if busy != 0 {
-        return Err(crate::error::Error::Unavailable(
-            "the database is busy: the write-ahead log could not be checkpointed; close other \
-             Privacy Desk windows and run the command again"
-                .into(),
-        ));
+    let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == 0)
+    });
+    match done {
+        Ok(done) => Ok(done),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
