@@ -1,5 +1,6 @@
 //! Everything a workflow needs, opened once per process: the data directory, the database
-//! and the keychain namespace. The CLI and the desktop app build the same `Context`.
+//! and the keychain (namespaced by the database's install id). The CLI and the desktop app
+//! build the same `Context`.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ impl Context {
         let db = Db::open(data_dir)?;
         Ok(Context {
             data_dir: data_dir.to_path_buf(),
-            keychain: Keychain::for_data_dir(data_dir),
+            keychain: Keychain::open(&db, data_dir)?,
             db,
         })
     }

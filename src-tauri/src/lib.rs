@@ -10,6 +10,7 @@ pub mod commands;
 pub mod context;
 pub mod dashboard;
 pub mod deliveries;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod ingest;

@@ -17,6 +17,7 @@ mod cli;
 mod context;
 mod dashboard;
 mod deliveries;
+mod doctor;
 mod error;
 mod files;
 mod ingest;

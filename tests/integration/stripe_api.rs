@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use privacy_desk::secrets::{Keychain, SecretKind};
+use privacy_desk::context::Context;
+use privacy_desk::secrets::SecretKind;
 use serde_json::{json, Value};
 
 use crate::fake_stripe::{self, FakeStripe, KEY};
@@ -90,7 +91,7 @@ fn stripe_set_key_validates_and_stores_in_the_keychain() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rejected the API key"), "{err}");
     assert!(!err.contains(bad), "{err}");
-    let kc = Keychain::for_data_dir(tmp.path());
+    let kc = Context::open(tmp.path()).unwrap().keychain;
     assert!(kc.get(pid, SecretKind::ApiKey).unwrap().is_none());
 
     // Not a key at all.
@@ -225,7 +226,7 @@ fn stripe_register_webhook_creates_then_updates_on_url_change() {
     let fake = FakeStripe::start();
     let (tmp, pid) = setup(&fake);
     let p = pid.to_string();
-    let kc = Keychain::for_data_dir(tmp.path());
+    let kc = Context::open(tmp.path()).unwrap().keychain;
     let path = json_of(
         &run(
             tmp.path(),
@@ -701,7 +702,7 @@ fn stripe_tunnel_token_status_and_offline_failure() {
         "set-token",
     );
     assert_eq!(v["token_set"], true);
-    let kc = Keychain::for_data_dir(dir);
+    let kc = Context::open(dir).unwrap().keychain;
     assert_eq!(
         kc.get_app(SecretKind::TunnelToken)
             .unwrap()

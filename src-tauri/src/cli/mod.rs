@@ -79,6 +79,16 @@ pub enum Command {
     /// The hash-chained audit trail of requests and their steps.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Check the install: keychain entries nothing will read again (orphans), other installs.
+    Doctor {
+        /// Delete the orphaned entries listed (this install's, and those of installs whose
+        /// data directory was deleted or recreated).
+        #[arg(long)]
+        remove_orphans: bool,
+        /// Delete every entry of another install's namespace (one listed as `unknown`).
+        #[arg(long = "remove-namespace", value_name = "NAMESPACE")]
+        remove_namespace: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +222,10 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
         Command::Ropa(r) => ropa::run(&ctx, r, json),
         Command::Dsr(d) => dsr::run(&ctx, d, json),
         Command::Audit(a) => audit::run(&ctx, a, json),
+        Command::Doctor {
+            remove_orphans,
+            remove_namespace,
+        } => doctor(&ctx, remove_orphans, remove_namespace, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
             let rows = deliveries::list(&ctx.db, limit, false)?;
             if json {
@@ -244,6 +258,60 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
     };
     ctx.db.shutdown();
     out
+}
+
+fn doctor(
+    ctx: &Context,
+    remove_orphans: bool,
+    remove_namespace: Vec<String>,
+    json: bool,
+) -> Result<()> {
+    let remove = crate::doctor::Remove {
+        orphans: remove_orphans,
+        namespaces: remove_namespace,
+    };
+    let r = crate::doctor::check(ctx, &remove)?;
+    if json {
+        return output::json(&r);
+    }
+    println!(
+        "install {} (keychain namespace {})",
+        r.install_id, r.keychain_namespace
+    );
+    if r.keychain_listing != "complete" {
+        println!("this platform's keychain cannot list its entries: orphans cannot be found");
+        return Ok(());
+    }
+    println!("{} keychain entries in use", r.entries);
+    println!("\norphaned keychain entries:");
+    table(
+        &["entry", "reason", "data dir"],
+        r.orphans
+            .iter()
+            .map(|o| vec![o.entry.clone(), o.reason.to_owned(), opt(&o.data_dir)])
+            .collect(),
+    );
+    println!("\nother installs:");
+    table(
+        &["namespace", "status", "entries", "data dir"],
+        r.other_installs
+            .iter()
+            .map(|i| {
+                vec![
+                    i.namespace.clone(),
+                    i.status.to_owned(),
+                    i.entries.to_string(),
+                    opt(&i.data_dir),
+                ]
+            })
+            .collect(),
+    );
+    if !r.removed.is_empty() {
+        println!("\nremoved {} entries", r.removed.len());
+    } else if !r.orphans.is_empty() {
+        println!("\nremove the orphans with `privacy-desk doctor --remove-orphans`");
+    }
+    Ok(())
 }
 
 fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {

@@ -140,10 +140,10 @@ pub fn suppressed_row(
     }
     // Fail closed: without the key, erased subjects cannot be recognised (the receiver then
     // answers 503 and Stripe retries).
-    let dir = rq::data_dir(conn).ok_or_else(|| {
-        crate::error::Error::Unavailable("the database has no file to find its keychain by".into())
+    let namespace = crate::store::install::keychain_namespace(conn)?.ok_or_else(|| {
+        crate::error::Error::Unavailable("the database has no keychain namespace yet".into())
     })?;
-    let key = crate::secrets::Keychain::for_data_dir(&dir)
+    let key = crate::secrets::Keychain::app_wide(namespace)
         .existing_hash_key()?
         .ok_or_else(|| {
             crate::error::Error::Keychain(

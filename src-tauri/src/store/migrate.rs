@@ -43,7 +43,24 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_partial_link_indexes",
         include_str!("../../../migrations/0009_partial_link_indexes.sql"),
     ),
+    (
+        "0010_install_id",
+        include_str!("../../../migrations/0010_install_id.sql"),
+    ),
 ];
+
+/// What a migration needs that SQL cannot give, run after its script in the same transaction.
+fn after_script(version: u32, conn: &Connection) -> Result<()> {
+    match version {
+        // The install id comes from the OS random number generator.
+        10 => super::install::create(
+            conn,
+            &super::install::new_install_id()?,
+            crate::time::now_ms(),
+        ),
+        _ => Ok(()),
+    }
+}
 
 /// The schema version this build writes.
 pub fn latest_version() -> u32 {
@@ -69,6 +86,8 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
         let (name, sql) = MIGRATIONS[version as usize - 1];
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
+            .map_err(|e| Error::Database(format!("migration {name} failed: {e}")))?;
+        after_script(version, &tx)
             .map_err(|e| Error::Database(format!("migration {name} failed: {e}")))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
@@ -131,6 +150,47 @@ mod tests {
                 assert_eq!(n, 1, "data kept when upgrading from v{old}");
             }
         }
+    }
+
+    #[test]
+    fn v10_gives_new_databases_a_random_namespace_and_upgraded_ones_none_yet() {
+        let fresh = || {
+            let mut c = Connection::open_in_memory().unwrap();
+            migrate_to(&mut c, latest_version()).unwrap();
+            crate::store::install::get(&c).unwrap().unwrap()
+        };
+        let (a, b) = (fresh(), fresh());
+        assert_eq!(a.install_id.len(), 32);
+        assert_ne!(a.install_id, b.install_id);
+        assert_eq!(a.keychain_namespace.as_deref(), Some(a.install_id.as_str()));
+        assert!(!a.upgraded);
+
+        // A database in use before v10: its processor's entries are recorded as written, and
+        // its namespace is left for the first open to adopt.
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate_to(&mut c, 9).unwrap();
+        c.execute(
+            "INSERT INTO processors (name, kind, created_at) VALUES ('Stripe', 'stripe', 1)",
+            [],
+        )
+        .unwrap();
+        migrate_to(&mut c, latest_version()).unwrap();
+        let row = crate::store::install::get(&c).unwrap().unwrap();
+        assert!(row.upgraded);
+        assert_eq!(row.keychain_namespace, None);
+        assert_eq!(
+            crate::store::install::recorded_entries(&c).unwrap().len(),
+            3
+        );
+        crate::store::install::adopt_namespace(&c, "0123456789abcdef").unwrap();
+        crate::store::install::adopt_namespace(&c, "ffffffffffffffff").unwrap();
+        assert_eq!(
+            crate::store::install::keychain_namespace(&c)
+                .unwrap()
+                .as_deref(),
+            Some("0123456789abcdef"),
+            "adopted once"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod deliveries;
 pub mod events;
+pub mod install;
 pub mod migrate;
 pub mod processors;
 pub mod requests;

@@ -1,8 +1,6 @@
 //! Queries on `requests`, `erasure_runs`, `suppressions` and `retained_records`, and the
 //! erasure's local deletes (see `crate::requests`).
 
-use std::path::PathBuf;
-
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
@@ -441,15 +439,6 @@ pub fn purge_retained(conn: &Connection, now: i64) -> Result<usize> {
 
 // ---------------------------------------------------------------------------------------------
 // Files
-
-/// The data directory of the database `conn` is open on.
-pub fn data_dir(conn: &Connection) -> Option<PathBuf> {
-    let p = conn.path()?;
-    if p.is_empty() {
-        return None;
-    }
-    PathBuf::from(p).parent().map(|d| d.to_path_buf())
-}
 
 /// Copies the WAL into the database and truncates it, so that deleted rows survive in no
 /// file (with `secure_delete` the freed pages are zeroed). Uses a connection of its own: a

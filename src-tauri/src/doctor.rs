@@ -1,0 +1,265 @@
+//! `privacy-desk doctor`: checks of the install. Today: the keychain entries filed under the
+//! app's service that nothing will ever read again (orphans), and removing them.
+//!
+//! An entry is an orphan when it is:
+//! - of this install's namespace, named `processor/{id}/{kind}`, but not recorded in the
+//!   database (`keychain_entries`): its processor was deleted, or another database wrote it;
+//! - of another namespace whose install is gone: its marker names a data directory that no
+//!   longer holds a database, or holds one with another namespace (deleted and recreated);
+//!   or the pre-v10 namespace of this data directory, which this database does not use.
+//!
+//! Other namespaces are listed as installs, `live` (their data directory's database uses
+//! them) or `unknown` (no marker, e.g. an install elsewhere from before v10, or its database
+//! cannot be read): never removed by `--remove-orphans`, only by `--remove-namespace`.
+//! Secrets are never read, only entry names (and markers, which hold a path).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::secrets::{self, Listed};
+use crate::store::{install, processors as q, DB_FILE};
+use crate::time::to_rfc3339;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The database's random id, created with it.
+    pub install_id: String,
+    /// The prefix of this install's keychain entries: the install id, or for a database
+    /// created before schema v10 its old data-directory namespace.
+    pub keychain_namespace: String,
+    /// The database was created before schema v10 (its entries keep their old namespace).
+    pub upgraded: bool,
+    pub created_at: String,
+    /// `complete`, or `unsupported` where this platform's keychain cannot list its entries
+    /// (then `orphans` and `other_installs` are empty: nothing could be looked at).
+    pub keychain_listing: &'static str,
+    /// Entries of this install that are in use.
+    pub entries: usize,
+    pub orphans: Vec<Orphan>,
+    pub other_installs: Vec<OtherInstall>,
+    /// Entries deleted by this run (`--remove-orphans`, `--remove-namespace`).
+    pub removed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphan {
+    /// `{namespace}/{account}`: the entry's name in the keychain (never its secret).
+    pub entry: String,
+    pub namespace: String,
+    /// For `processor/{id}/{kind}` entries.
+    pub processor_id: Option<i64>,
+    pub kind: Option<String>,
+    /// `processor_deleted`, `not_recorded`, `install_deleted` or `install_replaced`.
+    pub reason: &'static str,
+    /// The data directory the entry's install lived in, where known.
+    pub data_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherInstall {
+    pub namespace: String,
+    /// From its marker; `null` when it has none.
+    pub data_dir: Option<String>,
+    pub entries: usize,
+    /// `live` or `unknown`.
+    pub status: &'static str,
+}
+
+/// What to remove.
+#[derive(Debug, Clone, Default)]
+pub struct Remove {
+    pub orphans: bool,
+    /// Every entry of these namespaces (other installs'; this install's is refused).
+    pub namespaces: Vec<String>,
+}
+
+/// What became of another namespace's install.
+enum Fate {
+    Live,
+    Unknown,
+    Deleted,
+    Replaced,
+}
+
+pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
+    let own = ctx.keychain.namespace().to_owned();
+    if remove.namespaces.contains(&own) {
+        return Err(Error::invalid(format!(
+            "namespace {own} is this install's own: `--remove-namespace` removes other \
+             installs' entries only"
+        )));
+    }
+    let row = ctx.db.read(install::get)?.ok_or_else(|| {
+        Error::Database("the database has no install id: it was not migrated".into())
+    })?;
+    let mut report = Report {
+        install_id: row.install_id,
+        keychain_namespace: own.clone(),
+        upgraded: row.upgraded,
+        created_at: to_rfc3339(row.created_at),
+        keychain_listing: "complete",
+        entries: 0,
+        orphans: Vec::new(),
+        other_installs: Vec::new(),
+        removed: Vec::new(),
+    };
+    let Some(listed) = secrets::list_all()? else {
+        report.keychain_listing = "unsupported";
+        return Ok(report);
+    };
+    let recorded: HashSet<(i64, String)> = ctx
+        .db
+        .read(install::recorded_entries)?
+        .into_iter()
+        .collect();
+    let processors: HashSet<i64> = ctx.db.read(q::list)?.into_iter().map(|p| p.id).collect();
+
+    let mut others: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
+    let mut removable: Vec<Listed> = Vec::new();
+    for e in listed {
+        if e.namespace != own {
+            others.entry(e.namespace.clone()).or_default().push(e);
+            continue;
+        }
+        match parse_processor_account(&e.account) {
+            Some((pid, kind)) if recorded.contains(&(pid, kind.to_owned())) => report.entries += 1,
+            Some((pid, kind)) => {
+                report.orphans.push(Orphan {
+                    entry: format!("{}/{}", e.namespace, e.account),
+                    namespace: e.namespace.clone(),
+                    processor_id: Some(pid),
+                    kind: Some(kind.to_owned()),
+                    reason: if processors.contains(&pid) {
+                        "not_recorded"
+                    } else {
+                        "processor_deleted"
+                    },
+                    data_dir: Some(ctx.data_dir.to_string_lossy().into_owned()),
+                });
+                if remove.orphans {
+                    removable.push(e);
+                }
+            }
+            // App-wide entries (hash key, tunnel token, marker) belong to the install.
+            None => report.entries += 1,
+        }
+    }
+
+    let legacy_here = secrets::legacy_namespace(&ctx.data_dir);
+    for (ns, entries) in others {
+        let marker = secrets::marker_of(&ns).ok().flatten();
+        let fate = if ns == legacy_here {
+            // This directory's entries from before v10; this database uses another namespace.
+            Fate::Replaced
+        } else {
+            match &marker {
+                Some(dir) => fate_of(dir, &ns),
+                None => Fate::Unknown,
+            }
+        };
+        let data_dir = marker
+            .as_ref()
+            .map(|d| d.to_string_lossy().into_owned())
+            .or_else(|| (ns == legacy_here).then(|| ctx.data_dir.to_string_lossy().into_owned()));
+        let explicit = remove.namespaces.contains(&ns);
+        let reason = match fate {
+            Fate::Deleted => "install_deleted",
+            Fate::Replaced => "install_replaced",
+            Fate::Live | Fate::Unknown => {
+                report.other_installs.push(OtherInstall {
+                    namespace: ns.clone(),
+                    data_dir,
+                    entries: entries.len(),
+                    status: if matches!(fate, Fate::Live) {
+                        "live"
+                    } else {
+                        "unknown"
+                    },
+                });
+                if explicit {
+                    removable.extend(entries);
+                }
+                continue;
+            }
+        };
+        for e in entries {
+            let processor = parse_processor_account(&e.account);
+            report.orphans.push(Orphan {
+                entry: format!("{}/{}", e.namespace, e.account),
+                namespace: e.namespace.clone(),
+                processor_id: processor.map(|p| p.0),
+                kind: processor.map(|p| p.1.to_owned()),
+                reason,
+                data_dir: data_dir.clone(),
+            });
+            if remove.orphans || explicit {
+                removable.push(e);
+            }
+        }
+    }
+    for e in &removable {
+        secrets::remove_listed(e)?;
+        report
+            .removed
+            .push(format!("{}/{}", e.namespace, e.account));
+    }
+    if !report.removed.is_empty() {
+        audit::record(
+            ctx,
+            audit::Entry::new(audit::USER, "keychain.orphans_removed").details(json!({
+                "count": report.removed.len(),
+                "namespaces": removable
+                    .iter()
+                    .map(|e| e.namespace.as_str())
+                    .collect::<std::collections::BTreeSet<_>>(),
+            })),
+        )?;
+    }
+    Ok(report)
+}
+
+/// `processor/{id}/{kind}` → (id, kind).
+fn parse_processor_account(account: &str) -> Option<(i64, &str)> {
+    let rest = account.strip_prefix("processor/")?;
+    let (id, kind) = rest.split_once('/')?;
+    Some((id.parse().ok()?, kind))
+}
+
+/// Whether the install of namespace `ns`, whose marker names `dir`, is still there.
+fn fate_of(dir: &Path, ns: &str) -> Fate {
+    let db = dir.join(DB_FILE);
+    match db.try_exists() {
+        Ok(false) => return Fate::Deleted,
+        Ok(true) => {}
+        Err(_) => return Fate::Unknown,
+    }
+    match install::peek_namespace(&db) {
+        Ok(Some(found)) if found == ns => Fate::Live,
+        Ok(Some(_)) => Fate::Replaced,
+        // From before v10, not opened since its upgrade, or unreadable: cannot tell.
+        Ok(None) | Err(_) => Fate::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MARKER;
+
+    #[test]
+    fn processor_accounts_parse() {
+        assert_eq!(
+            parse_processor_account("processor/12/signing-secret"),
+            Some((12, "signing-secret"))
+        );
+        assert_eq!(parse_processor_account("app/hash-key"), None);
+        assert_eq!(parse_processor_account(MARKER), None);
+        assert_eq!(parse_processor_account("processor/x/api-key"), None);
+    }
+}
