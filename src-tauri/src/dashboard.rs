@@ -28,8 +28,7 @@ pub fn summary(ctx: &Context) -> Result<Summary> {
     let today = Utc::now().date_naive();
     let first = today - Duration::days(29);
     let first_ms = first
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
+        .and_time(chrono::NaiveTime::MIN)
         .and_utc()
         .timestamp_millis();
     let counts = ctx.db.read(|c| events::received_per_day(c, first_ms))?;
@@ -37,8 +36,7 @@ pub fn summary(ctx: &Context) -> Result<Summary> {
         .map(|i| {
             let day = first + Duration::days(i);
             let n = day
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
+                .and_time(chrono::NaiveTime::MIN)
                 .and_utc()
                 .timestamp_millis()
                 / 86_400_000;

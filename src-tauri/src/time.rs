@@ -47,6 +47,21 @@ pub enum DayEdge {
 /// Parses RFC 3339 or `YYYY-MM-DD` (UTC).
 pub fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
     let s = input.trim();
+    let t = parse_any(s, edge)?;
+    // An exclusive end may be the first instant after 9999.
+    let last = match edge {
+        DayEdge::Start => t,
+        DayEdge::EndExclusive => t.saturating_sub(1),
+    };
+    if !in_range(last) {
+        return Err(Error::invalid(format!(
+            "'{s}' is outside the years 0001–9999"
+        )));
+    }
+    Ok(t)
+}
+
+fn parse_any(s: &str, edge: DayEdge) -> Result<Millis> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
@@ -55,7 +70,7 @@ pub fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
             DayEdge::Start => d,
             DayEdge::EndExclusive => d.succ_opt().unwrap_or(d),
         };
-        let start = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        let start = d.and_time(chrono::NaiveTime::MIN);
         return Ok(Utc.from_utc_datetime(&start).timestamp_millis());
     }
     Err(Error::invalid(format!(
@@ -92,5 +107,13 @@ mod tests {
             start - 3_600_000
         );
         assert!(parse_time("yesterday", DayEdge::Start).is_err());
+        // chrono reads signed and five-digit years: they are not RFC 3339 out again.
+        for odd in ["-200000-01-01", "0000-12-31", "+12000-01-01"] {
+            let e = parse_time(odd, DayEdge::Start).unwrap_err().to_string();
+            assert!(e.contains("0001–9999"), "{odd}: {e}");
+        }
+        assert!(parse_time("10000-01-01T00:00:00Z", DayEdge::Start).is_err());
+        assert!(parse_time("0001-01-01", DayEdge::Start).is_ok());
+        assert!(parse_time("9999-12-31", DayEdge::EndExclusive).is_ok());
     }
 }

@@ -251,6 +251,33 @@ fn deadlines_statuses_and_extension() {
     assert_eq!(r["received_at"], "2024-01-31T00:00:00Z");
     assert_eq!(r["due_at"], "2024-02-29T00:00:00Z");
     assert_eq!(r["status"], "received");
+    // A received date chrono reads but RFC 3339 cannot carry is refused, and nothing is kept.
+    for odd in ["-200000-01-01", "0000-12-31"] {
+        let out = run(
+            dir,
+            None,
+            &[
+                "dsr",
+                "new",
+                "access",
+                "--email",
+                "a@example.com",
+                &format!("--received={odd}"),
+            ],
+            None,
+            &[],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{odd}: {err}");
+        assert!(err.contains("0001–9999"), "{err}");
+    }
+    assert_eq!(
+        ok_json(dir, None, &["dsr", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let id = r["id"].as_i64().unwrap().to_string();
     // The first period has long passed: no extension.
     let out = run(

@@ -136,15 +136,23 @@ fn is_financial(object: &str) -> bool {
 
 /// Kept until the end of the calendar year `years` after the record's (HGB § 257(5) style):
 /// the returned instant is the first moment after the retention.
+/// Times are stored in the years 0001–9999 (`time::in_range`) and retention is at most a few
+/// decades, so the year stays far inside chrono's range; past it the result saturates.
 pub fn retain_until(occurred_at: i64, years: u32) -> i64 {
     let y = Utc
         .timestamp_millis_opt(occurred_at)
         .single()
         .unwrap_or_default()
         .year();
-    let d = NaiveDate::from_ymd_opt(y + years as i32 + 1, 1, 1).expect("a valid year");
-    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-        .timestamp_millis()
+    i32::try_from(years)
+        .ok()
+        .and_then(|n| y.checked_add(n)?.checked_add(1))
+        .and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1))
+        .map(|d| {
+            Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .timestamp_millis()
+        })
+        .unwrap_or(i64::MAX)
 }
 
 /// What the app holds about a subject.

@@ -102,7 +102,7 @@ fn date_of(ms: i64) -> NaiveDate {
 }
 
 fn start_of(d: NaiveDate) -> i64 {
-    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+    Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
         .timestamp_millis()
 }
 
