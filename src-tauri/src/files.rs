@@ -45,6 +45,38 @@ pub fn write_private<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>)
     out
 }
 
+/// Where the app saves a package unless the officer chooses a folder: the user's Downloads
+/// folder (XDG user dirs on Linux), else `~/Downloads`; created if missing.
+pub fn downloads_dir() -> Result<PathBuf> {
+    let dirs = directories::UserDirs::new()
+        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
+    let dir = dirs
+        .download_dir()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs.home_dir().join("Downloads"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::Io(format!(
+            "cannot create {}: {e}; choose a folder instead",
+            dir.display()
+        ))
+    })?;
+    Ok(dir)
+}
+
+/// Whether `target` (a file to create, or with `dir` a folder) lies in `folder`, both with
+/// links resolved: a link in Downloads that points elsewhere does not count as Downloads.
+pub fn inside(folder: &Path, target: &Path, is_dir: bool) -> bool {
+    let place = if is_dir {
+        Some(target)
+    } else {
+        target.parent()
+    };
+    match (folder.canonicalize(), place.map(Path::canonicalize)) {
+        (Ok(folder), Some(Ok(place))) => place.starts_with(&folder),
+        _ => false,
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -219,6 +219,50 @@ fn organisation_processors_activity_edit_and_ropa_export() {
         .find(|&r| cell(&sheet, r, purpose_col) == "Taking payments for orders and subscriptions")
         .expect("the Stripe payments row");
     assert_eq!(cell(&sheet, payments, retention_col), RETENTION);
+
+    // A page that calls the export commands itself (as injected script would) cannot have
+    // files written anywhere but a place chosen in the app's own dialog or Downloads. (Results
+    // are under `refused`, not `error`: WebDriver reads an `error` key as its own failure.)
+    let planted = out.path().join("planted.csv");
+    let folder = out.path().to_str().expect("a UTF-8 path");
+    let planted_arg = planted.to_str().expect("a UTF-8 path");
+    for (command, args) in [
+        ("ropa_export", json!({"format": "csv", "path": planted_arg})),
+        (
+            "activity_export_csv",
+            json!({"query": {"limit": 10}, "path": planted_arg}),
+        ),
+        ("erasure_receipt", json!({"id": 1, "path": planted_arg})),
+        ("access_package", json!({"id": 1, "dir": folder})),
+    ] {
+        let answer = s
+            .execute_async(
+                "const [cmd, args, done] = arguments; \
+                 window.__TAURI_INTERNALS__.invoke(cmd, args) \
+                   .then(() => done({ok: true}), (e) => done({refused: e}))",
+                json!([command, args]),
+            )
+            .expect("invoke from the page");
+        assert_eq!(
+            answer["refused"]["code"], "invalid_input",
+            "{command}: {answer}"
+        );
+        assert!(
+            answer["refused"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("save dialog")),
+            "{command}: {answer}"
+        );
+    }
+    assert!(
+        !planted.exists(),
+        "nothing was written where the page asked"
+    );
+    let listed: Vec<_> = std::fs::read_dir(out.path())
+        .expect("list the folder")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(listed, [std::ffi::OsString::from("ropa.xlsx")]);
 }
 
 /// Runs the CLI on the app's data dir (alongside the running app) and expects success.

@@ -1,6 +1,8 @@
 //! The desktop app: the only place that builds `tauri::Builder` — plugins, state, the
 //! in-process receiver, the tray, notifications — and lists the commands.
 
+pub mod destinations;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -38,6 +40,8 @@ pub struct AppState {
     daily_stop: Arc<AtomicBool>,
     quitting: AtomicBool,
     last_failure_notice: AtomicI64,
+    /// Dialog answers the window may write to (and Downloads).
+    pub destinations: destinations::Destinations,
 }
 
 #[derive(Default)]
@@ -180,6 +184,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
             backfill_cancel: AtomicBool::new(false),
             daily_stop: Arc::new(AtomicBool::new(false)),
             quitting: AtomicBool::new(false),
+            destinations: destinations::Destinations::default(),
             last_failure_notice: AtomicI64::new(0),
         })
         .setup(|app| {
@@ -232,6 +237,8 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::activity::activity_query,
             commands::activity::activity_detail,
             commands::activity::activity_export_csv,
+            commands::files::choose_save_path,
+            commands::files::choose_folder,
             commands::subjects::subjects_search,
             commands::subjects::subject_detail,
             commands::settings::settings_get,
@@ -508,8 +515,9 @@ pub fn ensure_tray(app: &AppHandle) {
 
 #[cfg(test)]
 mod tests {
-    /// The window is granted only what its screens use: the app's own commands, core events,
-    /// and the open/save dialogs that choose where exports go. Nothing opens URLs or paths.
+    /// The window is granted only what its screens use: the app's own commands and core
+    /// events. The save and folder dialogs are opened from Rust (`commands::files`), so the
+    /// webview has no dialog permission; nothing opens URLs or paths.
     #[test]
     fn the_window_is_granted_only_what_it_uses() {
         let cap: serde_json::Value =
@@ -520,9 +528,6 @@ mod tests {
             .iter()
             .map(|p| p.as_str().unwrap())
             .collect();
-        assert_eq!(
-            granted,
-            ["core:default", "dialog:allow-open", "dialog:allow-save"]
-        );
+        assert_eq!(granted, ["core:default"]);
     }
 }

@@ -15,12 +15,13 @@ pub async fn activity_detail(state: tauri::State<'_, AppState>, id: i64) -> Resu
     activity::detail(&state.ctx.db, id)
 }
 
-/// Writes the filtered log to `path` (chosen by the user in a save dialog).
+/// Writes the filtered log to `path`: the save dialog's answer, or a file in Downloads.
 #[tauri::command]
 pub async fn activity_export_csv(
     state: tauri::State<'_, AppState>,
     query: ActivityQuery,
     path: String,
 ) -> Result<usize> {
-    activity::export_csv(&state.ctx.db, &query, std::path::Path::new(&path))
+    let path = state.destinations.file(&path)?;
+    activity::export_csv(&state.ctx.db, &query, &path)
 }

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod dashboard;
+pub mod files;
 pub mod processors;
 pub mod requests;
 pub mod ropa;

@@ -2,8 +2,6 @@
 //! and the financial-record retention. Anything that may reach Stripe or write files runs on a
 //! blocking thread.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use ts_rs::TS;
@@ -84,24 +82,25 @@ pub async fn erasure_execute(app: AppHandle, id: i64) -> Result<ErasureResult> {
     blocking(app, move |s| erasure::execute(&s.ctx, id)).await
 }
 
-/// Writes the erasure receipt to `path` (HTML, or JSON for a `.json` path).
+/// Writes the erasure receipt to `path` (HTML, or JSON for a `.json` path): the save dialog's
+/// answer, or a file in Downloads.
 #[tauri::command]
 pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Receipt> {
     blocking(app, move |s| {
-        erasure::write_receipt(&s.ctx, id, &PathBuf::from(path))
+        erasure::write_receipt(&s.ctx, id, &s.destinations.file(&path)?)
     })
     .await
 }
 
-/// Builds the access package into `dir` (none: the user's Downloads folder), emitting
-/// `access-progress` as it goes.
+/// Builds the access package into `dir` (the folder dialog's answer; none: the user's
+/// Downloads folder), emitting `access-progress` as it goes.
 #[tauri::command]
 pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
     let emitter = app.clone();
     blocking(app, move |s| {
         let dir = match dir {
-            Some(d) => PathBuf::from(d),
-            None => access::downloads_dir()?,
+            Some(d) => s.destinations.folder(&d)?,
+            None => crate::files::downloads_dir()?,
         };
         access::build(&s.ctx, id, &dir, &mut |p| {
             let _ = emitter.emit(ACCESS_PROGRESS, p);

@@ -47,19 +47,16 @@ pub async fn ropa_checklist_set(
     ropa::set_checklist(&state.ctx, &key, done_on, &evidence)
 }
 
-/// Writes the RoPA to `path` (chosen by the user in a save dialog); returns how many
-/// activities it holds.
+/// Writes the RoPA to `path` (the save dialog's answer, or a file in Downloads); returns how
+/// many activities it holds.
 #[tauri::command]
 pub async fn ropa_export(
     state: tauri::State<'_, AppState>,
     format: Format,
     path: String,
 ) -> Result<usize> {
-    Ok(
-        ropa::export(&state.ctx, format, std::path::Path::new(&path))?
-            .activities
-            .len(),
-    )
+    let path = state.destinations.file(&path)?;
+    Ok(ropa::export(&state.ctx, format, &path)?.activities.len())
 }
 
 #[tauri::command]

@@ -6,7 +6,7 @@
 //! other file. Works offline with the local data, and says so.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -560,24 +560,6 @@ its processing, and you may lodge a complaint with a supervisory authority.</p>\
         received = esc(received),
         law = esc(regime.label()),
     )
-}
-
-/// Where the app saves a package unless the officer chooses a folder: the user's Downloads
-/// folder (XDG user dirs on Linux), else `~/Downloads`; created if missing.
-pub fn downloads_dir() -> Result<PathBuf> {
-    let dirs = directories::UserDirs::new()
-        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
-    let dir = dirs
-        .download_dir()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs.home_dir().join("Downloads"));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Error::Io(format!(
-            "cannot create {}: {e}; choose a folder instead",
-            dir.display()
-        ))
-    })?;
-    Ok(dir)
 }
 
 #[cfg(test)]

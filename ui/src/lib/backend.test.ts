@@ -80,13 +80,11 @@ describe('tauriBackend', () => {
     await expect(tauriBackend.dashboard()).rejects.toEqual({ code: 'unknown', message: 'command dashboard not found' })
   })
 
-  it('opens the save dialog through the dialog plugin', async () => {
-    const seen = record((cmd) => (cmd === 'plugin:dialog|save' ? '/home/me/log.csv' : null))
+  it('asks the app, not the dialog plugin, for a save path', async () => {
+    const seen = record((cmd) => (cmd === 'choose_save_path' ? '/home/me/log.csv' : null))
     const path = await tauriBackend.chooseSavePath('log.csv', 'CSV', 'csv')
     expect(path).toBe('/home/me/log.csv')
-    expect(seen).toEqual([
-      ['plugin:dialog|save', { options: { defaultPath: 'log.csv', filters: [{ name: 'CSV', extensions: ['csv'] }] } }],
-    ])
+    expect(seen).toEqual([['choose_save_path', { defaultName: 'log.csv', filterName: 'CSV', extension: 'csv' }]])
   })
 
   it('delivers activity-changed payloads and stops after unlisten', async () => {

@@ -3,7 +3,6 @@
 
 import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
-import { open, save } from '@tauri-apps/plugin-dialog'
 import type {
   ActivityFields,
   ChecklistItem,
@@ -215,13 +214,9 @@ export const tauriBackend: Backend = {
   },
   ropaChecklistSet: (key, doneOn, evidence) => call('ropa_checklist_set', { key, doneOn, evidence }),
   ropaExport: (format, path) => call('ropa_export', { format, path }),
-  chooseSavePath: async (defaultName, filterName, extension) => {
-    try {
-      return await save({ defaultPath: defaultName, filters: [{ name: filterName, extensions: [extension] }] })
-    } catch (e) {
-      throw toBackendError(e)
-    }
-  },
+  // The dialogs open from Rust, which remembers their answers as the only places (besides
+  // Downloads) the export commands will write to.
+  chooseSavePath: (defaultName, filterName, extension) => call('choose_save_path', { defaultName, filterName, extension }),
   onActivityChanged: async (handler) => {
     const unlisten = await listen<number>(ACTIVITY_CHANGED, (event) => {
       const n = Number(event.payload)
@@ -269,14 +264,7 @@ export const tauriBackend: Backend = {
       throw toBackendError(e)
     }
   },
-  chooseFolder: async (title) => {
-    try {
-      const dir = await open({ directory: true, multiple: false, title })
-      return typeof dir === 'string' ? dir : null
-    } catch (e) {
-      throw toBackendError(e)
-    }
-  },
+  chooseFolder: (title) => call('choose_folder', { title }),
   auditList: (requestId) => call('audit_list', { requestId }),
   auditVerify: () => call('audit_verify'),
   financialRetentionGet: () => call('financial_retention_get'),

@@ -52,14 +52,14 @@ it('calls the request commands by snake_case name with camelCase argument keys',
   ])
 })
 
-it('opens the folder dialog through the dialog plugin', async () => {
+it('asks the app, not the dialog plugin, for a folder', async () => {
   const seen: [string, unknown][] = []
   mockIPC((cmd, args) => {
     seen.push([cmd, args])
-    return cmd === 'plugin:dialog|open' ? '/home/me/out' : null
+    return cmd === 'choose_folder' ? '/home/me/out' : null
   })
   expect(await tauriBackend.chooseFolder('Where')).toBe('/home/me/out')
-  expect(seen).toEqual([['plugin:dialog|open', { options: { directory: true, multiple: false, title: 'Where' } }]])
+  expect(seen).toEqual([['choose_folder', { title: 'Where' }]])
 })
 
 it('delivers access-progress payloads and stops after unlisten', async () => {
