@@ -10,5 +10,6 @@ mod crosscheck;
 mod dsr;
 mod fixtures;
 mod hostile;
+mod replay;
 mod ropa;
 mod stripe_api;

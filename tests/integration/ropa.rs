@@ -20,6 +20,7 @@ fn books_config() -> WebhookConfig {
         time_pointer: Some("/eventNotifications/0/lastUpdated".into()),
         email_pointer: "/eventNotifications/0/entity/PrimaryEmailAddr/Address".into(),
         name_pointer: None,
+        timestamp: None,
     }
 }
 
@@ -57,6 +58,8 @@ fn a_generic_webhook_processors_signed_events_are_ingested_and_linked() {
             "/eventNotifications/0/lastUpdated",
             "--email-pointer",
             "/eventNotifications/0/entity/PrimaryEmailAddr/Address",
+            // QuickBooks signs only the body.
+            "--no-timestamp",
             "--signing-secret-stdin",
         ],
         Some(&format!("{BOOKS_SECRET}\n")),

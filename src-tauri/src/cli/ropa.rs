@@ -12,7 +12,10 @@ use crate::error::{Error, Result};
 use crate::ropa::{self, ActivityFields, Format, ProcessorDetails};
 use crate::secrets::Secret;
 use crate::settings;
-use crate::webhook::{self, WebhookConfig, DEFAULT_SIGNATURE_HEADER};
+use crate::webhook::{
+    self, SignedTimestamp, WebhookConfig, DEFAULT_ID_HEADER, DEFAULT_SIGNATURE_HEADER,
+    DEFAULT_TIMESTAMP_HEADER, DEFAULT_TOLERANCE_SECS,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum OrgCmd {
@@ -300,6 +303,19 @@ pub struct WebhookArgs {
     /// Read the shared signing secret from stdin.
     #[arg(long)]
     signing_secret_stdin: bool,
+    /// The sender signs only the body, no timestamp (QuickBooks, Xero): replays of a captured
+    /// delivery are then refused only by its event id.
+    #[arg(long, conflicts_with_all = ["id_header", "timestamp_header", "timestamp_tolerance"])]
+    no_timestamp: bool,
+    /// The header with the delivery id, signed with the timestamp (Standard Webhooks).
+    #[arg(long, default_value = DEFAULT_ID_HEADER, value_name = "HEADER")]
+    id_header: String,
+    /// The header with the signing time in unix seconds, covered by the signature.
+    #[arg(long, default_value = DEFAULT_TIMESTAMP_HEADER, value_name = "HEADER")]
+    timestamp_header: String,
+    /// How far from now (either way) a signed timestamp may be, in seconds.
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE_SECS, value_name = "SECS")]
+    timestamp_tolerance: u32,
 }
 
 pub fn add_webhook(ctx: &Context, a: WebhookArgs) -> Result<crate::processors::Processor> {
@@ -317,6 +333,12 @@ pub fn add_webhook(ctx: &Context, a: WebhookArgs) -> Result<crate::processors::P
         time_pointer: a.time_pointer,
         email_pointer: a.email_pointer,
         name_pointer: a.name_pointer,
+        // On unless the sender cannot sign one: a body-only signature can be replayed.
+        timestamp: (!a.no_timestamp).then(|| SignedTimestamp {
+            id_header: a.id_header,
+            timestamp_header: a.timestamp_header,
+            tolerance_secs: a.timestamp_tolerance,
+        }),
     };
     webhook::add(ctx, &a.name, cfg, secret)
 }

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod events;
 pub mod migrate;
 pub mod processors;
+pub mod replay_cache;
 pub mod requests;
 pub mod ropa;
 pub mod settings;
