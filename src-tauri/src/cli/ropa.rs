@@ -334,7 +334,7 @@ pub fn add_webhook(ctx: &Context, a: WebhookArgs) -> Result<crate::processors::P
         email_pointer: a.email_pointer,
         name_pointer: a.name_pointer,
         // On unless the sender cannot sign one: a body-only signature can be replayed.
-        timestamp: (!a.no_timestamp).then(|| SignedTimestamp {
+        timestamp: (!a.no_timestamp).then_some(SignedTimestamp {
             id_header: a.id_header,
             timestamp_header: a.timestamp_header,
             tolerance_secs: a.timestamp_tolerance,
