@@ -70,6 +70,7 @@ fn fill(ctx: &Context, n: usize) {
         "stripe",
         event::parse(customer.as_bytes(), 0).unwrap(),
         0,
+        None,
     )];
     for i in 0..n {
         let body = format!(
@@ -85,6 +86,7 @@ fn fill(ctx: &Context, n: usize) {
             "stripe",
             event::parse(body.as_bytes(), 0).unwrap(),
             0,
+            None,
         ));
     }
     let mut rows = rows.into_iter().peekable();

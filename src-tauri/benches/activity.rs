@@ -158,6 +158,7 @@ fn fill(db: &Db, n: i64) {
                     customer_ref: subject.map(|s| format!("cus_{s}")),
                     observed: "email,name".into(),
                     data: "{\"object\":\"x\",\"fields\":{}}".into(),
+                    replay_hash: None,
                 };
                 events::insert(c, &row)?;
                 if let (Some(s), events::status::LINKED) = (subject, status) {

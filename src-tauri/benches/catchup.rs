@@ -46,14 +46,14 @@ fn main() {
         .collect();
 
     let t = Instant::now();
-    let c = stripe_sync::catch_up_with(&db, &client, pid, &types).unwrap();
+    let c = stripe_sync::catch_up_with(&db, &client, None, pid, &types).unwrap();
     let fetch = t.elapsed();
     assert_eq!((c.fetched, c.new, c.duplicates), (n as u64, n as u64, 0));
     let t = Instant::now();
     stripe_sync::link_pending(&db).unwrap();
     let link = t.elapsed();
     let t = Instant::now();
-    let again = stripe_sync::catch_up_with(&db, &client, pid, &types).unwrap();
+    let again = stripe_sync::catch_up_with(&db, &client, None, pid, &types).unwrap();
     let dup = t.elapsed();
     assert_eq!(again.duplicates, n as u64);
     let pages = fake.with(|s| s.requests.len());

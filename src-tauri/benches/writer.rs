@@ -55,7 +55,7 @@ fn main() {
             .map(|i| {
                 let body = template.replace(&id, &format!("evt_writer_{batch}_{i}"));
                 let inc = event::parse(body.as_bytes(), 1_000).expect("the fixture parses");
-                ingest::row(pid, "stripe", inc, 1_000 + i as i64)
+                ingest::row(pid, "stripe", inc, 1_000 + i as i64, None)
             })
             .collect();
         let writer = writer_tid().expect("the db-writer thread");

@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
-use crate::store::{events, subjects as subject_q, Db};
+use crate::store::{events, replay_cache, subjects as subject_q, Db};
 use crate::subjects::Subject;
 use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
 
@@ -265,10 +265,27 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// Deletes events received more than `days` ago (the activity-log retention setting).
+/// How long past the activity-log retention a deleted event's id stays in the replay cache
+/// (`replay_cache`), so that a replay of it is answered `duplicate` rather than stored again.
+/// What bounds a replay: with a signed timestamp (Stripe; generic webhook processors added
+/// with `--timestamp`) a captured delivery is refused on its own once older than the
+/// tolerance (300 s), and the cache only has to catch the sender re-sending an old event with
+/// a fresh signature (a resend, a retry, Stripe's 30-day catch-up). Without timestamps this
+/// horizon is the bound: a delivery received more than retention + a year ago could be stored
+/// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
+pub const REPLAY_HORIZON_DAYS: i64 = 365;
+
+/// Deletes events received more than `days` ago (the activity-log retention setting), and
+/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`]. The deleted events'
+/// ids go into the replay cache (a trigger, migrations/0011_replay_cache.sql).
 pub fn purge_older_than(db: &Db, days: u32) -> Result<usize> {
     let before = now_ms() - i64::from(days) * 86_400_000;
-    db.write(move |c| events::delete_received_before(c, before))
+    let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
+    db.write(move |c| {
+        let n = events::delete_received_before(c, before)?;
+        replay_cache::delete_seen_before(c, horizon)?;
+        Ok(n)
+    })
 }
 
 /// The user's glob (`*` only) as an SQLite GLOB: other GLOB metacharacters match literally.

@@ -51,6 +51,7 @@ mod tests {
             crate::audit::AuditEntry,
             crate::audit::AuditCheck,
             crate::settings::FinancialRetention,
+            crate::doctor::Report,
             crate::commands::requests::RetentionSettings,
             crate::commands::requests::RetentionPreset,
             crate::webhook::WebhookConfig,

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
+use ts_rs::TS;
 
 use crate::audit;
 use crate::context::Context;
@@ -26,7 +27,8 @@ use crate::secrets::{self, Listed};
 use crate::store::{install, processors as q, DB_FILE};
 use crate::time::to_rfc3339;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(rename = "KeychainReport")]
 pub struct Report {
     /// The database's random id, created with it.
     pub install_id: String,
@@ -38,8 +40,10 @@ pub struct Report {
     pub created_at: String,
     /// `complete`, or `unsupported` where this platform's keychain cannot list its entries
     /// (then `orphans` and `other_installs` are empty: nothing could be looked at).
+    #[ts(type = "string")]
     pub keychain_listing: &'static str,
     /// Entries of this install that are in use.
+    #[ts(type = "number")]
     pub entries: usize,
     pub orphans: Vec<Orphan>,
     pub other_installs: Vec<OtherInstall>,
@@ -47,7 +51,7 @@ pub struct Report {
     pub removed: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Orphan {
     /// `{namespace}/{account}`: the entry's name in the keychain (never its secret).
     pub entry: String,
@@ -56,18 +60,21 @@ pub struct Orphan {
     pub processor_id: Option<i64>,
     pub kind: Option<String>,
     /// `processor_deleted`, `not_recorded`, `install_deleted` or `install_replaced`.
+    #[ts(type = "string")]
     pub reason: &'static str,
     /// The data directory the entry's install lived in, where known.
     pub data_dir: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct OtherInstall {
     pub namespace: String,
     /// From its marker; `null` when it has none.
     pub data_dir: Option<String>,
+    #[ts(type = "number")]
     pub entries: usize,
     /// `live` or `unknown`.
+    #[ts(type = "string")]
     pub status: &'static str,
 }
 

@@ -216,6 +216,8 @@ pub struct Endpoint {
     pub signing_secrets: Vec<Secret>,
     /// A webhook processor's signature and JSON pointer configuration.
     pub webhook: Option<crate::webhook::WebhookConfig>,
+    /// The data directory's hash key, for the replay hashes of the events received.
+    pub replay_key: crate::secrets::HashKey,
 }
 
 /// The endpoint with this public id, with its secrets from the keychain.
@@ -234,6 +236,7 @@ pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
         .get(r.id, SecretKind::SigningSecret)?
         .into_iter()
         .collect();
+    let replay_key = ctx.keychain.hash_key()?;
     Ok(Some(Endpoint {
         processor_id: r.id,
         source: if r.kind == "stripe" {
@@ -247,6 +250,7 @@ pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
         kind: r.kind,
         token_hash: hash,
         signing_secrets: secrets,
+        replay_key,
     }))
 }
 

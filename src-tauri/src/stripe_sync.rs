@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ingest::{self, link, Outcome};
 use crate::processors;
-use crate::secrets::{Secret, SecretKind};
+use crate::secrets::{HashKey, Secret, SecretKind};
 use crate::store::{processors as pq, settings, stripe_sync as q, Db};
 use crate::stripe::client::{key_info, Client, KeyKind, StripeError};
 use crate::stripe::event;
@@ -516,7 +516,16 @@ pub struct Counts {
 }
 
 /// Stores Stripe event JSON values through the ingestion path; one group commit per call.
-fn store_events(db: &Db, processor_id: i64, events: &[Value], counts: &mut Counts) -> Result<()> {
+/// `replay_key`: for Stripe's own events (catch-up), which keep their ids known after they
+/// are deleted; synthetic `import_…` events (backfill, lookups) are fetches of the current
+/// state the user asked for, not deliveries, and go without.
+fn store_events(
+    db: &Db,
+    replay_key: Option<&HashKey>,
+    processor_id: i64,
+    events: &[Value],
+    counts: &mut Counts,
+) -> Result<()> {
     let now = now_ms();
     let (tx, rx) = mpsc::channel();
     let mut submitted = 0usize;
@@ -531,7 +540,7 @@ fn store_events(db: &Db, processor_id: i64, events: &[Value], counts: &mut Count
                 continue;
             }
         };
-        let row = ingest::row(processor_id, "stripe", inc, now);
+        let row = ingest::row(processor_id, "stripe", inc, now, replay_key);
         let tx = tx.clone();
         db.submit(ingest::StoreJob::new(row, move |r| {
             let _ = tx.send(r);
@@ -586,7 +595,8 @@ fn is_object_id(s: &str, prefix: &str) -> bool {
 /// and stores them; then links them and looks up customers never seen.
 pub fn catch_up(ctx: &Context, id: i64) -> Result<Counts> {
     let client = client(ctx, id)?;
-    let counts = catch_up_with(&ctx.db, &client, id, &selected_events(ctx, id)?)?;
+    let key = ctx.keychain.hash_key()?;
+    let counts = catch_up_with(&ctx.db, &client, Some(&key), id, &selected_events(ctx, id)?)?;
     link_pending(&ctx.db)?;
     if let Err(e) = lookup_customers_with(&ctx.db, &client, id) {
         tracing::warn!(processor = id, error = %e, "customer lookup after catch-up failed");
@@ -595,7 +605,13 @@ pub fn catch_up(ctx: &Context, id: i64) -> Result<Counts> {
 }
 
 /// The catch-up itself, without linking (the benchmark measures this).
-pub fn catch_up_with(db: &Db, client: &Client, id: i64, types: &[String]) -> Result<Counts> {
+pub fn catch_up_with(
+    db: &Db,
+    client: &Client,
+    replay_key: Option<&HashKey>,
+    id: i64,
+    types: &[String],
+) -> Result<Counts> {
     let now = now_ms();
     let floor = now - MAX_LOOKBACK_MS + 60_000;
     let newest = db.read(|c| q::newest_event_at(c, id))?;
@@ -626,7 +642,7 @@ pub fn catch_up_with(db: &Db, client: &Client, id: i64, types: &[String]) -> Res
             })
             .cloned()
             .collect();
-        store_events(db, id, &wanted, &mut counts)?;
+        store_events(db, replay_key, id, &wanted, &mut counts)?;
         Ok(true)
     })?;
     let c3 = (counts.fetched, counts.new, counts.duplicates);
@@ -758,7 +774,7 @@ pub fn backfill(
                 state.cursor.clone(),
                 |page| {
                     let events: Vec<Value> = page.data.iter().filter_map(import_envelope).collect();
-                    store_events(db, id, &events, &mut counts)?;
+                    store_events(db, None, id, &events, &mut counts)?;
                     pages += 1;
                     state.imported += page.data.len() as i64;
                     if let Some(last) = page.last_id() {
@@ -840,7 +856,7 @@ fn lookup_customers_with(db: &Db, client: &Client, id: i64) -> Result<LookupRepo
             }
         }
         let mut counts = Counts::default();
-        store_events(db, id, &fetched, &mut counts)?;
+        store_events(db, None, id, &fetched, &mut counts)?;
         link_pending(db)?;
         if counts.new == 0 {
             break;

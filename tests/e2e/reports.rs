@@ -76,6 +76,8 @@ fn organisation_processors_activity_edit_and_ropa_export() {
     s.send_keys("#wh-type_pointer", "/type");
     s.send_keys("#wh-email_pointer", "/customer/email");
     s.send_keys("#wh-name_pointer", "/customer/name");
+    // QuickBooks signs only the body: the timestamp (on by default) is turned off.
+    s.click("#wh-timestamp");
     s.click("#add-webhook-save");
     let url = s.wait_for("#added-webhook-url to show a URL", |s| {
         // textContent: WebDriver's element text of this <code> can read empty.
@@ -125,6 +127,7 @@ fn organisation_processors_activity_edit_and_ropa_export() {
         time_pointer: None,
         email_pointer: "/customer/email".into(),
         name_pointer: Some("/customer/name".into()),
+        timestamp: None,
     };
     let body = br#"{"id":"qb_evt_1","type":"invoice.created","customer":{"email":"e2e.buyer@example.com","name":"E2E Buyer"}}"#;
     let sig = webhook::sign(&cfg, &Secret::new(WEBHOOK_SECRET), body);
@@ -263,6 +266,18 @@ fn organisation_processors_activity_edit_and_ropa_export() {
         .map(|e| e.expect("an entry").file_name())
         .collect();
     assert_eq!(listed, [std::ffi::OsString::from("ropa.xlsx")]);
+
+    // The keychain check in Settings reads the real keychain: the webhook processor's secret
+    // and token, and the install's hash key, with nothing orphaned.
+    s.click("#nav-settings");
+    let summary = s.wait_for_text_containing("#keychain-summary", "in use");
+    assert!(summary.contains("no orphaned entries"), "{summary}");
+    s.execute(
+        "document.getElementById('keychain-check').scrollIntoView({block: 'start'})",
+        json!([]),
+    )
+    .expect("scroll");
+    s.save_screenshot("settings-keychain.png");
 }
 
 /// Runs the CLI on the app's data dir (alongside the running app) and expects success.

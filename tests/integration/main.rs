@@ -11,5 +11,6 @@ mod dsr;
 mod fixtures;
 mod hostile;
 mod keychain;
+mod replay;
 mod ropa;
 mod stripe_api;

@@ -20,6 +20,7 @@ fn books_config() -> WebhookConfig {
         time_pointer: Some("/eventNotifications/0/lastUpdated".into()),
         email_pointer: "/eventNotifications/0/entity/PrimaryEmailAddr/Address".into(),
         name_pointer: None,
+        timestamp: None,
     }
 }
 

@@ -568,7 +568,7 @@ fn stripe_thin_events_are_fetched_and_linked() {
         let db = Db::open(tmp.path()).unwrap();
         let inc = event::parse(thin.to_string().as_bytes(), 0).unwrap();
         assert!(inc.thin);
-        let out = ingest::store_blocking(&db, ingest::row(pid, "stripe", inc, 1)).unwrap();
+        let out = ingest::store_blocking(&db, ingest::row(pid, "stripe", inc, 1, None)).unwrap();
         assert_eq!(out, ingest::Outcome::Accepted);
         db.shutdown();
     }

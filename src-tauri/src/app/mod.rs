@@ -239,6 +239,8 @@ pub fn run(data_dir: &Path) -> Result<()> {
             commands::activity::activity_export_csv,
             commands::files::choose_save_path,
             commands::files::choose_folder,
+            commands::settings::keychain_check,
+            commands::settings::keychain_remove_orphans,
             commands::subjects::subjects_search,
             commands::subjects::subject_detail,
             commands::settings::settings_get,

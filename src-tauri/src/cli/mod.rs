@@ -121,8 +121,9 @@ pub enum AddCmd {
         #[arg(long)]
         name: String,
     },
-    /// Another system's webhooks, signed with HMAC-SHA256 of the raw body.
-    Webhook(ropa::WebhookArgs),
+    /// Another system's webhooks, signed with HMAC-SHA256 of the raw body (with `--timestamp`:
+    /// of a delivery id and timestamp with the body, as Standard Webhooks).
+    Webhook(Box<ropa::WebhookArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -396,7 +397,7 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
             print(&processors::add_stripe(ctx, name.as_deref(), secret)?)
         }
         ProcessorCmd::Add(AddCmd::Manual { name }) => print(&processors::add_manual(ctx, &name)?),
-        ProcessorCmd::Add(AddCmd::Webhook(w)) => print(&ropa::add_webhook(ctx, w)?),
+        ProcessorCmd::Add(AddCmd::Webhook(w)) => print(&ropa::add_webhook(ctx, *w)?),
         ProcessorCmd::SetSecret { id } => {
             let secret = Secret::read_line(std::io::stdin(), "signing secret")?;
             processors::set_signing_secret(ctx, id, &secret)?;

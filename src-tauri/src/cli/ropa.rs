@@ -12,7 +12,10 @@ use crate::error::{Error, Result};
 use crate::ropa::{self, ActivityFields, Format, ProcessorDetails};
 use crate::secrets::Secret;
 use crate::settings;
-use crate::webhook::{self, WebhookConfig, DEFAULT_SIGNATURE_HEADER};
+use crate::webhook::{
+    self, SignedTimestamp, WebhookConfig, DEFAULT_ID_HEADER, DEFAULT_SIGNATURE_HEADER,
+    DEFAULT_TIMESTAMP_HEADER, DEFAULT_TOLERANCE_SECS,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum OrgCmd {
@@ -300,6 +303,21 @@ pub struct WebhookArgs {
     /// Read the shared signing secret from stdin.
     #[arg(long)]
     signing_secret_stdin: bool,
+    /// The sender signs a delivery id and timestamp with the body (Standard Webhooks):
+    /// deliveries outside the tolerance are refused as replays. Without it the signature is of
+    /// the raw body alone (CONTRACT.md; QuickBooks, Xero), and a replay is recognised only by
+    /// its event id. The window's wizard has it on unless the sender cannot.
+    #[arg(long)]
+    timestamp: bool,
+    /// The header with the delivery id, signed with the timestamp (with `--timestamp`).
+    #[arg(long, default_value = DEFAULT_ID_HEADER, value_name = "HEADER", requires = "timestamp")]
+    id_header: String,
+    /// The header with the signing time in unix seconds (with `--timestamp`).
+    #[arg(long, default_value = DEFAULT_TIMESTAMP_HEADER, value_name = "HEADER", requires = "timestamp")]
+    timestamp_header: String,
+    /// How far from now (either way) a signed timestamp may be, in seconds (with `--timestamp`).
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE_SECS, value_name = "SECS", requires = "timestamp")]
+    timestamp_tolerance: u32,
 }
 
 pub fn add_webhook(ctx: &Context, a: WebhookArgs) -> Result<crate::processors::Processor> {
@@ -317,6 +335,11 @@ pub fn add_webhook(ctx: &Context, a: WebhookArgs) -> Result<crate::processors::P
         time_pointer: a.time_pointer,
         email_pointer: a.email_pointer,
         name_pointer: a.name_pointer,
+        timestamp: a.timestamp.then_some(SignedTimestamp {
+            id_header: a.id_header,
+            timestamp_header: a.timestamp_header,
+            tolerance_secs: a.timestamp_tolerance,
+        }),
     };
     webhook::add(ctx, &a.name, cfg, secret)
 }

@@ -25,3 +25,23 @@ pub async fn settings_save(
     }
     Ok(saved)
 }
+
+/// The keychain check of `doctor`: this install's entries, and orphans nothing will read.
+#[tauri::command]
+pub async fn keychain_check(app: AppHandle) -> Result<crate::doctor::Report> {
+    super::blocking(app, |s| {
+        crate::doctor::check(&s.ctx, &crate::doctor::Remove::default())
+    })
+    .await
+}
+
+/// Removes the orphaned keychain entries (never another live install's), as `doctor
+/// --remove-orphans` does; recorded in the audit trail.
+#[tauri::command]
+pub async fn keychain_remove_orphans(app: AppHandle) -> Result<crate::doctor::Report> {
+    let remove = crate::doctor::Remove {
+        orphans: true,
+        namespaces: Vec::new(),
+    };
+    super::blocking(app, move |s| crate::doctor::check(&s.ctx, &remove)).await
+}

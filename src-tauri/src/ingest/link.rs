@@ -175,6 +175,7 @@ pub fn suppressed_row(
         customer_ref: row.customer_ref.clone(),
         observed: row.observed.clone(),
         data: serde_json::to_string(&m).expect("minimised data serialises"),
+        replay_hash: row.replay_hash,
     }))
 }
 

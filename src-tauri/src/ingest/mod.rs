@@ -8,7 +8,8 @@ pub mod link;
 pub mod model;
 
 use crate::error::{Error, Result};
-use crate::store::{self, deliveries, events, Connection, Db};
+use crate::secrets::HashKey;
+use crate::store::{self, deliveries, events, replay_cache, Connection, Db};
 use model::Incoming;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +30,19 @@ impl Outcome {
 }
 
 /// The row to store for `inc`, received now from processor `processor_id` (`source` is
-/// `stripe` or a webhook processor's name).
-pub fn row(processor_id: i64, source: &str, inc: Incoming, received_at: i64) -> events::NewEvent {
+/// `stripe` or a webhook processor's name). `replay_key` (the data directory's hash key)
+/// gives the row the replay hash that keeps its id known after the event is deleted: every
+/// path that receives events passes it; only tests and benches go without.
+pub fn row(
+    processor_id: i64,
+    source: &str,
+    inc: Incoming,
+    received_at: i64,
+    replay_key: Option<&HashKey>,
+) -> events::NewEvent {
     let d = &inc.data;
     events::NewEvent {
+        replay_hash: replay_key.map(|k| k.replay(processor_id, &inc.event_id)),
         processor_id,
         source: source.to_owned(),
         event_id: inc.event_id,
@@ -53,6 +63,12 @@ pub fn row(processor_id: i64, source: &str, inc: Incoming, received_at: i64) -> 
 }
 
 fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
+    // Stored once and deleted since (retention, erasure): a replay, not a new event.
+    if let Some(h) = &row.replay_hash {
+        if replay_cache::contains(conn, h)? {
+            return Ok(Outcome::Duplicate);
+        }
+    }
     // An erased subject's personal data must not come back with a later event.
     let suppressed = link::suppressed_row(conn, row)?;
     let row = suppressed.as_ref().unwrap_or(row);
@@ -113,8 +129,8 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
         ok
     }
 
-    /// No savepoint: when `apply` fails nothing was written. Finding out about suppression
-    /// only reads, the event is one `INSERT` (SQLite backs out a failed statement by itself),
+    /// No savepoint: when `apply` fails nothing was written. Finding out about replays and
+    /// suppression only reads, the event is one `INSERT` (SQLite backs out a failed statement by itself),
     /// and the delivery record is written only after it succeeded, its own failure tolerated.
     fn needs_savepoint(&self) -> bool {
         false
@@ -159,6 +175,7 @@ mod tests {
             customer_ref: None,
             observed: String::new(),
             data: "{}".into(),
+            replay_hash: None,
         }
     }
 
@@ -240,6 +257,70 @@ mod tests {
                 d("evt_3", "duplicate"),
                 d("evt_5", "accepted"),
             ]
+        );
+    }
+
+    /// A deleted event's id stays known (a keyed hash, not the id) and its replay is a
+    /// duplicate; the id of another processor, or another id, is new.
+    #[test]
+    fn an_event_deleted_by_retention_or_erasure_is_not_stored_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let pid = stripe_processor(&db);
+        let other = db
+            .write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("f")))
+            .unwrap();
+        let key = HashKey::from_bytes(b"test key");
+        let keyed = |p: i64, id: &str| events::NewEvent {
+            replay_hash: Some(key.replay(p, id)),
+            ..event(p, id)
+        };
+        for id in ["evt_old", "evt_erased"] {
+            assert_eq!(
+                store_blocking(&db, keyed(pid, id)).unwrap(),
+                Outcome::Accepted
+            );
+        }
+        // Retention deletes evt_old (received at 2 000), an erasure evt_erased.
+        db.write(|c| {
+            events::delete_received_before(c, 3_000)?;
+            assert_eq!(replay_cache::count(c)?, 2);
+            Ok(())
+        })
+        .unwrap();
+        assert!(stored_ids(&db).is_empty());
+        for id in ["evt_old", "evt_erased"] {
+            assert_eq!(
+                store_blocking(&db, keyed(pid, id)).unwrap(),
+                Outcome::Duplicate
+            );
+        }
+        assert!(stored_ids(&db).is_empty());
+        assert_eq!(
+            store_blocking(&db, keyed(other, "evt_old")).unwrap(),
+            Outcome::Accepted
+        );
+        assert_eq!(
+            store_blocking(&db, keyed(pid, "evt_new")).unwrap(),
+            Outcome::Accepted
+        );
+        // The cache holds no id in clear.
+        let cached: Vec<Vec<u8>> = db
+            .read(|c| {
+                Ok(c.prepare("SELECT hash FROM replay_cache")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<std::result::Result<_, _>>()?)
+            })
+            .unwrap();
+        assert!(cached
+            .iter()
+            .all(|h| h.len() == 16 && !h.windows(3).any(|w| w == b"evt")));
+        // Entries expire by their received time.
+        db.write(|c| replay_cache::delete_seen_before(c, 2_001))
+            .unwrap();
+        assert_eq!(
+            store_blocking(&db, keyed(pid, "evt_old")).unwrap(),
+            Outcome::Accepted
         );
     }
 

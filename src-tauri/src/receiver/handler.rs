@@ -258,13 +258,19 @@ pub fn verify(
                     false,
                 ));
             };
-            let sig = header(headers, &cfg.signature_header);
-            webhook::verify(cfg, sig, body, &ep.signing_secrets).map_err(|e| {
+            webhook::verify_delivery(
+                cfg,
+                |name| header(headers, name),
+                body,
+                &ep.signing_secrets,
+                received_at.div_euclid(1000),
+            )
+            .map_err(|e| {
                 let stale = matches!(
                     e,
                     webhook::SignatureError::Mismatch | webhook::SignatureError::NoSecret
                 );
-                refused(Answer::new(400, "bad_signature", e.to_string()), stale)
+                refused(Answer::new(400, e.outcome(), e.to_string()), stale)
             })?;
             webhook::parse(cfg, body, received_at)
                 .map_err(|e| refused(Answer::new(400, "invalid_payload", e.to_string()), false))?
@@ -285,6 +291,7 @@ pub fn verify(
         &ep.source,
         incoming,
         received_at,
+        Some(&ep.replay_key),
     ))
 }
 

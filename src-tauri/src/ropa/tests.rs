@@ -54,7 +54,7 @@ fn env() -> Env {
             data: Default::default(),
         };
         inc.data.observed = observed.into_iter().map(String::from).collect();
-        ingest::store_blocking(&ctx.db, ingest::row(stripe, "stripe", inc, 2_000)).unwrap();
+        ingest::store_blocking(&ctx.db, ingest::row(stripe, "stripe", inc, 2_000, None)).unwrap();
     }
     crate::settings::update_org(&ctx, |o| {
         o.name = "Atelier Dupré SARL".into();

@@ -31,6 +31,9 @@ pub struct NewEvent {
     pub customer_ref: Option<String>,
     pub observed: String,
     pub data: String,
+    /// The keyed hash of (processor, event id) left in `replay_cache` when the event is
+    /// deleted (`HashKey::replay`); `None` only where no key is at hand (tests, benches).
+    pub replay_hash: Option<[u8; 16]>,
 }
 
 /// Inserts unless (processor, event id) is stored already. Returns whether it was new.
@@ -38,8 +41,9 @@ pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
-                 received_at, livemode, status, object_id, customer_ref, observed, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 received_at, livemode, status, object_id, customer_ref, observed, data,
+                 replay_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (processor_id, event_id) DO NOTHING",
         )?
         .execute(params![
@@ -54,7 +58,8 @@ pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
             e.object_id,
             e.customer_ref,
             e.observed,
-            e.data
+            e.data,
+            e.replay_hash.as_ref().map(|h| &h[..])
         ])?;
     Ok(n == 1)
 }

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_install_id",
         include_str!("../../../migrations/0010_install_id.sql"),
     ),
+    (
+        "0011_replay_cache",
+        include_str!("../../../migrations/0011_replay_cache.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.

@@ -10,6 +10,7 @@ pub mod events;
 pub mod install;
 pub mod migrate;
 pub mod processors;
+pub mod replay_cache;
 pub mod requests;
 pub mod ropa;
 pub mod settings;

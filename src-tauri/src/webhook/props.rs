@@ -37,6 +37,7 @@ fn config_with(prefix: String, encoding: SignatureEncoding) -> WebhookConfig {
         time_pointer: Some("/time".into()),
         email_pointer: "/email".into(),
         name_pointer: Some("/name".into()),
+        timestamp: None,
     }
 }
 

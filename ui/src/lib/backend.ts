@@ -42,6 +42,7 @@ import type {
   Receipt,
   Request,
   RequestPage,
+  KeychainReport,
   RetentionSettings,
 } from './types'
 
@@ -152,6 +153,10 @@ export interface Backend {
   chooseFolder(title: string): Promise<string | null>
   auditList(requestId: number | null): Promise<AuditEntry[]>
   auditVerify(): Promise<AuditCheck>
+  /** This install's keychain entries, and the orphaned ones (names only, never secrets). */
+  keychainCheck(): Promise<KeychainReport>
+  /** Removes the orphaned entries (never another live install's); recorded in the audit trail. */
+  keychainRemoveOrphans(): Promise<KeychainReport>
   financialRetentionGet(): Promise<RetentionSettings>
   /** Exactly one of `years` and `preset`. */
   financialRetentionSet(years: number | null, preset: string | null): Promise<RetentionSettings>
@@ -267,6 +272,8 @@ export const tauriBackend: Backend = {
   chooseFolder: (title) => call('choose_folder', { title }),
   auditList: (requestId) => call('audit_list', { requestId }),
   auditVerify: () => call('audit_verify'),
+  keychainCheck: () => call('keychain_check'),
+  keychainRemoveOrphans: () => call('keychain_remove_orphans'),
   financialRetentionGet: () => call('financial_retention_get'),
   financialRetentionSet: (years, preset) => call('financial_retention_set', { years, preset }),
 }

@@ -3,7 +3,7 @@
 import type { Backend, BackendError } from './backend'
 import { typeMatches } from './filters'
 import { dsrMethods, emptyDsr, type MockDsr } from './mockRequests'
-import type { ActivityFields, ChecklistItem, ErasureMethod, Format, ProcessingActivity, Ropa, WebhookConfig } from './types'
+import type { ActivityFields, ChecklistItem, ErasureMethod, Format, KeychainReport, ProcessingActivity, Ropa, WebhookConfig } from './types'
 import type {
   Activity,
   ActivityDetail,
@@ -41,6 +41,8 @@ export interface MockData {
   ropa: Ropa
   /** Data subject requests (mockRequests.ts). */
   dsr: MockDsr
+  /** The keychain check's report. */
+  keychain: KeychainReport
 }
 
 export function emptyRopa(): Ropa {
@@ -140,6 +142,17 @@ export function emptyData(): MockData {
     },
     stripe: defaultStripe(),
     dsr: emptyDsr(),
+    keychain: {
+      install_id: '3f0c9a1e5b7d4c2a8e6f1b3d5a7c9e0f',
+      keychain_namespace: '3f0c9a1e5b7d4c2a8e6f1b3d5a7c9e0f',
+      upgraded: false,
+      created_at: '2026-03-01T09:00:00Z',
+      keychain_listing: 'complete',
+      entries: 3,
+      orphans: [],
+      other_installs: [],
+      removed: [],
+    },
   }
 }
 
@@ -534,6 +547,12 @@ export function createMockBackend(init: Partial<MockData> = {}): MockBackend {
       return tunnelInfo()
     }),
     ...dsrMethods(() => data.dsr, track),
+    keychainCheck: track('keychainCheck', () => ({ ...data.keychain, removed: [] })),
+    keychainRemoveOrphans: track('keychainRemoveOrphans', () => {
+      const removed = data.keychain.orphans.map((o) => o.entry)
+      data.keychain = { ...data.keychain, orphans: [] }
+      return { ...data.keychain, removed }
+    }),
   }
   return mock
 }

@@ -31,9 +31,20 @@ describe('processor forms', () => {
         time_pointer: '/time',
         email_pointer: '/customer/email',
         name_pointer: null,
+        timestamp: { id_header: 'webhook-id', timestamp_header: 'webhook-timestamp', tolerance_secs: 300 },
       },
       signingSecret: 's3cret-value',
     })
+  })
+
+  it('signs a timestamp by default, and not when turned off', () => {
+    expect(emptyWebhookForm().timestamp).toBe(true)
+    expect(toWebhookRequest(filled({ timestamp: false })).config.timestamp).toBeNull()
+    const e = validateWebhook(filled({ id_header: 'x id', tolerance_secs: '0', signature_prefix: 'v 1,' }))
+    expect(Object.keys(e).sort()).toEqual(['id_header', 'signature_prefix', 'tolerance_secs'])
+    expect(validateWebhook(filled({ timestamp_header: 'X-SIGNATURE' })).timestamp_header).toMatch(/different/)
+    // Turned off, its fields are not checked.
+    expect(validateWebhook(filled({ timestamp: false, id_header: '', tolerance_secs: 'x' }))).toEqual({})
   })
 
   it('names each bad field', () => {

@@ -15,6 +15,11 @@ export interface WebhookForm {
   email_pointer: string
   name_pointer: string
   signing_secret: string
+  /** The sender signs a delivery id and timestamp (Standard Webhooks): on unless it cannot. */
+  timestamp: boolean
+  id_header: string
+  timestamp_header: string
+  tolerance_secs: string
 }
 
 export type WebhookFormErrors = Partial<Record<keyof WebhookForm, string>>
@@ -31,6 +36,10 @@ export function emptyWebhookForm(): WebhookForm {
     email_pointer: '',
     name_pointer: '',
     signing_secret: '',
+    timestamp: true,
+    id_header: 'webhook-id',
+    timestamp_header: 'webhook-timestamp',
+    tolerance_secs: '300',
   }
 }
 
@@ -70,6 +79,17 @@ export function validateWebhook(f: WebhookForm): WebhookFormErrors {
     const err = pointerError(f[k], required)
     if (err) e[k] = err
   }
+  if (f.timestamp) {
+    if (!HEADER.test(f.id_header.trim())) e.id_header = 'An HTTP header name, like webhook-id.'
+    if (!HEADER.test(f.timestamp_header.trim())) e.timestamp_header = 'An HTTP header name, like webhook-timestamp.'
+    const names = [f.signature_header, f.id_header, f.timestamp_header].map((h) => h.trim().toLowerCase())
+    if (!e.id_header && !e.timestamp_header && new Set(names).size < 3) {
+      e.timestamp_header = 'The signature, id and timestamp headers must be three different headers.'
+    }
+    const t = f.tolerance_secs.trim()
+    if (!/^\d{1,5}$/.test(t) || Number(t) < 1 || Number(t) > 86400) e.tolerance_secs = 'Seconds, from 1 to 86400 (300 is usual).'
+    if (/\s/.test(f.signature_prefix.trim())) e.signature_prefix = 'With a signed timestamp the prefix cannot contain spaces.'
+  }
   const s = f.signing_secret.trim()
   if (s && (s.length < 8 || /\p{Cc}/u.test(s))) e.signing_secret = 'At least 8 printable characters.'
   return e
@@ -89,6 +109,9 @@ export function toWebhookRequest(f: WebhookForm): { name: string; config: Webhoo
       time_pointer: opt(f.time_pointer),
       email_pointer: f.email_pointer.trim(),
       name_pointer: opt(f.name_pointer),
+      timestamp: f.timestamp
+        ? { id_header: f.id_header.trim(), timestamp_header: f.timestamp_header.trim(), tolerance_secs: Number(f.tolerance_secs.trim()) }
+        : null,
     },
     signingSecret: opt(f.signing_secret),
   }

@@ -141,6 +141,29 @@ describe('settings', () => {
     })
   })
 
+  it('lists orphaned keychain entries in words and removes them after a confirmation', async () => {
+    const backend = createMockBackend()
+    backend.data.keychain.orphans = [
+      { entry: 'ab12/processor/1/signing-secret', namespace: 'ab12', processor_id: 1, kind: 'signing-secret', reason: 'install_replaced', data_dir: '/home/officer/pd' },
+      { entry: '3f0c/processor/4/api-key', namespace: '3f0c', processor_id: 4, kind: 'api-key', reason: 'processor_deleted', data_dir: null },
+    ]
+    view = renderApp(backend, '#/settings')
+    await vi.waitFor(() => expect(view!.$('#keychain-orphans')).not.toBeNull())
+    expect(text(view.$('#keychain-summary'))).toBe('3 entries in use.')
+    const items = view.$$('#keychain-orphans li').map(text)
+    expect(items).toEqual([
+      'Webhook signing secret — its data folder /home/officer/pd now holds another database',
+      'Stripe API key — processor 4 was deleted',
+    ])
+    click(view.$('#keychain-remove'))
+    expect(backend.calls.some(([m]) => m === 'keychainRemoveOrphans')).toBe(false)
+    await vi.waitFor(() => expect(view!.$('#keychain-remove-confirm')).not.toBeNull())
+    click(view.$('#keychain-remove-confirm'))
+    await vi.waitFor(() => expect(text(view!.$('#keychain-check [role="status"]'))).toBe('2 orphaned entries removed.'))
+    expect(view.$('#keychain-orphans')).toBeNull()
+    expect(text(view.$('#keychain-summary'))).toBe('3 entries in use; no orphaned entries.')
+  })
+
   it('shows the backend message when saving fails', async () => {
     const backend = createMockBackend()
     view = renderApp(backend, '#/settings')

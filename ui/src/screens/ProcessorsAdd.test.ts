@@ -51,12 +51,15 @@ describe('adding processors', () => {
     type(view.$<HTMLSelectElement>('#wh-signature_encoding'), 'base64')
     type(view.$<HTMLInputElement>('#wh-signature_header'), 'intuit-signature')
     type(view.$<HTMLInputElement>('#wh-signing_secret'), 'a-shared-secret')
+    // QuickBooks signs only the body: the timestamp, on by default, is turned off.
+    expect(view.$<HTMLInputElement>('#wh-timestamp')!.checked).toBe(true)
+    click(view.$('#wh-timestamp'))
     click(view.$('#add-webhook-save'))
     await vi.waitFor(() => expect(view!.$$('#processors-table tbody tr')).toHaveLength(1))
     const [name, config, secret] = backend.calls.find(([m]) => m === 'processorAddWebhook')![1] as [string, Record<string, unknown>, string]
     expect(name).toBe('QuickBooks')
     expect(secret).toBe('a-shared-secret')
-    expect(config).toMatchObject({ signature_header: 'intuit-signature', signature_encoding: 'base64', id_pointer: '/eventNotifications/0/id', time_pointer: null })
+    expect(config).toMatchObject({ signature_header: 'intuit-signature', signature_encoding: 'base64', id_pointer: '/eventNotifications/0/id', time_pointer: null, timestamp: null })
     expect(text(view.$('#added-webhook-url'))).toMatch(/^http:\/\/127\.0\.0\.1:8787\/webhooks\/custom\//)
     expect(view.$('#copy-added-url')).not.toBeNull()
     const row = view.$('#processors-table tbody tr')!
