@@ -220,7 +220,7 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                         .iter()
                         .map(|i| {
                             vec![
-                                i.action.clone(),
+                                i.action.as_str().to_owned(),
                                 i.target.clone(),
                                 opt(&i.retain_until),
                                 i.reason.clone(),

@@ -27,11 +27,32 @@ pub struct PlanItem {
     /// What the item is about: `local:profile`, `stripe:customer:cus_…`, `stripe:invoice:in_…`.
     pub target: String,
     /// `erase`, `retain` or `blocked`.
-    pub action: String,
+    #[ts(type = "string")]
+    pub action: Action,
     pub legal_basis: Option<String>,
     pub retain_until: Option<String>,
     /// Why, and for `blocked` what to do first.
     pub reason: String,
+}
+
+/// What the plan does with an item. Serialised as `erase`, `retain`, `blocked` (the names the
+/// CLI's JSON and the window use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Erase,
+    Retain,
+    Blocked,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Erase => "erase",
+            Action::Retain => "retain",
+            Action::Blocked => "blocked",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -57,10 +78,14 @@ pub struct Plan {
     pub changed: Vec<String>,
 }
 
-pub(super) fn item(target: impl Into<String>, action: &str, reason: impl Into<String>) -> PlanItem {
+pub(super) fn item(
+    target: impl Into<String>,
+    action: Action,
+    reason: impl Into<String>,
+) -> PlanItem {
     PlanItem {
         target: target.into(),
-        action: action.to_owned(),
+        action,
         legal_basis: None,
         retain_until: None,
         reason: reason.into(),
@@ -209,7 +234,7 @@ pub(super) fn blocker(object: &str, id: &str, status: &str) -> Option<PlanItem> 
         ),
         _ => return None,
     };
-    Some(item(target, "blocked", reason))
+    Some(item(target, Action::Blocked, reason))
 }
 
 /// Asks Stripe for the customer's invoices and subscriptions (status as of now); returns how
@@ -315,7 +340,7 @@ pub(super) fn stripe_customers_by_email(
 pub(super) fn customer_item(cus: &str) -> PlanItem {
     item(
         format!("stripe:customer:{cus}"),
-        "erase",
+        Action::Erase,
         format!(
             "DELETE /v1/customers/{cus}: Stripe deletes the customer and its saved payment \
              methods (Stripe keeps its own payment records under its own legal obligations)"
@@ -347,7 +372,7 @@ pub(super) fn compute_plan(
     if let Some(s) = &g.subject {
         items.push(item(
             "local:profile",
-            "erase",
+            Action::Erase,
             format!(
                 "the data subject's record: {} email address(es) with their history, {}, and \
                  {} processor customer id(s)",
@@ -369,7 +394,7 @@ pub(super) fn compute_plan(
     if !other.is_empty() {
         items.push(item(
             "local:activity",
-            "erase",
+            Action::Erase,
             format!(
                 "{} event(s) in the Processing Activity Log (customer records, payment methods \
                  and other non-financial events) are deleted",
@@ -385,7 +410,7 @@ pub(super) fn compute_plan(
             .unwrap_or_default();
         items.push(PlanItem {
             target: "local:financial_records".into(),
-            action: "retain".into(),
+            action: Action::Retain,
             legal_basis: Some(FINANCIAL_BASIS.into()),
             retain_until: Some(to_rfc3339(until)),
             reason: format!(
@@ -407,7 +432,7 @@ pub(super) fn compute_plan(
                 .unwrap_or_default();
             items.push(item(
                 format!("processor:{pid}:{cus}"),
-                "erase",
+                Action::Erase,
                 format!(
                     "{name} (processor {pid}) holds this person as {cus}: Privacy Desk cannot \
                      delete it there; delete it in {name} yourself (the step is recorded)"
@@ -420,7 +445,7 @@ pub(super) fn compute_plan(
                 stripe = "not_configured".into();
                 items.push(item(
                     format!("stripe:customer:{cus}"),
-                    "blocked",
+                    Action::Blocked,
                     format!(
                         "processor {pid} has no Stripe API key, so the customer cannot be \
                          deleted at Stripe: add a restricted key with customer write \
@@ -466,7 +491,7 @@ pub(super) fn compute_plan(
                 stripe = "not_configured".into();
                 items.push(item(
                     format!("stripe:redaction_job:{pid}"),
-                    "blocked",
+                    Action::Blocked,
                     format!(
                         "processor {pid} has no Stripe API key, so Stripe cannot redact the \
                          subject's data: add a restricted key in Processors → Stripe setup (or \
@@ -478,7 +503,7 @@ pub(super) fn compute_plan(
         }
         items.push(item(
             format!("stripe:redaction_job:{pid}"),
-            "erase",
+            Action::Erase,
             format!(
                 "a Stripe redaction job (processor {pid}) over {}: Stripe validates them, then \
                  permanently removes the personal data (name, email, address, phone…) from \
@@ -497,7 +522,7 @@ pub(super) fn compute_plan(
     if data_held {
         items.push(PlanItem {
             target: "local:suppression".into(),
-            action: "retain".into(),
+            action: Action::Retain,
             legal_basis: Some(SUPPRESSION_BASIS.into()),
             retain_until: None,
             reason: "a keyed hash of each email address and customer id (not the values) stops \
@@ -507,7 +532,7 @@ pub(super) fn compute_plan(
     }
     items.push(PlanItem {
         target: "local:requests".into(),
-        action: "retain".into(),
+        action: Action::Retain,
         legal_basis: Some(ACCOUNTABILITY_BASIS.into()),
         retain_until: None,
         reason: if data_held {
@@ -526,7 +551,7 @@ pub(super) fn compute_plan(
         data_held,
         identity_verified: r.identity_verified_at.is_some(),
         stripe,
-        blocked: items.iter().any(|i| i.action == "blocked"),
+        blocked: items.iter().any(|i| i.action == Action::Blocked),
         items,
         foreign_objects_dropped,
         changed: Vec::new(),
@@ -541,10 +566,10 @@ pub(super) fn compute_plan(
 
 /// What moved between two plans of one run, as `target: before → now` (`—` for absent).
 pub(super) fn plan_changes(before: &Plan, now: &Plan) -> Vec<String> {
-    let map = |p: &Plan| -> BTreeMap<String, String> {
+    let map = |p: &Plan| -> BTreeMap<String, Action> {
         p.items
             .iter()
-            .map(|i| (i.target.clone(), i.action.clone()))
+            .map(|i| (i.target.clone(), i.action))
             .collect()
     };
     let (b, n) = (map(before), map(now));
@@ -554,7 +579,7 @@ pub(super) fn plan_changes(before: &Plan, now: &Plan) -> Vec<String> {
         .into_iter()
         .filter(|t| b.get(*t) != n.get(*t))
         .map(|t| {
-            let side = |m: &BTreeMap<String, String>| m.get(t).cloned().unwrap_or("—".into());
+            let side = |m: &BTreeMap<String, Action>| m.get(t).map_or("—", |a| a.as_str());
             format!("{t}: {} → {}", side(&b), side(&n))
         })
         .collect()

@@ -7,7 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::erasure_row;
-use super::plan::PlanItem;
+use super::plan::{Action, PlanItem};
 use super::run::{load_state, result, RedactionJobOutcome};
 use crate::audit::{self, Entry};
 use crate::context::Context;
@@ -51,14 +51,14 @@ pub fn receipt(ctx: &Context, id: i64) -> Result<Receipt> {
             .plan
             .items
             .iter()
-            .filter(|i| i.action == "erase")
+            .filter(|i| i.action == Action::Erase)
             .cloned()
             .collect(),
         retained: state
             .plan
             .items
             .iter()
-            .filter(|i| i.action == "retain")
+            .filter(|i| i.action == Action::Retain)
             .cloned()
             .collect(),
         stripe_customers_deleted: res.stripe_customers_deleted,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
 
-use super::plan::{compute_plan, plan_changes, Plan, PlanItem};
+use super::plan::{compute_plan, plan_changes, Action, Plan, PlanItem};
 use super::{erasure_row, fault, local, random_hex, stripe_step};
 use crate::audit::{self, Entry};
 use crate::context::Context;
@@ -379,7 +379,7 @@ pub(super) fn refuse_blocked(ctx: &Context, r: &q::RequestRow, plan: &Plan) -> R
     let blocked: Vec<&PlanItem> = plan
         .items
         .iter()
-        .filter(|i| i.action == "blocked")
+        .filter(|i| i.action == Action::Blocked)
         .collect();
     crate::audit::record(
         ctx,
