@@ -13,20 +13,6 @@ fn data_dir(root: &tempfile::TempDir) -> std::path::PathBuf {
     root.path().join("data")
 }
 
-fn json_ok(out: &std::process::Output, what: &str) -> Value {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{what}: not one JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 /// A Stripe processor added without a signing secret: (id, webhook path).
 fn add_stripe_without_secret(dir: &Path) -> (i64, String) {
     let p = cli_json(dir, &["processor", "add", "stripe"], None);
@@ -73,7 +59,7 @@ fn a_recreated_data_dir_does_not_inherit_the_old_installs_stripe_api_key() {
         Some(&format!("{KEY}\n")),
         &[],
     );
-    json_ok(&out, "set-key");
+    json_of(&out, "set-key");
     std::fs::remove_dir_all(&dir).unwrap();
 
     let (id, _) = add_stripe_without_secret(&dir);
@@ -283,7 +269,7 @@ fn a_database_from_before_v10_keeps_its_secrets_after_the_upgrade() {
         None,
         &[],
     );
-    assert_eq!(json_ok(&out, "stripe check")["key_kind"], "restricted");
+    assert_eq!(json_of(&out, "stripe check")["key_kind"], "restricted");
     {
         let server = Server::start(&dir);
         let (status, answer) = post_signed(server.addr, &path, &event_body("evt_upgraded"));

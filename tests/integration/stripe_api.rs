@@ -10,7 +10,7 @@ use privacy_desk::secrets::SecretKind;
 use serde_json::{json, Value};
 
 use crate::fake_stripe::{self, FakeStripe, KEY};
-use crate::support::{add_stripe, bin, cli_with, now};
+use crate::support::{add_stripe, bin, cli_with, json_of, now};
 
 /// Runs the CLI against `fake` (`PRIVACY_DESK_STRIPE_API_BASE`), with fast retries.
 fn run(
@@ -21,20 +21,6 @@ fn run(
     env: &[(&str, &str)],
 ) -> Output {
     cli_with(dir, fake.map(|f| f.base.as_str()), args, stdin, env)
-}
-
-fn json_of(out: &Output, what: &str) -> Value {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{what}: not one JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
 }
 
 fn stripe_json(dir: &Path, fake: &FakeStripe, args: &[&str]) -> Value {

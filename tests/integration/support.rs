@@ -95,15 +95,19 @@ pub fn cli_with(
 pub fn cli_json(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
-    let out = cli(dir, &all, stdin);
+    json_of(&cli(dir, &all, stdin), &format!("{args:?}"))
+}
+
+/// Expects `out` (a CLI run, `what` names it) to have succeeded; parses its JSON stdout.
+pub fn json_of(out: &std::process::Output, what: &str) -> Value {
     assert!(
         out.status.success(),
-        "{args:?} failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
-            "{args:?}: stdout is not one JSON document ({e}): {}",
+            "{what}: stdout is not one JSON document ({e}): {}",
             String::from_utf8_lossy(&out.stdout)
         )
     })

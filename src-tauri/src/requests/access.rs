@@ -368,11 +368,7 @@ pub fn build(
                     stripe = "live".into();
                 }
             }
-            Err(
-                e @ (StripeError::Network { .. }
-                | StripeError::Server { .. }
-                | StripeError::RateLimited),
-            ) => {
+            Err(e) if e.is_unreachable() => {
                 tracing::warn!(error = %e, "access package: Stripe unreachable");
                 stripe = "offline".into();
                 stripe_note = Some(format!(

@@ -104,6 +104,17 @@ pub enum StripeError {
     Network { detail: String },
 }
 
+impl StripeError {
+    /// Stripe could not be reached or did not answer usefully (network, 5xx, rate limit): a
+    /// workflow may go on with local data only and say so.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StripeError::Network { .. } | StripeError::Server { .. } | StripeError::RateLimited
+        )
+    }
+}
+
 impl std::fmt::Display for StripeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -323,11 +323,7 @@ pub(super) fn stripe_customers_by_email(
         });
         match listed {
             Ok(()) => {}
-            Err(
-                e @ (StripeError::Network { .. }
-                | StripeError::Server { .. }
-                | StripeError::RateLimited),
-            ) => {
+            Err(e) if e.is_unreachable() => {
                 tracing::warn!(error = %e, "erasure plan: Stripe unreachable");
                 return Ok(None);
             }
@@ -468,11 +464,7 @@ pub(super) fn compute_plan(
                             stripe = "live".into();
                         }
                     }
-                    Err(
-                        e @ (StripeError::Network { .. }
-                        | StripeError::Server { .. }
-                        | StripeError::RateLimited),
-                    ) => {
+                    Err(e) if e.is_unreachable() => {
                         tracing::warn!(error = %e, "erasure plan: Stripe unreachable");
                         stripe = "offline".into();
                     }

@@ -151,6 +151,7 @@ pub(super) fn job_step(j: &RunJob) -> String {
     format!("redaction:{}", j.processor_id)
 }
 
+/// Commits `state` with one audit entry.
 pub(super) fn commit(
     ctx: &Context,
     key: &HashKey,
@@ -158,10 +159,25 @@ pub(super) fn commit(
     state: &RunState,
     entry: Entry,
 ) -> Result<()> {
+    commit_suppressing(ctx, key, id, state, Vec::new(), entry)
+}
+
+/// Commits `state` with one audit entry, and the suppression `hashes` in the same transaction.
+fn commit_suppressing(
+    ctx: &Context,
+    key: &HashKey,
+    id: i64,
+    state: &RunState,
+    hashes: Vec<String>,
+    entry: Entry,
+) -> Result<()> {
     let text = serde_json::to_string(state).expect("state serialises");
     let key = key.clone();
     ctx.db.write(move |c| {
         let now = now_ms();
+        for h in &hashes {
+            q::suppress(c, h, id, now)?;
+        }
         q::save_run_state(c, id, &text, now)?;
         audit::append(c, &key, &entry, now)?;
         Ok(())
@@ -232,18 +248,8 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
     if !state.done("suppress") {
         let hashes = suppression_hashes(ctx, &key, &r, &state)?;
         state.steps.push("suppress".into());
-        let text = serde_json::to_string(&state).expect("state serialises");
-        let (k, n) = (key.clone(), hashes.len());
-        let e = entry("erasure.suppressed").details(json!({ "entries": n }));
-        ctx.db.write(move |c| {
-            let now = now_ms();
-            for h in &hashes {
-                q::suppress(c, h, id, now)?;
-            }
-            q::save_run_state(c, id, &text, now)?;
-            audit::append(c, &k, &e, now)?;
-            Ok(())
-        })?;
+        let e = entry("erasure.suppressed").details(json!({ "entries": hashes.len() }));
+        commit_suppressing(ctx, &key, id, &state, hashes, e)?;
         fault("after-suppress");
     }
 
@@ -467,21 +473,11 @@ pub(super) fn recompute(
     } else {
         Vec::new()
     };
-    let text = serde_json::to_string(&state).expect("state serialises");
-    let (id, k) = (r.id, key.clone());
     let e = Entry::new(audit::SYSTEM, "erasure.plan_changed")
-        .request(id)
+        .request(r.id)
         .subject(&r.subject_hash)
         .details(json!({ "changed": state.plan.changed, "customers_added": added }));
-    ctx.db.write(move |c| {
-        let now = now_ms();
-        for h in &hashes {
-            q::suppress(c, h, id, now)?;
-        }
-        q::save_run_state(c, id, &text, now)?;
-        audit::append(c, &k, &e, now)?;
-        Ok(())
-    })?;
+    commit_suppressing(ctx, key, r.id, state, hashes, e)?;
     if state.plan.blocked {
         return Err(refuse_blocked(ctx, r, &state.plan)?);
     }
