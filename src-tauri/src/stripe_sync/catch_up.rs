@@ -43,15 +43,9 @@ pub fn catch_up_with(
     id: i64,
     types: &[String],
 ) -> Result<Counts> {
-    let now = now_ms();
-    let floor = now - MAX_LOOKBACK_MS + 60_000;
     let newest = db.read(|c| q::newest_event_at(c, id))?;
     let pending = db.read(|c| q::catchup_pending_since(c, id))?;
-    let mut since = newest.map(|t| t - CATCHUP_MARGIN_MS).unwrap_or(floor);
-    if let Some(p) = pending {
-        since = since.min(p);
-    }
-    let since = since.max(floor);
+    let since = catch_up_since(now_ms(), newest, pending);
     db.write(move |c| q::catchup_started(c, id, since))?;
 
     let mut params = vec![("created[gte]".to_owned(), (since / 1000).to_string())];
@@ -79,6 +73,18 @@ pub fn catch_up_with(
     let c3 = (counts.fetched, counts.new, counts.duplicates);
     db.write(move |c| q::catchup_finished(c, id, now_ms(), c3))?;
     Ok(counts)
+}
+
+/// Where a catch-up starts (unix ms): the newest stored event minus [`CATCHUP_MARGIN_MS`], or
+/// the start of a catch-up that did not finish if that is earlier; never before Stripe's
+/// 30 days (less a minute, so the bound is still inside them when Stripe gets the request).
+fn catch_up_since(now: i64, newest: Option<i64>, pending: Option<i64>) -> i64 {
+    let floor = now - MAX_LOOKBACK_MS + 60_000;
+    let mut since = newest.map(|t| t - CATCHUP_MARGIN_MS).unwrap_or(floor);
+    if let Some(p) = pending {
+        since = since.min(p);
+    }
+    since.max(floor)
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -169,4 +175,89 @@ pub fn spawn_catch_up_loop(
             }
         })
         .expect("spawn the catch-up thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{self, Fake};
+    use super::super::DEFAULT_EVENTS;
+    use super::*;
+
+    const NOW: i64 = 1_750_000_000_000;
+    const FLOOR: i64 = NOW - MAX_LOOKBACK_MS + 60_000;
+
+    #[test]
+    fn catch_up_starts_a_margin_before_the_newest_event_within_stripes_30_days() {
+        // Nothing stored: as far back as Stripe keeps events.
+        assert_eq!(catch_up_since(NOW, None, None), FLOOR);
+        // After the newest event, less the margin.
+        let newest = NOW - 5 * 60_000;
+        assert_eq!(
+            catch_up_since(NOW, Some(newest), None),
+            newest - CATCHUP_MARGIN_MS
+        );
+        // An unfinished catch-up that started earlier is resumed from its start…
+        let pending = newest - 3 * CATCHUP_MARGIN_MS;
+        assert_eq!(catch_up_since(NOW, Some(newest), Some(pending)), pending);
+        // …but a later one does not move the start forward.
+        assert_eq!(
+            catch_up_since(NOW, Some(newest), Some(newest)),
+            newest - CATCHUP_MARGIN_MS
+        );
+        // Never before the floor, however old the newest event or the pending run.
+        assert_eq!(catch_up_since(NOW, Some(FLOOR - 1), None), FLOOR);
+        assert_eq!(catch_up_since(NOW, None, Some(0)), FLOOR);
+    }
+
+    fn event(id: &str, kind: &str, created_s: i64) -> Value {
+        serde_json::json!({"id": id, "object": "event", "type": kind, "created": created_s,
+            "livemode": false,
+            "data": {"object": {"id": "cus_1", "object": "customer"}}})
+    }
+
+    #[test]
+    fn catch_up_asks_for_the_types_or_filters_them_itself_beyond_twenty() {
+        let created = now_ms() / 1000 - 600;
+        let fake = Fake::start(move |r| match r.path.as_str() {
+            "/v1/events" => (
+                200,
+                serde_json::json!({"object": "list", "has_more": false, "data": [
+                    event("evt_1", "customer.created", created),
+                    event("evt_2", "charge.succeeded", created),
+                ]}),
+            ),
+            _ => fake::error(404),
+        });
+        let (client, (_tmp, db, id)) = (fake.client(), fake::db_with_processor());
+
+        // Twenty types or fewer: Stripe filters (the fake does not, so both are stored).
+        let types: Vec<String> = DEFAULT_EVENTS.iter().map(|s| s.to_string()).collect();
+        let c = catch_up_with(&db, &client, None, id, &types).unwrap();
+        assert_eq!((c.fetched, c.new), (2, 2));
+        let first = &fake.requests()[0];
+        let asked: Vec<&str> = first
+            .query
+            .iter()
+            .filter(|(k, _)| k == "types[]")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(asked, DEFAULT_EVENTS);
+        // Nothing was stored before: from the floor (30 days less a minute).
+        let gte: i64 = first.param("created[gte]").unwrap().parse().unwrap();
+        let floor_s = (now_ms() - MAX_LOOKBACK_MS + 60_000) / 1000;
+        assert!((floor_s - 5..=floor_s).contains(&gte), "{gte} vs {floor_s}");
+
+        // More than twenty: no `types[]`, and only the wanted types are stored.
+        let mut many: Vec<String> = (0..20).map(|i| format!("x.{i}")).collect();
+        many.push("customer.created".into());
+        let c = catch_up_with(&db, &client, None, id, &many).unwrap();
+        assert_eq!((c.fetched, c.new, c.duplicates), (1, 0, 1));
+        let second = &fake.requests()[1];
+        assert!(second.param("types[]").is_none());
+        // After the newest stored event, less the margin.
+        let gte: i64 = second.param("created[gte]").unwrap().parse().unwrap();
+        assert_eq!(gte, (created * 1000 - CATCHUP_MARGIN_MS) / 1000);
+        let status = db.read(|c| q::last_catchup(c, id)).unwrap().unwrap();
+        assert_eq!((status.1, status.2, status.3), (1, 0, 1));
+    }
 }

@@ -42,12 +42,16 @@ impl ErasureMethod {
 
 /// The processor's erasure method (config `erasure_method`, default delete).
 pub fn erasure_method(ctx: &Context, id: i64) -> Result<ErasureMethod> {
-    let row = stripe_processor(ctx, id)?;
-    let cfg: Value = serde_json::from_str(&row.config).unwrap_or(Value::Null);
-    Ok(match cfg.get("erasure_method").and_then(Value::as_str) {
+    Ok(method_in_config(&stripe_processor(ctx, id)?.config))
+}
+
+/// A processor config's `erasure_method`: anything but `redaction_job` is delete.
+fn method_in_config(config: &str) -> ErasureMethod {
+    let cfg: Value = serde_json::from_str(config).unwrap_or(Value::Null);
+    match cfg.get("erasure_method").and_then(Value::as_str) {
         Some("redaction_job") => ErasureMethod::RedactionJob,
         _ => ErasureMethod::Delete,
-    })
+    }
 }
 
 /// Sets the erasure method. Redaction jobs are refused when the processor's key shows the
@@ -80,4 +84,51 @@ pub fn set_erasure_method(ctx: &Context, id: i64, method: ErasureMethod) -> Resu
         Ok(())
     })?;
     Ok(method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_parse_both_spellings_and_round_trip() {
+        assert_eq!(
+            ErasureMethod::parse(" delete ").unwrap(),
+            ErasureMethod::Delete
+        );
+        for s in ["redaction-job", "redaction_job"] {
+            assert_eq!(
+                ErasureMethod::parse(s).unwrap(),
+                ErasureMethod::RedactionJob
+            );
+        }
+        for m in [ErasureMethod::Delete, ErasureMethod::RedactionJob] {
+            assert_eq!(ErasureMethod::parse(m.as_str()).unwrap(), m);
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+        for bad in ["", "Delete", "redact", "redaction job"] {
+            assert!(
+                matches!(ErasureMethod::parse(bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_config_without_a_redaction_job_means_delete() {
+        assert_eq!(
+            method_in_config(r#"{"erasure_method": "redaction_job"}"#),
+            ErasureMethod::RedactionJob
+        );
+        for cfg in [
+            "{}",
+            "",
+            "not json",
+            r#"{"erasure_method": "redaction-job"}"#,
+            r#"{"erasure_method": 1}"#,
+            r#"{"erasure_method": "delete"}"#,
+        ] {
+            assert_eq!(method_in_config(cfg), ErasureMethod::Delete, "{cfg:?}");
+        }
+    }
 }

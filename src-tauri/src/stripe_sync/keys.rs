@@ -150,3 +150,72 @@ fn check_with(client: &Client, key: &Option<Secret>) -> Result<Check> {
         redaction_jobs_available: crate::stripe::redaction::available(client)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{self, Fake};
+    use super::*;
+
+    #[test]
+    fn probes_map_answers_to_permissions_and_permissions_to_workflows() {
+        let fake = Fake::start(|r| match (r.method.as_str(), r.path.as_str()) {
+            // Denied: a read and a write.
+            (_, "/v1/charges") | (_, "/v1/webhook_endpoints/we_privacydeskprobe") => {
+                fake::error(403)
+            }
+            // Write probes on objects that do not exist: granted.
+            ("POST", "/v1/customers/cus_privacydeskprobe") => fake::error(404),
+            // This account has no redaction jobs.
+            (_, "/v1/privacy/redaction_jobs") => fake::error(404),
+            ("GET", _) => (200, serde_json::json!({"object": "list", "data": []})),
+            _ => fake::error(400),
+        });
+        let c = check_with(&fake.client(), &None).unwrap();
+        assert_eq!((c.key_kind, c.livemode), ("restricted", false));
+        let denied: Vec<&str> = c
+            .permissions
+            .iter()
+            .filter(|p| !p.granted)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(denied, ["charges_read", "webhook_endpoints_write"]);
+        assert_eq!(c.permissions.len(), PROBES.len());
+        let enabled: Vec<&str> = c
+            .workflows
+            .iter()
+            .filter(|w| w.enabled)
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(
+            enabled,
+            [
+                "catch_up",
+                "thin_events",
+                "customer_lookup",
+                "backfill_customers",
+                "erasure_at_stripe"
+            ]
+        );
+        assert!(!c.redaction_jobs_available);
+        // Reads are probed with `limit=1`, writes with a POST.
+        let reqs = fake.requests();
+        assert!(reqs
+            .iter()
+            .filter(|r| r.method == "GET")
+            .all(|r| r.param("limit") == Some("1")));
+        assert_eq!(reqs.iter().filter(|r| r.method == "POST").count(), 2);
+    }
+
+    #[test]
+    fn the_key_names_its_kind_and_mode_and_other_failures_are_errors() {
+        let fake = Fake::start(|_| fake::error(401));
+        let key = Some(Secret::new("sk_live_0123456789abcdef"));
+        assert!(check_with(&fake.client(), &key).is_err());
+        let ok = Fake::start(|_| (200, serde_json::json!({"object": "list", "data": []})));
+        let c = check_with(&ok.client(), &key).unwrap();
+        assert_eq!((c.key_kind, c.livemode), ("secret", true));
+        assert!(c.permissions.iter().all(|p| p.granted));
+        assert!(c.workflows.iter().all(|w| w.enabled));
+        assert!(c.redaction_jobs_available);
+    }
+}

@@ -185,3 +185,83 @@ fn is_object_id(s: &str, prefix: &str) -> bool {
         && s.len() > prefix.len()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
+
+#[cfg(test)]
+mod fake;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_ids_are_the_prefix_then_letters_digits_and_underscores() {
+        assert!(is_object_id("cus_NffrFeUfNV2Hib", "cus_"));
+        assert!(is_object_id("evt_1_a", "evt_"));
+        assert!(is_object_id(&format!("cus_{}", "a".repeat(251)), "cus_"));
+        assert!(!is_object_id(&format!("cus_{}", "a".repeat(252)), "cus_"));
+        for bad in [
+            "",
+            "cus_",
+            "cus",
+            "evt_1",
+            "cus_a/b",
+            "cus_a?x=1",
+            "cus_a b",
+            "cus_..",
+            "cus_é",
+            "cus_a%2F",
+        ] {
+            assert!(!is_object_id(bad, "cus_"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_api_object_becomes_an_import_event() {
+        let obj = json!({"id": "cus_1", "object": "customer", "created": 1_700_000_000,
+                         "livemode": false, "email": "a@example.com"});
+        let e = import_envelope(&obj).unwrap();
+        assert_eq!(e["id"], "import_cus_1");
+        assert_eq!(e["object"], "event");
+        assert_eq!(e["type"], "customer.imported");
+        assert_eq!(e["created"], 1_700_000_000);
+        assert_eq!(e["livemode"], false);
+        assert_eq!(e["data"]["object"], obj);
+
+        let e = import_envelope(&json!({"id": "ch_1", "object": "charge"})).unwrap();
+        assert_eq!(e["type"], "charge.imported");
+        assert_eq!(
+            (&e["created"], &e["livemode"]),
+            (&Value::Null, &Value::Null)
+        );
+
+        for bad in [
+            json!({"object": "customer"}),
+            json!({"id": "cus_1"}),
+            json!({"id": 1, "object": "customer"}),
+            json!({"id": "cus_1", "object": null}),
+            json!("cus_1"),
+        ] {
+            assert!(import_envelope(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_events_count_as_new_then_duplicate_and_unparsable_ones_are_skipped() {
+        let (_tmp, db, id) = fake::db_with_processor();
+        let mut events: Vec<Value> = [
+            json!({"id": "cus_1", "object": "customer", "created": 1_700_000_000,
+                   "email": "a@example.com"}),
+            json!({"id": "cus_2", "object": "customer", "created": 1_700_000_001}),
+        ]
+        .iter()
+        .filter_map(import_envelope)
+        .collect();
+        events.push(json!({"id": "evt_no_type"}));
+        let mut first = Counts::default();
+        store_events(&db, None, id, &events, &mut first).unwrap();
+        assert_eq!((first.fetched, first.new, first.duplicates), (3, 2, 0));
+        let mut again = Counts::default();
+        store_events(&db, None, id, &events, &mut again).unwrap();
+        assert_eq!((again.fetched, again.new, again.duplicates), (3, 0, 2));
+    }
+}

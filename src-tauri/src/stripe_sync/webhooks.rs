@@ -36,8 +36,12 @@ pub const SECRET_MISSING: &str = "Stripe created the webhook endpoint but did no
 
 /// The events this processor subscribes to: its config's `events`, else [`DEFAULT_EVENTS`].
 pub fn selected_events(ctx: &Context, id: i64) -> Result<Vec<String>> {
-    let row = stripe_processor(ctx, id)?;
-    let cfg: Value = serde_json::from_str(&row.config).unwrap_or(Value::Null);
+    Ok(events_in_config(&stripe_processor(ctx, id)?.config))
+}
+
+/// A processor config's `events` (strings only), else [`DEFAULT_EVENTS`].
+fn events_in_config(config: &str) -> Vec<String> {
+    let cfg: Value = serde_json::from_str(config).unwrap_or(Value::Null);
     let listed: Vec<String> = cfg
         .get("events")
         .and_then(Value::as_array)
@@ -48,11 +52,11 @@ pub fn selected_events(ctx: &Context, id: i64) -> Result<Vec<String>> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(if listed.is_empty() {
+    if listed.is_empty() {
         DEFAULT_EVENTS.iter().map(|s| (*s).to_owned()).collect()
     } else {
         listed
-    })
+    }
 }
 
 fn check_base_url(base: &str) -> Result<String> {
@@ -210,4 +214,59 @@ pub fn update_registered_urls(ctx: &Context, base_url: &str) -> Result<Vec<i64>>
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_lists_its_events_or_gets_the_defaults() {
+        let defaults: Vec<String> = DEFAULT_EVENTS.iter().map(|s| s.to_string()).collect();
+        assert!(
+            DEFAULT_EVENTS.len() <= 20,
+            "one Events API call takes 20 types"
+        );
+        for cfg in [
+            "{}",
+            "",
+            "not json",
+            "[]",
+            r#"{"events": []}"#,
+            r#"{"events": "x"}"#,
+            r#"{"events": [1, null]}"#,
+        ] {
+            assert_eq!(events_in_config(cfg), defaults, "{cfg:?}");
+        }
+        assert_eq!(
+            events_in_config(r#"{"events": ["customer.created", 7, "charge.refunded"]}"#),
+            ["customer.created", "charge.refunded"]
+        );
+    }
+
+    #[test]
+    fn public_base_urls_are_absolute_http_without_query_or_fragment() {
+        assert_eq!(
+            check_base_url(" https://example.ngrok.app/ ").unwrap(),
+            "https://example.ngrok.app"
+        );
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8787/prefix//").unwrap(),
+            "http://127.0.0.1:8787/prefix"
+        );
+        for bad in [
+            "",
+            "example.ngrok.app",
+            "ftp://example.com",
+            "https://x.app/?a=1",
+            "https://x.app/#f",
+            "file:///tmp",
+            "https://",
+        ] {
+            assert!(
+                matches!(check_base_url(bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
+    }
 }
