@@ -1,11 +1,11 @@
 //! The Processing Activity Log: what each processor did with whose data, and when.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::csv_out::CsvWriter;
 use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
 use crate::store::{events, replay_cache, subjects as subject_q, Db};
@@ -209,16 +209,22 @@ pub fn detail(db: &Db, id: i64) -> Result<ActivityDetail> {
     })
 }
 
-/// Writes every event matching `q` (ignoring its limit and cursor) to `path` as CSV.
+/// Writes every event matching `q` (ignoring its limit and cursor) to `path` as CSV
+/// (`csv_out`: a header row, CRLF line ends, cells defused).
 /// Returns how many rows were written.
 pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
     crate::files::write_private(path, |f| {
-        let mut out = std::io::BufWriter::new(f);
-        writeln!(
-            out,
-            "occurred_at,received_at,source,event_type,event_id,subject_email,status"
-        )
+        let mut out = CsvWriter::new(f);
+        out.row([
+            "occurred_at",
+            "received_at",
+            "source",
+            "event_type",
+            "event_id",
+            "subject_email",
+            "status",
+        ])
         .map_err(io)?;
         let mut q = q.clone();
         q.cursor = None;
@@ -227,7 +233,7 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
         loop {
             let page = page(db, &q)?;
             for a in &page.rows {
-                let cells = [
+                out.row([
                     a.occurred_at.as_str(),
                     a.received_at.as_str(),
                     a.source.as_str(),
@@ -235,9 +241,8 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
                     a.event_id.as_str(),
                     a.subject_email.as_deref().unwrap_or(""),
                     a.status.as_str(),
-                ];
-                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-                writeln!(out, "{}", line.join(",")).map_err(io)?;
+                ])
+                .map_err(io)?;
             }
             written += page.rows.len();
             match page.next_cursor {
@@ -245,24 +250,9 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
                 None => break,
             }
         }
-        out.flush().map_err(io)?;
+        out.finish().map_err(io)?;
         Ok(written)
     })
-}
-
-/// A CSV cell: quoted when needed, and never starting with a formula character (a cell like
-/// `=HYPERLINK(…)` would run in a spreadsheet).
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 /// How long past the activity-log retention a deleted event's id stays in the replay cache
@@ -309,13 +299,5 @@ mod tests {
     fn only_star_is_a_wildcard() {
         assert_eq!(to_glob("customer.*"), "customer.*");
         assert_eq!(to_glob("a?[b]"), "a[?][[]b]");
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=1+1"), "'=1+1");
     }
 }

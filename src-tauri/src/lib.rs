@@ -8,6 +8,7 @@ mod bindings;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod csv_out;
 pub mod dashboard;
 pub mod deliveries;
 pub mod doctor;

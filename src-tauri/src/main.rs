@@ -15,6 +15,7 @@ mod activity;
 mod audit;
 mod cli;
 mod context;
+mod csv_out;
 mod dashboard;
 mod deliveries;
 mod doctor;

@@ -147,52 +147,36 @@ fn fetch_stripe(
     Ok(dropped)
 }
 
-fn cell(v: &Value) -> String {
-    let s = match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    // No spreadsheet formulas from data.
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+/// A record's value as a CSV cell: null empty, a string as it is, anything else (numbers,
+/// booleans, nested objects and arrays) as its JSON text.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
 }
 
-/// CSV with one column per top-level key (in first-seen order); nested values as JSON.
-pub fn to_csv(records: &[Value]) -> String {
-    let mut cols: Vec<String> = Vec::new();
+/// CSV (`csv_out`) with one column per top-level key (in first-seen order); nested values as
+/// JSON. With no records it is one empty header record (`""`).
+pub fn to_csv(records: &[Value]) -> Vec<u8> {
+    let mut cols: Vec<&String> = Vec::new();
     for r in records {
         if let Value::Object(m) = r {
             for k in m.keys() {
-                if !cols.contains(k) {
-                    cols.push(k.clone());
+                if !cols.contains(&k) {
+                    cols.push(k);
                 }
             }
         }
     }
-    let mut out = cols
-        .iter()
-        .map(|c| cell(&Value::String(c.clone())))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push_str("\r\n");
-    for r in records {
-        let line: Vec<String> = cols
-            .iter()
-            .map(|c| cell(r.get(c).unwrap_or(&Value::Null)))
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
+    let rows = records.iter().map(|r| {
+        cols.iter()
+            .map(|c| cell(r.get(c.as_str())))
+            .collect::<Vec<_>>()
+    });
+    let header = cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    crate::csv_out::to_bytes(std::iter::once(header).chain(rows))
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -397,7 +381,7 @@ pub fn build(
         ));
         files.push((
             format!("{}.csv", c.name),
-            to_csv(&c.records).into_bytes(),
+            to_csv(&c.records),
             Some(c.records.len() as u64),
         ));
     }
@@ -564,10 +548,11 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {
-        let csv = to_csv(&[
+        let csv = String::from_utf8(to_csv(&[
             json!({"a": "x,y", "b": "=SUM(A1)", "c": -5}),
             json!({"a": "say \"hi\"", "d": {"k": 1}}),
-        ]);
+        ]))
+        .unwrap();
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(lines[0], "a,b,c,d");
         assert_eq!(lines[1], "\"x,y\",'=SUM(A1),-5,");

@@ -218,7 +218,7 @@ pub fn export(ctx: &Context, format: Format, path: &Path) -> Result<Ropa> {
     let r = report(ctx)?;
     let bytes = match format {
         Format::Json => serde_json::to_vec_pretty(&r).expect("the record serialises"),
-        Format::Csv => csv(&r).into_bytes(),
+        Format::Csv => csv(&r),
         Format::Xlsx => super::export_xlsx::render(&r)?,
         Format::Pdf => super::export_pdf::render(&r),
     };
@@ -227,30 +227,12 @@ pub fn export(ctx: &Context, format: Format, path: &Path) -> Result<Ropa> {
     Ok(r)
 }
 
-/// CSV: a header row, then one row per activity.
-pub fn csv(r: &Ropa) -> String {
-    let mut out = String::new();
-    let headers: Vec<String> = COLUMNS.iter().map(|c| csv_cell(&header(c))).collect();
-    out.push_str(&headers.join(","));
-    out.push_str("\r\n");
-    for a in &r.activities {
-        let cells: Vec<String> = COLUMNS.iter().map(|c| csv_cell(&(c.value)(a))).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// A CSV cell: quoted when needed, and never starting with a formula character.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+/// CSV (`csv_out`): a header row, then one row per activity.
+pub fn csv(r: &Ropa) -> Vec<u8> {
+    let headers = COLUMNS.iter().map(header).collect::<Vec<_>>();
+    let rows = r
+        .activities
+        .iter()
+        .map(|a| COLUMNS.iter().map(|c| (c.value)(a)).collect::<Vec<_>>());
+    crate::csv_out::to_bytes(std::iter::once(headers).chain(rows))
 }
