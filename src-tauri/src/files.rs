@@ -48,12 +48,7 @@ pub fn write_private<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>)
 /// Where the app saves a package unless the officer chooses a folder: the user's Downloads
 /// folder (XDG user dirs on Linux), else `~/Downloads`; created if missing.
 pub fn downloads_dir() -> Result<PathBuf> {
-    let dirs = directories::UserDirs::new()
-        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
-    let dir = dirs
-        .download_dir()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs.home_dir().join("Downloads"));
+    let dir = downloads_path()?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::Io(format!(
             "cannot create {}: {e}; choose a folder instead",
@@ -61,6 +56,16 @@ pub fn downloads_dir() -> Result<PathBuf> {
         ))
     })?;
     Ok(dir)
+}
+
+/// Where the Downloads folder is, without creating it.
+pub fn downloads_path() -> Result<PathBuf> {
+    let dirs = directories::UserDirs::new()
+        .ok_or_else(|| Error::Io("cannot find your home folder: choose a folder instead".into()))?;
+    Ok(dirs
+        .download_dir()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs.home_dir().join("Downloads")))
 }
 
 /// Whether `target` (a file to create, or with `dir` a folder) lies in `folder`, both with

@@ -57,7 +57,8 @@ impl Destinations {
 }
 
 fn in_downloads(p: &Path, is_dir: bool) -> bool {
-    files::downloads_dir().is_ok_and(|d| files::inside(&d, p, is_dir))
+    // Only looked at, not created: a refused path leaves no folder behind.
+    files::downloads_path().is_ok_and(|d| files::inside(&d, p, is_dir))
 }
 
 #[cfg(test)]
