@@ -130,8 +130,9 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
     }
 
     /// No savepoint: when `apply` fails nothing was written. Finding out about replays and
-    /// suppression only reads, the event is one `INSERT` (SQLite backs out a failed statement by itself),
-    /// and the delivery record is written only after it succeeded, its own failure tolerated.
+    /// suppression only reads, the event is one `INSERT` (SQLite backs out a failed statement
+    /// by itself), and the delivery record is written only after it succeeded, its own
+    /// failure tolerated.
     fn needs_savepoint(&self) -> bool {
         false
     }
@@ -281,7 +282,8 @@ mod tests {
                 Outcome::Accepted
             );
         }
-        // Retention deletes evt_old (received at 2 000), an erasure evt_erased.
+        // Both deleted as retention deletes them (an erasure deletes rows the same way, and
+        // the trigger does not care which).
         db.write(|c| {
             events::delete_received_before(c, 3_000)?;
             assert_eq!(replay_cache::count(c)?, 2);
