@@ -48,6 +48,7 @@ test: setup
 
 bench: setup
 	$(NPM) run build
+	cargo build --release --locked
 	$(WITH_SESSION) cargo bench --bench ingest
 	cargo bench --bench writer
 	$(WITH_SESSION) cargo bench --bench catchup
@@ -61,11 +62,11 @@ fmt:
 # Every property test (`props` in its name) with a million cases each, optimised but with
 # overflow checks kept on, as in debug builds (README.md, "Property tests").
 proptest-long:
-	PROPTEST_CASES=1000000 CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo test --release --lib props
+	PROPTEST_CASES=1000000 CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo test --release -p privacy-desk-core --lib props
 
 # Regenerates ui/src/lib/bindings from the Rust types (cargo test fails when they are stale).
 bindings:
-	UPDATE_BINDINGS=1 cargo test --lib bindings
+	UPDATE_BINDINGS=1 cargo test -p privacy-desk-desktop bindings
 
 lint: setup
 	$(NPM) run check

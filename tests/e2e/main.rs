@@ -16,14 +16,17 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use privacy_desk::secrets::Secret;
-use privacy_desk::stripe::signature;
+use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::stripe::signature;
 use serde_json::{json, Value};
 
 use support::Fixture;
 use webdriver::{artifacts_dir, Session, TauriDriver};
 
-const APP: &str = env!("CARGO_BIN_EXE_privacy-desk");
+/// `privacy-desk`, as users start it: with no subcommand it becomes `privacy-desk-gui`.
+fn app() -> &'static str {
+    support::bin()
+}
 
 /// One app at a time: it is a single instance per D-Bus session (a second launch would only
 /// focus the first window and exit).
@@ -58,7 +61,7 @@ impl RunningApp {
         let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
         let driver = TauriDriver::start(&log, env);
         let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
-        let session = Session::create(&driver, APP, &["--data-dir", dir]);
+        let session = Session::create(&driver, app(), &["--data-dir", dir]);
         RunningApp {
             session,
             driver,

@@ -7,11 +7,11 @@ use std::path::Path;
 use std::process::Command;
 
 use calamine::{open_workbook, Data, Range, Reader, Xlsx};
-use privacy_desk::secrets::Secret;
-use privacy_desk::webhook::{self, SignatureEncoding, WebhookConfig};
+use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::webhook::{self, SignatureEncoding, WebhookConfig};
 use serde_json::{json, Value};
 
-use super::{split_webhook_url, support, wait_until_listening, RunningApp, APP};
+use super::{app, split_webhook_url, support, wait_until_listening, RunningApp};
 use crate::webdriver;
 
 const CONTROLLER: &str = "Atelier Dupré SARL";
@@ -288,7 +288,7 @@ fn organisation_processors_activity_edit_and_ropa_export() {
 
 /// Runs the CLI on the app's data dir (alongside the running app) and expects success.
 fn cli(dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(APP)
+    let out = Command::new(app())
         .arg("--data-dir")
         .arg(dir)
         .args(args)

@@ -15,7 +15,7 @@ use chrono::{Months, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{support, RunningApp, APP};
+use super::{app, support, RunningApp};
 use crate::webdriver::Session;
 use fake_stripe::{FakeStripe, KEY};
 
@@ -412,7 +412,7 @@ fn run(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> std::process::Output {
-    let mut child = Command::new(APP)
+    let mut child = Command::new(app())
         .arg("--data-dir")
         .arg(dir)
         .args(args)

@@ -83,9 +83,9 @@ fn secrets_stay_in_the_keychain_and_data_dirs_are_separate() {
     );
     std::thread::sleep(std::time::Duration::from_millis(5100));
     let body = event_body("evt_after");
-    let sig = privacy_desk::stripe::signature::sign(
+    let sig = privacy_desk_core::stripe::signature::sign(
         &body,
-        &privacy_desk::secrets::Secret::new("whsec_rotated_secret_value"),
+        &privacy_desk_core::secrets::Secret::new("whsec_rotated_secret_value"),
         now(),
     );
     assert_eq!(

@@ -3,11 +3,10 @@
 //! headers made here pass `webhooks.signature.verifyHeader` (what `constructEvent` calls; it
 //! refuses thin events by design, so the header check is called directly).
 
-use std::path::Path;
 use std::process::Command;
 
-use privacy_desk::secrets::Secret;
-use privacy_desk::stripe::signature;
+use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::stripe::signature;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -31,7 +30,7 @@ console.log(JSON.stringify(out));
 
 #[test]
 fn signatures_agree_with_the_official_stripe_library() {
-    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let ui = crate::support::repo().join("ui");
     assert!(
         ui.join("node_modules/stripe").is_dir(),
         "npm package `stripe` missing from ui/node_modules: run `make setup`"

@@ -21,14 +21,14 @@ fn the_bad_input_matrix_gets_the_contract_statuses() {
     let body = event_body("evt_matrix");
     let (base, token) = path.split_once("?token=").unwrap();
     let sig = sign(&body);
-    let stale = privacy_desk::stripe::signature::sign(
+    let stale = privacy_desk_core::stripe::signature::sign(
         &body,
-        &privacy_desk::secrets::Secret::new(SECRET),
+        &privacy_desk_core::secrets::Secret::new(SECRET),
         now() - 301,
     );
-    let wrong_secret = privacy_desk::stripe::signature::sign(
+    let wrong_secret = privacy_desk_core::stripe::signature::sign(
         &body,
-        &privacy_desk::secrets::Secret::new("whsec_someone_else"),
+        &privacy_desk_core::secrets::Secret::new("whsec_someone_else"),
         now(),
     );
     let other_endpoint = format!("/webhooks/stripe/{}?token={token}", "0".repeat(24));
@@ -258,8 +258,8 @@ fn a_200_mib_header_line_costs_the_receiver_almost_nothing() {
 
 #[test]
 fn slow_clients_are_timed_out_and_do_not_starve_others() {
-    use privacy_desk::context::Context;
-    use privacy_desk::receiver::{Config, Receiver};
+    use privacy_desk_core::context::Context;
+    use privacy_desk_core::receiver::{Config, Receiver};
 
     let dir = tempfile::tempdir().unwrap();
     let (_, path) = add_stripe(dir.path());
@@ -716,9 +716,9 @@ fn a_signature_timestamp_far_in_the_past_is_stale_not_wrapped_around() {
     let (dir, path, server) = setup();
     let body = event_body("evt_wrap");
     for t in [now() + i64::MIN, i64::MIN, now() - 301] {
-        let sig = privacy_desk::stripe::signature::sign(
+        let sig = privacy_desk_core::stripe::signature::sign(
             &body,
-            &privacy_desk::secrets::Secret::new(SECRET),
+            &privacy_desk_core::secrets::Secret::new(SECRET),
             t,
         );
         let (status, json) = post(server.addr, &path, &body, &[("Stripe-Signature", &sig)]);
@@ -793,8 +793,8 @@ fn memory_per_connection_follows_the_bytes_received() {
 
 #[test]
 fn the_tunnel_path_is_the_same_service_over_any_byte_stream() {
-    use privacy_desk::context::Context;
-    use privacy_desk::receiver::{Config, Receiver};
+    use privacy_desk_core::context::Context;
+    use privacy_desk_core::receiver::{Config, Receiver};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let dir = tempfile::tempdir().unwrap();
@@ -845,7 +845,7 @@ fn the_tunnel_path_is_the_same_service_over_any_byte_stream() {
 
 #[test]
 fn the_write_queue_is_bounded() {
-    use privacy_desk::store::{Connection, Db, Job};
+    use privacy_desk_core::store::{Connection, Db, Job};
     use std::sync::mpsc;
 
     struct Block(mpsc::Receiver<()>);
@@ -854,7 +854,7 @@ fn the_write_queue_is_bounded() {
             let _ = self.0.recv();
             true
         }
-        fn finish(self: Box<Self>, _: privacy_desk::error::Result<()>) {}
+        fn finish(self: Box<Self>, _: privacy_desk_core::error::Result<()>) {}
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -869,19 +869,19 @@ fn the_write_queue_is_bounded() {
             Ok(()) => queued += 1,
             Err(_) => break true,
         }
-        if queued > privacy_desk::store::WRITE_QUEUE + 10 {
+        if queued > privacy_desk_core::store::WRITE_QUEUE + 10 {
             break false;
         }
     };
     assert!(refused, "the queue is bounded");
-    assert_eq!(queued, privacy_desk::store::WRITE_QUEUE);
+    assert_eq!(queued, privacy_desk_core::store::WRITE_QUEUE);
     drop(release);
 }
 
 #[test]
 fn junk_traffic_cannot_flush_the_record_of_real_deliveries() {
-    use privacy_desk::context::Context;
-    use privacy_desk::receiver::{Config, Receiver};
+    use privacy_desk_core::context::Context;
+    use privacy_desk_core::receiver::{Config, Receiver};
 
     let dir = tempfile::tempdir().unwrap();
     let (_, path) = add_stripe(dir.path());

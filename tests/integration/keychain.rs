@@ -139,8 +139,8 @@ fn doctor_lists_orphaned_keychain_entries_and_removes_them() {
     let (_, path) = add_stripe(&dir);
     let (gone, _) = add_stripe(&dir);
     {
-        let db = privacy_desk::store::Db::open(&dir).unwrap();
-        db.write(move |c| privacy_desk::store::processors::delete(c, gone))
+        let db = privacy_desk_core::store::Db::open(&dir).unwrap();
+        db.write(move |c| privacy_desk_core::store::processors::delete(c, gone))
             .unwrap();
         db.shutdown();
     }
@@ -215,7 +215,7 @@ fn doctor_lists_orphaned_keychain_entries_and_removes_them() {
 
 #[test]
 fn a_database_from_before_v10_keeps_its_secrets_after_the_upgrade() {
-    use privacy_desk::secrets::{legacy_namespace, Secret, SERVICE};
+    use privacy_desk_core::secrets::{legacy_namespace, Secret, SERVICE};
     const TOKEN: &str = "legacyEndpointToken_0123456789abcdef";
     const TUNNEL: &str = "2fakeLegacyNgrokToken_0123456789";
     let fake = FakeStripe::start();
@@ -226,9 +226,10 @@ fn a_database_from_before_v10_keeps_its_secrets_after_the_upgrade() {
     let eid = "0123456789abcdef01234567";
     {
         let mut conn =
-            privacy_desk::store::Connection::open(dir.join(privacy_desk::store::DB_FILE)).unwrap();
-        privacy_desk::store::migrate::migrate_to(&mut conn, 9).unwrap();
-        let hash = privacy_desk::processors::token_hash(&Secret::new(TOKEN));
+            privacy_desk_core::store::Connection::open(dir.join(privacy_desk_core::store::DB_FILE))
+                .unwrap();
+        privacy_desk_core::store::migrate::migrate_to(&mut conn, 9).unwrap();
+        let hash = privacy_desk_core::domain::processors::token_hash(&Secret::new(TOKEN));
         conn.execute(
             "INSERT INTO processors (name, kind, endpoint_id, token_hash, config, created_at)
              VALUES ('Stripe', 'stripe', ?1, ?2, '{}', 1)",

@@ -2,8 +2,8 @@
 //! processor's signed events are ingested, linked to subjects and listed as `NAME:TYPE`;
 //! `org set`, `processor add manual` and `ropa export` in every format.
 
-use privacy_desk::secrets::Secret;
-use privacy_desk::webhook::{self, SignatureEncoding, WebhookConfig};
+use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::webhook::{self, SignatureEncoding, WebhookConfig};
 use serde_json::{json, Value};
 
 use crate::support::*;

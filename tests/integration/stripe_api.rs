@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use privacy_desk::context::Context;
-use privacy_desk::secrets::SecretKind;
+use privacy_desk_core::context::Context;
+use privacy_desk_core::secrets::SecretKind;
 use serde_json::{json, Value};
 
 use crate::fake_stripe::{self, FakeStripe, KEY};
@@ -541,7 +541,7 @@ fn stripe_customer_lookup_links_events_of_unknown_customers() {
 
 #[test]
 fn stripe_thin_events_are_fetched_and_linked() {
-    use privacy_desk::{ingest, store::Db, stripe::event};
+    use privacy_desk_core::{ingest, store::Db, stripe::event};
     let fake = FakeStripe::start();
     let (tmp, pid) = setup(&fake);
     let p = pid.to_string();

@@ -9,18 +9,46 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use privacy_desk::secrets::Secret;
-use privacy_desk::stripe::signature;
+use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::stripe::signature;
 use serde_json::Value;
 
 pub const SECRET: &str = "whsec_test_privacy_desk_fixture_secret";
 
+/// `privacy-desk`. Cargo names it to the CLI crate's tests (these); the desktop crate's e2e
+/// tests find it beside `privacy-desk-gui`, since `cargo test` at the root builds both.
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_privacy-desk")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(cli) = option_env!("CARGO_BIN_EXE_privacy-desk") {
+            return cli.to_string();
+        }
+        let Some(gui) = option_env!("CARGO_BIN_EXE_privacy-desk-gui") else {
+            panic!("these tests belong to the CLI or the desktop crate");
+        };
+        let cli =
+            Path::new(gui).with_file_name(format!("privacy-desk{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            cli.is_file(),
+            "{} is missing: run the tests from the workspace root (`cargo test`)",
+            cli.display()
+        );
+        cli.to_string_lossy().into_owned()
+    })
+}
+
+/// The repository's root (the crate under test may sit in `src-tauri/<crate>/`).
+pub fn repo() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tauri.conf.json").is_file())
+        .unwrap_or(manifest)
+        .to_path_buf()
 }
 
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stripe")
+    repo().join("tests/fixtures/stripe")
 }
 
 pub struct Fixture {

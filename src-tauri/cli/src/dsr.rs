@@ -1,0 +1,309 @@
+//! `privacy-desk dsr …`: data subject requests (see `privacy_desk_core::requests`).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::output::{self, opt, table};
+use privacy_desk_core::context::Context;
+use privacy_desk_core::error::{Error, Result};
+use privacy_desk_core::requests::{self, access, erasure, Kind, Regime};
+
+#[derive(Subcommand, Debug)]
+pub enum DsrCmd {
+    /// Record a new request: access or erasure.
+    New {
+        /// access, erasure (rectification and portability are tracked too).
+        kind: String,
+        #[arg(long)]
+        email: String,
+        /// gdpr, uk-gdpr or ccpa.
+        #[arg(long, default_value = "gdpr")]
+        regime: String,
+        /// When it was received: RFC 3339 or YYYY-MM-DD (default: now).
+        #[arg(long, value_name = "DATE")]
+        received: Option<String>,
+    },
+    /// The inbox: open requests by days left, then closed ones.
+    List,
+    /// One request and its steps.
+    Show { id: i64 },
+    /// Extend the deadline (once, within the first period, with a reason).
+    Extend {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record how the requester's identity was verified.
+    VerifyIdentity {
+        id: i64,
+        #[arg(long)]
+        method: String,
+    },
+    /// Add a note.
+    Note {
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Reject the request, with the reason.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark the request answered.
+    Complete { id: i64 },
+    /// Write the access package (.zip) into DIR.
+    Access {
+        id: i64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Show the erasure plan (--plan) or execute it (--yes); a run that stopped resumes.
+    Erase {
+        id: i64,
+        #[arg(long, conflicts_with = "yes")]
+        plan: bool,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write the erasure receipt for the data subject (HTML, or JSON for a .json FILE).
+    Receipt {
+        id: i64,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Requests due in 7 or 2 days, or overdue.
+    Reminders {
+        /// Only those not shown before, and mark them shown (as the app's notifications do).
+        #[arg(long)]
+        new: bool,
+    },
+    /// How long pseudonymised financial records are kept after an erasure.
+    Retention {
+        #[arg(long, conflicts_with = "preset")]
+        years: Option<u32>,
+        /// default (7), de (10), fr (10), uk (6), us (7).
+        #[arg(long)]
+        preset: Option<String>,
+    },
+}
+
+fn print_request(r: &requests::Request, json: bool) -> Result<()> {
+    if json {
+        return output::json(r);
+    }
+    println!(
+        "request #{} — {} ({}) — {}",
+        r.id, r.kind, r.regime, r.status
+    );
+    println!("subject: {}", r.email);
+    println!("received: {}", r.received_at);
+    println!("due: {} ({} days left)", r.due_at, r.days_left);
+    if let Some(reason) = &r.extension_reason {
+        println!("extended: {reason}");
+    }
+    if let Some(m) = &r.identity_method {
+        println!("identity verified: {m} ({})", opt(&r.identity_verified_at));
+    }
+    if !r.notes.is_empty() {
+        println!("notes:\n{}", r.notes);
+    }
+    Ok(())
+}
+
+pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
+    // Retained financial records whose retention ended go first.
+    if let Err(e) = erasure::purge_expired(ctx) {
+        tracing::warn!(error = %e, "purging expired retained records failed");
+    }
+    match cmd {
+        DsrCmd::New {
+            kind,
+            email,
+            regime,
+            received,
+        } => {
+            let r = requests::create(
+                ctx,
+                requests::NewRequest {
+                    kind: Kind::parse(&kind)?,
+                    email,
+                    regime: Regime::parse(&regime)?,
+                    received,
+                },
+            )?;
+            print_request(&r, json)
+        }
+        DsrCmd::List => {
+            let all = requests::list(ctx)?;
+            if json {
+                return output::json(&all);
+            }
+            table(
+                &[
+                    "id",
+                    "kind",
+                    "subject",
+                    "regime",
+                    "status",
+                    "due",
+                    "days left",
+                ],
+                all.iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            r.kind.clone(),
+                            r.email.clone(),
+                            r.regime.clone(),
+                            r.status.clone(),
+                            r.due_at.clone(),
+                            r.days_left.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        DsrCmd::Show { id } => {
+            let p = requests::page(ctx, id)?;
+            if json {
+                return output::json(&p);
+            }
+            print_request(&p.request, false)?;
+            for s in &p.steps {
+                println!("  {}  {:<6} {}", s.at, s.actor, s.action);
+            }
+            Ok(())
+        }
+        DsrCmd::Extend { id, reason } => print_request(&requests::extend(ctx, id, &reason)?, json),
+        DsrCmd::VerifyIdentity { id, method } => {
+            print_request(&requests::verify_identity(ctx, id, &method)?, json)
+        }
+        DsrCmd::Note { id, text } => print_request(&requests::add_note(ctx, id, &text)?, json),
+        DsrCmd::Reject { id, reason } => print_request(&requests::reject(ctx, id, &reason)?, json),
+        DsrCmd::Complete { id } => print_request(&requests::complete(ctx, id)?, json),
+        DsrCmd::Access { id, out } => {
+            let p = access::build(ctx, id, &out, &mut |_| {})?;
+            if json {
+                return output::json(&p);
+            }
+            println!("{}", p.path);
+            println!("sha256 {}", p.sha256);
+            match p.stripe.as_str() {
+                "offline" => eprintln!(
+                    "note: Stripe was unreachable: the package holds local data only, and says so"
+                ),
+                "not_configured" => {
+                    eprintln!("note: no Stripe API key: the package holds local data only")
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        DsrCmd::Erase { id, plan, yes } => {
+            if !plan && !yes {
+                return Err(Error::invalid(
+                    "say --plan to review the erasure plan, or --yes to execute it",
+                ));
+            }
+            if plan {
+                let p = erasure::plan(ctx, id)?;
+                if json {
+                    return output::json(&p);
+                }
+                table(
+                    &["action", "target", "retain until", "reason"],
+                    p.items
+                        .iter()
+                        .map(|i| {
+                            vec![
+                                i.action.as_str().to_owned(),
+                                i.target.clone(),
+                                opt(&i.retain_until),
+                                i.reason.clone(),
+                            ]
+                        })
+                        .collect(),
+                );
+                if p.blocked {
+                    println!("blocked: resolve the blocked items, then plan again");
+                }
+                return Ok(());
+            }
+            let r = erasure::execute(ctx, id)?;
+            if json {
+                return output::json(&r);
+            }
+            println!(
+                "request #{id} erased: {} event(s) deleted, {} financial record(s) kept pseudonymised, Stripe customers deleted: {}",
+                r.events_deleted,
+                r.records_retained,
+                if r.stripe_customers_deleted.is_empty() {
+                    "none".to_owned()
+                } else {
+                    r.stripe_customers_deleted.join(", ")
+                }
+            );
+            Ok(())
+        }
+        DsrCmd::Receipt { id, out } => {
+            let rc = erasure::write_receipt(ctx, id, &out)?;
+            if json {
+                return output::json(
+                    &serde_json::json!({"path": out.display().to_string(), "receipt": rc}),
+                );
+            }
+            println!("{}", out.display());
+            Ok(())
+        }
+        DsrCmd::Reminders { new } => {
+            let all = if new {
+                requests::take_new_reminders(ctx)?
+            } else {
+                requests::reminders(ctx)?
+            };
+            if json {
+                return output::json(&all);
+            }
+            table(
+                &["request", "kind", "due", "days left"],
+                all.iter()
+                    .map(|r| {
+                        vec![
+                            r.request_id.to_string(),
+                            r.kind.clone(),
+                            r.due_at.clone(),
+                            r.days_left.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        DsrCmd::Retention { years, preset } => {
+            let r = if years.is_none() && preset.is_none() {
+                privacy_desk_core::domain::settings::financial_retention(ctx)?
+            } else {
+                privacy_desk_core::domain::settings::set_financial_retention(
+                    ctx,
+                    years,
+                    preset.as_deref(),
+                )?
+            };
+            if json {
+                return output::json(&r);
+            }
+            println!(
+                "financial records are kept {} years after the end of their year{}",
+                r.years,
+                r.preset
+                    .map(|p| format!(" (preset {p})"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}

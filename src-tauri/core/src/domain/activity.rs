@@ -1,0 +1,303 @@
+//! The Processing Activity Log: what each processor did with whose data, and when.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::csv_out::CsvWriter;
+use crate::domain::subjects::Subject;
+use crate::error::{Error, Result};
+use crate::ingest::model::normalise_email;
+use crate::store::{events, replay_cache, subjects as subject_q, Db};
+use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
+
+/// A filter as the user writes it (CLI flags or the screen's filter bar). All parts combine.
+#[derive(Debug, Default, Clone, Deserialize, TS)]
+pub struct ActivityQuery {
+    pub source: Option<String>,
+    /// `customer.*`: `*` is the only wildcard. A `stripe:` prefix sets the source.
+    pub event_type: Option<String>,
+    /// An email (current or earlier) of a data subject, or part of a name or email.
+    pub subject: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD, inclusive.
+    pub since: Option<String>,
+    /// RFC 3339, exclusive; a bare date includes that whole day.
+    pub until: Option<String>,
+    pub status: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Activity {
+    pub id: i64,
+    pub source: String,
+    /// Namespaced: `stripe:customer.created`.
+    pub event_type: String,
+    pub event_id: String,
+    pub occurred_at: String,
+    pub received_at: String,
+    /// The subject's email in effect when the event was linked.
+    pub subject_email: Option<String>,
+    pub status: String,
+    pub processor_id: i64,
+    pub subject_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ActivityPage {
+    pub rows: Vec<Activity>,
+    /// How many events match the filter in all.
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ActivityDetail {
+    pub activity: Activity,
+    /// The minimised payload as stored (docs/data-minimisation.md).
+    pub data: serde_json::Value,
+    pub subject: Option<Subject>,
+}
+
+/// The filter in storage terms; `None` when it can match nothing (an unknown subject).
+fn to_filter(db: &Db, q: &ActivityQuery) -> Result<Option<events::Filter>> {
+    let mut source = q.source.clone().filter(|s| !s.trim().is_empty());
+    let type_glob = q
+        .event_type
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            let t = match t.split_once(':') {
+                Some((src, rest)) => {
+                    source.get_or_insert_with(|| src.to_owned());
+                    rest
+                }
+                None => t,
+            };
+            to_glob(t)
+        });
+    let subject_ids = match q
+        .subject
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(text) => {
+            let ids: Vec<i64> = if text.contains('@') {
+                let email = normalise_email(text);
+                db.read(|c| match email {
+                    Some(e) => Ok(subject_q::find_by_email(c, &e)?.map(|s| s.id)),
+                    None => Ok(None),
+                })?
+                .into_iter()
+                .collect()
+            } else {
+                db.read(|c| subject_q::search(c, text, 500))?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect()
+            };
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            Some(ids)
+        }
+    };
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => Some(parse_cursor(c)?),
+    };
+    Ok(Some(events::Filter {
+        source,
+        type_glob,
+        subject_ids,
+        processor_id: None,
+        status: q.status.clone().filter(|s| !s.trim().is_empty()),
+        since: optional_time(&q.since, DayEdge::Start)?,
+        until: optional_time(&q.until, DayEdge::EndExclusive)?,
+        before,
+        limit: q.limit.clamp(1, 1_000_000),
+        scan_by_time: false,
+    }))
+}
+
+fn optional_time(s: &Option<String>, edge: DayEdge) -> Result<Option<i64>> {
+    s.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_time(s, edge))
+        .transpose()
+}
+
+fn parse_cursor(c: &str) -> Result<(i64, i64)> {
+    c.split_once(':')
+        .and_then(|(t, id)| Some((t.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(|| Error::invalid("that paging cursor is not one this app gave out"))
+}
+
+fn view(r: events::ActivityRow) -> Activity {
+    Activity {
+        event_type: format!("{}:{}", r.source, r.event_type),
+        id: r.id,
+        source: r.source,
+        event_id: r.event_id,
+        occurred_at: to_rfc3339(r.occurred_at),
+        received_at: to_rfc3339(r.received_at),
+        subject_email: r.subject_email,
+        status: r.status,
+        processor_id: r.processor_id,
+        subject_id: r.subject_id,
+    }
+}
+
+/// Matching events, newest first (by the event's own time).
+pub fn list(db: &Db, q: &ActivityQuery) -> Result<Vec<Activity>> {
+    let Some(f) = to_filter(db, q)? else {
+        return Ok(Vec::new());
+    };
+    Ok(db
+        .read(|c| events::list(c, &f))?
+        .into_iter()
+        .map(view)
+        .collect())
+}
+
+/// One page of matching events, the total count, and the cursor of the next page.
+pub fn page(db: &Db, q: &ActivityQuery) -> Result<ActivityPage> {
+    let Some(f) = to_filter(db, q)? else {
+        return Ok(ActivityPage {
+            rows: Vec::new(),
+            total: 0,
+            next_cursor: None,
+        });
+    };
+    let (rows, total) = db.read(|c| {
+        let mut f = f.clone();
+        let total = events::count(c, &f)?;
+        // When at least 1 % of all events match, a page fills within ~100 × limit rows of
+        // the time index; otherwise the filter's own index and a sort of its matches win.
+        f.scan_by_time = total * 100 >= events::approximate_total(c)?;
+        Ok((events::list(c, &f)?, total))
+    })?;
+    let next_cursor = (rows.len() as u32 == f.limit)
+        .then(|| rows.last().map(|r| format!("{}:{}", r.occurred_at, r.id)))
+        .flatten();
+    Ok(ActivityPage {
+        rows: rows.into_iter().map(view).collect(),
+        total,
+        next_cursor,
+    })
+}
+
+pub fn detail(db: &Db, id: i64) -> Result<ActivityDetail> {
+    let (row, data) = db
+        .read(|c| events::get(c, id))?
+        .ok_or_else(|| Error::not_found(format!("no event with id {id}")))?;
+    let subject = match row.subject_id {
+        Some(sid) => db
+            .read(|c| subject_q::get(c, sid))?
+            .map(crate::domain::subjects::view),
+        None => None,
+    };
+    Ok(ActivityDetail {
+        activity: view(row),
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        subject,
+    })
+}
+
+/// Writes every event matching `q` (ignoring its limit and cursor) to `path` as CSV
+/// (`csv_out`: a header row, CRLF line ends, cells defused).
+/// Returns how many rows were written.
+pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    crate::files::write_private(path, |f| {
+        let mut out = CsvWriter::new(f);
+        out.row([
+            "occurred_at",
+            "received_at",
+            "source",
+            "event_type",
+            "event_id",
+            "subject_email",
+            "status",
+        ])
+        .map_err(io)?;
+        let mut q = q.clone();
+        q.cursor = None;
+        q.limit = 10_000;
+        let mut written = 0;
+        loop {
+            let page = page(db, &q)?;
+            for a in &page.rows {
+                out.row([
+                    a.occurred_at.as_str(),
+                    a.received_at.as_str(),
+                    a.source.as_str(),
+                    a.event_type.as_str(),
+                    a.event_id.as_str(),
+                    a.subject_email.as_deref().unwrap_or(""),
+                    a.status.as_str(),
+                ])
+                .map_err(io)?;
+            }
+            written += page.rows.len();
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        out.finish().map_err(io)?;
+        Ok(written)
+    })
+}
+
+/// How long past the activity-log retention a deleted event's id stays in the replay cache
+/// (`replay_cache`), so that a replay of it is answered `duplicate` rather than stored again.
+/// What bounds a replay: with a signed timestamp (Stripe; generic webhook processors added
+/// with `--timestamp`) a captured delivery is refused on its own once older than the
+/// tolerance (300 s), and the cache only has to catch the sender re-sending an old event with
+/// a fresh signature (a resend, a retry, Stripe's 30-day catch-up). Without timestamps this
+/// horizon is the bound: a delivery received more than retention + a year ago could be stored
+/// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
+pub const REPLAY_HORIZON_DAYS: i64 = 365;
+
+/// Deletes events received more than `days` ago (the activity-log retention setting), and
+/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`]. The deleted events'
+/// ids go into the replay cache (a trigger, migrations/0011_replay_cache.sql).
+pub fn purge_older_than(db: &Db, days: u32) -> Result<usize> {
+    let before = now_ms() - i64::from(days) * 86_400_000;
+    let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
+    db.write(move |c| {
+        let n = events::delete_received_before(c, before)?;
+        replay_cache::delete_seen_before(c, horizon)?;
+        Ok(n)
+    })
+}
+
+/// The user's glob (`*` only) as an SQLite GLOB: other GLOB metacharacters match literally.
+fn to_glob(user: &str) -> String {
+    let mut out = String::with_capacity(user.len());
+    for ch in user.trim().chars() {
+        match ch {
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_star_is_a_wildcard() {
+        assert_eq!(to_glob("customer.*"), "customer.*");
+        assert_eq!(to_glob("a?[b]"), "a[?][[]b]");
+    }
+}

@@ -1,0 +1,307 @@
+//! Processors: who processes personal data for the business (Stripe, other systems through
+//! webhooks, or manual entries for the RoPA), and how each one's webhooks reach us.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::secrets::{Secret, SecretKind};
+use crate::store::{processors as q, settings};
+use crate::time::{now_ms, to_rfc3339};
+use crate::webhook::{self, WebhookConfig};
+
+/// Where Stripe reaches the receiver when no tunnel or public URL is configured and the receiver
+/// port is the default one.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
+/// Settings key of the public base URL (a tunnel's or a reverse proxy's).
+pub const PUBLIC_BASE_URL: &str = "public_base_url";
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Processor {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub endpoint_id: Option<String>,
+    pub webhook_path: Option<String>,
+    pub webhook_url: Option<String>,
+    pub created_at: String,
+    /// `awaiting_first_event` until a verified event arrives, then `interconnected`.
+    #[ts(type = "\"awaiting_first_event\" | \"interconnected\"")]
+    pub status: &'static str,
+    pub last_event_at: Option<String>,
+}
+
+/// Adds a Stripe processor with a fresh endpoint id and token. The signing secret can be
+/// given now or later with [`set_signing_secret`].
+pub fn add_stripe(
+    ctx: &Context,
+    name: Option<&str>,
+    signing_secret: Option<Secret>,
+) -> Result<Processor> {
+    if let Some(s) = &signing_secret {
+        check_stripe_secret(s)?;
+    }
+    add_endpoint(
+        ctx,
+        name.unwrap_or("Stripe"),
+        "stripe",
+        "{}",
+        signing_secret,
+    )
+}
+
+/// Adds a generic webhook processor (`crate::webhook`) with a fresh endpoint id and token.
+pub fn add_webhook(
+    ctx: &Context,
+    name: &str,
+    config: WebhookConfig,
+    signing_secret: Option<Secret>,
+) -> Result<Processor> {
+    config.check()?;
+    if let Some(s) = &signing_secret {
+        webhook::check_secret(s)?;
+    }
+    let json = serde_json::to_string(&config).expect("the config serialises");
+    add_endpoint(ctx, name, "webhook", &json, signing_secret)
+}
+
+/// Adds a processor that receives webhooks (`stripe` or `webhook`): a fresh endpoint id and
+/// token, its configuration, and the signing secret if given.
+fn add_endpoint(
+    ctx: &Context,
+    name: &str,
+    kind: &'static str,
+    config: &str,
+    signing_secret: Option<Secret>,
+) -> Result<Processor> {
+    let name = clean_name(name)?;
+    let config = config.to_owned();
+    let endpoint_id = hex::encode(random_bytes::<12>());
+    let token = Secret::new(base64_url(&random_bytes::<32>()));
+    let token_hash = token_hash(&token);
+    let id = ctx.db.write(move |c| {
+        q::insert(
+            c,
+            &q::NewProcessor {
+                name: &name,
+                kind,
+                endpoint_id: Some(&endpoint_id),
+                token_hash: Some(&token_hash),
+                config: &config,
+                created_at: now_ms(),
+            },
+        )
+    })?;
+    let stored = ctx
+        .keychain
+        .set(id, SecretKind::EndpointToken, &token)
+        .and_then(|()| match &signing_secret {
+            Some(s) => ctx.keychain.set(id, SecretKind::SigningSecret, s),
+            None => Ok(()),
+        });
+    if let Err(e) = stored {
+        // Without its token the endpoint is unusable: do not leave half a processor behind.
+        let _ = ctx.keychain.delete(id, SecretKind::EndpointToken);
+        ctx.db.write(move |c| q::delete(c, id))?;
+        return Err(e);
+    }
+    show(ctx, id)
+}
+
+/// A processor with no integration, recorded for the RoPA.
+pub fn add_manual(ctx: &Context, name: &str) -> Result<Processor> {
+    let name = clean_name(name)?;
+    let id = ctx.db.write(move |c| {
+        q::insert(
+            c,
+            &q::NewProcessor {
+                name: &name,
+                kind: "manual",
+                endpoint_id: None,
+                token_hash: None,
+                config: "{}",
+                created_at: now_ms(),
+            },
+        )
+    })?;
+    show(ctx, id)
+}
+
+/// Replaces the signing secret of a processor.
+pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()> {
+    let p = get_row(ctx, id)?;
+    match p.kind.as_str() {
+        "stripe" => check_stripe_secret(secret)?,
+        "webhook" => webhook::check_secret(secret)?,
+        _ => {
+            return Err(Error::invalid(format!(
+                "processor {id} is a manual processor: it receives no webhooks"
+            )))
+        }
+    }
+    ctx.keychain.set(id, SecretKind::SigningSecret, secret)
+}
+
+pub fn list(ctx: &Context) -> Result<Vec<Processor>> {
+    let rows = ctx.db.read(q::list)?;
+    let base = base_url(ctx)?;
+    rows.into_iter().map(|r| view(ctx, r, &base)).collect()
+}
+
+pub fn show(ctx: &Context, id: i64) -> Result<Processor> {
+    let row = get_row(ctx, id)?;
+    view(ctx, row, &base_url(ctx)?)
+}
+
+fn get_row(ctx: &Context, id: i64) -> Result<q::ProcessorRow> {
+    ctx.db.read(|c| q::get(c, id))?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no processor with id {id}: `privacy-desk processor list` shows them"
+        ))
+    })
+}
+
+/// The public base URL Stripe posts to (tunnel or configured), else the local receiver on the
+/// port from the settings (`DEFAULT_BASE_URL` unless the port was changed).
+pub fn base_url(ctx: &Context) -> Result<String> {
+    if let Some(public) = ctx.db.read(|c| settings::get(c, PUBLIC_BASE_URL))? {
+        return Ok(public);
+    }
+    let port = crate::domain::settings::get(ctx)?.receiver_port;
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
+    let webhook_path = match &r.endpoint_id {
+        Some(eid) => {
+            let token = ctx
+                .keychain
+                .get(r.id, SecretKind::EndpointToken)?
+                .ok_or_else(|| {
+                    Error::Keychain(format!(
+                        "the webhook token of processor {} is missing from the OS keychain",
+                        r.id
+                    ))
+                })?;
+            Some(format!(
+                "/webhooks/{}/{eid}?token={}",
+                route_segment(&r.kind),
+                token.expose()
+            ))
+        }
+        None => None,
+    };
+    Ok(Processor {
+        webhook_url: webhook_path
+            .as_ref()
+            .map(|p| format!("{}{p}", base.trim_end_matches('/'))),
+        webhook_path,
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        endpoint_id: r.endpoint_id,
+        created_at: to_rfc3339(r.created_at),
+        status: if r.last_event_at.is_some() {
+            "interconnected"
+        } else {
+            "awaiting_first_event"
+        },
+        last_event_at: r.last_event_at.map(to_rfc3339),
+    })
+}
+
+/// The URL path segment for a processor kind: `/webhooks/stripe/…` or `/webhooks/custom/…`.
+pub fn route_segment(kind: &str) -> &'static str {
+    if kind == "stripe" {
+        "stripe"
+    } else {
+        "custom"
+    }
+}
+
+/// What the receiver needs to authenticate and verify one endpoint's requests.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub processor_id: i64,
+    pub kind: String,
+    /// `stripe`, or a webhook processor's name: the activity log's source.
+    pub source: String,
+    pub token_hash: [u8; 32],
+    pub signing_secrets: Vec<Secret>,
+    /// A webhook processor's signature and JSON pointer configuration.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
+    /// The data directory's hash key, for the replay hashes of the events received.
+    pub replay_key: crate::secrets::HashKey,
+}
+
+/// The endpoint with this public id, with its secrets from the keychain.
+pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
+    let row = ctx.db.read(|c| q::by_endpoint(c, endpoint_id))?;
+    let Some(r) = row else { return Ok(None) };
+    let Some(hash) = r
+        .token_hash
+        .as_deref()
+        .and_then(|h| <[u8; 32]>::try_from(h).ok())
+    else {
+        return Ok(None);
+    };
+    let secrets = ctx
+        .keychain
+        .get(r.id, SecretKind::SigningSecret)?
+        .into_iter()
+        .collect();
+    let replay_key = ctx.keychain.hash_key()?;
+    Ok(Some(Endpoint {
+        processor_id: r.id,
+        source: if r.kind == "stripe" {
+            "stripe".to_owned()
+        } else {
+            r.name.clone()
+        },
+        webhook: (r.kind == "webhook")
+            .then(|| serde_json::from_str(&r.config).ok())
+            .flatten(),
+        kind: r.kind,
+        token_hash: hash,
+        signing_secrets: secrets,
+        replay_key,
+    }))
+}
+
+pub fn token_hash(token: &Secret) -> [u8; 32] {
+    Sha256::digest(token.expose().as_bytes()).into()
+}
+
+fn check_stripe_secret(s: &Secret) -> Result<()> {
+    let v = s.expose();
+    if !v.starts_with("whsec_") || v.len() < 10 || v.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(
+            "that is not a Stripe signing secret: copy the `whsec_…` value from the webhook \
+             endpoint's page in the Stripe Dashboard",
+        ));
+    }
+    Ok(())
+}
+
+fn clean_name(name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() || n.len() > 100 || n.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "a processor name must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(n.to_owned())
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the OS random number generator is available");
+    b
+}
+
+fn base64_url(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}

@@ -1,0 +1,160 @@
+//! The desktop app: the only place that builds `tauri::Builder` — plugins, state, the
+//! in-process receiver, background work, the tray — and lists the commands.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use tauri::{Manager, RunEvent, WindowEvent};
+
+use crate::background::spawn_daily_loop;
+use crate::commands;
+use crate::state::{start_receiver, stop_receiver, AppState};
+use crate::tray::{ensure_tray, show_main_window};
+use privacy_desk_core::context::Context;
+use privacy_desk_core::error::{Error, Result};
+
+pub fn run(data_dir: &Path) -> Result<()> {
+    let ctx = Context::open(data_dir)?;
+    let app = tauri::Builder::default()
+        // First: a second launch focuses the running window instead.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main_window(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .manage(AppState::new(ctx))
+        .setup(|app| {
+            let handle = app.handle().clone();
+            start_receiver(&handle);
+            let state = handle.state::<AppState>();
+            // Missed events (the laptop was closed): caught up now, periodically, on wake.
+            drop(privacy_desk_core::stripe_sync::spawn_catch_up_loop(
+                state.ctx.clone(),
+                privacy_desk_core::stripe_sync::CATCH_UP_EVERY,
+                state.catch_up_stop.clone(),
+            ));
+            // Expired retained records purged, deadline reminders raised: at start, then hourly.
+            drop(spawn_daily_loop(handle.clone(), state.daily_stop.clone()));
+            if let Ok(s) = privacy_desk_core::domain::settings::get(&state.ctx) {
+                if let Some(days) = s.retention_days {
+                    if let Err(e) =
+                        privacy_desk_core::domain::activity::purge_older_than(&state.ctx.db, days)
+                    {
+                        tracing::warn!(error = %e, "applying the activity-log retention failed");
+                    }
+                }
+                if s.background_receiving {
+                    ensure_tray(&handle);
+                }
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let state = window.state::<AppState>();
+                let background = privacy_desk_core::domain::settings::get(&state.ctx)
+                    .map(|s| s.background_receiving)
+                    .unwrap_or(false);
+                if background && !state.quitting.load(Ordering::SeqCst) {
+                    // Keep receiving from the tray.
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::dashboard::dashboard,
+            commands::dashboard::deliveries_list,
+            commands::processors::processors_list,
+            commands::processors::processor_add_stripe,
+            commands::processors::processor_add_webhook,
+            commands::processors::processor_set_secret,
+            commands::processors::processor_show,
+            commands::processors::stripe_event_types,
+            commands::activity::activity_query,
+            commands::activity::activity_detail,
+            commands::activity::activity_export_csv,
+            commands::files::choose_save_path,
+            commands::files::choose_folder,
+            commands::settings::keychain_check,
+            commands::settings::keychain_remove_orphans,
+            commands::subjects::subjects_search,
+            commands::subjects::subject_detail,
+            commands::settings::settings_get,
+            commands::settings::settings_save,
+            commands::ropa::ropa_report,
+            commands::ropa::ropa_activity_save,
+            commands::ropa::ropa_activity_delete,
+            commands::ropa::ropa_processor_save,
+            commands::ropa::ropa_checklist_set,
+            commands::ropa::ropa_export,
+            commands::ropa::processor_add_manual,
+            commands::stripe::stripe_set_key,
+            commands::stripe::stripe_check,
+            commands::stripe::stripe_erasure_method,
+            commands::stripe::stripe_set_erasure_method,
+            commands::stripe::stripe_catch_up,
+            commands::stripe::stripe_last_catch_up,
+            commands::stripe::stripe_register_webhook,
+            commands::stripe::stripe_backfill,
+            commands::stripe::stripe_backfill_cancel,
+            commands::stripe::tunnel_set_token,
+            commands::stripe::tunnel_start,
+            commands::stripe::tunnel_stop,
+            commands::requests::requests_list,
+            commands::requests::request_create,
+            commands::requests::request_page,
+            commands::requests::request_extend,
+            commands::requests::request_verify_identity,
+            commands::requests::request_note,
+            commands::requests::request_reject,
+            commands::requests::request_complete,
+            commands::requests::erasure_plan,
+            commands::requests::erasure_execute,
+            commands::requests::erasure_receipt,
+            commands::requests::access_package,
+            commands::requests::audit_list,
+            commands::requests::audit_verify,
+            commands::requests::financial_retention_get,
+            commands::requests::financial_retention_set,
+        ])
+        .build(tauri::generate_context!())
+        .map_err(|e| Error::Io(format!("the window could not start: {e}")))?;
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            let state = handle.state::<AppState>();
+            state.catch_up_stop.store(true, Ordering::SeqCst);
+            state.daily_stop.store(true, Ordering::SeqCst);
+            state.stop_tunnel();
+            stop_receiver(handle);
+            handle.state::<AppState>().ctx.db.shutdown();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window is granted only what its screens use: the app's own commands and core
+    /// events. The save and folder dialogs are opened from Rust (`commands::files`), so the
+    /// webview has no dialog permission; nothing opens URLs or paths.
+    #[test]
+    fn the_window_is_granted_only_what_it_uses() {
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../../capabilities/main.json")).unwrap();
+        let granted: Vec<&str> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(granted, ["core:default"]);
+    }
+}

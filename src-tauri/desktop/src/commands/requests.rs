@@ -1,0 +1,170 @@
+//! Data subject requests, the erasure plan and receipt, the access package, the audit trail
+//! and the financial-record retention. Anything that may reach Stripe or write files runs on a
+//! blocking thread.
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+use ts_rs::TS;
+
+use super::blocking;
+use privacy_desk_core::audit::{self, AuditCheck, AuditEntry};
+use privacy_desk_core::domain::settings::{self, FinancialRetention, FINANCIAL_RETENTION_PRESETS};
+use privacy_desk_core::error::Result;
+use privacy_desk_core::requests::access::{self, AccessPackage};
+use privacy_desk_core::requests::erasure::{self, ErasureResult, Plan, Receipt};
+use privacy_desk_core::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
+
+/// Emitted while an access package is built, with a `Progress`.
+pub const ACCESS_PROGRESS: &str = "access-progress";
+
+#[tauri::command]
+pub async fn requests_list(app: AppHandle) -> Result<Vec<Request>> {
+    blocking(app, |s| requests::list(&s.ctx)).await
+}
+
+#[tauri::command]
+pub async fn request_create(
+    app: AppHandle,
+    kind: String,
+    email: String,
+    regime: String,
+    received: Option<String>,
+) -> Result<Request> {
+    blocking(app, move |s| {
+        let n = NewRequest {
+            kind: Kind::parse(&kind)?,
+            email,
+            regime: Regime::parse(&regime)?,
+            received: received.filter(|r| !r.trim().is_empty()),
+        };
+        requests::create(&s.ctx, n)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn request_page(app: AppHandle, id: i64) -> Result<RequestPage> {
+    blocking(app, move |s| requests::page(&s.ctx, id)).await
+}
+
+#[tauri::command]
+pub async fn request_extend(app: AppHandle, id: i64, reason: String) -> Result<Request> {
+    blocking(app, move |s| requests::extend(&s.ctx, id, &reason)).await
+}
+
+#[tauri::command]
+pub async fn request_verify_identity(app: AppHandle, id: i64, method: String) -> Result<Request> {
+    blocking(app, move |s| requests::verify_identity(&s.ctx, id, &method)).await
+}
+
+#[tauri::command]
+pub async fn request_note(app: AppHandle, id: i64, text: String) -> Result<Request> {
+    blocking(app, move |s| requests::add_note(&s.ctx, id, &text)).await
+}
+
+#[tauri::command]
+pub async fn request_reject(app: AppHandle, id: i64, reason: String) -> Result<Request> {
+    blocking(app, move |s| requests::reject(&s.ctx, id, &reason)).await
+}
+
+#[tauri::command]
+pub async fn request_complete(app: AppHandle, id: i64) -> Result<Request> {
+    blocking(app, move |s| requests::complete(&s.ctx, id)).await
+}
+
+#[tauri::command]
+pub async fn erasure_plan(app: AppHandle, id: i64) -> Result<Plan> {
+    blocking(app, move |s| erasure::plan(&s.ctx, id)).await
+}
+
+#[tauri::command]
+pub async fn erasure_execute(app: AppHandle, id: i64) -> Result<ErasureResult> {
+    blocking(app, move |s| erasure::execute(&s.ctx, id)).await
+}
+
+/// Writes the erasure receipt to `path` (HTML, or JSON for a `.json` path): the save dialog's
+/// answer, or a file in Downloads.
+#[tauri::command]
+pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Receipt> {
+    blocking(app, move |s| {
+        erasure::write_receipt(&s.ctx, id, &s.destinations.file(&path)?)
+    })
+    .await
+}
+
+/// Builds the access package into `dir` (the folder dialog's answer; none: the user's
+/// Downloads folder), emitting `access-progress` as it goes.
+#[tauri::command]
+pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
+    let emitter = app.clone();
+    blocking(app, move |s| {
+        let dir = match dir {
+            Some(d) => s.destinations.folder(&d)?,
+            None => privacy_desk_core::files::downloads_dir()?,
+        };
+        access::build(&s.ctx, id, &dir, &mut |p| {
+            let _ = emitter.emit(ACCESS_PROGRESS, p);
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn audit_list(app: AppHandle, request_id: Option<i64>) -> Result<Vec<AuditEntry>> {
+    blocking(app, move |s| audit::list(&s.ctx, request_id)).await
+}
+
+#[tauri::command]
+pub async fn audit_verify(app: AppHandle) -> Result<AuditCheck> {
+    blocking(app, |s| audit::verify(&s.ctx)).await
+}
+
+/// A retention preset by jurisdiction.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RetentionPreset {
+    pub key: String,
+    pub years: u32,
+    pub label: String,
+}
+
+/// The financial-record retention with the presets to choose from.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RetentionSettings {
+    pub current: FinancialRetention,
+    pub presets: Vec<RetentionPreset>,
+}
+
+fn retention_settings(current: FinancialRetention) -> RetentionSettings {
+    RetentionSettings {
+        current,
+        presets: FINANCIAL_RETENTION_PRESETS
+            .iter()
+            .map(|(key, years, label)| RetentionPreset {
+                key: (*key).into(),
+                years: *years,
+                label: (*label).into(),
+            })
+            .collect(),
+    }
+}
+
+#[tauri::command]
+pub async fn financial_retention_get(app: AppHandle) -> Result<RetentionSettings> {
+    blocking(app, |s| {
+        settings::financial_retention(&s.ctx).map(retention_settings)
+    })
+    .await
+}
+
+/// Sets the retention from `years` or from a preset key (exactly one of them).
+#[tauri::command]
+pub async fn financial_retention_set(
+    app: AppHandle,
+    years: Option<u32>,
+    preset: Option<String>,
+) -> Result<RetentionSettings> {
+    blocking(app, move |s| {
+        settings::set_financial_retention(&s.ctx, years, preset.as_deref()).map(retention_settings)
+    })
+    .await
+}
