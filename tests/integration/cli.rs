@@ -103,3 +103,32 @@ fn secrets_stay_in_the_keychain_and_data_dirs_are_separate() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// `privacy-desk` is the headless program: it links no GUI library (ADR 0003), so the
+/// receiver in the background does not carry WebKitGTK. Its window is `privacy-desk-gui`.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_headless_binary_links_no_gui_library() {
+    let out = std::process::Command::new("readelf")
+        .args(["-d", bin()])
+        .output()
+        .expect("readelf (binutils) is installed with build-essential");
+    assert!(out.status.success());
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(needed.iter().any(|l| l.contains("libc.so")), "{dynamic}");
+    for gui in [
+        "webkit",
+        "gtk",
+        "gdk",
+        "javascriptcore",
+        "soup",
+        "appindicator",
+        "xdo",
+    ] {
+        assert!(
+            !needed.iter().any(|l| l.to_ascii_lowercase().contains(gui)),
+            "privacy-desk links {gui}: {needed:?}"
+        );
+    }
+}

@@ -155,10 +155,10 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                     .map(|r| {
                         vec![
                             r.id.to_string(),
-                            r.kind.clone(),
+                            r.kind.to_string(),
                             r.email.clone(),
                             r.regime.clone(),
-                            r.status.clone(),
+                            r.status.to_string(),
                             r.due_at.clone(),
                             r.days_left.to_string(),
                         ]
@@ -274,7 +274,7 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                     .map(|r| {
                         vec![
                             r.request_id.to_string(),
-                            r.kind.clone(),
+                            r.kind.to_string(),
                             r.due_at.clone(),
                             r.days_left.to_string(),
                         ]

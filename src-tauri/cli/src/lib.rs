@@ -429,7 +429,7 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
                         vec![
                             p.id.to_string(),
                             p.name.clone(),
-                            p.kind.clone(),
+                            p.kind.to_string(),
                             p.status.to_string(),
                             opt(&p.last_event_at),
                             opt(&p.webhook_url),

@@ -180,7 +180,7 @@ mod tests {
                     c,
                     &NewProcessor {
                         name: "Stripe",
-                        kind: "stripe",
+                        kind: crate::store::processors::ProcessorKind::Stripe,
                         endpoint_id: Some("0123456789abcdef01234567"),
                         token_hash: None,
                         config: "{}",

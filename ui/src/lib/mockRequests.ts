@@ -1,5 +1,6 @@
 // The data-subject-request part of the in-memory test Backend (mockBackend.ts). Not imported by the app.
 
+import type { RequestKind } from './bindings/RequestKind'
 import type { Backend, BackendError } from './backend'
 import { extensionEligibility, firstDue, isClosed, sortInbox, todayUtc, utcDay } from './requests'
 import type {
@@ -162,7 +163,7 @@ export function dsrMethods(dsr: () => MockDsr, track: Track): DsrMethods {
       const e = email.trim().toLowerCase()
       if (!/^[^\s@]+@[^\s@]+$/.test(e)) throw { code: 'invalid_input', message: '--email is not an email address' } satisfies BackendError
       const id = Math.max(0, ...dsr().requests.map((r) => r.id)) + 1
-      const r = mockRequest(id, { kind, email: e, regime, received_at: `${received ?? today()}T00:00:00Z` }, today())
+      const r = mockRequest(id, { kind: kind as RequestKind, email: e, regime, received_at: `${received ?? today()}T00:00:00Z` }, today())
       dsr().requests.push(r)
       step(id, 'request.created')
       return r

@@ -20,12 +20,13 @@ import {
   validateNewRequest,
 } from './requests'
 import type { Plan, PlanItem } from './types'
+import type { RequestStatus } from './bindings/RequestStatus'
 
 const TODAY = '2026-03-30'
 
 describe('days left', () => {
   it('colours by urgency: overdue and ≤ 2 days red, ≤ 7 amber, more green, closed neutral', () => {
-    const u = (days_left: number, status = 'received') => urgency({ days_left, status })
+    const u = (days_left: number, status: RequestStatus = 'received') => urgency({ days_left, status })
     expect([u(-3), u(0), u(2), u(3), u(7), u(8), u(30)]).toEqual(['red', 'red', 'red', 'amber', 'amber', 'green', 'green'])
     expect(u(-10, 'completed')).toBe('closed')
     expect(u(1, 'rejected')).toBe('closed')

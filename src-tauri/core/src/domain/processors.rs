@@ -8,6 +8,7 @@ use ts_rs::TS;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::secrets::{Secret, SecretKind};
+pub use crate::store::processors::ProcessorKind;
 use crate::store::{processors as q, settings};
 use crate::time::{now_ms, to_rfc3339};
 use crate::webhook::{self, WebhookConfig};
@@ -22,7 +23,7 @@ pub const PUBLIC_BASE_URL: &str = "public_base_url";
 pub struct Processor {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: ProcessorKind,
     pub endpoint_id: Option<String>,
     pub webhook_path: Option<String>,
     pub webhook_url: Option<String>,
@@ -46,7 +47,7 @@ pub fn add_stripe(
     add_endpoint(
         ctx,
         name.unwrap_or("Stripe"),
-        "stripe",
+        ProcessorKind::Stripe,
         "{}",
         signing_secret,
     )
@@ -64,7 +65,7 @@ pub fn add_webhook(
         webhook::check_secret(s)?;
     }
     let json = serde_json::to_string(&config).expect("the config serialises");
-    add_endpoint(ctx, name, "webhook", &json, signing_secret)
+    add_endpoint(ctx, name, ProcessorKind::Webhook, &json, signing_secret)
 }
 
 /// Adds a processor that receives webhooks (`stripe` or `webhook`): a fresh endpoint id and
@@ -72,7 +73,7 @@ pub fn add_webhook(
 fn add_endpoint(
     ctx: &Context,
     name: &str,
-    kind: &'static str,
+    kind: ProcessorKind,
     config: &str,
     signing_secret: Option<Secret>,
 ) -> Result<Processor> {
@@ -118,7 +119,7 @@ pub fn add_manual(ctx: &Context, name: &str) -> Result<Processor> {
             c,
             &q::NewProcessor {
                 name: &name,
-                kind: "manual",
+                kind: ProcessorKind::Manual,
                 endpoint_id: None,
                 token_hash: None,
                 config: "{}",
@@ -132,9 +133,9 @@ pub fn add_manual(ctx: &Context, name: &str) -> Result<Processor> {
 /// Replaces the signing secret of a processor.
 pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()> {
     let p = get_row(ctx, id)?;
-    match p.kind.as_str() {
-        "stripe" => check_stripe_secret(secret)?,
-        "webhook" => webhook::check_secret(secret)?,
+    match p.kind {
+        ProcessorKind::Stripe => check_stripe_secret(secret)?,
+        ProcessorKind::Webhook => webhook::check_secret(secret)?,
         _ => {
             return Err(Error::invalid(format!(
                 "processor {id} is a manual processor: it receives no webhooks"
@@ -187,7 +188,7 @@ fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
                 })?;
             Some(format!(
                 "/webhooks/{}/{eid}?token={}",
-                route_segment(&r.kind),
+                r.kind.route_segment(),
                 token.expose()
             ))
         }
@@ -212,20 +213,11 @@ fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
     })
 }
 
-/// The URL path segment for a processor kind: `/webhooks/stripe/…` or `/webhooks/custom/…`.
-pub fn route_segment(kind: &str) -> &'static str {
-    if kind == "stripe" {
-        "stripe"
-    } else {
-        "custom"
-    }
-}
-
 /// What the receiver needs to authenticate and verify one endpoint's requests.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub processor_id: i64,
-    pub kind: String,
+    pub kind: ProcessorKind,
     /// `stripe`, or a webhook processor's name: the activity log's source.
     pub source: String,
     pub token_hash: [u8; 32],
@@ -255,12 +247,12 @@ pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
     let replay_key = ctx.keychain.hash_key()?;
     Ok(Some(Endpoint {
         processor_id: r.id,
-        source: if r.kind == "stripe" {
+        source: if r.kind == ProcessorKind::Stripe {
             "stripe".to_owned()
         } else {
             r.name.clone()
         },
-        webhook: (r.kind == "webhook")
+        webhook: (r.kind == ProcessorKind::Webhook)
             .then(|| serde_json::from_str(&r.config).ok())
             .flatten(),
         kind: r.kind,

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::Answer;
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::domain::processors::{self, Endpoint};
 use crate::ingest;
 use crate::secrets::Secret;
@@ -212,7 +213,7 @@ impl Handler {
 pub fn authorise(route: &Route, ep: &Endpoint) -> Result<(), Answer> {
     let token = Secret::new(route.token.as_deref().unwrap_or(""));
     let token_ok: bool = processors::token_hash(&token).ct_eq(&ep.token_hash).into();
-    if route.token.is_none() || !token_ok || processors::route_segment(&ep.kind) != route.kind {
+    if route.token.is_none() || !token_ok || ep.kind.route_segment() != route.kind {
         return Err(unauthorized());
     }
     Ok(())
@@ -234,8 +235,8 @@ pub fn verify(
         answer,
         stale_secret,
     };
-    let incoming = match ep.kind.as_str() {
-        "stripe" => {
+    let incoming = match ep.kind {
+        ProcessorKind::Stripe => {
             let sig = header(headers, "stripe-signature");
             signature::verify(sig, body, &ep.signing_secrets, received_at / 1000).map_err(|e| {
                 let stale = matches!(
@@ -247,7 +248,7 @@ pub fn verify(
             event::parse(body, received_at)
                 .map_err(|e| refused(Answer::new(400, "invalid_payload", e.to_string()), false))?
         }
-        "webhook" => {
+        ProcessorKind::Webhook => {
             let Some(cfg) = &ep.webhook else {
                 return Err(refused(
                     Answer::new(
@@ -275,7 +276,7 @@ pub fn verify(
             webhook::parse(cfg, body, received_at)
                 .map_err(|e| refused(Answer::new(400, "invalid_payload", e.to_string()), false))?
         }
-        _ => {
+        ProcessorKind::Manual => {
             return Err(refused(
                 Answer::new(
                     400,

@@ -17,6 +17,7 @@ use super::erasure::{esc, gather};
 use super::{row, start_work, view, Kind, Regime};
 use crate::audit::{self, Entry};
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
 use crate::ingest::model::Minimised;
 use crate::secrets::SecretKind;
@@ -191,7 +192,7 @@ pub fn build(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AccessPackage> {
     let r = row(ctx, id)?;
-    if r.kind != Kind::Access.as_str() && r.kind != Kind::Portability.as_str() {
+    if !matches!(r.kind, Kind::Access | Kind::Portability) {
         return Err(Error::invalid(format!(
             "request {id} is an {} request: access packages are for access requests",
             r.kind
@@ -333,7 +334,7 @@ pub fn build(
     let mut stripe_note: Option<String> = None;
     let mut foreign_objects_dropped = 0u64;
     for (pid, cus, kind) in &g.customers {
-        if kind != "stripe" {
+        if *kind != Some(ProcessorKind::Stripe) {
             continue;
         }
         let Some(key) = ctx.keychain.get(*pid, SecretKind::ApiKey)? else {

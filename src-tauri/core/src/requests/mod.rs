@@ -21,57 +21,15 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
 use crate::store::requests as q;
+pub use crate::store::requests::{Kind, Status};
 use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
 pub use deadlines::Regime;
-
-/// What the subject asks for. Rectification and portability are recorded and tracked; only
-/// access and erasure have workflows so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Access,
-    Erasure,
-    Rectification,
-    Portability,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "access" => Ok(Kind::Access),
-            "erasure" | "deletion" => Ok(Kind::Erasure),
-            "rectification" => Ok(Kind::Rectification),
-            "portability" => Ok(Kind::Portability),
-            _ => Err(Error::invalid(format!(
-                "unknown request kind '{s}': use access or erasure"
-            ))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Access => "access",
-            Kind::Erasure => "erasure",
-            Kind::Rectification => "rectification",
-            Kind::Portability => "portability",
-        }
-    }
-}
-
-/// Request statuses, from received to completed or rejected.
-pub mod status {
-    pub const RECEIVED: &str = "received";
-    pub const IDENTITY_VERIFIED: &str = "identity_verified";
-    pub const IN_PROGRESS: &str = "in_progress";
-    pub const COMPLETED: &str = "completed";
-    pub const REJECTED: &str = "rejected";
-}
 
 /// A request as the CLI (`--json`) and the screens show it.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Request {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     /// The subject's email; after the subject was erased, its keyed hash (`sh_…`).
     pub email: String,
     /// The subject's keyed hash.
@@ -84,7 +42,7 @@ pub struct Request {
     pub due_at: String,
     /// Calendar days left until the due day (negative when overdue).
     pub days_left: i64,
-    pub status: String,
+    pub status: Status,
     pub extended: bool,
     pub extension_reason: Option<String>,
     pub identity_method: Option<String>,
@@ -132,10 +90,6 @@ pub(crate) fn view(r: q::RequestRow, today: NaiveDate) -> Request {
     }
 }
 
-fn is_closed(status: &str) -> bool {
-    matches!(status, status::COMPLETED | status::REJECTED)
-}
-
 pub(crate) fn row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
     ctx.db.read(|c| q::get(c, id))?.ok_or_else(|| {
         Error::not_found(format!(
@@ -146,7 +100,7 @@ pub(crate) fn row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
 
 fn open_row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
     let r = row(ctx, id)?;
-    if is_closed(&r.status) {
+    if r.status.is_closed() {
         return Err(Error::Blocked(format!(
             "request {id} is {} already",
             r.status
@@ -335,7 +289,7 @@ pub fn reject(ctx: &Context, id: i64, reason: &str) -> Result<Request> {
         Entry::new(audit::USER, "request.rejected"),
         move |c, now| {
             q::add_note(c, id, &format!("Rejected: {reason}"), now)?;
-            q::set_status(c, id, status::REJECTED, now)
+            q::set_status(c, id, Status::Rejected, now)
         },
     )
 }
@@ -346,7 +300,7 @@ pub fn complete(ctx: &Context, id: i64) -> Result<Request> {
         ctx,
         id,
         Entry::new(audit::USER, "request.completed"),
-        move |c, now| q::set_status(c, id, status::COMPLETED, now),
+        move |c, now| q::set_status(c, id, Status::Completed, now),
     )
 }
 
@@ -354,7 +308,7 @@ pub fn complete(ctx: &Context, id: i64) -> Result<Request> {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Reminder {
     pub request_id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub days_left: i64,
     pub due_at: String,
 }
@@ -363,7 +317,7 @@ pub struct Reminder {
 pub fn reminders(ctx: &Context) -> Result<Vec<Reminder>> {
     Ok(list(ctx)?
         .into_iter()
-        .filter(|r| !is_closed(&r.status) && matches!(r.days_left, 7 | 2 | i64::MIN..=-1))
+        .filter(|r| !r.status.is_closed() && matches!(r.days_left, 7 | 2 | i64::MIN..=-1))
         .map(|r| Reminder {
             request_id: r.id,
             kind: r.kind,
@@ -392,11 +346,8 @@ pub fn take_new_reminders(ctx: &Context) -> Result<Vec<Reminder>> {
 
 /// Moves a request to `in_progress` (when a workflow starts), recording the step.
 pub(crate) fn start_work(c: &crate::store::Connection, r: &q::RequestRow, now: i64) -> Result<()> {
-    if matches!(
-        r.status.as_str(),
-        status::RECEIVED | status::IDENTITY_VERIFIED
-    ) {
-        q::set_status(c, r.id, status::IN_PROGRESS, now)?;
+    if matches!(r.status, Status::Received | Status::IdentityVerified) {
+        q::set_status(c, r.id, Status::InProgress, now)?;
     }
     Ok(())
 }

@@ -76,7 +76,7 @@ fn build(r: &Ropa) -> Result<Vec<u8>, XlsxError> {
             let d = &p.details;
             let row = [
                 p.name.clone(),
-                p.kind.clone(),
+                p.kind.to_string(),
                 d.service.clone(),
                 d.contact.clone(),
                 d.location.clone(),

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::domain::settings::OrgProfile;
 use crate::error::{Error, Result};
 use crate::store::ropa as q;
@@ -102,7 +103,7 @@ pub struct ProcessorDetails {
 pub struct RopaProcessor {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: ProcessorKind,
     pub details: ProcessorDetails,
     /// Purposes of the activities it takes part in.
     pub activities: Vec<String>,
@@ -194,7 +195,7 @@ pub const CHECKLIST: &[(&str, &str)] = &[
 /// and links every Stripe processor that is in no activity yet to them.
 pub fn ensure_defaults(ctx: &Context) -> Result<()> {
     let needed = ctx.db.read(|c| {
-        let unlinked = q::unlinked_processors(c, "stripe")?;
+        let unlinked = q::unlinked_processors(c, ProcessorKind::Stripe)?;
         Ok(!unlinked.is_empty())
     })?;
     if !needed {
@@ -202,7 +203,7 @@ pub fn ensure_defaults(ctx: &Context) -> Result<()> {
     }
     ctx.db.write(|c| {
         let now = now_ms();
-        let stripe = q::unlinked_processors(c, "stripe")?;
+        let stripe = q::unlinked_processors(c, ProcessorKind::Stripe)?;
         if stripe.is_empty() {
             return Ok(());
         }
@@ -298,7 +299,7 @@ pub fn report(ctx: &Context) -> Result<Ropa> {
         .map(|p| RopaProcessor {
             id: p.id,
             name: p.name.clone(),
-            kind: p.kind.clone(),
+            kind: p.kind,
             details: details.get(&p.id).cloned().unwrap_or_default(),
             activities: activities
                 .iter()

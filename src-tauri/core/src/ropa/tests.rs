@@ -18,7 +18,7 @@ struct Env {
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let ctx = Context::open(dir.path()).unwrap();
-    let add = |name: &'static str, kind: &'static str, endpoint: Option<&'static str>| {
+    let add = |name: &'static str, kind: ProcessorKind, endpoint: Option<&'static str>| {
         ctx.db
             .write(move |c| {
                 insert(
@@ -35,8 +35,12 @@ fn env() -> Env {
             })
             .unwrap()
     };
-    let stripe = add("Stripe", "stripe", Some("0123456789abcdef01234567"));
-    let manual = add("Mailjet", "manual", None);
+    let stripe = add(
+        "Stripe",
+        ProcessorKind::Stripe,
+        Some("0123456789abcdef01234567"),
+    );
+    let manual = add("Mailjet", ProcessorKind::Manual, None);
     for (i, observed) in [
         vec!["email", "name"],
         vec!["email", "phone"],

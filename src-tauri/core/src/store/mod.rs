@@ -4,6 +4,44 @@
 //! Layout: `open` (file, pragmas), `migrate` (schema versions), then one file of queries per
 //! table. Domain code calls those query functions inside [`Db::read`] / [`Db::write`].
 
+/// A fieldless enum stored as TEXT, under the same names as its serde names (each column's
+/// CHECK in `migrations/` lists them): `as_str`, `Display`, and rusqlite's `ToSql`/`FromSql`,
+/// which refuses a name it does not know.
+macro_rules! text_enum {
+    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl rusqlite::types::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(
+                v: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                match v.as_str()? {
+                    $($s => Ok($t::$v),)+
+                    _ => Err(rusqlite::types::FromSqlError::InvalidType),
+                }
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod deliveries;
 pub mod events;

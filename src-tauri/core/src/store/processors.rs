@@ -1,15 +1,43 @@
 //! Queries on `processors`.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::Result;
+
+/// What a processor is, as stored in `processors.kind` (the column's CHECK lists the same
+/// three) and named in JSON: Stripe, another system by signed webhooks, or a manual entry
+/// for the RoPA that receives nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessorKind {
+    Stripe,
+    Webhook,
+    Manual,
+}
+
+text_enum!(ProcessorKind {
+    Stripe => "stripe",
+    Webhook => "webhook",
+    Manual => "manual",
+});
+
+impl ProcessorKind {
+    /// The URL path segment of its webhooks: `/webhooks/stripe/…` or `/webhooks/custom/…`.
+    pub fn route_segment(self) -> &'static str {
+        match self {
+            ProcessorKind::Stripe => "stripe",
+            ProcessorKind::Webhook | ProcessorKind::Manual => "custom",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessorRow {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: ProcessorKind,
     pub endpoint_id: Option<String>,
     #[serde(skip)]
     pub token_hash: Option<Vec<u8>>,
@@ -39,7 +67,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ProcessorRow> {
 
 pub struct NewProcessor<'a> {
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: ProcessorKind,
     pub endpoint_id: Option<&'a str>,
     pub token_hash: Option<&'a [u8]>,
     pub config: &'a str,
@@ -52,7 +80,7 @@ impl NewProcessor<'static> {
     pub fn bare_stripe(endpoint_id: &'static str) -> Self {
         NewProcessor {
             name: "Stripe",
-            kind: "stripe",
+            kind: ProcessorKind::Stripe,
             endpoint_id: Some(endpoint_id),
             token_hash: None,
             config: "{}",

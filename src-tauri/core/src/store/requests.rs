@@ -2,13 +2,75 @@
 //! erasure's local deletes (see `crate::requests`).
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use ts_rs::TS;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// What the subject asks for. Rectification and portability are recorded and tracked; only
+/// access and erasure have workflows so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(rename = "RequestKind")]
+pub enum Kind {
+    Access,
+    Erasure,
+    Rectification,
+    Portability,
+}
+
+text_enum!(Kind {
+    Access => "access",
+    Erasure => "erasure",
+    Rectification => "rectification",
+    Portability => "portability",
+});
+
+impl Kind {
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "access" => Ok(Kind::Access),
+            "erasure" | "deletion" => Ok(Kind::Erasure),
+            "rectification" => Ok(Kind::Rectification),
+            "portability" => Ok(Kind::Portability),
+            _ => Err(Error::invalid(format!(
+                "unknown request kind '{s}': use access or erasure"
+            ))),
+        }
+    }
+}
+
+/// Where a request stands, from received to completed or rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(rename = "RequestStatus")]
+pub enum Status {
+    Received,
+    IdentityVerified,
+    InProgress,
+    Completed,
+    Rejected,
+}
+
+text_enum!(Status {
+    Received => "received",
+    IdentityVerified => "identity_verified",
+    InProgress => "in_progress",
+    Completed => "completed",
+    Rejected => "rejected",
+});
+
+impl Status {
+    /// Completed or rejected: nothing more may change.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::Completed | Status::Rejected)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RequestRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub email: Option<String>,
     pub subject_hash: String,
     pub regime: String,
@@ -16,7 +78,7 @@ pub struct RequestRow {
     pub due_at: i64,
     pub extended_at: Option<i64>,
     pub extension_reason: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub identity_method: Option<String>,
     pub identity_verified_at: Option<i64>,
     pub notes: String,
@@ -107,8 +169,8 @@ pub fn by_subject_hash(conn: &Connection, hash: &str) -> Result<Vec<RequestRow>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: &str, now: i64) -> Result<()> {
-    let done = matches!(status, "completed" | "rejected");
+pub fn set_status(conn: &Connection, id: i64, status: Status, now: i64) -> Result<()> {
+    let done = status.is_closed();
     conn.execute(
         "UPDATE requests SET status = ?2, updated_at = ?3,
              completed_at = CASE WHEN ?4 THEN ?3 ELSE NULL END

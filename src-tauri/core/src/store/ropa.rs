@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
+use crate::store::processors::ProcessorKind;
 
 #[derive(Debug, Clone)]
 pub struct ActivityRow {
@@ -118,7 +119,7 @@ pub fn link(conn: &Connection, activity_id: i64, processor_id: i64) -> Result<()
 }
 
 /// Processors of this kind that no activity names yet.
-pub fn unlinked_processors(conn: &Connection, kind: &str) -> Result<Vec<i64>> {
+pub fn unlinked_processors(conn: &Connection, kind: ProcessorKind) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.id FROM processors p WHERE p.kind = ?1 AND NOT EXISTS
            (SELECT 1 FROM ropa_activity_processors l WHERE l.processor_id = p.id)

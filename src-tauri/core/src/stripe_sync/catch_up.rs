@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::lookup::lookup_customers_with;
 use super::{client, link_pending, selected_events, store_events, Counts};
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
 use crate::secrets::{HashKey, SecretKind};
 use crate::store::{processors as pq, stripe_sync as q, Db};
@@ -123,7 +124,7 @@ pub fn catch_up_all(ctx: &Context) -> Vec<(i64, Result<Counts>)> {
     let ids: Vec<i64> = match ctx.db.read(pq::list) {
         Ok(rows) => rows
             .into_iter()
-            .filter(|p| p.kind == "stripe")
+            .filter(|p| p.kind == ProcessorKind::Stripe)
             .map(|p| p.id)
             .collect(),
         Err(e) => return vec![(0, Err(e))],

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
 use crate::ingest::{self, link, Outcome};
 use crate::secrets::{HashKey, SecretKind};
@@ -83,7 +84,7 @@ fn stripe_processor(ctx: &Context, id: i64) -> Result<pq::ProcessorRow> {
             "no processor with id {id}: `privacy-desk processor list` shows them"
         ))
     })?;
-    if row.kind != "stripe" {
+    if row.kind != ProcessorKind::Stripe {
         return Err(Error::invalid(format!(
             "processor {id} is not a Stripe processor"
         )));

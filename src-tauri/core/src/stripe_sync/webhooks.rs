@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{client, stripe_processor, DEFAULT_EVENTS};
 use crate::context::Context;
 use crate::domain::processors;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
 use crate::secrets::{Secret, SecretKind};
 use crate::store::{processors as pq, settings, stripe_sync as q};
@@ -203,7 +204,9 @@ pub fn unregister_webhook(ctx: &Context, id: i64) -> Result<bool> {
 pub fn update_registered_urls(ctx: &Context, base_url: &str) -> Result<Vec<i64>> {
     let mut done = Vec::new();
     for p in ctx.db.read(pq::list)? {
-        if p.kind != "stripe" || ctx.db.read(|c| q::webhook_endpoint(c, p.id))?.is_none() {
+        if p.kind != ProcessorKind::Stripe
+            || ctx.db.read(|c| q::webhook_endpoint(c, p.id))?.is_none()
+        {
             continue;
         }
         match register_webhook(ctx, p.id, base_url) {

@@ -118,7 +118,7 @@ pub fn retain_until(occurred_at: i64, years: u32) -> i64 {
 
 fn erasure_row(ctx: &Context, id: i64) -> Result<q::RequestRow> {
     let r = row(ctx, id)?;
-    if r.kind != Kind::Erasure.as_str() {
+    if r.kind != Kind::Erasure {
         return Err(Error::invalid(format!(
             "request {id} is an {} request, not an erasure",
             r.kind

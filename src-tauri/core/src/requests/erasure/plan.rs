@@ -13,6 +13,7 @@ use super::{
     SUPPRESSION_BASIS,
 };
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::Result;
 use crate::ingest::model::Minimised;
 use crate::secrets::SecretKind;
@@ -93,11 +94,14 @@ pub(super) fn item(
 }
 
 /// What the app holds about a subject.
+/// A subject's customer at a processor: (processor, customer id, processor kind; `None` once
+/// the processor was deleted).
+pub(crate) type Customer = (i64, String, Option<ProcessorKind>);
+
 pub(crate) struct Gathered {
     pub subject: Option<sq::SubjectRow>,
     pub emails: Vec<sq::EmailRow>,
-    /// (processor, customer id, processor kind)
-    pub customers: Vec<(i64, String, String)>,
+    pub customers: Vec<Customer>,
     pub events: Vec<q::SubjectEvent>,
 }
 
@@ -119,9 +123,7 @@ pub(crate) fn gather(
         };
         let mut customers = Vec::new();
         for x in ext {
-            let kind = pq::get(c, x.processor_id)?
-                .map(|p| p.kind)
-                .unwrap_or_default();
+            let kind = pq::get(c, x.processor_id)?.map(|p| p.kind);
             customers.push((x.processor_id, x.external_id, kind));
         }
         let mut all_emails: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
@@ -152,7 +154,7 @@ pub(super) fn redaction_jobs(ctx: &Context, g: &Gathered) -> Result<BTreeMap<i64
         let stripe = ctx
             .db
             .read(|c| pq::get(c, pid))?
-            .is_some_and(|p| p.kind == "stripe");
+            .is_some_and(|p| p.kind == ProcessorKind::Stripe);
         if !stripe || crate::stripe_sync::erasure_method(ctx, pid)? != ErasureMethod::RedactionJob {
             continue;
         }
@@ -281,7 +283,7 @@ pub fn plan(ctx: &Context, id: i64) -> Result<Plan> {
 pub(super) struct Computed {
     pub(super) plan: Plan,
     pub(super) subject_id: Option<i64>,
-    pub(super) customers: Vec<(i64, String, String)>,
+    pub(super) customers: Vec<Customer>,
     pub(super) jobs: BTreeMap<i64, Objects>,
 }
 
@@ -291,14 +293,14 @@ pub(super) struct Computed {
 pub(super) fn stripe_customers_by_email(
     ctx: &Context,
     email: &str,
-    known: &[(i64, String, String)],
-) -> Result<Option<Vec<(i64, String, String)>>> {
+    known: &[Customer],
+) -> Result<Option<Vec<Customer>>> {
     let mut found = Vec::new();
     let stripes: Vec<i64> = ctx
         .db
         .read(pq::list)?
         .into_iter()
-        .filter(|p| p.kind == "stripe")
+        .filter(|p| p.kind == ProcessorKind::Stripe)
         .map(|p| p.id)
         .collect();
     for pid in stripes {
@@ -315,7 +317,7 @@ pub(super) fn stripe_customers_by_email(
                     .is_some_and(|e| e.eq_ignore_ascii_case(email));
                 if let (true, Some(id)) = (same, o.get("id").and_then(Value::as_str)) {
                     if !known.iter().chain(&found).any(|k| k.0 == pid && k.1 == id) {
-                        found.push((pid, id.to_owned(), "stripe".to_owned()));
+                        found.push((pid, id.to_owned(), Some(ProcessorKind::Stripe)));
                     }
                 }
             }
@@ -420,7 +422,7 @@ pub(super) fn compute_plan(
     }
 
     for (pid, cus, kind) in &g.customers {
-        if kind != "stripe" {
+        if *kind != Some(ProcessorKind::Stripe) {
             let name = ctx
                 .db
                 .read(|c| pq::get(c, *pid))?

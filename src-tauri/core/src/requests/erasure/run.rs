@@ -12,8 +12,9 @@ use super::plan::{compute_plan, plan_changes, Action, Plan, PlanItem};
 use super::{erasure_row, fault, local, random_hex, stripe_step};
 use crate::audit::{self, Entry};
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
-use crate::requests::{start_work, status};
+use crate::requests::{start_work, Status};
 use crate::secrets::HashKey;
 use crate::store::{requests as q, subjects as sq};
 use crate::stripe::redaction::Objects;
@@ -23,11 +24,21 @@ use crate::time::{now_ms, to_rfc3339};
 pub(super) struct RunCustomer {
     pub(super) processor_id: i64,
     pub(super) customer_ref: String,
-    pub(super) kind: String,
+    /// `None` once the processor was deleted (stored as `""` by versions before the enum).
+    #[serde(deserialize_with = "kind_or_none")]
+    pub(super) kind: Option<ProcessorKind>,
     pub(super) idempotency_key: String,
     /// Erased at Stripe by the processor's redaction job, not by a DELETE.
     #[serde(default)]
     pub(super) via_job: bool,
+}
+
+/// A stored processor kind; unknown or empty (a deleted processor) reads as `None`.
+fn kind_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ProcessorKind>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    Ok(s.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()))
 }
 
 /// A Stripe redaction job of the run (one per processor set to redaction jobs).
@@ -88,7 +99,7 @@ pub(super) fn load_state(ctx: &Context, id: i64) -> Result<Option<RunState>> {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ErasureResult {
     pub request_id: i64,
-    pub status: String,
+    pub status: Status,
     /// The steps done, in order.
     pub steps: Vec<String>,
     pub events_deleted: i64,
@@ -113,9 +124,9 @@ pub(super) fn result(id: i64, s: &RunState) -> ErasureResult {
     ErasureResult {
         request_id: id,
         status: if s.finished_at.is_some() {
-            status::COMPLETED.into()
+            Status::Completed
         } else {
-            status::IN_PROGRESS.into()
+            Status::InProgress
         },
         steps: s.steps.clone(),
         events_deleted: s.events_deleted,
@@ -123,7 +134,7 @@ pub(super) fn result(id: i64, s: &RunState) -> ErasureResult {
         stripe_customers_deleted: s
             .customers
             .iter()
-            .filter(|c| c.kind == "stripe" && s.done(&step_name(c)))
+            .filter(|c| c.kind == Some(ProcessorKind::Stripe) && s.done(&step_name(c)))
             .map(|c| c.customer_ref.clone())
             .collect(),
         stripe_redaction_jobs: s
@@ -198,7 +209,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
             s
         }
         None => {
-            if r.status == status::REJECTED {
+            if r.status == Status::Rejected {
                 return Err(Error::Blocked(format!("request {id} was rejected")));
             }
             let c = compute_plan(ctx, &r, &BTreeSet::new())?;
@@ -211,7 +222,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 customers: c
                     .customers
                     .iter()
-                    .map(|(p, cus, k)| run_customer(id, &run, *p, cus, k, c.jobs.contains_key(p)))
+                    .map(|(p, cus, k)| run_customer(id, &run, *p, cus, *k, c.jobs.contains_key(p)))
                     .collect(),
                 jobs: c
                     .jobs
@@ -291,7 +302,7 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
         ctx.db.write(move |c| {
             let now = now_ms();
             q::save_run_state(c, id, &text, now)?;
-            q::set_status(c, id, status::COMPLETED, now)?;
+            q::set_status(c, id, Status::Completed, now)?;
             audit::append(c, &k, &e, now)?;
             Ok(())
         })?;
@@ -355,13 +366,13 @@ pub(super) fn run_customer(
     run: &str,
     p: i64,
     cus: &str,
-    kind: &str,
+    kind: Option<ProcessorKind>,
     via_job: bool,
 ) -> RunCustomer {
     RunCustomer {
         processor_id: p,
         customer_ref: cus.to_owned(),
-        kind: kind.to_owned(),
+        kind,
         // One key per customer: Stripe refuses a key reused for another path.
         idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}-{cus}"),
         via_job,
@@ -426,7 +437,7 @@ pub(super) fn recompute(
     let erased: BTreeSet<(i64, String)> = state
         .customers
         .iter()
-        .filter(|c| c.kind == "stripe" && state.done(&step_name(c)))
+        .filter(|c| c.kind == Some(ProcessorKind::Stripe) && state.done(&step_name(c)))
         .map(|c| (c.processor_id, c.customer_ref.clone()))
         .collect();
     let fresh = compute_plan(ctx, r, &erased)?;
@@ -456,7 +467,7 @@ pub(super) fn recompute(
             .any(|j| j.processor_id == *p && j.job_id.is_none());
         state
             .customers
-            .push(run_customer(r.id, &run, *p, cus, kind, via_job));
+            .push(run_customer(r.id, &run, *p, cus, *kind, via_job));
         added += 1;
     }
     if state.subject_id.is_none() {
@@ -482,4 +493,26 @@ pub(super) fn recompute(
         return Err(refuse_blocked(ctx, r, &state.plan)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run stored before the kind was an enum may hold `""` for a deleted processor: it
+    /// still reads, as "no kind", and a Stripe customer still reads as Stripe.
+    #[test]
+    fn stored_customers_read_with_old_and_new_kinds() {
+        let read = |kind: &str| -> RunCustomer {
+            serde_json::from_str(&format!(
+                r#"{{"processor_id":1,"customer_ref":"cus_1","kind":{kind},"idempotency_key":"k"}}"#
+            ))
+            .unwrap()
+        };
+        assert_eq!(read(r#""stripe""#).kind, Some(ProcessorKind::Stripe));
+        assert_eq!(read(r#""""#).kind, None);
+        assert_eq!(read("null").kind, None);
+        let back = serde_json::to_string(&read(r#""stripe""#)).unwrap();
+        assert!(back.contains(r#""kind":"stripe""#), "{back}");
+    }
 }

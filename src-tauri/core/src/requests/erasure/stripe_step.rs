@@ -10,6 +10,7 @@ use super::random_hex;
 use super::run::{commit, job_step, step_name, RunState, REDACTION_WAIT, VALIDATION_WAIT};
 use crate::audit::{self, Entry};
 use crate::context::Context;
+use crate::domain::processors::ProcessorKind;
 use crate::error::{Error, Result};
 use crate::secrets::HashKey;
 use crate::stripe::client::StripeError;
@@ -31,7 +32,7 @@ pub(super) fn delete_customers(
         if state.done(&step) || cust.via_job {
             continue;
         }
-        let outcome = if cust.kind == "stripe" {
+        let outcome = if cust.kind == Some(ProcessorKind::Stripe) {
             let client = crate::stripe_sync::client(ctx, cust.processor_id)?;
             let path = format!("/v1/customers/{}", cust.customer_ref);
             let outcome = match client.delete_idempotent(&path, &cust.idempotency_key) {
