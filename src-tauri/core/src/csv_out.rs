@@ -170,7 +170,7 @@ mod tests {
             "-1+cmd|' /C calc'!A0",
         ];
         let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::context::Context::open(dir.path()).unwrap();
+        let ctx = crate::context::Context::open_in_memory_keychain(dir.path()).unwrap();
 
         // Activity log: the event ids are the processor's data.
         let pid = ctx

@@ -116,7 +116,7 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
         other_installs: Vec::new(),
         removed: Vec::new(),
     };
-    let Some(listed) = secrets::list_all()? else {
+    let Some(listed) = ctx.keychain.list_all()? else {
         report.keychain_listing = "unsupported";
         return Ok(report);
     };
@@ -160,7 +160,7 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
 
     let legacy_here = secrets::legacy_namespace(&ctx.data_dir);
     for (ns, entries) in others {
-        let marker = secrets::marker_of(&ns).ok().flatten();
+        let marker = ctx.keychain.marker_of(&ns).ok().flatten();
         let fate = if ns == legacy_here {
             // This directory's entries from before v10; this database uses another namespace.
             Fate::Replaced
@@ -211,7 +211,7 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
         }
     }
     for e in &removable {
-        secrets::remove_listed(e)?;
+        ctx.keychain.remove_listed(e)?;
         report
             .removed
             .push(format!("{}/{}", e.namespace, e.account));
@@ -256,8 +256,12 @@ fn fate_of(dir: &Path, ns: &str) -> Fate {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::secrets::MARKER;
+    use crate::domain::processors;
+    use crate::secrets::memory::MemoryKeychain;
+    use crate::secrets::{Keychain, Secret, SecretKind, MARKER};
 
     #[test]
     fn processor_accounts_parse() {
@@ -268,5 +272,155 @@ mod tests {
         assert_eq!(parse_processor_account("app/hash-key"), None);
         assert_eq!(parse_processor_account(MARKER), None);
         assert_eq!(parse_processor_account("processor/x/api-key"), None);
+    }
+
+    /// The orphans of `report` in `namespace`: (account, reason).
+    fn orphans_in(report: &Report, namespace: &str) -> Vec<(String, &'static str)> {
+        let mut v: Vec<_> = report
+            .orphans
+            .iter()
+            .filter(|o| o.namespace == namespace)
+            .map(|o| (o.entry[namespace.len() + 1..].to_owned(), o.reason))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn pairs(v: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        v.iter().map(|(a, r)| (a.to_string(), *r)).collect()
+    }
+
+    /// An install of `keychain` in `dir` with one Stripe processor; its namespace.
+    fn install_with_a_processor(keychain: &Arc<dyn Keychain>, dir: &Path) -> String {
+        let ctx = Context::open_on(keychain.clone(), dir).unwrap();
+        processors::add_stripe(&ctx, None, None).unwrap();
+        ctx.db.shutdown();
+        ctx.keychain.namespace().to_owned()
+    }
+
+    /// Every fate of an entry, on one keychain shared by the installs of one machine (what
+    /// `tests/integration/keychain.rs` also sees in the OS keychain).
+    #[test]
+    fn orphans_are_told_from_live_and_unknown_installs_and_only_they_are_removed() {
+        let keychain = MemoryKeychain::empty();
+        let root = tempfile::tempdir().unwrap();
+        let here = root.path().join("data");
+        let replaced = install_with_a_processor(&keychain, &here);
+        std::fs::remove_dir_all(&here).unwrap();
+        let deleted = install_with_a_processor(&keychain, &root.path().join("gone"));
+        std::fs::remove_dir_all(root.path().join("gone")).unwrap();
+        let live = install_with_a_processor(&keychain, &root.path().join("live"));
+        let token = Secret::new("an-entry-of-no-known-install");
+        for name in [
+            "0123456789abcdef/app/tunnel-token".to_owned(),
+            format!("{}/processor/1/api-key", secrets::legacy_namespace(&here)),
+        ] {
+            keychain.set(&name, &token).unwrap();
+        }
+
+        // The recreated install: processor 1 in use, processor 2 deleted behind the app's
+        // back, processor 3's entry not recorded by this database.
+        let ctx = Context::open_on(keychain.clone(), &here).unwrap();
+        let ns = ctx.keychain.namespace().to_owned();
+        for _ in 0..3 {
+            processors::add_stripe(&ctx, None, None).unwrap();
+        }
+        ctx.db.write(|c| q::delete(c, 2)).unwrap();
+        ctx.db
+            .write(|c| install::forget_entry(c, 3, "endpoint-token"))
+            .unwrap();
+
+        let report = check(&ctx, &Remove::default()).unwrap();
+        assert_eq!(report.keychain_namespace, ns);
+        assert_eq!(report.keychain_listing, "complete");
+        assert_eq!(report.entries, 2, "processor 1's token and the marker");
+        assert_eq!(
+            orphans_in(&report, &ns),
+            pairs(&[
+                ("processor/2/endpoint-token", "processor_deleted"),
+                ("processor/3/endpoint-token", "not_recorded"),
+            ])
+        );
+        assert_eq!(
+            orphans_in(&report, &replaced),
+            pairs(&[
+                ("app/install", "install_replaced"),
+                ("processor/1/endpoint-token", "install_replaced"),
+            ])
+        );
+        let legacy = secrets::legacy_namespace(&here);
+        assert_eq!(
+            orphans_in(&report, &legacy),
+            pairs(&[("processor/1/api-key", "install_replaced")])
+        );
+        assert_eq!(
+            orphans_in(&report, &deleted),
+            pairs(&[
+                ("app/install", "install_deleted"),
+                ("processor/1/endpoint-token", "install_deleted"),
+            ])
+        );
+        let others: Vec<(&str, &str, usize)> = report
+            .other_installs
+            .iter()
+            .map(|i| (i.namespace.as_str(), i.status, i.entries))
+            .collect();
+        let mut expected = vec![
+            (live.as_str(), "live", 2),
+            ("0123456789abcdef", "unknown", 1),
+        ];
+        expected.sort();
+        assert_eq!(others, expected);
+        assert!(report.removed.is_empty(), "listing removes nothing");
+        assert!(
+            !format!("{report:?}").contains(token.expose()),
+            "no secret in the report"
+        );
+
+        // This install's own namespace is not another install's.
+        let own = Remove {
+            orphans: false,
+            namespaces: vec![ns.clone()],
+        };
+        assert_eq!(check(&ctx, &own).unwrap_err().exit_code(), 2);
+
+        let report = check(
+            &ctx,
+            &Remove {
+                orphans: true,
+                namespaces: Vec::new(),
+            },
+        )
+        .unwrap();
+        assert_eq!(report.removed.len(), 7, "{:?}", report.removed);
+        let after = check(&ctx, &Remove::default()).unwrap();
+        assert!(after.orphans.is_empty(), "{:?}", after.orphans);
+        assert_eq!(
+            after.other_installs.len(),
+            2,
+            "live and unknown installs are kept"
+        );
+        assert_eq!(
+            after.entries, 3,
+            "and the audit trail's key, made for the removal"
+        );
+        assert!(ctx
+            .keychain
+            .get(1, SecretKind::EndpointToken)
+            .unwrap()
+            .is_some());
+        let audited = ctx.db.read(|c| crate::store::audit::list(c, None)).unwrap();
+        assert!(audited
+            .iter()
+            .any(|e| e.action == "keychain.orphans_removed"));
+
+        // Another install's entries go only when asked for by namespace.
+        let explicit = Remove {
+            orphans: false,
+            namespaces: vec![live.clone()],
+        };
+        assert_eq!(check(&ctx, &explicit).unwrap().removed.len(), 2);
+        let after = check(&ctx, &Remove::default()).unwrap();
+        assert!(after.other_installs.iter().all(|i| i.namespace != live));
     }
 }

@@ -143,7 +143,7 @@ pub fn suppressed_row(
     let namespace = crate::store::install::keychain_namespace(conn)?.ok_or_else(|| {
         crate::error::Error::Unavailable("the database has no keychain namespace yet".into())
     })?;
-    let key = crate::secrets::Keychain::app_wide(namespace)
+    let key = crate::secrets::InstallKeychain::app_wide(namespace)
         .existing_hash_key()?
         .ok_or_else(|| {
             crate::error::Error::Keychain(

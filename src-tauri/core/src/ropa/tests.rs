@@ -17,7 +17,7 @@ struct Env {
 
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::open(dir.path()).unwrap();
+    let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
     let add = |name: &'static str, kind: ProcessorKind, endpoint: Option<&'static str>| {
         ctx.db
             .write(move |c| {

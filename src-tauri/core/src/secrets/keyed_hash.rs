@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{Keychain, Secret, SecretKind};
+use super::{InstallKeychain, Secret, SecretKind};
 use crate::error::{Error, Result};
 
 /// The key, in memory. Debug is redacted; not serialisable.
@@ -73,7 +73,7 @@ impl HashKey {
     }
 }
 
-impl Keychain {
+impl InstallKeychain {
     /// The data directory's hash key, generated and stored on first use.
     pub fn hash_key(&self) -> Result<HashKey> {
         if let Some(k) = self.existing_hash_key()? {
@@ -93,7 +93,7 @@ impl Keychain {
     /// The hash key if one was generated, else `None` (never creates one).
     pub fn existing_hash_key(&self) -> Result<Option<HashKey>> {
         let mut cache = CACHE.lock().expect("hash key cache");
-        if let Some(k) = cache.as_ref().and_then(|m| m.get(&self.namespace)) {
+        if let Some(k) = cache.as_ref().and_then(|m| m.get(self.namespace())) {
             return Ok(Some(k.clone()));
         }
         let Some(s) = self.get_app(SecretKind::HashKey)? else {
@@ -105,7 +105,7 @@ impl Keychain {
         let key = HashKey(Zeroizing::new(bytes));
         cache
             .get_or_insert_with(HashMap::new)
-            .insert(self.namespace.clone(), key.clone());
+            .insert(self.namespace().to_owned(), key.clone());
         Ok(Some(key))
     }
 }
@@ -129,5 +129,58 @@ mod tests {
         // "1:2" and "3" cannot be confused with "1" and "2:3": the processor id has no colon.
         assert_ne!(a.replay(1, "2:3"), a.replay(12, "3"));
         assert_eq!(format!("{a:?}"), "HashKey(<redacted>)");
+    }
+
+    #[test]
+    fn the_hash_key_is_generated_once_and_read_by_the_writers_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::Db::open(dir.path()).unwrap();
+        let keychain = crate::secrets::memory::MemoryKeychain::empty();
+        let kc = InstallKeychain::open(keychain.clone(), &db, dir.path()).unwrap();
+        assert!(
+            kc.existing_hash_key().unwrap().is_none(),
+            "never created by a read"
+        );
+        let key = kc.hash_key().unwrap();
+        assert_eq!(
+            kc.hash_key().unwrap().subject("a@b.c"),
+            key.subject("a@b.c")
+        );
+        let stored = kc.get_app(SecretKind::HashKey).unwrap().unwrap();
+        assert_eq!(stored.expose().len(), 64, "32 bytes, hex");
+
+        // Another install's key, stored but not read yet: the database writer's app-wide view
+        // finds it in the keychain (not in the cache of keys read).
+        let other = tempfile::tempdir().unwrap();
+        let other_db = crate::store::Db::open(other.path()).unwrap();
+        let other_kc = InstallKeychain::open(keychain, &other_db, other.path()).unwrap();
+        other_kc
+            .set_app(SecretKind::HashKey, &Secret::new(hex::encode([7u8; 32])))
+            .unwrap();
+        let app = InstallKeychain::app_wide(other_kc.namespace().to_owned());
+        let found = app.existing_hash_key().unwrap().unwrap();
+        assert_eq!(
+            found.subject("a@b.c"),
+            HashKey::from_bytes(&[7u8; 32]).subject("a@b.c")
+        );
+        assert_ne!(found.subject("a@b.c"), key.subject("a@b.c"));
+
+        // Damaged: named, never shown.
+        let third = tempfile::tempdir().unwrap();
+        let third_db = crate::store::Db::open(third.path()).unwrap();
+        let third_kc = InstallKeychain::open(
+            crate::secrets::memory::MemoryKeychain::empty(),
+            &third_db,
+            third.path(),
+        )
+        .unwrap();
+        third_kc
+            .set_app(SecretKind::HashKey, &Secret::new("not-hex-secret"))
+            .unwrap();
+        let e = third_kc.existing_hash_key().unwrap_err().to_string();
+        assert!(
+            e.contains("damaged") && !e.contains("not-hex-secret"),
+            "{e}"
+        );
     }
 }

@@ -8,18 +8,27 @@
 //! schema v10 the hash of its data directory's path that named its entries then. Processor
 //! entries (`processor/{id}/{kind}`) are read only if the database recorded writing them, so
 //! a processor never sees an entry it did not write, even where an id comes back.
+//!
+//! Two layers: a `Keychain` keeps entries by name and knows nothing of installs; the
+//! [`InstallKeychain`] on top of it (what `Context` holds) does the namespace, the record of
+//! processor entries and the install marker. The product's `Keychain` is always the OS one
+//! (`os.rs`); the core's unit tests put an in-memory one under the same `InstallKeychain`
+//! (`memory.rs`, compiled only for them: no build of the product can keep secrets in memory
+//! instead, whatever its environment says).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::store::{install, Db};
 
+mod install;
 mod keyed_hash;
+#[cfg(test)]
+pub(crate) mod memory;
+pub(crate) mod os;
+
+pub use install::{legacy_namespace, InstallKeychain, Listed, MARKER};
 pub use keyed_hash::HashKey;
 
 /// The keychain service name every entry is filed under.
@@ -69,10 +78,10 @@ pub enum SecretKind {
     EndpointToken,
     /// A Stripe restricted key (`rk_…`).
     ApiKey,
-    /// The ngrok authtoken (app-wide: see [`Keychain::set_app`]).
+    /// The ngrok authtoken (app-wide: see [`InstallKeychain::set_app`]).
     TunnelToken,
     /// The key of the keyed hashes that name erased subjects and chain the audit trail
-    /// (app-wide, generated once: see [`Keychain::hash_key`]).
+    /// (app-wide, generated once: see [`InstallKeychain::hash_key`]).
     HashKey,
 }
 
@@ -88,274 +97,18 @@ impl SecretKind {
     }
 }
 
-/// The install's keychain: entries of its namespace only.
-#[derive(Clone)]
-pub struct Keychain {
-    namespace: String,
-    /// The data directory, written into the install's marker entry (see [`MARKER`]).
-    data_dir: Option<PathBuf>,
-    /// The database's record of the processor entries it wrote. `None` for the app-wide view
-    /// ([`Keychain::app_wide`]): processor entries are then refused.
-    ledger: Option<Db>,
-}
-
-impl fmt::Debug for Keychain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keychain")
-            .field("namespace", &self.namespace)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The account, inside each namespace, of the install's marker: its data directory (a path,
-/// not a secret), so that `doctor` can tell a live install from a deleted or replaced one.
-pub const MARKER: &str = "app/install";
-
-/// The namespace entries of the data directory `dir` had before schema v10: a hash of its
-/// canonical path. Adopted by a database upgraded from then; a new database never uses it.
-pub fn legacy_namespace(dir: &Path) -> String {
-    let canonical = canonical(dir);
-    let digest = Sha256::digest(canonical.to_string_lossy().as_bytes());
-    hex::encode(&digest[..8])
-}
-
-fn canonical(dir: &Path) -> PathBuf {
-    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
-}
-
-impl Keychain {
-    /// The keychain of the install whose database is `db`, in `data_dir`. The first open of a
-    /// database upgraded from before v10 records its old namespace
-    /// ([`legacy_namespace`]), so that it keeps its secrets.
-    pub fn open(db: &Db, data_dir: &Path) -> Result<Keychain> {
-        let namespace = match db.read(install::keychain_namespace)? {
-            Some(ns) => ns,
-            None => {
-                let legacy = legacy_namespace(data_dir);
-                db.write(move |c| install::adopt_namespace(c, &legacy))?;
-                db.read(install::keychain_namespace)?.ok_or_else(|| {
-                    Error::Database("the database has no install id (schema v10)".into())
-                })?
-            }
-        };
-        Ok(Keychain {
-            namespace,
-            data_dir: Some(canonical(data_dir)),
-            ledger: Some(db.clone()),
-        })
-    }
-
-    /// App-wide entries only (the hash key, the tunnel token) of `namespace`: for the
-    /// database writer thread, which cannot wait on the database. Processor entries are
-    /// refused.
-    pub fn app_wide(namespace: String) -> Keychain {
-        Keychain {
-            namespace,
-            data_dir: None,
-            ledger: None,
-        }
-    }
-
-    /// The namespace every entry of this install is filed under.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    fn entry(&self, account: &str) -> Result<keyring::Entry> {
-        named(&self.namespace, account)
-    }
-
-    fn ledger(&self) -> Result<&Db> {
-        self.ledger.as_ref().ok_or_else(|| {
-            Error::Keychain("processor secrets are not readable from the database writer".into())
-        })
-    }
-
-    fn processor_account(processor_id: i64, kind: SecretKind) -> String {
-        format!("processor/{processor_id}/{}", kind.slug())
-    }
-
-    /// Stores a processor's secret, recording the entry in the database first (a record
-    /// without an entry reads as no secret; an entry without a record would be an orphan).
-    pub fn set(&self, processor_id: i64, kind: SecretKind, secret: &Secret) -> Result<()> {
-        let slug = kind.slug();
-        self.ledger()?
-            .write(move |c| install::record_entry(c, processor_id, slug))?;
-        self.entry(&Self::processor_account(processor_id, kind))?
-            .set_password(secret.expose())
-            .map_err(unavailable)?;
-        self.write_marker();
-        Ok(())
-    }
-
-    /// A processor's secret, if this database wrote one.
-    pub fn get(&self, processor_id: i64, kind: SecretKind) -> Result<Option<Secret>> {
-        let slug = kind.slug();
-        if !self
-            .ledger()?
-            .read(|c| install::is_recorded(c, processor_id, slug))?
-        {
-            return Ok(None);
-        }
-        match self
-            .entry(&Self::processor_account(processor_id, kind))?
-            .get_password()
-        {
-            Ok(s) => Ok(Some(Secret::new(s))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    pub fn delete(&self, processor_id: i64, kind: SecretKind) -> Result<()> {
-        let ledger = self.ledger()?;
-        match self
-            .entry(&Self::processor_account(processor_id, kind))?
-            .delete_credential()
-        {
-            Ok(()) | Err(keyring::Error::NoEntry) => {}
-            Err(e) => return Err(unavailable(e)),
-        }
-        let slug = kind.slug();
-        ledger.write(move |c| install::forget_entry(c, processor_id, slug))
-    }
-
-    /// Writes (again) the marker naming this install's data directory. Best effort: without
-    /// it `doctor` reports the namespace as unknown, never as an orphan.
-    fn write_marker(&self) {
-        let Some(dir) = &self.data_dir else { return };
-        let written = self
-            .entry(MARKER)
-            .and_then(|e| e.set_password(&dir.to_string_lossy()).map_err(unavailable));
-        if written.is_err() {
-            tracing::warn!("the install marker could not be written to the keychain");
-        }
-    }
-}
-
-impl Keychain {
-    /// App-wide secrets (the tunnel token), not tied to a processor.
-    pub fn set_app(&self, kind: SecretKind, secret: &Secret) -> Result<()> {
-        self.entry(&format!("app/{}", kind.slug()))?
-            .set_password(secret.expose())
-            .map_err(unavailable)?;
-        self.write_marker();
-        Ok(())
-    }
-
-    pub fn get_app(&self, kind: SecretKind) -> Result<Option<Secret>> {
-        match self.entry(&format!("app/{}", kind.slug()))?.get_password() {
-            Ok(s) => Ok(Some(Secret::new(s))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    pub fn delete_app(&self, kind: SecretKind) -> Result<()> {
-        match self
-            .entry(&format!("app/{}", kind.slug()))?
-            .delete_credential()
-        {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Every install's entries (for `doctor`)
-
-/// An entry filed under [`SERVICE`], by name (its secret is never read).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub namespace: String,
-    /// The name inside the namespace: `processor/{id}/{kind}`, `app/{kind}`, [`MARKER`].
-    pub account: String,
-}
-
-fn named(namespace: &str, account: &str) -> Result<keyring::Entry> {
-    keyring::Entry::new(SERVICE, &format!("{namespace}/{account}")).map_err(unavailable)
-}
-
-/// The search for every entry under [`SERVICE`], in the form this platform's store takes
-/// (Secret Service and macOS: by service attribute; Windows: a pattern on the target name);
-/// `None` where the store cannot search.
-#[cfg(any(
-    target_os = "macos",
-    all(unix, not(any(target_os = "ios", target_os = "android")))
-))]
-fn search_spec() -> Option<HashMap<&'static str, String>> {
-    Some(HashMap::from([("service", SERVICE.to_owned())]))
-}
-
-#[cfg(windows)]
-fn search_spec() -> Option<HashMap<&'static str, String>> {
-    Some(HashMap::from([("pattern", regex::escape(SERVICE))]))
-}
-
-#[cfg(not(any(
-    windows,
-    target_os = "macos",
-    all(unix, not(any(target_os = "ios", target_os = "android")))
-)))]
-fn search_spec() -> Option<HashMap<&'static str, String>> {
-    None
-}
-
-/// The entries of every namespace under [`SERVICE`] (every install on this machine that
-/// used this keychain, deleted ones included). `Ok(None)`: this platform's keychain cannot be
-/// listed.
-pub fn list_all() -> Result<Option<Vec<Listed>>> {
-    let Some(spec) = search_spec() else {
-        return Ok(None);
-    };
-    if let Err(e) = keyring::Entry::store_status() {
-        return Err(Error::Keychain(format!(
-            "the OS keychain is not available ({e}); on Linux start and unlock a Secret \
-             Service provider such as GNOME Keyring or KeePassXC"
-        )));
-    }
-    let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let found = keyring_core::Entry::search(&spec).map_err(unavailable)?;
-    let mut out: Vec<Listed> = found
-        .iter()
-        .filter_map(|e| e.get_specifiers())
-        .filter(|(service, _)| service == SERVICE)
-        .filter_map(|(_, user)| {
-            let (ns, account) = user.split_once('/')?;
-            Some(Listed {
-                namespace: ns.to_owned(),
-                account: account.to_owned(),
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.namespace, &a.account).cmp(&(&b.namespace, &b.account)));
-    out.dedup();
-    Ok(Some(out))
-}
-
-/// The data directory named by the marker of `namespace`, if it has one.
-pub fn marker_of(namespace: &str) -> Result<Option<PathBuf>> {
-    match named(namespace, MARKER)?.get_password() {
-        Ok(p) => Ok(Some(PathBuf::from(p))),
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(unavailable(e)),
-    }
-}
-
-/// Deletes one entry by name, of any namespace (`doctor --remove-orphans`).
-pub fn remove_listed(entry: &Listed) -> Result<()> {
-    match named(&entry.namespace, &entry.account)?.delete_credential() {
-        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(e) => Err(unavailable(e)),
-    }
-}
-
-fn unavailable(e: keyring::Error) -> Error {
-    Error::Keychain(format!(
-        "the OS keychain is not available ({e}); on Linux start and unlock a Secret Service \
-         provider such as GNOME Keyring or KeePassXC"
-    ))
+/// Where entries are kept, by name (`{namespace}/{account}`, under [`SERVICE`]). Errors name
+/// the entry at most, never its secret.
+pub(crate) trait Keychain: Send + Sync {
+    /// The entry's secret; `None` if there is no such entry.
+    fn get(&self, name: &str) -> Result<Option<Secret>>;
+    /// Creates or replaces the entry.
+    fn set(&self, name: &str, secret: &Secret) -> Result<()>;
+    /// Deletes the entry; one that is not there is not an error.
+    fn delete(&self, name: &str) -> Result<()>;
+    /// The name of every entry under [`SERVICE`], of every namespace (secrets are not read).
+    /// `Ok(None)`: this keychain cannot be listed.
+    fn list(&self) -> Result<Option<Vec<String>>>;
 }
 
 #[cfg(test)]
@@ -375,34 +128,5 @@ mod tests {
         assert_eq!(s.expose(), "whsec_abc");
         let e = Secret::read_line(&b" \n"[..], "signing secret").unwrap_err();
         assert_eq!(e.exit_code(), 2);
-    }
-
-    #[test]
-    fn legacy_namespaces_differ_by_data_dir() {
-        let a = tempfile::tempdir().unwrap();
-        let b = tempfile::tempdir().unwrap();
-        assert_ne!(legacy_namespace(a.path()), legacy_namespace(b.path()));
-        assert_eq!(legacy_namespace(a.path()).len(), 16);
-    }
-
-    #[test]
-    fn new_databases_get_their_own_namespace_not_the_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let kc = Keychain::open(&db, dir.path()).unwrap();
-        assert_eq!(kc.namespace().len(), 32);
-        assert_ne!(kc.namespace(), legacy_namespace(dir.path()));
-        let row = db.read(install::get).unwrap().unwrap();
-        assert_eq!(row.install_id, kc.namespace());
-        assert!(!row.upgraded);
-        db.shutdown();
-        drop(db);
-        // Deleted and recreated at the same path: a new namespace.
-        std::fs::remove_dir_all(dir.path()).unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        assert_ne!(
-            Keychain::open(&db, dir.path()).unwrap().namespace(),
-            row.install_id
-        );
     }
 }

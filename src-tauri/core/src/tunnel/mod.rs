@@ -357,7 +357,7 @@ mod tests {
             server_addr: Some("127.0.0.1:1".into()),
         };
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::open(dir.path()).unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
         let rx = receiver::Receiver::start(&ctx, receiver::Config::gate_only()).unwrap();
         let t0 = std::time::Instant::now();
         let token = Secret::new("2abcDEF_ghijklmnopqrstuvwxyz0123456789");
