@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-use super::erasure::{esc, gather};
+use super::erasure::gather;
 use super::{row, start_work, view, Kind, Regime};
 use crate::audit::{self, Entry};
 use crate::context::Context;
@@ -24,6 +24,8 @@ use crate::secrets::SecretKind;
 use crate::store::requests as q;
 use crate::stripe::client::{Client, StripeError};
 use crate::time::{now_ms, to_rfc3339};
+
+mod summary;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ManifestFile {
@@ -388,16 +390,17 @@ pub fn build(
     }
     let org = crate::domain::settings::get(ctx)?.org;
     let regime = Regime::parse(&r.regime)?;
-    let html = summary_html(
-        &org,
-        &email,
+    let html = summary::Summary {
+        org: &org,
+        email: &email,
         id,
         regime,
-        &to_rfc3339(r.received_at),
-        &generated,
-        &cats,
-        stripe_note.as_deref(),
-    );
+        received: &to_rfc3339(r.received_at),
+        generated: &generated,
+        cats: &cats,
+        note: stripe_note.as_deref(),
+    }
+    .to_html();
     files.push(("summary.html".into(), html.into_bytes(), None));
     let manifest_files: Vec<ManifestFile> = files
         .iter()
@@ -466,81 +469,6 @@ pub fn build(
         files: manifest_files,
         foreign_objects_dropped,
     })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summary_html(
-    org: &crate::domain::settings::OrgProfile,
-    email: &str,
-    id: i64,
-    regime: Regime,
-    received: &str,
-    generated: &str,
-    cats: &[Category],
-    note: Option<&str>,
-) -> String {
-    let controller = if org.name.is_empty() {
-        "[organisation name not set]".to_owned()
-    } else {
-        org.name.clone()
-    };
-    let mut contact = Vec::new();
-    for v in [&org.address, &org.email] {
-        if !v.is_empty() {
-            contact.push(esc(v));
-        }
-    }
-    let dpo = if org.dpo_name.is_empty() && org.dpo_email.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<p>Data Protection Officer: {} {}</p>",
-            esc(&org.dpo_name),
-            esc(&org.dpo_email)
-        )
-    };
-    let article = match regime {
-        Regime::Ccpa => "Cal. Civ. Code § 1798.110",
-        _ => "Article 15",
-    };
-    let rows: String = cats
-        .iter()
-        .map(|c| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}.json, {}.csv</td></tr>",
-                esc(c.title),
-                c.records.len(),
-                c.name,
-                c.name
-            )
-        })
-        .collect();
-    let offline = note
-        .map(|n| format!("<p class=\"note\"><b>Note:</b> {}</p>", esc(n)))
-        .unwrap_or_default();
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Your personal data — request {id}</title></head><body>\
-<h1>{controller}</h1><p>{contact}</p>{dpo}\
-<p>To: {email}<br>Date: {generated}<br>Reference: request #{id}, received {received}</p>\
-<p>Dear data subject,</p>\
-<p>In answer to your request under {article} of the {law}, this package holds a copy of the \
-personal data we hold about you, in JSON and CSV files, with this summary. The file \
-manifest.json lists every file with its SHA-256 checksum.</p>{offline}\
-<h2>What we hold</h2><table border=\"1\"><tr><th>Category</th><th>Records</th><th>Files</th></tr>{rows}</table>\
-<h2>Purposes, recipients and retention</h2>\
-<p>We process this data to take and record payments and to meet our accounting obligations. \
-Our payment processor (Stripe) processes it on our behalf. Financial records are kept for as \
-long as accounting and tax law requires; other data while you are a customer.</p>\
-<h2>Your rights</h2><p>You may ask us to rectify or erase your data, to restrict or object to \
-its processing, and you may lodge a complaint with a supervisory authority.</p>\
-<p>Yours sincerely,<br>{controller}</p></body></html>",
-        controller = esc(&controller),
-        contact = contact.join(", "),
-        email = esc(email),
-        generated = esc(generated),
-        received = esc(received),
-        law = esc(regime.label()),
-    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 pub mod access;
 pub mod deadlines;
 pub mod erasure;
+#[cfg(test)]
+mod hostile;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Serialize;

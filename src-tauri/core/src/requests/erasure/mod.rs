@@ -57,7 +57,6 @@ pub use self::{
     run::{complete_waiting, execute, ErasureResult, RedactionJobOutcome},
 };
 pub(crate) use plan::gather;
-pub(crate) use receipt::esc;
 
 /// Legal basis for keeping financial records after an erasure.
 pub const FINANCIAL_BASIS: &str = "GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation to keep \

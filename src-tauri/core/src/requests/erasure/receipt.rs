@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use askama::Template;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -11,6 +12,7 @@ use super::plan::{Action, PlanItem};
 use super::run::{load_state, result, RedactionJobOutcome};
 use crate::audit::{self, Entry};
 use crate::context::Context;
+use crate::domain::settings::OrgProfile;
 use crate::error::{Error, Result};
 use crate::requests::Regime;
 use crate::time::to_rfc3339;
@@ -22,7 +24,7 @@ pub struct Receipt {
     pub regime: String,
     pub received_at: String,
     pub completed_at: String,
-    pub controller: crate::domain::settings::OrgProfile,
+    pub controller: OrgProfile,
     pub erased: Vec<PlanItem>,
     pub retained: Vec<PlanItem>,
     pub stripe_customers_deleted: Vec<String>,
@@ -91,74 +93,174 @@ pub fn write_receipt(ctx: &Context, id: i64, out: &Path) -> Result<Receipt> {
     Ok(rc)
 }
 
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The receipt as the subject reads it: `templates/erasure_receipt.html`.
+#[derive(Template)]
+#[template(path = "erasure_receipt.html")]
+struct ReceiptPage<'a> {
+    rc: &'a Receipt,
+    org: &'a OrgProfile,
+    controller: &'a str,
+    /// The law's name; empty for a regime this build does not know.
+    regime: &'static str,
+    job_ids: Vec<&'a str>,
 }
 
-pub(super) fn receipt_html(rc: &Receipt) -> String {
+fn receipt_html(rc: &Receipt) -> String {
     let org = &rc.controller;
-    let regime = Regime::parse(&rc.regime).map(|r| r.label()).unwrap_or("");
-    let rows = |items: &[PlanItem]| {
-        items
+    ReceiptPage {
+        rc,
+        org,
+        controller: if org.name.is_empty() {
+            "the controller"
+        } else {
+            &org.name
+        },
+        regime: Regime::parse(&rc.regime).map(|r| r.label()).unwrap_or(""),
+        job_ids: rc
+            .stripe_redaction_jobs
             .iter()
-            .map(|i| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&i.target),
-                    esc(&i.reason),
-                    esc(i.legal_basis.as_deref().unwrap_or("")),
-                    esc(i.retain_until.as_deref().unwrap_or(""))
-                )
-            })
-            .collect::<String>()
-    };
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Erasure receipt — request {id}</title></head><body>\
-<h1>Confirmation of erasure</h1>\
-<p>From: {name}{addr}{email}{dpo}</p>\
-<p>Your request reference: <b>#{id}</b> ({regime}), received {received}, completed {completed}.</p>\
-<p>We have erased the personal data we held about you, as listed below. Where the law obliges us \
-to keep a record, we kept it without your name, email or address, and only until the date shown.</p>\
-<h2>Erased</h2><table border=\"1\"><tr><th>What</th><th>Details</th><th></th><th></th></tr>{erased}</table>\
-<p>Stripe customer records deleted: {stripe}</p>{jobs}\
-<h2>Kept</h2><table border=\"1\"><tr><th>What</th><th>Why</th><th>Legal basis</th><th>Until</th></tr>{kept}</table>\
-<p>You may lodge a complaint with a supervisory authority.</p></body></html>",
-        id = rc.request_id,
-        name = esc(if org.name.is_empty() { "the controller" } else { &org.name }),
-        addr = if org.address.is_empty() { String::new() } else { format!(", {}", esc(&org.address)) },
-        email = if org.email.is_empty() { String::new() } else { format!(", {}", esc(&org.email)) },
-        dpo = if org.dpo_name.is_empty() && org.dpo_email.is_empty() {
-            String::new()
-        } else {
-            format!("; Data Protection Officer: {} {}", esc(&org.dpo_name), esc(&org.dpo_email))
-        },
-        regime = esc(regime),
-        received = esc(&rc.received_at),
-        completed = esc(&rc.completed_at),
-        erased = rows(&rc.erased),
-        stripe = if rc.stripe_customers_deleted.is_empty() {
-            "none".to_owned()
-        } else {
-            esc(&rc.stripe_customers_deleted.join(", "))
-        },
-        jobs = if rc.stripe_redaction_jobs.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "<p>Personal data redacted at Stripe by redaction job(s): {}. The payment records \
-                 stay at Stripe without your personal data.</p>",
-                esc(&rc
-                    .stripe_redaction_jobs
-                    .iter()
-                    .map(|j| j.job_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "))
-            )
-        },
-        kept = rows(&rc.retained),
-    )
+            .map(|j| j.job_id.as_str())
+            .collect(),
+    }
+    .render()
+    .expect("the receipt template renders")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requests::erasure::FINANCIAL_BASIS;
+    use crate::requests::hostile::{assert_escaped, HOSTILE, HOSTILE_ESCAPED};
+
+    fn item(target: &str, action: Action, reason: &str, basis: Option<&str>) -> PlanItem {
+        PlanItem {
+            target: target.into(),
+            action,
+            legal_basis: basis.map(Into::into),
+            retain_until: basis.map(|_| "2036-12-31".into()),
+            reason: reason.into(),
+        }
+    }
+
+    fn acme() -> OrgProfile {
+        OrgProfile {
+            name: "Acme Widgets GmbH".into(),
+            address: "1 Main St, Berlin".into(),
+            email: "privacy@acme.example".into(),
+            dpo_name: "Dana Prot".into(),
+            dpo_email: "dpo@acme.example".into(),
+            representative: String::new(),
+        }
+    }
+
+    fn sample(controller: OrgProfile) -> Receipt {
+        Receipt {
+            request_id: 7,
+            subject: "0f3a".into(),
+            regime: "gdpr".into(),
+            received_at: "2026-01-02T03:04:05Z".into(),
+            completed_at: "2026-01-20T10:00:00Z".into(),
+            controller,
+            erased: vec![
+                item(
+                    "local:profile",
+                    Action::Erase,
+                    "Name, email and address",
+                    None,
+                ),
+                item(
+                    "stripe:customer:cus_zelda0001",
+                    Action::Erase,
+                    "Stripe customer record",
+                    None,
+                ),
+            ],
+            retained: vec![item(
+                "stripe:invoice:in_1",
+                Action::Retain,
+                "Invoice kept without personal data",
+                Some(FINANCIAL_BASIS),
+            )],
+            stripe_customers_deleted: vec!["cus_zelda0001".into()],
+            stripe_redaction_jobs: vec![RedactionJobOutcome {
+                processor_id: 1,
+                job_id: "rdj_1".into(),
+                status: "succeeded".into(),
+            }],
+            records_retained: 1,
+        }
+    }
+
+    #[test]
+    fn receipt_says_what_was_erased_and_what_is_kept_and_why() {
+        let html = receipt_html(&sample(acme()));
+        for part in [
+            "<!doctype html>",
+            "<meta charset=\"utf-8\">",
+            "<title>Erasure receipt — request 7</title>",
+            "<h1>Confirmation of erasure</h1>",
+            "<p>From: Acme Widgets GmbH, 1 Main St, Berlin, privacy@acme.example; Data Protection \
+             Officer: Dana Prot dpo@acme.example</p>",
+            "Your request reference: <b>#7</b> (GDPR (EU) 2016/679), received \
+             2026-01-02T03:04:05Z, completed 2026-01-20T10:00:00Z.",
+            "We have erased the personal data we held about you",
+            "<tr><th>What</th><th>Details</th><th></th><th></th></tr>",
+            "<tr><td>local:profile</td><td>Name, email and address</td><td></td><td></td></tr>",
+            "<tr><td>stripe:customer:cus_zelda0001</td><td>Stripe customer record</td>",
+            "<p>Stripe customer records deleted: cus_zelda0001</p>",
+            "redacted at Stripe by redaction job(s): rdj_1. The payment records",
+            "<tr><th>What</th><th>Why</th><th>Legal basis</th><th>Until</th></tr>",
+            "<tr><td>stripe:invoice:in_1</td><td>Invoice kept without personal data</td><td>GDPR \
+             Art. 17(3)(b)",
+            "</td><td>2036-12-31</td></tr>",
+            "You may lodge a complaint with a supervisory authority.",
+            "</body>\n</html>",
+        ] {
+            assert!(html.contains(part), "{part:?} not in {html}");
+        }
+        let (erased, kept) = (html.find("<h2>Erased</h2>"), html.find("<h2>Kept</h2>"));
+        assert!(erased.unwrap() < html.find("local:profile").unwrap());
+        assert!(kept.unwrap() < html.find("stripe:invoice:in_1").unwrap());
+    }
+
+    #[test]
+    fn receipt_leaves_out_what_is_not_set() {
+        let mut rc = sample(OrgProfile::default());
+        rc.stripe_customers_deleted.clear();
+        rc.stripe_redaction_jobs.clear();
+        rc.regime = "unknown".into();
+        let html = receipt_html(&rc);
+        assert!(html.contains("<p>From: the controller</p>"), "{html}");
+        assert!(html.contains("<b>#7</b> (), received"), "{html}");
+        assert!(html.contains("<p>Stripe customer records deleted: none</p>"));
+        assert!(!html.contains("Data Protection Officer"));
+        assert!(!html.contains("redaction job"));
+    }
+
+    #[test]
+    fn hostile_values_come_out_escaped_in_the_receipt() {
+        let org = OrgProfile {
+            name: HOSTILE.into(),
+            address: HOSTILE.into(),
+            email: HOSTILE.into(),
+            dpo_name: HOSTILE.into(),
+            dpo_email: HOSTILE.into(),
+            representative: HOSTILE.into(),
+        };
+        let mut rc = sample(org);
+        rc.received_at = HOSTILE.into();
+        rc.completed_at = HOSTILE.into();
+        rc.erased = vec![item(HOSTILE, Action::Erase, HOSTILE, None)];
+        rc.retained = vec![PlanItem {
+            retain_until: Some(HOSTILE.into()),
+            ..item(HOSTILE, Action::Retain, HOSTILE, Some(HOSTILE))
+        }];
+        rc.stripe_customers_deleted = vec![HOSTILE.into()];
+        rc.stripe_redaction_jobs[0].job_id = HOSTILE.into();
+        let html = receipt_html(&rc);
+        // name, address, email, DPO name and email, received, completed, 2 erased cells,
+        // 4 kept cells, the customer, the job.
+        assert_eq!(html.matches(HOSTILE_ESCAPED).count(), 15, "{html}");
+        assert_escaped(&html, 3);
+    }
 }

@@ -1,0 +1,177 @@
+//! The access package's `summary.html`: the cover letter to the data subject and the table of
+//! what the package holds, from `templates/access_summary.html` (auto-escaped).
+
+use askama::Template;
+
+use super::Category;
+use crate::domain::settings::OrgProfile;
+use crate::requests::Regime;
+
+#[derive(Template)]
+#[template(path = "access_summary.html")]
+pub(super) struct Summary<'a> {
+    pub org: &'a OrgProfile,
+    /// The subject's email, whom the letter is addressed to.
+    pub email: &'a str,
+    pub id: i64,
+    pub regime: Regime,
+    pub received: &'a str,
+    pub generated: &'a str,
+    pub cats: &'a [Category],
+    /// Why the package holds local data only (Stripe unreachable or not configured).
+    pub note: Option<&'a str>,
+}
+
+impl Summary<'_> {
+    pub fn to_html(&self) -> String {
+        self.render().expect("the summary template renders")
+    }
+
+    fn controller(&self) -> &str {
+        if self.org.name.is_empty() {
+            "[organisation name not set]"
+        } else {
+            &self.org.name
+        }
+    }
+
+    /// The controller's address and email, those that are set.
+    fn contact(&self) -> Vec<&str> {
+        [&self.org.address, &self.org.email]
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn article(&self) -> &'static str {
+        match self.regime {
+            Regime::Ccpa => "Cal. Civ. Code § 1798.110",
+            _ => "Article 15",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::requests::hostile::{assert_escaped, HOSTILE, HOSTILE_ESCAPED};
+
+    fn acme() -> OrgProfile {
+        OrgProfile {
+            name: "Acme Widgets GmbH".into(),
+            address: "1 Main St, Berlin".into(),
+            email: "privacy@acme.example".into(),
+            dpo_name: "Dana Prot".into(),
+            dpo_email: "dpo@acme.example".into(),
+            representative: String::new(),
+        }
+    }
+
+    fn cats() -> Vec<Category> {
+        vec![
+            Category {
+                name: "profile",
+                title: "Profile",
+                records: vec![json!({"email": "zelda@example.org"})],
+            },
+            Category {
+                name: "activity",
+                title: "Processing activity (events received from processors)",
+                records: vec![json!({}), json!({}), json!({})],
+            },
+            Category {
+                name: "stripe_charges",
+                title: "Stripe: charges",
+                records: vec![],
+            },
+        ]
+    }
+
+    fn html(org: &OrgProfile, email: &str, regime: Regime, note: Option<&str>) -> String {
+        Summary {
+            org,
+            email,
+            id: 7,
+            regime,
+            received: "2026-01-02T03:04:05Z",
+            generated: "2026-01-05T09:00:00Z",
+            cats: &cats(),
+            note,
+        }
+        .to_html()
+    }
+
+    #[test]
+    fn summary_is_a_cover_letter_and_lists_what_the_package_holds() {
+        let html = html(&acme(), "zelda@example.org", Regime::Gdpr, None);
+        for part in [
+            "<!doctype html>",
+            "<meta charset=\"utf-8\">",
+            "<title>Your personal data — request 7</title>",
+            "<h1>Acme Widgets GmbH</h1>",
+            "<p>1 Main St, Berlin, privacy@acme.example</p>",
+            "<p>Data Protection Officer: Dana Prot dpo@acme.example</p>",
+            "<p>To: zelda@example.org<br>Date: 2026-01-05T09:00:00Z<br>Reference: request #7, \
+             received 2026-01-02T03:04:05Z</p>",
+            "<p>Dear data subject,</p>",
+            "In answer to your request under Article 15 of the GDPR (EU) 2016/679, this package",
+            "manifest.json lists every file with its SHA-256 checksum.",
+            "<tr><th>Category</th><th>Records</th><th>Files</th></tr>",
+            "<tr><td>Profile</td><td>1</td><td>profile.json, profile.csv</td></tr>",
+            "<tr><td>Processing activity (events received from processors)</td><td>3</td>\
+             <td>activity.json, activity.csv</td></tr>",
+            "<tr><td>Stripe: charges</td><td>0</td><td>stripe_charges.json, stripe_charges.csv</td>",
+            "<h2>Purposes, recipients and retention</h2>",
+            "Our payment processor (Stripe) processes it on our behalf.",
+            "<h2>Your rights</h2>",
+            "you may lodge a complaint with a supervisory authority.",
+            "<p>Yours sincerely,<br>Acme Widgets GmbH</p>",
+        ] {
+            assert!(html.contains(part), "{part:?} not in {html}");
+        }
+        assert!(!html.contains("Note:"));
+    }
+
+    #[test]
+    fn summary_names_the_ccpa_and_says_why_it_holds_local_data_only() {
+        let note = "Stripe could not be reached when this package was made";
+        let html = html(
+            &OrgProfile::default(),
+            "z@example.org",
+            Regime::Ccpa,
+            Some(note),
+        );
+        assert!(html.contains(
+            "under Cal. Civ. Code § 1798.110 of the CCPA/CPRA, this package holds a copy"
+        ));
+        assert!(html.contains(&format!("<p class=\"note\"><b>Note:</b> {note}</p>")));
+        assert_eq!(html.matches("[organisation name not set]").count(), 2);
+        assert!(
+            html.contains("<h1>[organisation name not set]</h1>\n<p></p>"),
+            "{html}"
+        );
+        assert!(!html.contains("Data Protection Officer"));
+        let uk = self::html(&acme(), "z@example.org", Regime::UkGdpr, None);
+        assert!(uk.contains("under Article 15 of the UK GDPR, this package"));
+    }
+
+    #[test]
+    fn hostile_values_come_out_escaped_in_the_summary() {
+        let org = OrgProfile {
+            name: HOSTILE.into(),
+            address: HOSTILE.into(),
+            email: HOSTILE.into(),
+            dpo_name: HOSTILE.into(),
+            dpo_email: HOSTILE.into(),
+            representative: HOSTILE.into(),
+        };
+        let html = html(&org, HOSTILE, Regime::Gdpr, Some(HOSTILE));
+        // The controller twice, address, email, DPO name and email, the subject, the note.
+        assert_eq!(html.matches(HOSTILE_ESCAPED).count(), 8, "{html}");
+        // charset, the table's border and the note's class.
+        assert_escaped(&html, 3);
+    }
+}

@@ -1,0 +1,24 @@
+//! Tests only: a hostile value for the HTML documents (the erasure receipt, the access
+//! package's summary) and the check that none of it is left unescaped.
+
+/// Markup, both quotes, an ampersand and non-ASCII letters.
+pub const HOSTILE: &str = "<script>alert(\"x\")</script> Tom & Jerry's Zoë Ünal 東京";
+/// [`HOSTILE`] as it must appear in the HTML (askama's numeric entities); non-ASCII kept, as
+/// the documents are UTF-8.
+pub const HOSTILE_ESCAPED: &str =
+    "&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; Tom &#38; Jerry&#39;s Zoë Ünal 東京";
+
+/// Nothing of a hostile value is left raw: no tag but the template's, no `'`, no `&` outside
+/// an entity, and no `"` but those of the template's `n_attributes` attributes.
+pub fn assert_escaped(html: &str, n_attributes: usize) {
+    assert!(
+        !html.contains("<script") && !html.contains("</script"),
+        "{html}"
+    );
+    assert!(!html.contains('\''), "{html}");
+    let unentitied = ["&#60;", "&#62;", "&#38;", "&#34;", "&#39;"]
+        .iter()
+        .fold(html.to_owned(), |s, e| s.replace(e, ""));
+    assert!(!unentitied.contains('&'), "{html}");
+    assert_eq!(html.matches('"').count(), 2 * n_attributes, "{html}");
+}
