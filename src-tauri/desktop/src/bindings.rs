@@ -74,7 +74,9 @@ mod contract {
         impl TypeVisitor for Export<'_> {
             fn visit<T: TS + 'static + ?Sized>(&mut self) {
                 if T::output_path().is_some() {
-                    T::export_all(self.0).expect(std::any::type_name::<T>());
+                    if let Err(e) = T::export_all(self.0) {
+                        panic!("{}: {e}", std::any::type_name::<T>());
+                    }
                 }
             }
         }

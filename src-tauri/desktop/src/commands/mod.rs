@@ -18,8 +18,10 @@ pub mod settings;
 pub mod stripe;
 pub mod subjects;
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 use ts_rs::TS;
 
 use crate::state::AppState;
@@ -67,7 +69,7 @@ macro_rules! contract {
     ) => {
         $(
             $(#[doc = $edoc])*
-            pub const $event: &str = $event_name;
+            pub const $event: Event<$payload> = Event::new($event_name);
         )*
 
         /// The `#[tauri::command]` functions: each hands its arguments to its implementation.
@@ -225,6 +227,29 @@ contract! {
         BACKFILL_PROGRESS = "backfill-progress": BackfillProgress;
         /// An access package's progress, step by step.
         ACCESS_PROGRESS = "access-progress": AccessProgress;
+    }
+}
+
+/// An event of the contract: its name and (in the type) its payload, so that each emitter
+/// sends what `ipc.ts` declares.
+pub struct Event<P> {
+    pub name: &'static str,
+    payload: PhantomData<fn(&P)>,
+}
+
+impl<P: Serialize> Event<P> {
+    const fn new(name: &'static str) -> Self {
+        Event {
+            name,
+            payload: PhantomData,
+        }
+    }
+
+    /// Sends the event to the window (a window gone or not yet open misses it).
+    pub fn emit(&self, app: &AppHandle, payload: &P) {
+        if let Err(e) = app.emit(self.name, payload) {
+            tracing::debug!(event = self.name, error = %e, "an event was not delivered");
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! blocking thread.
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
 use ts_rs::TS;
 
 use super::{blocking, ACCESS_PROGRESS};
@@ -107,7 +107,7 @@ pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Res
             None => privacy_desk_core::files::downloads_dir()?,
         };
         access::build(&s.ctx, id, &dir, &mut |p| {
-            let _ = emitter.emit(ACCESS_PROGRESS, p);
+            ACCESS_PROGRESS.emit(&emitter, &p);
         })
     })
     .await

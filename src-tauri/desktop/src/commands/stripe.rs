@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 
 use super::{blocking, BACKFILL_PROGRESS};
 use crate::state::AppState;
@@ -77,7 +77,7 @@ pub async fn backfill(app: AppHandle, id: i64, resources: Vec<String>) -> Result
             false,
             &s.backfill_cancel,
             &mut |p| {
-                let _ = emitter.emit(BACKFILL_PROGRESS, p);
+                BACKFILL_PROGRESS.emit(&emitter, p);
             },
         )
     })
