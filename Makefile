@@ -64,7 +64,8 @@ fmt:
 proptest-long:
 	PROPTEST_CASES=1000000 CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo test --release -p privacy-desk-core --lib props
 
-# Regenerates ui/src/lib/bindings from the Rust types (cargo test fails when they are stale).
+# Regenerates ui/src/lib/bindings (the types and ipc.ts) from the Rust IPC contract (cargo test
+# fails when they are stale).
 bindings:
 	UPDATE_BINDINGS=1 cargo test -p privacy-desk-desktop bindings
 

@@ -1,5 +1,6 @@
 import { afterEach, expect, it, vi } from 'vitest'
-import { createMockBackend, stripeProcessor } from './lib/mockBackend'
+import { dashboard, days30, processorFixtures, stripeProcessor } from './test/fixtures'
+import { createMockBackend } from './test/mockIpc'
 import { navigate, renderApp, text } from './test/app'
 
 let view: ReturnType<typeof renderApp> | null = null
@@ -46,14 +47,14 @@ it('dashboard: empty state says what to do', async () => {
 })
 
 it('dashboard: processors with their status, receiver, rejected deliveries', async () => {
+  const processors = [
+    stripeProcessor(1, { status: 'interconnected', last_event_at: '2026-03-01T10:00:00Z' }),
+    stripeProcessor(2, { name: 'Stripe EU' }),
+  ]
   const backend = createMockBackend({
-    processors: [
-      stripeProcessor(1, { status: 'interconnected', last_event_at: '2026-03-01T10:00:00Z' }),
-      stripeProcessor(2, { name: 'Stripe EU' }),
-    ],
+    ...processorFixtures(processors),
+    dashboard: dashboard(processors, { rejected_last_24h: 4, events_per_day: days30('2026-03-30', (i) => (i === 29 ? 12 : 0)) }),
   })
-  backend.data.dashboard.rejected_last_24h = 4
-  backend.data.dashboard.events_per_day[29].count = 12
   view = renderApp(backend)
   await vi.waitFor(() => expect(view!.$$('[data-processor-id]')).toHaveLength(2))
   expect(text(view.$('[data-processor-id="1"]'))).toContain('Interconnected')
@@ -69,7 +70,7 @@ it('dashboard: refreshes when events arrive', async () => {
   view = renderApp(backend)
   await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
   const before = backend.calls.filter(([m]) => m === 'dashboard').length
-  backend.emitActivityChanged(2)
+  backend.emit('activity-changed', 2)
   await vi.waitFor(() => expect(backend.calls.filter(([m]) => m === 'dashboard').length).toBe(before + 1))
 })
 

@@ -38,6 +38,19 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Every [`Error::code`], for the frontend's generated `ErrorCode` type.
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_input",
+        "not_found",
+        "keychain",
+        "database",
+        "schema_too_new",
+        "io",
+        "unavailable",
+        "blocked",
+        "integrity",
+    ];
+
     /// A stable, machine-readable code: the frontend branches on it, never on messages.
     pub fn code(&self) -> &'static str {
         match self {
@@ -92,5 +105,41 @@ impl Serialize for Error {
             message: self.to_string(),
         }
         .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn codes_lists_every_code() {
+        let one_of_each = [
+            Error::InvalidInput(String::new()),
+            Error::NotFound(String::new()),
+            Error::Keychain(String::new()),
+            Error::Database(String::new()),
+            Error::SchemaTooNew(String::new()),
+            Error::Io(String::new()),
+            Error::Unavailable(String::new()),
+            Error::Blocked(String::new()),
+            Error::Integrity(String::new()),
+        ];
+        // A new variant fails to compile here until it is added above (and to CODES).
+        for e in &one_of_each {
+            match e {
+                Error::InvalidInput(_)
+                | Error::NotFound(_)
+                | Error::Keychain(_)
+                | Error::Database(_)
+                | Error::SchemaTooNew(_)
+                | Error::Io(_)
+                | Error::Unavailable(_)
+                | Error::Blocked(_)
+                | Error::Integrity(_) => {}
+            }
+        }
+        let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();
+        assert_eq!(codes, Error::CODES);
     }
 }

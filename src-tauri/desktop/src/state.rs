@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 use ts_rs::TS;
 
@@ -16,8 +16,6 @@ use privacy_desk_core::error::{Error, Result};
 use privacy_desk_core::receiver::{self, Receiver};
 use privacy_desk_core::time::now_ms;
 
-/// Emitted with the number of events when new events were stored and linked.
-pub const ACTIVITY_CHANGED: &str = "activity-changed";
 /// At most one "deliveries are failing" notification per this many milliseconds.
 const NOTIFY_EVERY_MS: i64 = 15 * 60 * 1000;
 
@@ -179,7 +177,7 @@ pub fn start_receiver(app: &AppHandle) {
     let mut cfg = receiver::Config::new(SocketAddr::from(([127, 0, 0, 1], port)));
     let emitter = app.clone();
     cfg.hooks.on_linked = Some(Arc::new(move |n| {
-        let _ = emitter.emit(ACTIVITY_CHANGED, n);
+        crate::commands::ACTIVITY_CHANGED.emit(&emitter, &n);
     }));
     let notifier = app.clone();
     cfg.hooks.on_rejected = Some(Arc::new(move |a| {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chartModel, niceCeil } from './chart'
-import { days30 } from './mockBackend'
+import { days30 } from '../test/fixtures'
 
 describe('chart', () => {
   it('rounds the axis up to 1, 2 or 5 × 10^n', () => {

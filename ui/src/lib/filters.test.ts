@@ -20,7 +20,7 @@ import {
   typeMatches,
   type FilterForm,
 } from './filters'
-import { activity, stripeProcessor } from './mockBackend'
+import { activity, stripeProcessor } from '../test/fixtures'
 
 const form = (over: Partial<FilterForm> = {}): FilterForm => ({ ...EMPTY_FILTERS, ...over })
 /** Central European time: UTC+1 in winter, UTC+2 from the last Sunday of March. */

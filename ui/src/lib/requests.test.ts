@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { mockRequest } from './mockRequests'
+import { request } from '../test/fixtures'
 import {
   changeLabel,
   foreignNote,
-  addMonths,
   daysLeftLabel,
-  extendedDue,
-  extensionEligibility,
-  firstDue,
   groupPlan,
   openRequests,
   parseRetentionYears,
   planObstacle,
   progressPercent,
+  sentence,
   sortInbox,
   targetLabel,
   urgency,
@@ -23,6 +20,7 @@ import type { Plan, PlanItem } from './types'
 import type { RequestStatus } from './bindings/RequestStatus'
 
 const TODAY = '2026-03-30'
+const mockRequest = (id: number, over: Parameters<typeof request>[1] = {}, _today?: string) => request(id, over)
 
 describe('days left', () => {
   it('colours by urgency: overdue and ≤ 2 days red, ≤ 7 amber, more green, closed neutral', () => {
@@ -57,41 +55,13 @@ describe('days left', () => {
   })
 })
 
-describe('deadlines', () => {
-  it('adds calendar months clamped to the month end, like the backend', () => {
-    expect(addMonths('2026-01-31', 1)).toBe('2026-02-28')
-    expect(addMonths('2024-01-31', 1)).toBe('2024-02-29')
-    expect(addMonths('2026-03-15', 1)).toBe('2026-04-15')
-    expect(addMonths('2026-11-30', 3)).toBe('2027-02-28')
-    expect(addMonths('2026-12-31', 1)).toBe('2027-01-31')
-  })
-
-  it('knows each regime: one month (+2) or 45 days (+45)', () => {
-    expect(firstDue('gdpr', '2026-01-31')).toBe('2026-02-28')
-    expect(firstDue('uk-gdpr', '2026-03-01')).toBe('2026-04-01')
-    expect(firstDue('ccpa', '2026-01-01')).toBe('2026-02-15')
-    expect(extendedDue('gdpr', '2026-01-31')).toBe('2026-04-30')
-    expect(extendedDue('ccpa', '2026-01-01')).toBe('2026-04-01')
-  })
-})
-
-describe('extension eligibility', () => {
-  const req = (over: Parameters<typeof mockRequest>[1] = {}) => mockRequest(1, { received_at: '2026-03-10T09:00:00Z', ...over }, TODAY)
-
-  it('allows one extension within the first period, up to and including the due day', () => {
-    expect(extensionEligibility(req(), '2026-03-30')).toEqual({ allowed: true, newDue: '2026-06-10' })
-    expect(extensionEligibility(req(), '2026-04-10')).toEqual({ allowed: true, newDue: '2026-06-10' })
-    expect(extensionEligibility(req({ regime: 'ccpa' }), '2026-04-24')).toEqual({ allowed: true, newDue: '2026-06-08' })
-  })
-
-  it('refuses after the first period, a second time, or on a closed request — with the reason', () => {
-    const late = extensionEligibility(req(), '2026-04-11')
-    expect(late.allowed).toBe(false)
-    if (!late.allowed) expect(late.reason).toMatch(/first period ended on 2026-04-10/)
-    const again = extensionEligibility(req({ extended: true }), '2026-03-30')
-    expect(again.allowed).toBe(false)
-    if (!again.allowed) expect(again.reason).toMatch(/one extension/)
-    expect(extensionEligibility(req({ status: 'completed' }), '2026-03-30').allowed).toBe(false)
+describe('backend phrases', () => {
+  it('become sentences', () => {
+    expect(sentence('this request was extended already: the law allows one extension')).toBe(
+      'This request was extended already: the law allows one extension.',
+    )
+    expect(sentence('Done.')).toBe('Done.')
+    expect(sentence('')).toBe('')
   })
 })
 

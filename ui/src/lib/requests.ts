@@ -1,6 +1,7 @@
 // Data subject requests: pure logic for the inbox, the request page and the erasure plan.
-// Deadline arithmetic mirrors src-tauri/src/requests/deadlines.rs; the backend still decides
-// (an extension it refuses comes back as a `blocked` error).
+// No legal rule lives here: due dates, days left and whether (and until when) a deadline may be
+// extended come with each request from the Rust side (requests/deadlines.rs), and so does each
+// regime's deadline in words (`requestRegimes`).
 
 import type { Tone } from './format'
 import type { Plan, PlanItem, Request } from './types'
@@ -10,10 +11,11 @@ export const KINDS = [
   { value: 'erasure', label: 'Erasure (Art. 17)' },
 ] as const
 
+/** Short names for tables and the form; the deadlines themselves come from Rust. */
 export const REGIMES = [
-  { value: 'gdpr', label: 'GDPR', period: 'one calendar month, extendable by two more' },
-  { value: 'uk-gdpr', label: 'UK GDPR', period: 'one calendar month, extendable by two more' },
-  { value: 'ccpa', label: 'CCPA', period: '45 days, extendable once by 45 more' },
+  { value: 'gdpr', label: 'GDPR' },
+  { value: 'uk-gdpr', label: 'UK GDPR' },
+  { value: 'ccpa', label: 'CCPA' },
 ] as const
 
 export function regimeLabel(regime: string): string {
@@ -72,7 +74,7 @@ export function openRequests(list: readonly Request[]): Request[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deadlines (UTC calendar days, like the backend)
+// Days (UTC calendar days, like the backend)
 
 /** `YYYY-MM-DD` of an RFC 3339 instant, in UTC. */
 export function utcDay(rfc3339: string): string {
@@ -80,58 +82,12 @@ export function utcDay(rfc3339: string): string {
   return Number.isNaN(d.getTime()) ? rfc3339.slice(0, 10) : d.toISOString().slice(0, 10)
 }
 
-function parseDay(day: string): [number, number, number] {
-  const [y, m, d] = day.split('-').map(Number)
-  return [y, m, d]
-}
-
-function fmt(y: number, m: number, d: number): string {
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`
-}
-
-/** Calendar-month addition clamped to the month's last day: 2024-01-31 + 1 → 2024-02-29. */
-export function addMonths(day: string, n: number): string {
-  const [y, m, d] = parseDay(day)
-  const total = y * 12 + (m - 1) + n
-  const ty = Math.floor(total / 12)
-  const tm = (total % 12) + 1
-  const last = new Date(Date.UTC(ty, tm, 0)).getUTCDate()
-  return fmt(ty, tm, Math.min(d, last))
-}
-
-export function addDays(day: string, n: number): string {
-  const [y, m, d] = parseDay(day)
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10)
-}
-
-/** The first due day: received + 1 month (GDPR, UK GDPR) or + 45 days (CCPA). */
-export function firstDue(regime: string, receivedDay: string): string {
-  return regime === 'ccpa' ? addDays(receivedDay, 45) : addMonths(receivedDay, 1)
-}
-
-/** The due day after the one extension: received + 3 months, or + 90 days. */
-export function extendedDue(regime: string, receivedDay: string): string {
-  return regime === 'ccpa' ? addDays(receivedDay, 90) : addMonths(receivedDay, 3)
-}
-
-export type Eligibility = { allowed: true; newDue: string } | { allowed: false; reason: string }
-
-/** Whether the deadline may still be extended on `today` (`YYYY-MM-DD`, UTC). */
-export function extensionEligibility(
-  r: Pick<Request, 'regime' | 'received_at' | 'extended' | 'status'>,
-  today: string,
-): Eligibility {
-  if (isClosed(r.status)) return { allowed: false, reason: `This request is ${r.status}.` }
-  if (r.extended) return { allowed: false, reason: 'The deadline was extended already: the law allows one extension.' }
-  const received = utcDay(r.received_at)
-  const first = firstDue(r.regime, received)
-  if (today > first) {
-    return {
-      allowed: false,
-      reason: `The first period ended on ${first}. An extension must be decided and told to the data subject within it, so it can no longer be granted: answer the request now.`,
-    }
-  }
-  return { allowed: true, newDue: extendedDue(r.regime, received) }
+/** A sentence from a backend phrase: `the first period ended…` → `The first period ended….` */
+export function sentence(phrase: string): string {
+  const t = phrase.trim()
+  if (!t) return t
+  const s = t[0].toUpperCase() + t.slice(1)
+  return /[.!?]$/.test(s) ? s : `${s}.`
 }
 
 export function todayUtc(now = new Date()): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultSettings } from './mockBackend'
+import { defaultSettings } from '../test/fixtures'
 import { fromForm, sameForm, toForm, validate } from './settings'
 
 describe('settings form', () => {

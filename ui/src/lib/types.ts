@@ -50,6 +50,8 @@ export type SubjectDetail = import('./bindings/SubjectPage').SubjectPage
 
 // Data subject requests, the erasure plan and receipt, the access package, the audit trail.
 export type { Request } from './bindings/Request'
+export type { Extension } from './bindings/Extension'
+export type { RegimeInfo } from './bindings/RegimeInfo'
 export type { RequestPage } from './bindings/RequestPage'
 export type { Reminder } from './bindings/Reminder'
 export type { Plan } from './bindings/Plan'

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createMockBackend, stripeProcessor } from './mockBackend'
+import { processorFixtures, stripeAccount, stripeProcessor } from '../test/fixtures'
+import { createMockBackend as mockBackend } from '../test/mockIpc'
+import type { Processor } from './types'
 import {
   STEPS,
   advance,
@@ -24,6 +26,13 @@ import {
 const fake = (...parts: string[]) => parts.join('_')
 
 const SECRET = fake('whsec', '0123456789abcdef')
+
+/** A backend with the processors in `list` and a Stripe account (`account` of the result). */
+function createMockBackend(list: Processor[] = []) {
+  const processors = processorFixtures(list)
+  const stripe = stripeAccount()
+  return Object.assign(mockBackend({ ...processors, ...stripe.fixtures }), { account: stripe.account, processors: processors.list })
+}
 
 /** Runs the wizard from the start up to (and onto) `step`. */
 async function walkTo(step: WizardState['step'], backend = createMockBackend()) {
@@ -96,7 +105,7 @@ describe('step transitions', () => {
     const again = await advance(back(s), backend)
     expect(again.step).toBe('webhook')
     expect(again.processor?.id).toBe(s.processor?.id)
-    expect(backend.data.processors).toHaveLength(1)
+    expect(backend.processors).toHaveLength(1)
   })
 
   it('passes the optional name', async () => {
@@ -189,8 +198,8 @@ describe('waiting → connected', () => {
 
   it('a processor that is already interconnected skips the wait', async () => {
     const { s, backend } = await walkTo('secret')
-    backend.data.processors[0].status = 'interconnected'
-    const next = await advance({ ...s, processor: backend.data.processors[0], secret: SECRET }, backend)
+    backend.processors[0].status = 'interconnected'
+    const next = await advance({ ...s, processor: backend.processors[0], secret: SECRET }, backend)
     expect(next.connection).toBe('connected')
   })
 })
@@ -200,7 +209,7 @@ describe('watchConnection', () => {
   afterEach(() => vi.useRealTimers())
 
   it('polls until interconnected, then stops', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const backend = createMockBackend([stripeProcessor(1)])
     const updates: string[] = []
     const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: (p) => updates.push(p.status) })
 
@@ -209,7 +218,7 @@ describe('watchConnection', () => {
     await vi.advanceTimersByTimeAsync(2000)
     expect(updates).toHaveLength(3)
 
-    backend.data.processors[0].status = 'interconnected'
+    backend.processors[0].status = 'interconnected'
     await vi.advanceTimersByTimeAsync(1000)
     expect(updates.at(-1)).toBe('interconnected')
 
@@ -221,34 +230,34 @@ describe('watchConnection', () => {
   })
 
   it('checks at once when an activity-changed event arrives', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const backend = createMockBackend([stripeProcessor(1)])
     const updates: string[] = []
     const stop = watchConnection(backend, 1, { intervalMs: 60_000, onUpdate: (p) => updates.push(p.status) })
     await vi.advanceTimersByTimeAsync(0)
     expect(backend.listenerCount()).toBe(1)
 
-    backend.data.processors[0].status = 'interconnected'
-    backend.emitActivityChanged(1)
+    backend.processors[0].status = 'interconnected'
+    backend.emit('activity-changed', 1)
     await vi.advanceTimersByTimeAsync(0)
     expect(updates).toEqual(['awaiting_first_event', 'interconnected'])
     stop()
   })
 
   it('reports errors and keeps polling', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const backend = createMockBackend([stripeProcessor(1)])
     const errors: string[] = []
     backend.failNext('processorShow', { code: 'database', message: 'database is locked' })
     const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: () => {}, onError: (m) => errors.push(m) })
     await vi.advanceTimersByTimeAsync(0)
     expect(errors).toEqual(['database is locked'])
-    backend.data.processors[0].status = 'interconnected'
+    backend.processors[0].status = 'interconnected'
     await vi.advanceTimersByTimeAsync(1000)
     expect(backend.listenerCount()).toBe(0)
     stop()
   })
 
   it('stops when asked, including the event listener', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const backend = createMockBackend([stripeProcessor(1)])
     const stop = watchConnection(backend, 1, { intervalMs: 1000, onUpdate: () => {} })
     await vi.advanceTimersByTimeAsync(0)
     stop()
@@ -281,7 +290,7 @@ describe('restricted key (step 3)', () => {
     expect(nextLabel(r)).toBe('Next')
     // Checking a second key reuses the processor.
     const again = await checkKey({ ...r, key: 'sk_test_0123456789abcdef' }, backend)
-    expect(backend.data.processors).toHaveLength(1)
+    expect(backend.processors).toHaveLength(1)
     expect(again.keySet?.warning).toMatch(/full secret key/)
     const next = await advance(again, backend)
     expect(next.step).toBe('webhook')
@@ -331,8 +340,8 @@ describe('webhook step: automatic registration or the manual path', () => {
 
   it('with the tunnel: registers with a null base URL and goes straight to waiting', async () => {
     const { s, backend } = await walkTo('webhook')
-    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
-    backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://t.ngrok.app', error: null }
+    backend.account.keys[1] = 'rk_test_0123456789abcdef'
+    backend.account.tunnel = true
     const r = await registerAutomatically({ ...s, tunnelUrl: 'https://t.ngrok.app' }, backend)
     expect(backend.calls.find(([m]) => m === 'stripeRegisterWebhook')?.[1]).toEqual([1, null])
     expect(r.step).toBe('waiting')
@@ -345,8 +354,8 @@ describe('webhook step: automatic registration or the manual path', () => {
 
   it('an endpoint created without its secret leads to the secret step, not to waiting', async () => {
     const { s, backend } = await walkTo('webhook')
-    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
-    backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://t.ngrok.app', error: null }
+    backend.account.keys[1] = 'rk_test_0123456789abcdef'
+    backend.account.tunnel = true
     const real = backend.stripeRegisterWebhook.bind(backend)
     backend.stripeRegisterWebhook = async (id, url) => ({
       ...(await real(id, url)),
@@ -363,7 +372,7 @@ describe('webhook step: automatic registration or the manual path', () => {
 
   it('with a typed URL: sends it trimmed; a bad one stays local', async () => {
     const { s, backend } = await walkTo('webhook')
-    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    backend.account.keys[1] = 'rk_test_0123456789abcdef'
     const bad = await registerAutomatically({ ...s, baseUrl: 'desk.example.com' }, backend)
     expect(bad.baseUrlError).toMatch(/absolute URL/)
     expect(bad.step).toBe('webhook')
@@ -387,7 +396,7 @@ describe('webhook step: automatic registration or the manual path', () => {
 
   it('the tunnel stopped meanwhile: the backend message is shown', async () => {
     const { s, backend } = await walkTo('webhook')
-    backend.data.stripe.keys[1] = 'rk_test_0123456789abcdef'
+    backend.account.keys[1] = 'rk_test_0123456789abcdef'
     const r = await registerAutomatically({ ...s, tunnelUrl: 'https://gone.ngrok.app' }, backend)
     expect(r.registrationError).toMatch(/start the tunnel first/)
   })

@@ -1,7 +1,8 @@
 import { afterEach, expect, it, vi } from 'vitest'
-import { activity, createMockBackend, stripeProcessor, type MockData } from '../lib/mockBackend'
-import type { ActivityQuery, SubjectDetail } from '../lib/types'
+import type { Activity, ActivityQuery, SubjectDetail } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
+import { activity, pageOf, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { createMockBackend, type Fixtures } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
@@ -26,26 +27,46 @@ const ada: SubjectDetail = {
   timeline: [],
 }
 
-function seeded(n = 120): Partial<MockData> {
+/**
+ * `n` events, every fourth one Ada's, the types in turn; the backend's answer for each filter
+ * the tests apply is stated here (which rows match), not worked out.
+ */
+function seeded(n = 120): Fixtures & { rows: Activity[] } {
   const rows = Array.from({ length: n }, (_, i) =>
     activity(i + 1, {
       event_type: `stripe:${TYPES[i % 4]}`,
       ...(i % 4 === 0 ? { subject_email: 'ada@example.com', subject_id: 1, status: 'linked' } : {}),
     }),
   )
+  const ofType: Record<string, (a: Activity) => boolean> = {
+    'customer.*': (a) => a.event_type === 'stripe:customer.created' || a.event_type === 'stripe:customer.subscription.created',
+    'charge.*': (a) => a.event_type === 'stripe:charge.succeeded',
+    'invoice.*': (a) => a.event_type === 'stripe:invoice.paid',
+  }
+  const ofSubject: Record<string, (a: Activity) => boolean> = {
+    Lovelace: (a) => a.subject_id === 1,
+    'ada@example.com': (a) => a.subject_id === 1,
+  }
+  const matching = (q: ActivityQuery) =>
+    rows
+      .filter((a) => (q.event_type ? ofType[q.event_type](a) : true) && (q.subject ? ofSubject[q.subject](a) : true))
+      .sort((x, y) => y.id - x.id)
   return {
-    processors: [stripeProcessor(1, { status: 'interconnected' })],
-    activity: rows,
-    subjects: [ada],
-    details: {
-      117: {
+    rows,
+    ...processorFixtures([stripeProcessor(1, { status: 'interconnected' })]),
+    activityQuery: (q) => pageOf(matching(q), q),
+    activityExportCsv: (q) => matching(q).length,
+    activityDetail: (id) => ({
+      activity: rows.find((a) => a.id === id)!,
+      data: {
         object: 'customer',
         object_id: 'cus_ada',
         fields: { id: 'cus_ada', currency: 'eur', delinquent: false },
         subject: { email: 'ada@example.com', name: 'Ada Lovelace' },
         observed: ['email', 'name'],
       },
-    },
+      subject: (({ id, email, name, created_at, activity_count, status }) => ({ id, email, name, created_at, activity_count, status }))(ada),
+    }),
   }
 }
 
@@ -111,13 +132,14 @@ it('takes filters from the link', async () => {
 })
 
 it('shows new events live and announces them', async () => {
-  const backend = createMockBackend(seeded(3))
+  const fixtures = seeded(3)
+  const backend = createMockBackend(fixtures)
   view = renderApp(backend, '#/activity')
   await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
   await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
 
-  backend.data.activity.push(activity(4, { event_type: 'stripe:invoice.paid' }), activity(5))
-  backend.emitActivityChanged(2)
+  fixtures.rows.push(activity(4, { event_type: 'stripe:invoice.paid' }), activity(5))
+  backend.emit('activity-changed', 2)
   await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('5'))
   expect(view.$('#activity-table tr[data-event-id]')?.getAttribute('data-event-id')).toBe('evt_5')
   expect(text(view.$('[aria-live="polite"]'))).toBe('2 new events received')
@@ -143,8 +165,7 @@ it('opens the detail drawer with the minimised fields and the linked subject', a
 })
 
 it('exports the filtered log to the chosen file', async () => {
-  const backend = createMockBackend(seeded())
-  backend.savePath = '/home/officer/activity.csv'
+  const backend = createMockBackend({ ...seeded(), chooseSavePath: '/home/officer/activity.csv' })
   view = renderApp(backend, '#/activity')
   await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('120'))
   type(view.$('#filter-type'), 'charge.*')
@@ -160,8 +181,7 @@ it('exports the filtered log to the chosen file', async () => {
 })
 
 it('does nothing when the save dialog is cancelled, and shows export errors', async () => {
-  const backend = createMockBackend(seeded(3))
-  backend.savePath = null
+  const backend = createMockBackend({ ...seeded(3), chooseSavePath: null })
   view = renderApp(backend, '#/activity')
   await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
   click(view.$('#export-csv'))
@@ -169,7 +189,7 @@ it('does nothing when the save dialog is cancelled, and shows export errors', as
   await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#export-csv')?.disabled).toBe(false))
   expect(backend.calls.some(([m]) => m === 'activityExportCsv')).toBe(false)
 
-  backend.savePath = '/read-only/x.csv'
+  backend.fixtures.chooseSavePath = '/read-only/x.csv'
   backend.failNext('activityExportCsv', { code: 'io', message: 'cannot write /read-only/x.csv: permission denied' })
   click(view.$('#export-csv'))
   await vi.waitFor(() => expect(text(view!.$('[role="alert"]'))).toContain('permission denied'))

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { activity, createMockBackend, stripeProcessor } from '../lib/mockBackend'
-import type { SubjectDetail } from '../lib/types'
+import type { KeychainReport, Settings, SubjectDetail } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
+import { activity, keychainReport, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { createMockBackend, type Fixtures } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
@@ -25,9 +26,7 @@ function subject(id: number, email: string, name: string | null, over: Partial<S
 }
 
 describe('data subjects', () => {
-  const data = () => ({
-    processors: [stripeProcessor(1, { name: 'Stripe', status: 'interconnected' })],
-    subjects: [
+  const subjects = () => [
       subject(1, 'ada@example.com', 'Ada Lovelace', {
         status: 'deleted_at_processor',
         emails: [
@@ -40,8 +39,25 @@ describe('data subjects', () => {
         ],
       }),
       subject(2, 'grace@example.com', 'Grace Hopper'),
-    ],
-  })
+  ]
+  /** The search answers the backend gives for each text the test types. */
+  const found: Record<string, number[]> = { '': [1, 2], hopper: [2], 'ada@old': [1], nobody: [] }
+  const data = (): Fixtures => {
+    const all = subjects()
+    return {
+      ...processorFixtures([stripeProcessor(1, { name: 'Stripe', status: 'interconnected' })]),
+      subjectsSearch: (t) =>
+        (found[t.trim()] ?? []).map((id) => {
+          const { id: _, email, name, created_at, activity_count, status } = all.find((s) => s.id === id)!
+          return { id, email, name, created_at, activity_count, status }
+        }),
+      subjectDetail: (id) => {
+        const s = all.find((x) => x.id === id)
+        if (!s) throw { code: 'not_found', message: `no data subject with id ${id}` }
+        return s
+      },
+    }
+  }
 
   it('searches by email or name', async () => {
     const backend = createMockBackend(data())
@@ -51,7 +67,7 @@ describe('data subjects', () => {
     await vi.waitFor(() => expect(view!.$$('[data-subject-email]').map((r) => r.getAttribute('data-subject-email'))).toEqual(['grace@example.com']))
     expect(backend.calls.filter(([m]) => m === 'subjectsSearch').at(-1)?.[1]).toEqual(['hopper'])
 
-    // An earlier email finds the subject too (the backend decides; the mock mimics it).
+    // An earlier email finds the subject too (the backend decides; the fixture answers so).
     type(view.$('#subject-search'), 'ada@old')
     await vi.waitFor(() => expect(view!.$$('[data-subject-email]').map((r) => r.getAttribute('data-subject-email'))).toEqual(['ada@example.com']))
 
@@ -92,8 +108,8 @@ describe('data subjects', () => {
 describe('deliveries', () => {
   it('lists rejected first with reason and fix, by status code', async () => {
     const backend = createMockBackend({
-      processors: [stripeProcessor(1)],
-      deliveries: [
+      ...processorFixtures([stripeProcessor(1)]),
+      deliveriesList: [
         { received_at: '2026-03-01T12:00:00Z', status_code: 400, outcome: 'rejected', reason: 'no matching v1 signature', event_id: null, processor_id: 1, hint: 'Paste the signing secret of this endpoint again.' },
         { received_at: '2026-03-01T11:00:00Z', status_code: 200, outcome: 'accepted', reason: null, event_id: 'evt_1', processor_id: 1, hint: null },
       ],
@@ -116,7 +132,8 @@ describe('deliveries', () => {
 
 describe('settings', () => {
   it('loads, validates and saves', async () => {
-    const backend = createMockBackend()
+    let saved: Settings | null = null
+    const backend = createMockBackend({ settingsSave: (s) => (saved = s) })
     view = renderApp(backend, '#/settings')
     await vi.waitFor(() => expect(view!.$('#set-orgName')).not.toBeNull())
     expect(text(view.$('#data-dir'))).toBe('/home/officer/.local/share/privacy-desk')
@@ -133,7 +150,7 @@ describe('settings', () => {
     click(view.$('#set-backgroundReceiving'))
     click(view.$('#settings-save'))
     await vi.waitFor(() => expect(text(view!.$('main [role="status"].status'))).toBe('Settings saved.'))
-    expect(backend.data.settings).toMatchObject({
+    expect(saved).toMatchObject({
       org: { name: 'Acme GmbH' },
       receiver_port: 9000,
       retention_days: 365,
@@ -142,11 +159,14 @@ describe('settings', () => {
   })
 
   it('lists orphaned keychain entries in words and removes them after a confirmation', async () => {
-    const backend = createMockBackend()
-    backend.data.keychain.orphans = [
+    const orphans: KeychainReport['orphans'] = [
       { entry: 'ab12/processor/1/signing-secret', namespace: 'ab12', processor_id: 1, kind: 'signing-secret', reason: 'install_replaced', data_dir: '/home/officer/pd' },
       { entry: '3f0c/processor/4/api-key', namespace: '3f0c', processor_id: 4, kind: 'api-key', reason: 'processor_deleted', data_dir: null },
     ]
+    const backend = createMockBackend({
+      keychainCheck: keychainReport({ orphans }),
+      keychainRemoveOrphans: keychainReport({ removed: orphans.map((o) => o.entry) }),
+    })
     view = renderApp(backend, '#/settings')
     await vi.waitFor(() => expect(view!.$('#keychain-orphans')).not.toBeNull())
     expect(text(view.$('#keychain-summary'))).toBe('3 entries in use.')

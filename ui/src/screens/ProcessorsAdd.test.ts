@@ -1,7 +1,8 @@
 // Processors: adding a manual and a generic webhook processor. Dashboard: the checklist card.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createMockBackend, emptyRopa, stripeProcessor } from '../lib/mockBackend'
 import { click, renderApp, text, type } from '../test/app'
+import { emptyRopa, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { createMockBackend } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
@@ -11,7 +12,7 @@ afterEach(() => {
 
 describe('adding processors', () => {
   it('adds a manual processor, shown as RoPA only without a webhook URL', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)] })
+    const backend = createMockBackend(processorFixtures([stripeProcessor(1)]))
     view = renderApp(backend, '#/processors')
     await vi.waitFor(() => expect(view!.$$('#processors-table tbody tr')).toHaveLength(1))
     click(view.$('#add-manual'))
@@ -32,7 +33,7 @@ describe('adding processors', () => {
   })
 
   it('adds a webhook processor and shows its URL with a copy button', async () => {
-    const backend = createMockBackend({ processors: [] })
+    const backend = createMockBackend(processorFixtures([]))
     view = renderApp(backend, '#/processors')
     await vi.waitFor(() => expect(view!.$('#add-webhook')).not.toBeNull())
     click(view.$('#add-webhook'))
@@ -69,7 +70,7 @@ describe('adding processors', () => {
   })
 
   it('shows the backend refusal in the form', async () => {
-    const backend = createMockBackend({ processors: [] })
+    const backend = createMockBackend(processorFixtures([]))
     view = renderApp(backend, '#/processors')
     await vi.waitFor(() => expect(view!.$('#add-manual')).not.toBeNull())
     click(view.$('#add-manual'))
@@ -84,7 +85,7 @@ describe('dashboard checklist', () => {
   it('shows each step done or not, with dates, and links to Reports', async () => {
     const ropa = emptyRopa()
     ropa.checklist[1] = { ...ropa.checklist[1], done_on: '2026-03-02', evidence: 'https://example.com/dpa' }
-    const backend = createMockBackend({ ropa })
+    const backend = createMockBackend({ ropaReport: ropa })
     view = renderApp(backend, '#/dashboard')
     await vi.waitFor(() => expect(view!.$$('#dash-checklist li')).toHaveLength(6))
     expect(text(view.$('#dash-checklist-progress'))).toContain('1 of 6 done')

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createMockBackend, defaultSettings, emptyRopa, stripeProcessor } from '../lib/mockBackend'
 import { emptyFields } from '../lib/ropa'
-import type { Ropa } from '../lib/types'
+import type { ProcessingActivity, Ropa } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
+import { defaultSettings, emptyRopa, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { createMockBackend } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
@@ -36,8 +37,13 @@ function ropa(): Ropa {
 describe('reports', () => {
   it('previews the record, shows gaps, and exports through the save dialog', async () => {
     const settings = { ...defaultSettings(), org: { ...defaultSettings().org, name: 'Bloggs Ltd' } }
-    const backend = createMockBackend({ processors: [stripeProcessor(1)], ropa: ropa(), settings })
-    backend.savePath = '/tmp/ropa.pdf'
+    const backend = createMockBackend({
+      ...processorFixtures([stripeProcessor(1)]),
+      ropaReport: { ...ropa(), controller: settings.org },
+      settingsGet: settings,
+      chooseSavePath: '/tmp/ropa.pdf',
+      ropaExport: 1,
+    })
     view = renderApp(backend, '#/reports')
     await vi.waitFor(() => expect(view!.$$('#ropa-activities tbody tr')).toHaveLength(1))
     expect(view.$('#nav-reports')?.getAttribute('aria-current')).toBe('page')
@@ -52,7 +58,20 @@ describe('reports', () => {
   })
 
   it('edits an activity, which closes the gap, and records checklist steps', async () => {
-    const backend = createMockBackend({ processors: [stripeProcessor(1)], ropa: ropa() })
+    // The backend's answers after the edit: the activity declares phone (the gap closes), the step is done.
+    const report = ropa()
+    const backend = createMockBackend({
+      ...processorFixtures([stripeProcessor(1)]),
+      ropaReport: () => report,
+      ropaActivitySave: (id, fields, processorIds): ProcessingActivity => {
+        const a = { ...report.activities[0], id: id ?? 2, fields, processor_ids: processorIds }
+        report.activities = [a]
+        report.gaps = []
+        return a
+      },
+      ropaChecklistSet: (key, doneOn, evidence) =>
+        (report.checklist = report.checklist.map((c) => (c.key === key ? { ...c, done_on: doneOn, evidence } : c))),
+    })
     view = renderApp(backend, '#/reports')
     await vi.waitFor(() => expect(view!.$('[data-edit="1"]')).not.toBeNull())
     expect(view.$('#controller-missing')).not.toBeNull()
@@ -75,7 +94,7 @@ describe('reports', () => {
   })
 
   it('refuses an activity without a purpose', async () => {
-    const backend = createMockBackend({ ropa: ropa() })
+    const backend = createMockBackend({ ropaReport: ropa() })
     view = renderApp(backend, '#/reports')
     await vi.waitFor(() => expect(view!.$('#ropa-add')).not.toBeNull())
     click(view.$('#ropa-add'))

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createMockBackend, stripeProcessor } from '../lib/mockBackend'
-import { emptyDsr, mockRequest } from '../lib/mockRequests'
 import { todayUtc } from '../lib/requests'
-import type { SubjectDetail } from '../lib/types'
+import type { AuditEntry, Request, SubjectDetail } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
+import { plan, processorFixtures, request as mockRequest, retentionSettings, stripeProcessor } from '../test/fixtures'
+import { createMockBackend, type Fixtures } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
 afterEach(() => {
@@ -12,10 +12,42 @@ afterEach(() => {
 })
 
 const today = todayUtc()
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
 
-function withRequests(...list: ReturnType<typeof mockRequest>[]) {
-  return createMockBackend({ dsr: { ...emptyDsr(), requests: list } })
+/**
+ * The requests as a list the commands read and change: each change the test makes is stated in
+ * `changes` (the new fields), recorded as a step. Whether a change is allowed is the backend's
+ * call: a test that needs a refusal says so.
+ */
+function requestFixtures(list: Request[], extra: Fixtures = {}): Fixtures {
+  const steps: Record<number, AuditEntry[]> = {}
+  let auditId = 1000
+  const find = (id: number) => {
+    const r = list.find((x) => x.id === id)
+    if (!r) throw { code: 'not_found', message: `no request with id ${id}` }
+    return r
+  }
+  const change = (id: number, action: string, fields: Partial<Request>) => {
+    const r = Object.assign(find(id), fields)
+    ;(steps[id] ??= []).push({ id: auditId++, at: new Date().toISOString(), actor: 'user', action, request_id: id, subject: r.subject, details: {}, hash: 'h' })
+    return r
+  }
+  return {
+    requestsList: () => list,
+    requestPage: (id) => ({ ...find(id), steps: steps[id] ?? [] }),
+    requestCreate: (kind, email, regime) => {
+      const r = mockRequest(list.length + 1, { kind: kind as Request["kind"], email: email.toLowerCase(), regime })
+      list.push(r)
+      return change(r.id, 'request.created', {})
+    },
+    requestVerifyIdentity: (id, method) => change(id, 'request.identity_verified', { identity_method: method, status: 'identity_verified' }),
+    requestNote: (id, text) => change(id, 'request.note_added', { notes: text }),
+    requestComplete: (id) => change(id, 'request.completed', { status: 'completed', completed_at: new Date().toISOString() }),
+    ...extra,
+  }
+}
+
+function withRequests(...list: Request[]) {
+  return createMockBackend(requestFixtures(list))
 }
 
 describe('requests inbox', () => {
@@ -76,7 +108,17 @@ describe('request page', () => {
   })
 
   it('extends once with a reason, then explains why it cannot again', async () => {
-    const backend = withRequests(mockRequest(1, { received_at: `${daysAgo(3)}T00:00:00Z` }))
+    const list = [mockRequest(1)]
+    const backend = createMockBackend(
+      requestFixtures(list, {
+        requestExtend: (id, reason) =>
+          Object.assign(list[0], {
+            extended: true,
+            extension_reason: reason,
+            extension: { allowed: false, due_at: null, refusal: 'this request was extended already: the law allows one extension' },
+          }),
+      }),
+    )
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#extend-reason')).not.toBeNull())
     type(view.$('#extend-reason'), 'complex request')
@@ -87,7 +129,8 @@ describe('request page', () => {
   })
 
   it('disables the extension after the first period, saying why', async () => {
-    const backend = withRequests(mockRequest(1, { received_at: `${daysAgo(40)}T00:00:00Z` }))
+    const refusal = 'the first period ended on 2026-03-10: an extension must be decided and told to the data subject within it'
+    const backend = withRequests(mockRequest(1, { days_left: -9, overdue: true, extension: { allowed: false, due_at: null, refusal } }))
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#extend-note')).not.toBeNull())
     expect(view.$<HTMLButtonElement>('#extend-request')?.disabled).toBe(true)
@@ -98,12 +141,13 @@ describe('request page', () => {
   it('builds an access package into the chosen folder with progress', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'access' }))
     let release: () => void = () => {}
-    let paused = false
-    backend.data.dsr.onAccessStep = (p) => {
-      if (p.done === 2 && !paused) {
-        paused = true
-        return new Promise<void>((r) => (release = r))
-      }
+    backend.fixtures.accessPackage = async (id, dir) => {
+      backend.emit('access-progress', { step: 'local data', done: 0, total: 4 })
+      backend.emit('access-progress', { step: 'stripe', done: 1, total: 4 })
+      backend.emit('access-progress', { step: 'files', done: 2, total: 4 })
+      await new Promise<void>((r) => (release = r))
+      backend.emit('access-progress', { step: 'done', done: 4, total: 4 })
+      return accessPackage(id, dir)
     }
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
@@ -118,6 +162,7 @@ describe('request page', () => {
 
   it('saves to the Downloads folder without asking', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'access' }))
+    backend.fixtures.accessPackage = accessPackage
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
     click(view.$('#build-access'))
@@ -128,7 +173,7 @@ describe('request page', () => {
 
   it('does nothing when the folder choice is cancelled', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'access' }))
-    backend.data.dsr.folder = null
+    backend.fixtures.chooseFolder = null
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#build-access')).not.toBeNull())
     click(view.$('#build-access-choose'))
@@ -138,8 +183,39 @@ describe('request page', () => {
   })
 
   it('runs an erasure through plan review, confirmation and receipt', async () => {
-    const backend = withRequests(mockRequest(1, { kind: 'erasure' }))
-    backend.savePath = '/tmp/receipt.html'
+    const list = [mockRequest(1, { kind: 'erasure' })]
+    const backend = createMockBackend({
+      ...requestFixtures(list),
+      erasurePlan: plan(list[0]),
+      erasureExecute: (id) => {
+        Object.assign(list[0], { status: 'completed', completed_at: new Date().toISOString(), erased: true })
+        return {
+          request_id: id,
+          status: 'completed',
+          steps: ['stripe', 'local'],
+          events_deleted: 3,
+          records_retained: 2,
+          stripe_customers_deleted: ['cus_1'],
+          stripe_redaction_jobs: [],
+          completed_at: list[0].completed_at!,
+          plan_changed: [],
+        }
+      },
+      erasureReceipt: (id) => ({
+        request_id: id,
+        subject: 'sh_1',
+        regime: 'gdpr',
+        received_at: list[0].received_at,
+        completed_at: list[0].completed_at ?? '',
+        controller: { name: '', address: '', email: '', dpo_name: '', dpo_email: '', representative: '' },
+        erased: plan(list[0]).items.filter((i) => i.action === 'erase'),
+        retained: plan(list[0]).items.filter((i) => i.action === 'retain'),
+        stripe_customers_deleted: [],
+        stripe_redaction_jobs: [],
+        records_retained: 2,
+      }),
+      chooseSavePath: '/tmp/receipt.html',
+    })
     view = renderApp(backend, '#/requests/1')
     await vi.waitFor(() => expect(view!.$('#review-plan')).not.toBeNull())
     click(view.$('#review-plan'))
@@ -162,7 +238,7 @@ describe('request page', () => {
 
   it('shows blocked items with what to do and keeps execution off', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'erasure' }))
-    backend.data.dsr.plans[1] = {
+    backend.fixtures.erasurePlan = {
       request_id: 1,
       subject: 'sh_1',
       data_held: true,
@@ -201,7 +277,7 @@ describe('started elsewhere', () => {
   }
 
   it('starts an access request from the subject page and opens it', async () => {
-    const backend = createMockBackend({ subjects: [subject], processors: [stripeProcessor(1)] })
+    const backend = createMockBackend({ ...processorFixtures([stripeProcessor(1)]), ...requestFixtures([]), subjectDetail: subject })
     view = renderApp(backend, '#/subjects/5')
     await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#start-access')?.disabled).toBe(false))
     click(view.$('#start-access'))
@@ -210,11 +286,12 @@ describe('started elsewhere', () => {
   })
 
   it('starts an erasure request from the subject page', async () => {
-    const backend = createMockBackend({ subjects: [subject] })
+    const list: Request[] = []
+    const backend = createMockBackend({ ...requestFixtures(list), subjectDetail: subject })
     view = renderApp(backend, '#/subjects/5')
     await vi.waitFor(() => expect(view!.$<HTMLButtonElement>('#start-erasure')?.disabled).toBe(false))
     click(view.$('#start-erasure'))
-    await vi.waitFor(() => expect(backend.data.dsr.requests.map((r) => r.kind)).toEqual(['erasure']))
+    await vi.waitFor(() => expect(list.map((r) => r.kind)).toEqual(['erasure']))
   })
 
   it('lists open requests with days left on the dashboard', async () => {
@@ -229,7 +306,14 @@ describe('started elsewhere', () => {
   })
 
   it('sets the financial-record retention from a preset or in years', async () => {
-    const backend = createMockBackend()
+    const retention = retentionSettings()
+    const backend = createMockBackend({
+      financialRetentionGet: () => retention,
+      financialRetentionSet: (years, preset) => {
+        retention.current = { years: years ?? retention.presets.find((p) => p.key === preset)!.years, preset }
+        return retention
+      },
+    })
     view = renderApp(backend, '#/settings')
     await vi.waitFor(() => expect(view!.$('#retention-preset')).not.toBeNull())
     expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('7')
@@ -237,7 +321,7 @@ describe('started elsewhere', () => {
     expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('10')
     click(view.$('#retention-save'))
     await vi.waitFor(() => expect(text(view!.$('#financial-retention'))).toContain('Retention saved.'))
-    expect(backend.data.dsr.retention.current).toEqual({ years: 10, preset: 'de' })
+    expect(retention.current).toEqual({ years: 10, preset: 'de' })
 
     type(view.$('#retention-preset'), 'custom')
     type(view.$('#retention-years'), '40')
@@ -245,10 +329,23 @@ describe('started elsewhere', () => {
     expect(text(view.$('#retention-error'))).toMatch(/Between 1 and 30/)
     type(view.$('#retention-years'), '12')
     click(view.$('#retention-save'))
-    await vi.waitFor(() => expect(backend.data.dsr.retention.current).toEqual({ years: 12, preset: null }))
+    await vi.waitFor(() => expect(retention.current).toEqual({ years: 12, preset: null }))
     expect(backend.calls.filter(([m]) => m === 'financialRetentionSet').map(([, a]) => a)).toEqual([
       [null, 'de'],
       [12, null],
     ])
   })
 })
+
+function accessPackage(id: number, dir: string | null) {
+  return {
+    path: `${dir ?? '/home/officer/Downloads'}/access-request-${id}.zip`,
+    sha256: 'ab'.repeat(32),
+    stripe: 'live',
+    foreign_objects_dropped: 0,
+    files: [
+      { name: 'profile.json', sha256: 'cd'.repeat(32), bytes: 120, records: 1 },
+      { name: 'summary.html', sha256: 'ef'.repeat(32), bytes: 2048, records: null },
+    ],
+  }
+}

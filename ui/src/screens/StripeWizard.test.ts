@@ -1,6 +1,8 @@
 import { afterEach, expect, it, vi } from 'vitest'
-import { createMockBackend, stripeProcessor } from '../lib/mockBackend'
+import type { Processor } from '../lib/types'
 import { click, navigate, renderApp, text, type } from '../test/app'
+import { EVENT_TYPES, processorFixtures, stripeAccount, stripeProcessor } from '../test/fixtures'
+import { createMockBackend as mockBackend } from '../test/mockIpc'
 
 /** Joined at run time: no string in the source looks like a real Stripe key or secret. */
 const fake = (...parts: string[]) => parts.join('_')
@@ -10,6 +12,14 @@ afterEach(() => {
   view?.destroy()
   view = null
 })
+
+/** A backend with the processors in `list` and a Stripe account; `tunnel`: the dashboard's tunnel runs. */
+function createMockBackend(list: Processor[] = [], opts: Parameters<typeof stripeAccount>[0] = {}) {
+  const tunnel = opts.tunnel ? ({ state: 'on', public_url: 'https://abc.ngrok.app', error: null } as const) : undefined
+  const processors = processorFixtures(list, tunnel ? { tunnel } : {})
+  const stripe = stripeAccount(opts)
+  return Object.assign(mockBackend({ ...processors, ...stripe.fixtures }), { account: stripe.account, processors: processors.list })
+}
 
 const next = () => click(view!.$('#wizard-next'))
 const stepTitle = () => text(view!.$('#wizard-step-title'))
@@ -40,8 +50,8 @@ it('walks from "Add Stripe" to Interconnected', async () => {
   next()
   await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
   const url = text(view.$('#webhook-url'))
-  expect(url).toBe(backend.data.processors[0].webhook_url)
-  expect(view.$<HTMLTextAreaElement>('#event-types')?.value).toBe(backend.data.eventTypes.join('\n'))
+  expect(url).toBe(backend.processors[0].webhook_url)
+  expect(view.$<HTMLTextAreaElement>('#event-types')?.value).toBe(EVENT_TYPES.join('\n'))
   expect(text(view.$('form'))).toContain('stripe listen --forward-to')
   // No tunnel and no public URL typed: no automatic registration offered.
   expect(view.$('#register-webhook')).toBeNull()
@@ -69,8 +79,8 @@ it('walks from "Add Stripe" to Interconnected', async () => {
   expect(view.$<HTMLButtonElement>('#wizard-next')?.disabled).toBe(true)
 
   // The first verified event arrives.
-  backend.data.processors[0].status = 'interconnected'
-  backend.emitActivityChanged(1)
+  backend.processors[0].status = 'interconnected'
+  backend.emit('activity-changed', 1)
   await vi.waitFor(() => expect(text(view!.$('#wizard-status'))).toContain('Interconnected'))
   expect(view.$('#wizard-status')?.classList.contains('connected')).toBe(true)
   expect(view.$<HTMLButtonElement>('#wizard-next')?.disabled).toBe(false)
@@ -81,7 +91,7 @@ it('walks from "Add Stripe" to Interconnected', async () => {
 })
 
 it('"Continue setup" resumes an existing processor at its webhook URL', async () => {
-  const backend = createMockBackend({ processors: [stripeProcessor(5)] })
+  const backend = createMockBackend([stripeProcessor(5)])
   view = renderApp(backend, '#/processors')
   await vi.waitFor(() => expect(view!.$('tr[data-processor-id="5"]')).not.toBeNull())
   // The list hides the URL's token.
@@ -93,7 +103,7 @@ it('"Continue setup" resumes an existing processor at its webhook URL', async ()
 
   view.destroy()
   view = renderApp(backend, '#/processors/5/setup')
-  await vi.waitFor(() => expect(text(view!.$('#webhook-url'))).toBe(backend.data.processors[0].webhook_url))
+  await vi.waitFor(() => expect(text(view!.$('#webhook-url'))).toBe(backend.processors[0].webhook_url))
   expect(backend.calls.some(([m]) => m === 'processorAddStripe')).toBe(false)
 })
 
@@ -123,10 +133,10 @@ async function toKeyStep(backend: ReturnType<typeof createMockBackend>) {
 const checkKeyButton = () => view!.$<HTMLButtonElement>('#check-key')
 
 it('checks a restricted key: stores it, lists granted and missing permissions and enabled workflows', async () => {
-  const backend = createMockBackend()
-  backend.data.stripe.permissions = backend.data.stripe.permissions.map((p) =>
-    p.name === 'webhook_endpoints_write' || p.name === 'customers_write' ? { ...p, granted: false } : p,
-  )
+  const backend = createMockBackend([], {
+    missing: ['webhook_endpoints_write', 'customers_write'],
+    disabled: ['webhook_registration', 'erasure_at_stripe'],
+  })
   await toKeyStep(backend)
 
   type(view!.$('#stripe-key'), 'pk_test_0123456789abcdef')
@@ -158,7 +168,7 @@ it('checks a restricted key: stores it, lists granted and missing permissions an
   // Next does not create a second processor.
   next()
   await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
-  expect(backend.data.processors).toHaveLength(1)
+  expect(backend.processors).toHaveLength(1)
 })
 
 it('warns prominently about a full secret key, before and after storing it', async () => {
@@ -185,8 +195,7 @@ it('shows Stripe rejecting the key at the field and stays on the step', async ()
 })
 
 it('registers the webhook automatically through the running tunnel and skips the secret step', async () => {
-  const backend = createMockBackend()
-  backend.data.dashboard.tunnel = { state: 'on', public_url: 'https://abc.ngrok.app', error: null }
+  const backend = createMockBackend([], { tunnel: true })
   await toKeyStep(backend)
   type(view!.$('#stripe-key'), 'rk_test_0123456789abcdef')
   click(checkKeyButton())
@@ -208,7 +217,7 @@ it('registers the webhook automatically through the running tunnel and skips the
 })
 
 it('registers with a typed public URL; a failure keeps the manual copy-URL and paste-secret path', async () => {
-  const backend = createMockBackend({ processors: [stripeProcessor(3)] })
+  const backend = createMockBackend([stripeProcessor(3)])
   view = renderApp(backend, '#/processors/3/setup')
   await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
   expect(view!.$('#register-webhook')).toBeNull()
@@ -231,7 +240,7 @@ it('registers with a typed public URL; a failure keeps the manual copy-URL and p
   // With a key, registration works from the same screen.
   click(view!.$$('button').find((b) => text(b) === 'Back')!)
   await vi.waitFor(() => expect(view!.$('#public-base-url')).not.toBeNull())
-  backend.data.stripe.keys[3] = 'rk_test_0123456789abcdef'
+  backend.account.keys[3] = 'rk_test_0123456789abcdef'
   type(view!.$('#public-base-url'), 'https://desk.example.com')
   click(view!.$('#register-webhook'))
   await vi.waitFor(() => expect(view!.$('#registration-result')).not.toBeNull())

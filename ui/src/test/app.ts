@@ -1,7 +1,7 @@
 // Test helpers: mount the whole app on a route with a mock backend.
 import { flushSync, mount, unmount } from 'svelte'
 import App from '../App.svelte'
-import type { MockBackend } from '../lib/mockBackend'
+import type { MockBackend } from './mockIpc'
 
 export function renderApp(backend: MockBackend, hash = '#/dashboard') {
   // replaceState: no hashchange event arrives after mounting.

@@ -165,7 +165,10 @@ impl DeliveryLog {
             hook(a);
         }
         let every = self.caps.unknown_kept.clamp(1, 1000) as u64;
-        let prune = self.count.fetch_add(1, Ordering::Relaxed) % every == 0;
+        let prune = self
+            .count
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(every);
         if a.logged && !prune {
             return;
         }

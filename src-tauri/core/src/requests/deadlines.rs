@@ -23,6 +23,8 @@ pub enum Regime {
 }
 
 impl Regime {
+    pub const ALL: [Regime; 3] = [Regime::Gdpr, Regime::UkGdpr, Regime::Ccpa];
+
     pub fn parse(s: &str) -> Result<Regime> {
         match s.trim().to_ascii_lowercase().as_str() {
             "gdpr" | "eu-gdpr" => Ok(Regime::Gdpr),
@@ -48,6 +50,14 @@ impl Regime {
             Regime::Gdpr => "GDPR (EU) 2016/679",
             Regime::UkGdpr => "UK GDPR",
             Regime::Ccpa => "CCPA/CPRA",
+        }
+    }
+
+    /// The deadline in words, for the form that records a request.
+    pub fn period(self) -> &'static str {
+        match self {
+            Regime::Gdpr | Regime::UkGdpr => "one calendar month, extendable by two more",
+            Regime::Ccpa => "45 days, extendable once by 45 more",
         }
     }
 }
@@ -95,6 +105,48 @@ pub fn may_extend(
         )));
     }
     Ok(extended_due(regime, received))
+}
+
+/// Whether the deadline may be extended today, as the screens show it: the new due date, or
+/// why not (the refusal [`may_extend`] would give).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Extension {
+    pub allowed: bool,
+    /// The start (UTC) of the day the answer would be due after the extension.
+    pub due_at: Option<String>,
+    /// Why the deadline cannot be extended (when not `allowed`).
+    pub refusal: Option<String>,
+}
+
+impl Extension {
+    pub fn refused(why: impl Into<String>) -> Extension {
+        Extension {
+            allowed: false,
+            due_at: None,
+            refusal: Some(why.into()),
+        }
+    }
+}
+
+/// [`may_extend`] as an [`Extension`].
+pub fn extension(
+    regime: Regime,
+    received: NaiveDate,
+    today: NaiveDate,
+    already: bool,
+) -> Extension {
+    match may_extend(regime, received, today, already) {
+        Ok(due) => Extension {
+            allowed: true,
+            due_at: Some(crate::time::to_rfc3339(
+                due.and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    .timestamp_millis(),
+            )),
+            refusal: None,
+        },
+        Err(e) => Extension::refused(e.to_string()),
+    }
 }
 
 /// Days from `today` to `due` (negative when overdue).
@@ -154,6 +206,22 @@ mod tests {
             d("2025-04-01")
         );
         assert!(may_extend(Regime::Ccpa, d("2025-01-01"), d("2025-02-16"), false).is_err());
+    }
+
+    #[test]
+    fn extension_says_until_when_or_why_not() {
+        let r = d("2025-01-31");
+        let ok = extension(Regime::Gdpr, r, d("2025-02-28"), false);
+        assert!(ok.allowed);
+        assert_eq!(ok.due_at.as_deref(), Some("2025-04-30T00:00:00Z"));
+        let late = extension(Regime::Gdpr, r, d("2025-03-01"), false);
+        assert!(!late.allowed && late.due_at.is_none());
+        assert!(late
+            .refusal
+            .unwrap()
+            .contains("first period ended on 2025-02-28"));
+        let again = extension(Regime::Ccpa, r, d("2025-02-01"), true);
+        assert!(again.refusal.unwrap().contains("one extension"));
     }
 
     #[test]

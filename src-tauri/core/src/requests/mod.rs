@@ -44,6 +44,10 @@ pub struct Request {
     pub due_at: String,
     /// Calendar days left until the due day (negative when overdue).
     pub days_left: i64,
+    /// Open and past its due day.
+    pub overdue: bool,
+    /// Whether the deadline may be extended today, until when, or why not.
+    pub extension: deadlines::Extension,
     pub status: Status,
     pub extended: bool,
     pub extension_reason: Option<String>,
@@ -71,6 +75,18 @@ fn today() -> NaiveDate {
 }
 
 pub(crate) fn view(r: q::RequestRow, today: NaiveDate) -> Request {
+    let days_left = deadlines::days_left(date_of(r.due_at), today);
+    let closed = r.status.is_closed();
+    let extension = match Regime::parse(&r.regime) {
+        _ if closed => deadlines::Extension::refused(format!("this request is {}", r.status)),
+        Ok(regime) => deadlines::extension(
+            regime,
+            date_of(r.received_at),
+            today,
+            r.extended_at.is_some(),
+        ),
+        Err(e) => deadlines::Extension::refused(e.to_string()),
+    };
     Request {
         id: r.id,
         kind: r.kind,
@@ -80,7 +96,9 @@ pub(crate) fn view(r: q::RequestRow, today: NaiveDate) -> Request {
         regime: r.regime,
         received_at: to_rfc3339(r.received_at),
         due_at: to_rfc3339(r.due_at),
-        days_left: deadlines::days_left(date_of(r.due_at), today),
+        days_left,
+        overdue: !closed && days_left < 0,
+        extension,
         status: r.status,
         extended: r.extended_at.is_some(),
         extension_reason: r.extension_reason,

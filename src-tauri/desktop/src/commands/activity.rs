@@ -1,27 +1,20 @@
+use tauri::{AppHandle, Manager};
+
 use crate::state::AppState;
 use privacy_desk_core::domain::activity::{self, ActivityDetail, ActivityPage, ActivityQuery};
 use privacy_desk_core::error::Result;
 
-#[tauri::command]
-pub async fn activity_query(
-    state: tauri::State<'_, AppState>,
-    query: ActivityQuery,
-) -> Result<ActivityPage> {
-    activity::page(&state.ctx.db, &query)
+pub async fn query(app: AppHandle, query: ActivityQuery) -> Result<ActivityPage> {
+    activity::page(&app.state::<AppState>().ctx.db, &query)
 }
 
-#[tauri::command]
-pub async fn activity_detail(state: tauri::State<'_, AppState>, id: i64) -> Result<ActivityDetail> {
-    activity::detail(&state.ctx.db, id)
+pub async fn detail(app: AppHandle, id: i64) -> Result<ActivityDetail> {
+    activity::detail(&app.state::<AppState>().ctx.db, id)
 }
 
 /// Writes the filtered log to `path`: the save dialog's answer, or a file in Downloads.
-#[tauri::command]
-pub async fn activity_export_csv(
-    state: tauri::State<'_, AppState>,
-    query: ActivityQuery,
-    path: String,
-) -> Result<usize> {
+pub async fn export_csv(app: AppHandle, query: ActivityQuery, path: String) -> Result<usize> {
+    let state = app.state::<AppState>();
     let path = state.destinations.file(&path)?;
     activity::export_csv(&state.ctx.db, &query, &path)
 }

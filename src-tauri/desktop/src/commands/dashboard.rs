@@ -1,4 +1,5 @@
 use serde::Serialize;
+use tauri::{AppHandle, Manager};
 use ts_rs::TS;
 
 use crate::state::{AppState, ReceiverStatus, TunnelStatus};
@@ -14,8 +15,8 @@ pub struct Dashboard {
     pub summary: Summary,
 }
 
-#[tauri::command]
-pub async fn dashboard(state: tauri::State<'_, AppState>) -> Result<Dashboard> {
+pub async fn dashboard(app: AppHandle) -> Result<Dashboard> {
+    let state = app.state::<AppState>();
     Ok(Dashboard {
         receiver: state.receiver_status(),
         tunnel: state.tunnel_status(),
@@ -23,10 +24,6 @@ pub async fn dashboard(state: tauri::State<'_, AppState>) -> Result<Dashboard> {
     })
 }
 
-#[tauri::command]
-pub async fn deliveries_list(
-    state: tauri::State<'_, AppState>,
-    limit: u32,
-) -> Result<Vec<Delivery>> {
-    deliveries::list(&state.ctx.db, limit, true)
+pub async fn deliveries_list(app: AppHandle, limit: u32) -> Result<Vec<Delivery>> {
+    deliveries::list(&app.state::<AppState>().ctx.db, limit, true)
 }

@@ -8,7 +8,6 @@ use crate::state::AppState;
 use privacy_desk_core::error::{Error, Result};
 
 /// Asks where to save a file; the answer may then be written once.
-#[tauri::command]
 pub async fn choose_save_path(
     app: AppHandle,
     default_name: String,
@@ -25,7 +24,6 @@ pub async fn choose_save_path(
 }
 
 /// Asks for a folder; the answer may then receive one package.
-#[tauri::command]
 pub async fn choose_folder(app: AppHandle, title: String) -> Result<Option<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()

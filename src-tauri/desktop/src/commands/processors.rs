@@ -1,31 +1,28 @@
+use tauri::{AppHandle, Manager};
+
 use crate::state::AppState;
 use privacy_desk_core::domain::processors::{self, Processor};
 use privacy_desk_core::error::Result;
 use privacy_desk_core::secrets::Secret;
 use privacy_desk_core::webhook::WebhookConfig;
 
-#[tauri::command]
-pub async fn processors_list(state: tauri::State<'_, AppState>) -> Result<Vec<Processor>> {
-    processors::list(&state.ctx)
+pub async fn list(app: AppHandle) -> Result<Vec<Processor>> {
+    processors::list(&app.state::<AppState>().ctx)
 }
 
-#[tauri::command]
-pub async fn processor_add_stripe(
-    state: tauri::State<'_, AppState>,
-    name: Option<String>,
-) -> Result<Processor> {
-    processors::add_stripe(&state.ctx, name.as_deref(), None)
+pub async fn add_stripe(app: AppHandle, name: Option<String>) -> Result<Processor> {
+    processors::add_stripe(&app.state::<AppState>().ctx, name.as_deref(), None)
 }
 
 /// A generic webhook processor (QuickBooks, Xero, a script): the same domain function as
 /// `processor add webhook`.
-#[tauri::command]
-pub async fn processor_add_webhook(
-    state: tauri::State<'_, AppState>,
+pub async fn add_webhook(
+    app: AppHandle,
     name: String,
     config: WebhookConfig,
     signing_secret: Option<String>,
 ) -> Result<Processor> {
+    let state = app.state::<AppState>();
     let secret = signing_secret
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
@@ -35,23 +32,24 @@ pub async fn processor_add_webhook(
     Ok(p)
 }
 
-#[tauri::command]
-pub async fn processor_set_secret(
-    state: tauri::State<'_, AppState>,
-    id: i64,
-    secret: String,
-) -> Result<()> {
+pub async fn set_secret(app: AppHandle, id: i64, secret: String) -> Result<()> {
+    let state = app.state::<AppState>();
     processors::set_signing_secret(&state.ctx, id, &Secret::new(secret.trim()))?;
     state.refresh_receiver();
     Ok(())
 }
 
-#[tauri::command]
-pub async fn processor_show(state: tauri::State<'_, AppState>, id: i64) -> Result<Processor> {
-    processors::show(&state.ctx, id)
+pub async fn show(app: AppHandle, id: i64) -> Result<Processor> {
+    processors::show(&app.state::<AppState>().ctx, id)
 }
 
-#[tauri::command]
-pub fn stripe_event_types() -> Vec<&'static str> {
-    privacy_desk_core::stripe::event::WEBHOOK_EVENTS.to_vec()
+pub async fn stripe_event_types(_app: AppHandle) -> Result<Vec<String>> {
+    Ok(privacy_desk_core::stripe::event::WEBHOOK_EVENTS
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect())
+}
+
+pub async fn add_manual(app: AppHandle, name: String) -> Result<Processor> {
+    processors::add_manual(&app.state::<AppState>().ctx, &name)
 }

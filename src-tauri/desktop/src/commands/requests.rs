@@ -3,10 +3,10 @@
 //! blocking thread.
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
 use ts_rs::TS;
 
-use super::blocking;
+use super::{blocking, ACCESS_PROGRESS};
 use privacy_desk_core::audit::{self, AuditCheck, AuditEntry};
 use privacy_desk_core::domain::settings::{self, FinancialRetention, FINANCIAL_RETENTION_PRESETS};
 use privacy_desk_core::error::Result;
@@ -14,16 +14,30 @@ use privacy_desk_core::requests::access::{self, AccessPackage};
 use privacy_desk_core::requests::erasure::{self, ErasureResult, Plan, Receipt};
 use privacy_desk_core::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
 
-/// Emitted while an access package is built, with a `Progress`.
-pub const ACCESS_PROGRESS: &str = "access-progress";
+/// A regime a request may be under, with its deadline in words (from `deadlines.rs`).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RegimeInfo {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub period: &'static str,
+}
 
-#[tauri::command]
-pub async fn requests_list(app: AppHandle) -> Result<Vec<Request>> {
+pub async fn list(app: AppHandle) -> Result<Vec<Request>> {
     blocking(app, |s| requests::list(&s.ctx)).await
 }
 
-#[tauri::command]
-pub async fn request_create(
+pub async fn regimes(_app: AppHandle) -> Result<Vec<RegimeInfo>> {
+    Ok(Regime::ALL
+        .iter()
+        .map(|r| RegimeInfo {
+            value: r.as_str(),
+            label: r.label(),
+            period: r.period(),
+        })
+        .collect())
+}
+
+pub async fn create(
     app: AppHandle,
     kind: String,
     email: String,
@@ -42,49 +56,40 @@ pub async fn request_create(
     .await
 }
 
-#[tauri::command]
-pub async fn request_page(app: AppHandle, id: i64) -> Result<RequestPage> {
+pub async fn page(app: AppHandle, id: i64) -> Result<RequestPage> {
     blocking(app, move |s| requests::page(&s.ctx, id)).await
 }
 
-#[tauri::command]
-pub async fn request_extend(app: AppHandle, id: i64, reason: String) -> Result<Request> {
+pub async fn extend(app: AppHandle, id: i64, reason: String) -> Result<Request> {
     blocking(app, move |s| requests::extend(&s.ctx, id, &reason)).await
 }
 
-#[tauri::command]
-pub async fn request_verify_identity(app: AppHandle, id: i64, method: String) -> Result<Request> {
+pub async fn verify_identity(app: AppHandle, id: i64, method: String) -> Result<Request> {
     blocking(app, move |s| requests::verify_identity(&s.ctx, id, &method)).await
 }
 
-#[tauri::command]
-pub async fn request_note(app: AppHandle, id: i64, text: String) -> Result<Request> {
+pub async fn note(app: AppHandle, id: i64, text: String) -> Result<Request> {
     blocking(app, move |s| requests::add_note(&s.ctx, id, &text)).await
 }
 
-#[tauri::command]
-pub async fn request_reject(app: AppHandle, id: i64, reason: String) -> Result<Request> {
+pub async fn reject(app: AppHandle, id: i64, reason: String) -> Result<Request> {
     blocking(app, move |s| requests::reject(&s.ctx, id, &reason)).await
 }
 
-#[tauri::command]
-pub async fn request_complete(app: AppHandle, id: i64) -> Result<Request> {
+pub async fn complete(app: AppHandle, id: i64) -> Result<Request> {
     blocking(app, move |s| requests::complete(&s.ctx, id)).await
 }
 
-#[tauri::command]
 pub async fn erasure_plan(app: AppHandle, id: i64) -> Result<Plan> {
     blocking(app, move |s| erasure::plan(&s.ctx, id)).await
 }
 
-#[tauri::command]
 pub async fn erasure_execute(app: AppHandle, id: i64) -> Result<ErasureResult> {
     blocking(app, move |s| erasure::execute(&s.ctx, id)).await
 }
 
 /// Writes the erasure receipt to `path` (HTML, or JSON for a `.json` path): the save dialog's
 /// answer, or a file in Downloads.
-#[tauri::command]
 pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Receipt> {
     blocking(app, move |s| {
         erasure::write_receipt(&s.ctx, id, &s.destinations.file(&path)?)
@@ -94,7 +99,6 @@ pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Re
 
 /// Builds the access package into `dir` (the folder dialog's answer; none: the user's
 /// Downloads folder), emitting `access-progress` as it goes.
-#[tauri::command]
 pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
     let emitter = app.clone();
     blocking(app, move |s| {
@@ -103,18 +107,16 @@ pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Res
             None => privacy_desk_core::files::downloads_dir()?,
         };
         access::build(&s.ctx, id, &dir, &mut |p| {
-            let _ = emitter.emit(ACCESS_PROGRESS, p);
+            ACCESS_PROGRESS.emit(&emitter, &p);
         })
     })
     .await
 }
 
-#[tauri::command]
 pub async fn audit_list(app: AppHandle, request_id: Option<i64>) -> Result<Vec<AuditEntry>> {
     blocking(app, move |s| audit::list(&s.ctx, request_id)).await
 }
 
-#[tauri::command]
 pub async fn audit_verify(app: AppHandle) -> Result<AuditCheck> {
     blocking(app, |s| audit::verify(&s.ctx)).await
 }
@@ -148,7 +150,6 @@ fn retention_settings(current: FinancialRetention) -> RetentionSettings {
     }
 }
 
-#[tauri::command]
 pub async fn financial_retention_get(app: AppHandle) -> Result<RetentionSettings> {
     blocking(app, |s| {
         settings::financial_retention(&s.ctx).map(retention_settings)
@@ -157,7 +158,6 @@ pub async fn financial_retention_get(app: AppHandle) -> Result<RetentionSettings
 }
 
 /// Sets the retention from `years` or from a preset key (exactly one of them).
-#[tauri::command]
 pub async fn financial_retention_set(
     app: AppHandle,
     years: Option<u32>,

@@ -1,20 +1,15 @@
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
 use privacy_desk_core::domain::settings::{self, Settings};
 use privacy_desk_core::error::Result;
 
-#[tauri::command]
-pub async fn settings_get(state: tauri::State<'_, AppState>) -> Result<Settings> {
-    settings::get(&state.ctx)
+pub async fn get(app: AppHandle) -> Result<Settings> {
+    settings::get(&app.state::<AppState>().ctx)
 }
 
-#[tauri::command]
-pub async fn settings_save(
-    app: AppHandle,
-    state: tauri::State<'_, AppState>,
-    settings: Settings,
-) -> Result<Settings> {
+pub async fn save(app: AppHandle, settings: Settings) -> Result<Settings> {
+    let state = app.state::<AppState>();
     let before = settings::get(&state.ctx)?;
     let saved = settings::save(&state.ctx, settings)?;
     if saved.receiver_port != before.receiver_port {
@@ -27,7 +22,6 @@ pub async fn settings_save(
 }
 
 /// The keychain check of `doctor`: this install's entries, and orphans nothing will read.
-#[tauri::command]
 pub async fn keychain_check(app: AppHandle) -> Result<privacy_desk_core::doctor::Report> {
     super::blocking(app, |s| {
         privacy_desk_core::doctor::check(&s.ctx, &privacy_desk_core::doctor::Remove::default())
@@ -37,7 +31,6 @@ pub async fn keychain_check(app: AppHandle) -> Result<privacy_desk_core::doctor:
 
 /// Removes the orphaned keychain entries (never another live install's), as `doctor
 /// --remove-orphans` does; recorded in the audit trail.
-#[tauri::command]
 pub async fn keychain_remove_orphans(app: AppHandle) -> Result<privacy_desk_core::doctor::Report> {
     let remove = privacy_desk_core::doctor::Remove {
         orphans: true,

@@ -3,9 +3,9 @@
 
 use std::sync::atomic::Ordering;
 
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Manager};
 
-use super::blocking;
+use super::{blocking, BACKFILL_PROGRESS};
 use crate::state::AppState;
 use privacy_desk_core::error::{Error, Result};
 use privacy_desk_core::secrets::Secret;
@@ -14,54 +14,40 @@ use privacy_desk_core::stripe_sync::{
 };
 use privacy_desk_core::tunnel;
 
-/// Emitted during a backfill with a `BackfillProgress`.
-pub const BACKFILL_PROGRESS: &str = "backfill-progress";
-
-#[tauri::command]
-pub async fn stripe_set_key(app: AppHandle, id: i64, key: String) -> Result<KeySet> {
+pub async fn set_key(app: AppHandle, id: i64, key: String) -> Result<KeySet> {
     blocking(app, move |s| {
         stripe_sync::set_key(&s.ctx, id, Secret::new(key.trim()))
     })
     .await
 }
 
-#[tauri::command]
-pub async fn stripe_check(app: AppHandle, id: i64) -> Result<Check> {
+pub async fn check(app: AppHandle, id: i64) -> Result<Check> {
     blocking(app, move |s| stripe_sync::check(&s.ctx, id)).await
 }
 
-#[tauri::command]
-pub async fn stripe_erasure_method(app: AppHandle, id: i64) -> Result<ErasureMethod> {
+pub async fn erasure_method(app: AppHandle, id: i64) -> Result<ErasureMethod> {
     blocking(app, move |s| stripe_sync::erasure_method(&s.ctx, id)).await
 }
 
 /// `delete` or `redaction_job`; redaction jobs are refused when the account lacks them.
-#[tauri::command]
-pub async fn stripe_set_erasure_method(
-    app: AppHandle,
-    id: i64,
-    method: String,
-) -> Result<ErasureMethod> {
+pub async fn set_erasure_method(app: AppHandle, id: i64, method: String) -> Result<ErasureMethod> {
     blocking(app, move |s| {
         stripe_sync::set_erasure_method(&s.ctx, id, ErasureMethod::parse(&method)?)
     })
     .await
 }
 
-#[tauri::command]
-pub async fn stripe_catch_up(app: AppHandle, id: i64) -> Result<Counts> {
+pub async fn catch_up(app: AppHandle, id: i64) -> Result<Counts> {
     blocking(app, move |s| stripe_sync::catch_up(&s.ctx, id)).await
 }
 
-#[tauri::command]
-pub async fn stripe_last_catch_up(app: AppHandle, id: i64) -> Result<CatchUpStatus> {
+pub async fn last_catch_up(app: AppHandle, id: i64) -> Result<CatchUpStatus> {
     blocking(app, move |s| stripe_sync::last_catch_up(&s.ctx, id)).await
 }
 
 /// Registers (or updates) the Stripe webhook endpoint at the public URL: the given one, else
 /// the running tunnel's.
-#[tauri::command]
-pub async fn stripe_register_webhook(
+pub async fn register_webhook(
     app: AppHandle,
     id: i64,
     base_url: Option<String>,
@@ -80,12 +66,7 @@ pub async fn stripe_register_webhook(
     .await
 }
 
-#[tauri::command]
-pub async fn stripe_backfill(
-    app: AppHandle,
-    id: i64,
-    resources: Vec<String>,
-) -> Result<BackfillReport> {
+pub async fn backfill(app: AppHandle, id: i64, resources: Vec<String>) -> Result<BackfillReport> {
     let emitter = app.clone();
     blocking(app, move |s| {
         s.backfill_cancel.store(false, Ordering::SeqCst);
@@ -96,7 +77,7 @@ pub async fn stripe_backfill(
             false,
             &s.backfill_cancel,
             &mut |p| {
-                let _ = emitter.emit(BACKFILL_PROGRESS, p);
+                BACKFILL_PROGRESS.emit(&emitter, p);
             },
         )
     })
@@ -104,12 +85,13 @@ pub async fn stripe_backfill(
 }
 
 /// Asks the running backfill to stop after the current page; it resumes from there next time.
-#[tauri::command]
-pub fn stripe_backfill_cancel(state: tauri::State<'_, AppState>) {
-    state.backfill_cancel.store(true, Ordering::SeqCst);
+pub async fn backfill_cancel(app: AppHandle) -> Result<()> {
+    app.state::<AppState>()
+        .backfill_cancel
+        .store(true, Ordering::SeqCst);
+    Ok(())
 }
 
-#[tauri::command]
 pub async fn tunnel_set_token(app: AppHandle, token: String) -> Result<()> {
     blocking(app, move |s| {
         tunnel::set_token(&s.ctx, &Secret::new(token.trim()))
@@ -117,7 +99,6 @@ pub async fn tunnel_set_token(app: AppHandle, token: String) -> Result<()> {
     .await
 }
 
-#[tauri::command]
 pub async fn tunnel_start(app: AppHandle) -> Result<tunnel::Status> {
     blocking(app, |s| {
         s.start_tunnel()?;
@@ -126,7 +107,6 @@ pub async fn tunnel_start(app: AppHandle) -> Result<tunnel::Status> {
     .await
 }
 
-#[tauri::command]
 pub async fn tunnel_stop(app: AppHandle) -> Result<tunnel::Status> {
     blocking(app, |s| {
         s.stop_tunnel();

@@ -1,0 +1,234 @@
+// Generated from the IPC contract (`contract!` in src-tauri/desktop/src/commands/mod.rs)
+// by src-tauri/desktop/src/bindings.rs. Do not edit: `make bindings` rewrites it.
+
+import type { AccessPackage } from "./AccessPackage";
+import type { ActivityDetail } from "./ActivityDetail";
+import type { ActivityFields } from "./ActivityFields";
+import type { ActivityPage } from "./ActivityPage";
+import type { ActivityQuery } from "./ActivityQuery";
+import type { AppInfo } from "./AppInfo";
+import type { AuditCheck } from "./AuditCheck";
+import type { AuditEntry } from "./AuditEntry";
+import type { BackfillProgress } from "./BackfillProgress";
+import type { BackfillReport } from "./BackfillReport";
+import type { CatchUpStatus } from "./CatchUpStatus";
+import type { Check } from "./Check";
+import type { ChecklistItem } from "./ChecklistItem";
+import type { Counts } from "./Counts";
+import type { Dashboard } from "./Dashboard";
+import type { Delivery } from "./Delivery";
+import type { ErasureMethod } from "./ErasureMethod";
+import type { ErasureResult } from "./ErasureResult";
+import type { Format } from "./Format";
+import type { KeySet } from "./KeySet";
+import type { KeychainReport } from "./KeychainReport";
+import type { Plan } from "./Plan";
+import type { ProcessingActivity } from "./ProcessingActivity";
+import type { Processor } from "./Processor";
+import type { ProcessorDetails } from "./ProcessorDetails";
+import type { Progress } from "./Progress";
+import type { Receipt } from "./Receipt";
+import type { RegimeInfo } from "./RegimeInfo";
+import type { Registration } from "./Registration";
+import type { Request } from "./Request";
+import type { RequestPage } from "./RequestPage";
+import type { RetentionSettings } from "./RetentionSettings";
+import type { Ropa } from "./Ropa";
+import type { RopaProcessor } from "./RopaProcessor";
+import type { Settings } from "./Settings";
+import type { Subject } from "./Subject";
+import type { SubjectPage } from "./SubjectPage";
+import type { TunnelInfo } from "./TunnelInfo";
+import type { WebhookConfig } from "./WebhookConfig";
+
+/** Sends one command: `invoke` of @tauri-apps/api/core, or a stand-in in tests. */
+export type Invoke = <T>(command: string, args: Record<string, unknown>) => Promise<T>;
+
+/** Every command's name on the wire and its argument keys, in parameter order. */
+export const COMMANDS = {
+  appInfo: { name: "app_info", args: [] },
+  dashboard: { name: "dashboard", args: [] },
+  deliveriesList: { name: "deliveries_list", args: ["limit"] },
+  processorsList: { name: "processors_list", args: [] },
+  processorAddStripe: { name: "processor_add_stripe", args: ["name"] },
+  processorAddWebhook: { name: "processor_add_webhook", args: ["name", "config", "signingSecret"] },
+  processorSetSecret: { name: "processor_set_secret", args: ["id", "secret"] },
+  processorShow: { name: "processor_show", args: ["id"] },
+  stripeEventTypes: { name: "stripe_event_types", args: [] },
+  processorAddManual: { name: "processor_add_manual", args: ["name"] },
+  activityQuery: { name: "activity_query", args: ["query"] },
+  activityDetail: { name: "activity_detail", args: ["id"] },
+  activityExportCsv: { name: "activity_export_csv", args: ["query", "path"] },
+  chooseSavePath: { name: "choose_save_path", args: ["defaultName", "filterName", "extension"] },
+  chooseFolder: { name: "choose_folder", args: ["title"] },
+  subjectsSearch: { name: "subjects_search", args: ["text"] },
+  subjectDetail: { name: "subject_detail", args: ["id"] },
+  settingsGet: { name: "settings_get", args: [] },
+  settingsSave: { name: "settings_save", args: ["settings"] },
+  keychainCheck: { name: "keychain_check", args: [] },
+  keychainRemoveOrphans: { name: "keychain_remove_orphans", args: [] },
+  ropaReport: { name: "ropa_report", args: [] },
+  ropaActivitySave: { name: "ropa_activity_save", args: ["id", "fields", "processorIds"] },
+  ropaActivityDelete: { name: "ropa_activity_delete", args: ["id"] },
+  ropaProcessorSave: { name: "ropa_processor_save", args: ["processorId", "details"] },
+  ropaChecklistSet: { name: "ropa_checklist_set", args: ["key", "doneOn", "evidence"] },
+  ropaExport: { name: "ropa_export", args: ["format", "path"] },
+  stripeSetKey: { name: "stripe_set_key", args: ["id", "key"] },
+  stripeCheck: { name: "stripe_check", args: ["id"] },
+  stripeErasureMethod: { name: "stripe_erasure_method", args: ["id"] },
+  stripeSetErasureMethod: { name: "stripe_set_erasure_method", args: ["id", "method"] },
+  stripeCatchUp: { name: "stripe_catch_up", args: ["id"] },
+  stripeLastCatchUp: { name: "stripe_last_catch_up", args: ["id"] },
+  stripeRegisterWebhook: { name: "stripe_register_webhook", args: ["id", "baseUrl"] },
+  stripeBackfill: { name: "stripe_backfill", args: ["id", "resources"] },
+  stripeBackfillCancel: { name: "stripe_backfill_cancel", args: [] },
+  tunnelSetToken: { name: "tunnel_set_token", args: ["token"] },
+  tunnelStart: { name: "tunnel_start", args: [] },
+  tunnelStop: { name: "tunnel_stop", args: [] },
+  requestsList: { name: "requests_list", args: [] },
+  requestRegimes: { name: "request_regimes", args: [] },
+  requestCreate: { name: "request_create", args: ["kind", "email", "regime", "received"] },
+  requestPage: { name: "request_page", args: ["id"] },
+  requestExtend: { name: "request_extend", args: ["id", "reason"] },
+  requestVerifyIdentity: { name: "request_verify_identity", args: ["id", "method"] },
+  requestNote: { name: "request_note", args: ["id", "text"] },
+  requestReject: { name: "request_reject", args: ["id", "reason"] },
+  requestComplete: { name: "request_complete", args: ["id"] },
+  erasurePlan: { name: "erasure_plan", args: ["id"] },
+  erasureExecute: { name: "erasure_execute", args: ["id"] },
+  erasureReceipt: { name: "erasure_receipt", args: ["id", "path"] },
+  accessPackage: { name: "access_package", args: ["id", "dir"] },
+  auditList: { name: "audit_list", args: ["requestId"] },
+  auditVerify: { name: "audit_verify", args: [] },
+  financialRetentionGet: { name: "financial_retention_get", args: [] },
+  financialRetentionSet: { name: "financial_retention_set", args: ["years", "preset"] },
+} as const;
+
+export type CommandKey = keyof typeof COMMANDS;
+
+/** One typed function per command, sending through `invoke`. */
+export function commands(invoke: Invoke) {
+  return {
+    /** The app's name, version and data folder. */
+    appInfo: (): Promise<AppInfo> => invoke("app_info", {}),
+    dashboard: (): Promise<Dashboard> => invoke("dashboard", {}),
+    deliveriesList: (limit: number): Promise<Array<Delivery>> => invoke("deliveries_list", { limit }),
+    processorsList: (): Promise<Array<Processor>> => invoke("processors_list", {}),
+    processorAddStripe: (name: string | null): Promise<Processor> => invoke("processor_add_stripe", { name }),
+    /** A generic webhook processor (HMAC-SHA256 signed); the signing secret can come later. */
+    processorAddWebhook: (name: string, config: WebhookConfig, signingSecret: string | null): Promise<Processor> => invoke("processor_add_webhook", { name, config, signingSecret }),
+    processorSetSecret: (id: number, secret: string): Promise<null> => invoke("processor_set_secret", { id, secret }),
+    processorShow: (id: number): Promise<Processor> => invoke("processor_show", { id }),
+    stripeEventTypes: (): Promise<Array<string>> => invoke("stripe_event_types", {}),
+    /** A processor with no integration, recorded for the RoPA only. */
+    processorAddManual: (name: string): Promise<Processor> => invoke("processor_add_manual", { name }),
+    activityQuery: (query: ActivityQuery): Promise<ActivityPage> => invoke("activity_query", { query }),
+    activityDetail: (id: number): Promise<ActivityDetail> => invoke("activity_detail", { id }),
+    /**
+     * Writes the rows matching `query` (cursor and limit ignored) to `path`: the save
+     * dialog's answer, or a file in Downloads. Returns how many.
+     */
+    activityExportCsv: (query: ActivityQuery, path: string): Promise<number> => invoke("activity_export_csv", { query, path }),
+    /** Asks the user where to save a file; `null` when they cancel. */
+    chooseSavePath: (defaultName: string, filterName: string, extension: string): Promise<string | null> => invoke("choose_save_path", { defaultName, filterName, extension }),
+    /** Asks the user for a folder; `null` when they cancel. */
+    chooseFolder: (title: string): Promise<string | null> => invoke("choose_folder", { title }),
+    subjectsSearch: (text: string): Promise<Array<Subject>> => invoke("subjects_search", { text }),
+    /** The subject with its ids, email history and timeline (newest first). */
+    subjectDetail: (id: number): Promise<SubjectPage> => invoke("subject_detail", { id }),
+    settingsGet: (): Promise<Settings> => invoke("settings_get", {}),
+    settingsSave: (settings: Settings): Promise<Settings> => invoke("settings_save", { settings }),
+    /** This install's keychain entries, and the orphaned ones (names only, never secrets). */
+    keychainCheck: (): Promise<KeychainReport> => invoke("keychain_check", {}),
+    /**
+     * Removes the orphaned entries (never another live install's); recorded in the audit
+     * trail.
+     */
+    keychainRemoveOrphans: (): Promise<KeychainReport> => invoke("keychain_remove_orphans", {}),
+    /** The Records of Processing Activities with checklist and observed-vs-declared gaps. */
+    ropaReport: (): Promise<Ropa> => invoke("ropa_report", {}),
+    /** Creates (`id` null) or replaces a processing activity. */
+    ropaActivitySave: (id: number | null, fields: ActivityFields, processorIds: Array<number>): Promise<ProcessingActivity> => invoke("ropa_activity_save", { id, fields, processorIds }),
+    ropaActivityDelete: (id: number): Promise<null> => invoke("ropa_activity_delete", { id }),
+    ropaProcessorSave: (processorId: number, details: ProcessorDetails): Promise<RopaProcessor> => invoke("ropa_processor_save", { processorId, details }),
+    ropaChecklistSet: (key: string, doneOn: string | null, evidence: string): Promise<Array<ChecklistItem>> => invoke("ropa_checklist_set", { key, doneOn, evidence }),
+    /** Writes the RoPA to `path`; returns how many activities it holds. */
+    ropaExport: (format: Format, path: string): Promise<number> => invoke("ropa_export", { format, path }),
+    /** Checks the key against Stripe and stores it in the keychain. */
+    stripeSetKey: (id: number, key: string): Promise<KeySet> => invoke("stripe_set_key", { id, key }),
+    /** Probes each permission the workflows need with the stored key. */
+    stripeCheck: (id: number): Promise<Check> => invoke("stripe_check", { id }),
+    /** How an erasure removes the customer at Stripe. */
+    stripeErasureMethod: (id: number): Promise<ErasureMethod> => invoke("stripe_erasure_method", { id }),
+    /**
+     * `delete` or `redaction_job`; refused (`blocked`) when the account has no redaction
+     * jobs.
+     */
+    stripeSetErasureMethod: (id: number, method: string): Promise<ErasureMethod> => invoke("stripe_set_erasure_method", { id, method }),
+    stripeCatchUp: (id: number): Promise<Counts> => invoke("stripe_catch_up", { id }),
+    stripeLastCatchUp: (id: number): Promise<CatchUpStatus> => invoke("stripe_last_catch_up", { id }),
+    /**
+     * Creates (or updates) the endpoint at Stripe for `baseUrl` + the webhook path;
+     * `null`: the running tunnel's URL.
+     */
+    stripeRegisterWebhook: (id: number, baseUrl: string | null): Promise<Registration> => invoke("stripe_register_webhook", { id, baseUrl }),
+    /** Imports history, emitting `backfill-progress`. */
+    stripeBackfill: (id: number, resources: Array<string>): Promise<BackfillReport> => invoke("stripe_backfill", { id, resources }),
+    /** Stops the running backfill after its current page (it resumes from there next time). */
+    stripeBackfillCancel: (): Promise<null> => invoke("stripe_backfill_cancel", {}),
+    tunnelSetToken: (token: string): Promise<null> => invoke("tunnel_set_token", { token }),
+    tunnelStart: (): Promise<TunnelInfo> => invoke("tunnel_start", {}),
+    tunnelStop: (): Promise<TunnelInfo> => invoke("tunnel_stop", {}),
+    /** The inbox: open requests by days left, then closed ones. */
+    requestsList: (): Promise<Array<Request>> => invoke("requests_list", {}),
+    /** The regimes a request may be under, with their deadlines in words. */
+    requestRegimes: (): Promise<Array<RegimeInfo>> => invoke("request_regimes", {}),
+    /** `received` is `YYYY-MM-DD` (null: today). */
+    requestCreate: (kind: string, email: string, regime: string, received: string | null): Promise<Request> => invoke("request_create", { kind, email, regime, received }),
+    /** The request with its steps (its audit entries). */
+    requestPage: (id: number): Promise<RequestPage> => invoke("request_page", { id }),
+    requestExtend: (id: number, reason: string): Promise<Request> => invoke("request_extend", { id, reason }),
+    requestVerifyIdentity: (id: number, method: string): Promise<Request> => invoke("request_verify_identity", { id, method }),
+    requestNote: (id: number, text: string): Promise<Request> => invoke("request_note", { id, text }),
+    requestReject: (id: number, reason: string): Promise<Request> => invoke("request_reject", { id, reason }),
+    requestComplete: (id: number): Promise<Request> => invoke("request_complete", { id }),
+    erasurePlan: (id: number): Promise<Plan> => invoke("erasure_plan", { id }),
+    /** Executes (or resumes) the erasure; refused while the plan has a blocked item. */
+    erasureExecute: (id: number): Promise<ErasureResult> => invoke("erasure_execute", { id }),
+    /** Writes the receipt for the data subject to `path` (HTML, or JSON for `.json`). */
+    erasureReceipt: (id: number, path: string): Promise<Receipt> => invoke("erasure_receipt", { id, path }),
+    /**
+     * Builds the access package (.zip) into the folder `dir` (null: the user's Downloads
+     * folder), emitting `access-progress`.
+     */
+    accessPackage: (id: number, dir: string | null): Promise<AccessPackage> => invoke("access_package", { id, dir }),
+    auditList: (requestId: number | null): Promise<Array<AuditEntry>> => invoke("audit_list", { requestId }),
+    auditVerify: (): Promise<AuditCheck> => invoke("audit_verify", {}),
+    financialRetentionGet: (): Promise<RetentionSettings> => invoke("financial_retention_get", {}),
+    /** Exactly one of `years` and `preset`. */
+    financialRetentionSet: (years: number | null, preset: string | null): Promise<RetentionSettings> => invoke("financial_retention_set", { years, preset }),
+  };
+}
+
+export type Commands = ReturnType<typeof commands>;
+
+/** The events the app emits, by name. */
+export const EVENTS = {
+  /** Newly stored events were linked: the number of them. */
+  activityChanged: "activity-changed",
+  /** A backfill's progress, page by page. */
+  backfillProgress: "backfill-progress",
+  /** An access package's progress, step by step. */
+  accessProgress: "access-progress",
+} as const;
+
+/** Each event's payload. */
+export type EventPayloads = {
+  "activity-changed": number;
+  "backfill-progress": BackfillProgress;
+  "access-progress": Progress;
+};
+
+/** The `code` of every error a command rejects with (`Error::code()` in Rust). */
+export const ERROR_CODES = ["invalid_input", "not_found", "keychain", "database", "schema_too_new", "io", "unavailable", "blocked", "integrity"] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];

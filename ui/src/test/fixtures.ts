@@ -1,0 +1,349 @@
+// Fixture data for the tests' invoke-level mock (mockIpc.ts): values shaped as the Rust side
+// sends them, and a few fixture sets that keep a list between calls. No rule of the backend
+// (filters, plans, deadlines) is reproduced here: a test that needs an answer states it.
+
+import type { BackendError } from '../lib/backend'
+import type {
+  Activity,
+  ActivityPage,
+  ActivityQuery,
+  ChecklistItem,
+  Dashboard,
+  KeychainReport,
+  Permission,
+  Plan,
+  PlanItem,
+  Processor,
+  Request,
+  RetentionSettings,
+  Ropa,
+  Settings,
+  Workflow,
+} from '../lib/types'
+import type { Fixtures } from './mockIpc'
+
+export function days30(end = '2026-03-30', counts: (i: number) => number = () => 0) {
+  const [y, m, d] = end.split('-').map(Number)
+  return Array.from({ length: 30 }, (_, i) => ({
+    day: new Date(Date.UTC(y, m - 1, d - 29 + i)).toISOString().slice(0, 10),
+    count: counts(i),
+  }))
+}
+
+export function defaultSettings(): Settings {
+  return {
+    org: { name: '', address: '', email: '', dpo_name: '', dpo_email: '', representative: '' },
+    receiver_port: 8787,
+    data_dir: '/home/officer/.local/share/privacy-desk',
+    retention_days: null,
+    background_receiving: false,
+  }
+}
+
+export function emptyRopa(): Ropa {
+  const step = (key: string, label: string): ChecklistItem => ({ key, label, done_on: null, evidence: '' })
+  return {
+    generated_at: '2026-03-30T12:00:00Z',
+    controller: defaultSettings().org,
+    activities: [],
+    processors: [],
+    checklist: [
+      step('stripe_terms_reviewed', 'Stripe terms of service reviewed'),
+      step('dpa_executed', 'Data processing agreement (DPA) executed'),
+      step('stripe_in_ropa', 'Stripe recorded in the RoPA'),
+      step('retention_policy', 'Retention policy documented'),
+      step('webhook_minimisation', 'Webhook data minimisation reviewed'),
+      step('privacy_notice', 'Privacy notice updated'),
+    ],
+    gaps: [],
+  }
+}
+
+export function dashboard(processors: Processor[] = [], over: Partial<Dashboard> = {}): Dashboard {
+  return {
+    receiver: { running: true, address: '127.0.0.1:8787', error: null },
+    tunnel: { state: 'off', public_url: null, error: null },
+    processors,
+    events_per_day: days30(),
+    rejected_last_24h: 0,
+    ...over,
+  }
+}
+
+export function stripeProcessor(id: number, over: Partial<Processor> = {}): Processor {
+  return {
+    id,
+    name: 'Stripe',
+    kind: 'stripe',
+    endpoint_id: `ep${id}`,
+    webhook_path: `/webhooks/stripe/ep${id}?token=tok${id}`,
+    webhook_url: `http://127.0.0.1:8787/webhooks/stripe/ep${id}?token=tok${id}`,
+    created_at: '2026-03-01T09:00:00Z',
+    status: 'awaiting_first_event',
+    last_event_at: null,
+    ...over,
+  }
+}
+
+export function activity(id: number, over: Partial<Activity> = {}): Activity {
+  return {
+    id,
+    source: 'stripe',
+    event_type: 'stripe:customer.created',
+    event_id: `evt_${id}`,
+    occurred_at: new Date(Date.UTC(2026, 2, 1, 12, 0, id)).toISOString(),
+    received_at: new Date(Date.UTC(2026, 2, 1, 12, 0, id + 1)).toISOString(),
+    subject_email: null,
+    status: 'no_subject',
+    processor_id: 1,
+    subject_id: null,
+    ...over,
+  }
+}
+
+/** `rows` (newest first) as pages of `q.limit` after the cursor (the last id shown). */
+export function pageOf(rows: Activity[], q: ActivityQuery): ActivityPage {
+  const start = q.cursor ? rows.findIndex((a) => String(a.id) === q.cursor) + 1 : 0
+  const page = rows.slice(start, start + q.limit)
+  const more = start + q.limit < rows.length
+  return { rows: page, total: rows.length, next_cursor: more && page.length ? String(page[page.length - 1].id) : null }
+}
+
+export const TODAY = new Date().toISOString().slice(0, 10)
+
+/** A request as the backend sends it: open, 30 days left, extension allowed, unless `over` says otherwise. */
+export function request(id: number, over: Partial<Request> = {}): Request {
+  return {
+    id,
+    kind: 'access',
+    email: `person${id}@example.com`,
+    subject: `sh_${id}`,
+    erased: false,
+    regime: 'gdpr',
+    received_at: `${TODAY}T00:00:00Z`,
+    due_at: '2099-01-31T00:00:00Z',
+    days_left: 30,
+    overdue: false,
+    extension: { allowed: true, due_at: '2099-03-31T00:00:00Z', refusal: null },
+    status: 'received',
+    extended: false,
+    extension_reason: null,
+    identity_method: null,
+    identity_verified_at: null,
+    notes: '',
+    completed_at: null,
+    created_at: `${TODAY}T00:00:00Z`,
+    ...over,
+  }
+}
+
+export function plan(r: Pick<Request, 'id' | 'subject'>, over: Partial<Plan> = {}): Plan {
+  const item = (target: string, action: string, reason: string, extra: Partial<PlanItem> = {}): PlanItem => ({
+    target,
+    action,
+    legal_basis: null,
+    retain_until: null,
+    reason,
+    ...extra,
+  })
+  return {
+    request_id: r.id,
+    subject: r.subject,
+    data_held: true,
+    identity_verified: true,
+    stripe: 'live',
+    blocked: false,
+    foreign_objects_dropped: 0,
+    changed: [],
+    items: [
+      item('local:profile', 'erase', "the data subject's record: 1 email address(es) with their history"),
+      item('stripe:customer:cus_1', 'erase', 'DELETE /v1/customers/cus_1'),
+      item('local:financial_records', 'retain', '2 financial record(s) are kept, pseudonymised', {
+        legal_basis: 'GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation',
+        retain_until: '2034-01-01T00:00:00Z',
+      }),
+    ],
+    ...over,
+  }
+}
+
+export function retentionSettings(): RetentionSettings {
+  return {
+    current: { years: 7, preset: 'default' },
+    presets: [
+      { key: 'default', years: 7, label: '7 years (common default; UK HMRC practice)' },
+      { key: 'de', years: 10, label: 'Germany: 10 years (HGB § 257, AO § 147)' },
+      { key: 'fr', years: 10, label: 'France: 10 years (Code de commerce L123-22)' },
+      { key: 'uk', years: 6, label: 'United Kingdom: 6 years (Companies Act 2006 s. 388, HMRC)' },
+      { key: 'us', years: 7, label: 'United States: 7 years (IRS guidance for records supporting returns)' },
+    ],
+  }
+}
+
+export function keychainReport(over: Partial<KeychainReport> = {}): KeychainReport {
+  return {
+    install_id: '3f0c9a1e5b7d4c2a8e6f1b3d5a7c9e0f',
+    keychain_namespace: '3f0c9a1e5b7d4c2a8e6f1b3d5a7c9e0f',
+    upgraded: false,
+    created_at: '2026-03-01T09:00:00Z',
+    keychain_listing: 'complete',
+    entries: 3,
+    orphans: [],
+    other_installs: [],
+    removed: [],
+    ...over,
+  }
+}
+
+/** The permissions `stripe_check` reports, all granted unless named in `missing`. */
+export function permissions(missing: string[] = []): Permission[] {
+  return [
+    'customers_read',
+    'customers_write',
+    'charges_read',
+    'payment_intents_read',
+    'invoices_read',
+    'subscriptions_read',
+    'events_read',
+    'webhook_endpoints_write',
+  ].map((name) => ({ name, granted: !missing.includes(name) }))
+}
+
+export function workflows(disabled: string[] = []): Workflow[] {
+  return ['webhook_registration', 'catch_up', 'thin_events', 'customer_lookup', 'backfill_customers', 'backfill_payments', 'erasure_at_stripe'].map(
+    (name) => ({ name, enabled: !disabled.includes(name) }),
+  )
+}
+
+export const EVENT_TYPES = ['customer.created', 'customer.updated', 'customer.deleted', 'charge.succeeded', 'invoice.paid']
+
+export const noKey = (id: number): BackendError => ({ code: 'not_found', message: `processor ${id} has no Stripe API key: set one first` })
+
+/**
+ * The processors as a list the commands read and append to (what `processorsList`,
+ * `processorShow`, the `processorAdd…` commands and the dashboard answer).
+ */
+export function processorFixtures(list: Processor[] = [], over: Partial<Dashboard> = {}): Fixtures & { list: Processor[] } {
+  const next = () => Math.max(0, ...list.map((p) => p.id)) + 1
+  const find = (id: number) => {
+    const p = list.find((x) => x.id === id)
+    if (!p) throw { code: 'not_found', message: `no processor with id ${id}` } satisfies BackendError
+    return p
+  }
+  const add = (p: Processor) => (list.push(p), p)
+  return {
+    list,
+    processorsList: () => list,
+    processorShow: (id) => find(id),
+    processorAddStripe: (name) => add(stripeProcessor(next(), { name: name ?? 'Stripe' })),
+    processorAddManual: (name) => {
+      const id = next()
+      return add({ ...stripeProcessor(id, { name, kind: 'manual' }), endpoint_id: null, webhook_path: null, webhook_url: null })
+    },
+    processorAddWebhook: (name) => {
+      const id = next()
+      return add(
+        stripeProcessor(id, {
+          name,
+          kind: 'webhook',
+          webhook_path: `/webhooks/custom/ep${id}?token=tok${id}`,
+          webhook_url: `http://127.0.0.1:8787/webhooks/custom/ep${id}?token=tok${id}`,
+        }),
+      )
+    },
+    processorSetSecret: (id) => (find(id), null),
+    dashboard: () => dashboard(list, over),
+  }
+}
+
+/** What an app with nothing in it answers. */
+export function defaultFixtures(): Fixtures {
+  const { list: _list, ...processors } = processorFixtures([])
+  void _list
+  return {
+    appInfo: { name: 'Privacy Desk', version: '0.1.0', data_dir: '/home/officer/.local/share/privacy-desk' },
+    ...processors,
+    stripeEventTypes: EVENT_TYPES,
+    activityQuery: (q) => pageOf([], q),
+    deliveriesList: [],
+    subjectsSearch: [],
+    subjectDetail: (id) => {
+      throw { code: 'not_found', message: `no data subject with id ${id}` } satisfies BackendError
+    },
+    settingsGet: defaultSettings(),
+    settingsSave: (s) => s,
+    ropaReport: emptyRopa(),
+    chooseSavePath: '/tmp/export.csv',
+    chooseFolder: '/home/officer/Documents',
+    keychainCheck: keychainReport(),
+    stripeErasureMethod: 'delete',
+    stripeLastCatchUp: { last_run_at: null, fetched: 0, new: 0, duplicates: 0 },
+    stripeCatchUp: (id) => {
+      throw noKey(id)
+    },
+    stripeBackfill: (id) => {
+      throw noKey(id)
+    },
+    stripeRegisterWebhook: (id) => {
+      throw noKey(id)
+    },
+    stripeBackfillCancel: null,
+    requestsList: [],
+    requestRegimes: [
+      { value: 'gdpr', label: 'GDPR', period: 'the GDPR period (fixture)' },
+      { value: 'uk-gdpr', label: 'UK GDPR', period: 'the UK GDPR period (fixture)' },
+      { value: 'ccpa', label: 'CCPA', period: 'the CCPA period (fixture)' },
+    ],
+    auditList: [],
+    financialRetentionGet: retentionSettings(),
+  }
+}
+
+/**
+ * A Stripe account behind the key and registration commands: keys stored by processor id, the
+ * permissions a restricted key lacks (`missing`) and the workflows that are then off
+ * (`disabled`) as the test states them, and whether the app's tunnel runs.
+ */
+export function stripeAccount(opts: { missing?: string[]; disabled?: string[]; tunnel?: boolean } = {}) {
+  const account = { keys: {} as Record<number, string>, tunnel: opts.tunnel ?? false }
+  const keyOf = (id: number) => {
+    if (!account.keys[id]) throw noKey(id)
+    return account.keys[id]
+  }
+  const fixtures: Fixtures = {
+    stripeSetKey: (id, key) => {
+      account.keys[id] = key
+      const secret = key.startsWith('sk_')
+      return {
+        processor_id: id,
+        key_kind: secret ? 'secret' : 'restricted',
+        livemode: key.includes('_live_'),
+        stored: true,
+        warning: secret ? 'this is a full secret key (`sk_…`): it can do anything on the Stripe account' : null,
+      }
+    },
+    stripeCheck: (id) => {
+      const secret = keyOf(id).startsWith('sk_')
+      return {
+        key_kind: secret ? 'secret' : 'restricted',
+        livemode: keyOf(id).includes('_live_'),
+        permissions: permissions(secret ? [] : opts.missing),
+        workflows: workflows(secret ? [] : opts.disabled),
+        redaction_jobs_available: false,
+      }
+    },
+    stripeRegisterWebhook: (id, baseUrl) => {
+      if (!baseUrl && !account.tunnel) throw { code: 'invalid_input', message: 'start the tunnel first, or enter the public URL of this computer' }
+      keyOf(id)
+      return {
+        processor_id: id,
+        webhook_endpoint_id: `we_${id}`,
+        action: 'created',
+        enabled_events: EVENT_TYPES,
+        signing_secret_stored: true,
+        needs_signing_secret: false,
+      }
+    },
+  }
+  return { account, fixtures }
+}
