@@ -7,6 +7,7 @@ use clap::Subcommand;
 use super::output::{self, opt, table};
 use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
+use privacy_desk_core::jobs::{self, Job};
 use privacy_desk_core::requests::{self, access, erasure, Kind, Regime};
 
 #[derive(Subcommand, Debug)]
@@ -115,7 +116,7 @@ fn print_request(r: &requests::Request, json: bool) -> Result<()> {
 
 pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
     // Retained financial records whose retention ended go first.
-    if let Err(e) = erasure::purge_expired(ctx) {
+    if let Err(e) = jobs::run_once(ctx, Job::Retention, &jobs::Options::default()) {
         tracing::warn!(error = %e, "purging expired retained records failed");
     }
     match cmd {

@@ -19,6 +19,7 @@ use output::{opt, table};
 use privacy_desk_core::context::{default_data_dir, Context};
 use privacy_desk_core::domain::{activity, deliveries, processors, subjects};
 use privacy_desk_core::error::{Error, Result};
+use privacy_desk_core::jobs::{self, Scheduler};
 use privacy_desk_core::receiver;
 use privacy_desk_core::secrets::Secret;
 
@@ -91,6 +92,9 @@ pub enum Command {
         #[arg(long = "remove-namespace", value_name = "NAMESPACE")]
         remove_namespace: Vec<String>,
     },
+    /// The background jobs (run by `serve` and the window): last run, next run, last error,
+    /// and the events that wait for a Stripe API key.
+    Jobs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -232,6 +236,7 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
             remove_orphans,
             remove_namespace,
         } => doctor(&ctx, remove_orphans, remove_namespace, json),
+        Command::Jobs => jobs_cmd(&ctx, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
             let rows = deliveries::list(&ctx.db, limit, false)?;
             if json {
@@ -321,7 +326,12 @@ fn doctor(
 }
 
 fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {
-    let rx = receiver::Receiver::start(ctx, receiver::Config::new(listen))?;
+    // The same background jobs as the window's, but no reminders: nobody would see them.
+    let jobs = Scheduler::start(ctx, jobs::Options::default())?;
+    let mut cfg = receiver::Config::new(listen);
+    cfg.hooks.on_linked = Some(jobs.nudger().stripe_hook());
+    cfg.hooks.on_stored = Some(jobs.nudger().stripe_hook());
+    let rx = receiver::Receiver::start(ctx, cfg)?;
     if let Some(addr) = rx.local_addr() {
         println!("listening on http://{addr}");
     }
@@ -338,25 +348,48 @@ fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {
     } else {
         None
     };
-    if let Some(days) = privacy_desk_core::domain::settings::get(ctx)?.retention_days {
-        privacy_desk_core::domain::activity::purge_older_than(&ctx.db, days)?;
-    }
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let catch_up = privacy_desk_core::stripe_sync::spawn_catch_up_loop(
-        ctx.clone(),
-        privacy_desk_core::stripe_sync::CATCH_UP_EVERY,
-        stop.clone(),
-    );
     wait_for_shutdown_signal()?;
     eprintln!("shutting down: finishing requests in flight");
-    // A catch-up in flight is not waited for: it commits page by page and resumes next time.
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    drop(catch_up);
+    // A Stripe request in flight is not waited for: each job commits as it goes and resumes
+    // next time.
+    jobs.shutdown();
     if let Some(t) = tunnel {
         drop(t);
         privacy_desk_core::tunnel::stopped(ctx)?;
     }
     rx.shutdown();
+    Ok(())
+}
+
+fn jobs_cmd(ctx: &Context, json: bool) -> Result<()> {
+    let report = jobs::report(ctx)?;
+    if json {
+        return output::json(&report);
+    }
+    table(
+        &["job", "last run", "next run", "failures", "last outcome"],
+        report
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.name.as_str().to_owned(),
+                    opt(&j.last_run_at),
+                    j.next_run_at
+                        .clone()
+                        .unwrap_or_else(|| "not scheduled".into()),
+                    j.failures.to_string(),
+                    j.last_error.clone().unwrap_or_else(|| j.summary.clone()),
+                ]
+            })
+            .collect(),
+    );
+    for w in &report.waiting {
+        println!(
+            "processor {}: {} thin events and {} customers wait: {}",
+            w.processor_id, w.thin_events, w.unknown_customers, w.fix
+        );
+    }
     Ok(())
 }
 

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["stripe_sync", "doctor"],
     &["receiver"],
     &["tunnel", "requests", "ropa"],
+    &["jobs"],
 ];
 
 /// Files that are test code from their first line.

@@ -32,6 +32,9 @@ pub mod ropa;
 pub mod stripe_sync;
 pub mod tunnel;
 
+// Background work, on top of everything it schedules.
+pub mod jobs;
+
 #[cfg(test)]
 mod layers;
 #[cfg(test)]

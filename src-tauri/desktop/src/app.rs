@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use tauri::{Manager, RunEvent, WindowEvent};
 
-use crate::background::spawn_daily_loop;
+use crate::background::start_jobs;
 use crate::commands;
 use crate::state::{start_receiver, stop_receiver, AppState};
 use crate::tray::{ensure_tray, show_main_window};
@@ -31,24 +31,11 @@ pub fn run(data_dir: &Path) -> Result<()> {
         .manage(AppState::new(ctx))
         .setup(|app| {
             let handle = app.handle().clone();
+            // Catch-up, Stripe lookups, purges, reminders: first, since the receiver nudges them.
+            start_jobs(&handle);
             start_receiver(&handle);
             let state = handle.state::<AppState>();
-            // Missed events (the laptop was closed): caught up now, periodically, on wake.
-            drop(privacy_desk_core::stripe_sync::spawn_catch_up_loop(
-                state.ctx.clone(),
-                privacy_desk_core::stripe_sync::CATCH_UP_EVERY,
-                state.catch_up_stop.clone(),
-            ));
-            // Expired retained records purged, deadline reminders raised: at start, then hourly.
-            drop(spawn_daily_loop(handle.clone(), state.daily_stop.clone()));
             if let Ok(s) = privacy_desk_core::domain::settings::get(&state.ctx) {
-                if let Some(days) = s.retention_days {
-                    if let Err(e) =
-                        privacy_desk_core::domain::activity::purge_older_than(&state.ctx.db, days)
-                    {
-                        tracing::warn!(error = %e, "applying the activity-log retention failed");
-                    }
-                }
                 if s.background_receiving {
                     ensure_tray(&handle);
                 }
@@ -74,8 +61,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
             let state = handle.state::<AppState>();
-            state.catch_up_stop.store(true, Ordering::SeqCst);
-            state.daily_stop.store(true, Ordering::SeqCst);
+            state.stop_jobs();
             state.stop_tunnel();
             stop_receiver(handle);
             handle.state::<AppState>().ctx.db.shutdown();

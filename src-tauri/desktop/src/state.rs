@@ -13,6 +13,7 @@ use ts_rs::TS;
 use crate::destinations;
 use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
+use privacy_desk_core::jobs::{Job, Nudger, Scheduler};
 use privacy_desk_core::receiver::{self, Receiver};
 use privacy_desk_core::time::now_ms;
 
@@ -24,12 +25,11 @@ pub struct AppState {
     pub ctx: Context,
     receiver: Mutex<ReceiverSlot>,
     tunnel: Mutex<TunnelSlot>,
-    /// Stops the background catch-up with Stripe.
-    pub catch_up_stop: Arc<AtomicBool>,
+    /// The background jobs (catch-up, Stripe lookups, purges, reminders…), the same as
+    /// `serve`'s; `None` before the window set them up and after it exits.
+    pub jobs: Mutex<Option<Scheduler>>,
     /// Set to cancel the running backfill (checked between pages; it resumes next time).
     pub backfill_cancel: AtomicBool,
-    /// Stops the daily requests loop (retention purge, deadline reminders).
-    pub daily_stop: Arc<AtomicBool>,
     /// Set by the tray's Quit: the window closes even when receiving in the background.
     pub quitting: AtomicBool,
     last_failure_notice: AtomicI64,
@@ -80,9 +80,8 @@ impl AppState {
             ctx,
             receiver: Mutex::new(ReceiverSlot::default()),
             tunnel: Mutex::new(TunnelSlot::default()),
-            catch_up_stop: Arc::new(AtomicBool::new(false)),
             backfill_cancel: AtomicBool::new(false),
-            daily_stop: Arc::new(AtomicBool::new(false)),
+            jobs: Mutex::new(None),
             quitting: AtomicBool::new(false),
             destinations: destinations::Destinations::default(),
             last_failure_notice: AtomicI64::new(0),
@@ -160,6 +159,23 @@ impl AppState {
         }
     }
 
+    /// Wakes the background jobs early (new events that need Stripe).
+    pub fn jobs_nudger(&self) -> Option<Nudger> {
+        self.jobs
+            .lock()
+            .expect("jobs slot")
+            .as_ref()
+            .map(Scheduler::nudger)
+    }
+
+    /// Stops the background jobs (the window exits).
+    pub fn stop_jobs(&self) {
+        let jobs = self.jobs.lock().expect("jobs slot").take();
+        if let Some(j) = jobs {
+            j.shutdown();
+        }
+    }
+
     /// Makes the running receiver re-read endpoints (after a secret changed).
     pub fn refresh_receiver(&self) {
         if let Some(r) = &self.receiver.lock().expect("receiver slot").receiver {
@@ -176,9 +192,15 @@ pub fn start_receiver(app: &AppHandle) {
         .unwrap_or(privacy_desk_core::domain::settings::DEFAULT_PORT);
     let mut cfg = receiver::Config::new(SocketAddr::from(([127, 0, 0, 1], port)));
     let emitter = app.clone();
+    let nudger = state.jobs_nudger();
+    let stripe = nudger.clone();
     cfg.hooks.on_linked = Some(Arc::new(move |n| {
         crate::commands::ACTIVITY_CHANGED.emit(&emitter, &n);
+        if let Some(j) = &stripe {
+            j.nudge(Job::StripePending);
+        }
     }));
+    cfg.hooks.on_stored = nudger.map(|j| j.stripe_hook());
     let notifier = app.clone();
     cfg.hooks.on_rejected = Some(Arc::new(move |a| {
         // Rejections on a real endpoint (bad signature, stale, bad payload) mean Stripe's

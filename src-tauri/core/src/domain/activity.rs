@@ -10,7 +10,7 @@ use crate::domain::subjects::Subject;
 use crate::error::{Error, Result};
 use crate::ingest::model::normalise_email;
 use crate::store::{events, replay_cache, subjects as subject_q, Db};
-use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
+use crate::time::{parse_time, to_rfc3339, DayEdge};
 
 /// A filter as the user writes it (CLI flags or the screen's filter bar). All parts combine.
 #[derive(Debug, Default, Clone, Deserialize, TS)]
@@ -268,8 +268,8 @@ pub const REPLAY_HORIZON_DAYS: i64 = 365;
 /// Deletes events received more than `days` ago (the activity-log retention setting), and
 /// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`]. The deleted events'
 /// ids go into the replay cache (a trigger, migrations/0011_replay_cache.sql).
-pub fn purge_older_than(db: &Db, days: u32) -> Result<usize> {
-    let before = now_ms() - i64::from(days) * 86_400_000;
+pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
+    let before = now - i64::from(days) * 86_400_000;
     let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
     db.write(move |c| {
         let n = events::delete_received_before(c, before)?;

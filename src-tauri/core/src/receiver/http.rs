@@ -52,6 +52,8 @@ pub struct Server {
     db: Db,
     log: DeliveryLog,
     linker: LinkerHandle,
+    /// Hears each new event (the background jobs).
+    on_stored: Option<crate::ingest::link::OnLinked>,
     limits: Limits,
     permits: Arc<Semaphore>,
     refusals: Arc<Semaphore>,
@@ -65,6 +67,7 @@ impl Server {
         db: Db,
         log: DeliveryLog,
         linker: LinkerHandle,
+        on_stored: Option<crate::ingest::link::OnLinked>,
         limits: Limits,
     ) -> Server {
         Server {
@@ -72,6 +75,7 @@ impl Server {
             db,
             log,
             linker,
+            on_stored,
             permits: Arc::new(Semaphore::new(limits.max_connections)),
             refusals: Arc::new(Semaphore::new(REFUSALS)),
             limits,
@@ -223,6 +227,9 @@ impl Server {
         let answer = self.answer(rq, received_at).await;
         if answer.outcome == "accepted" {
             self.linker.nudge();
+            if let Some(hook) = &self.on_stored {
+                hook(1);
+            }
         }
         self.log.record(&answer);
         response(&answer, chunked || answer.status != 200)

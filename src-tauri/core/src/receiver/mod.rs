@@ -92,6 +92,9 @@ pub struct Hooks {
     pub on_linked: Option<crate::ingest::link::OnLinked>,
     /// A request was refused (status ≥ 400).
     pub on_rejected: Option<OnRejected>,
+    /// A new event was committed (before it is linked): the background jobs look at what it
+    /// needs from Stripe.
+    pub on_stored: Option<crate::ingest::link::OnLinked>,
 }
 
 pub type OnRejected = Arc<dyn Fn(&Answer) + Send + Sync>;
@@ -157,7 +160,8 @@ impl Default for DeliveryCaps {
         }
     }
 }
-const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Deliveries older than this are removed from the log.
+pub const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 impl DeliveryLog {
     fn record(&self, a: &Answer) {
@@ -259,6 +263,7 @@ impl Receiver {
             ctx.db.clone(),
             log,
             linker.handle(),
+            cfg.hooks.on_stored.clone(),
             cfg.limits,
         ));
         if let Some(l) = listener {

@@ -1,5 +1,20 @@
 //! Tests only: a hostile value for the HTML documents (the erasure receipt, the access
-//! package's summary) and the check that none of it is left unescaped.
+//! package's summary), the check that none of it is left unescaped, and the controller both
+//! documents name.
+
+use crate::domain::settings::OrgProfile;
+
+/// A controller with every field of the letterhead but a representative.
+pub fn acme() -> OrgProfile {
+    OrgProfile {
+        name: "Acme Widgets GmbH".into(),
+        address: "1 Main St, Berlin".into(),
+        email: "privacy@acme.example".into(),
+        dpo_name: "Dana Prot".into(),
+        dpo_email: "dpo@acme.example".into(),
+        representative: String::new(),
+    }
+}
 
 /// Markup, both quotes, an ampersand and non-ASCII letters.
 pub const HOSTILE: &str = "<script>alert(\"x\")</script> Tom & Jerry's Zoë Ünal 東京";

@@ -168,6 +168,25 @@ pub struct ActivityRow {
     pub status: String,
 }
 
+/// The columns [`activity_row`] reads, in order.
+const ACTIVITY_COLUMNS: &str = "id, processor_id, source, event_type, event_id, occurred_at, \
+     received_at, subject_id, subject_email, status";
+
+fn activity_row(r: &rusqlite::Row) -> rusqlite::Result<ActivityRow> {
+    Ok(ActivityRow {
+        id: r.get(0)?,
+        processor_id: r.get(1)?,
+        source: r.get(2)?,
+        event_type: r.get(3)?,
+        event_id: r.get(4)?,
+        occurred_at: r.get(5)?,
+        received_at: r.get(6)?,
+        subject_id: r.get(7)?,
+        subject_email: r.get(8)?,
+        status: r.get(9)?,
+    })
+}
+
 /// Filters, all optional and combined with AND. Times are unix ms, `until` exclusive.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
@@ -243,26 +262,12 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
     let (clause, mut args) = where_clause(f, true);
     args.push(Value::Integer(f.limit.into()));
     let sql = format!(
-        "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
-                subject_id, subject_email, status
+        "SELECT {ACTIVITY_COLUMNS}
          FROM events WHERE 1{clause} ORDER BY occurred_at DESC, id DESC LIMIT ?{}",
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok(ActivityRow {
-            id: r.get(0)?,
-            processor_id: r.get(1)?,
-            source: r.get(2)?,
-            event_type: r.get(3)?,
-            event_id: r.get(4)?,
-            occurred_at: r.get(5)?,
-            received_at: r.get(6)?,
-            subject_id: r.get(7)?,
-            subject_email: r.get(8)?,
-            status: r.get(9)?,
-        })
-    })?;
+    let rows = stmt.query_map(params_from_iter(args), activity_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -300,27 +305,9 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<(ActivityRow, String)>> 
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            "SELECT id, processor_id, source, event_type, event_id, occurred_at, received_at,
-                    subject_id, subject_email, status, data
-             FROM events WHERE id = ?1",
+            &format!("SELECT {ACTIVITY_COLUMNS}, data FROM events WHERE id = ?1"),
             [id],
-            |r| {
-                Ok((
-                    ActivityRow {
-                        id: r.get(0)?,
-                        processor_id: r.get(1)?,
-                        source: r.get(2)?,
-                        event_type: r.get(3)?,
-                        event_id: r.get(4)?,
-                        occurred_at: r.get(5)?,
-                        received_at: r.get(6)?,
-                        subject_id: r.get(7)?,
-                        subject_email: r.get(8)?,
-                        status: r.get(9)?,
-                    },
-                    r.get(10)?,
-                ))
-            },
+            |r| Ok((activity_row(r)?, r.get(10)?)),
         )
         .optional()?)
 }

@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_replay_cache",
         include_str!("../../../../migrations/0011_replay_cache.sql"),
     ),
+    (
+        "0012_jobs",
+        include_str!("../../../../migrations/0012_jobs.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.

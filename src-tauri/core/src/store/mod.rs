@@ -46,6 +46,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod install;
+pub mod jobs;
 pub mod migrate;
 pub mod processors;
 pub mod replay_cache;

@@ -343,17 +343,7 @@ fn fields_for(kind: &str) -> &'static [&'static str] {
             "subscription",
             "invoice",
         ],
-        "refund" => &[
-            "id",
-            "created",
-            "amount",
-            "currency",
-            "status",
-            "reason",
-            "charge",
-            "payment_intent",
-        ],
-        "dispute" => &[
+        "refund" | "dispute" => &[
             "id",
             "created",
             "amount",

@@ -1,9 +1,6 @@
 //! Catch-up: the events missed since the newest stored one, fetched from the Events API and
-//! stored like webhooks; and the background loop (on start, every 15 min, after wake).
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+//! stored like webhooks (the background jobs run it on start, every 15 min and after a wake:
+//! `crate::jobs`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -32,6 +29,10 @@ pub fn catch_up(ctx: &Context, id: i64) -> Result<Counts> {
     link_pending(&ctx.db)?;
     if let Err(e) = lookup_customers_with(&ctx.db, &client, id) {
         tracing::warn!(processor = id, error = %e, "customer lookup after catch-up failed");
+    }
+    // Thin events still waiting (their fetch on arrival failed, or nothing ran since).
+    if let Err(e) = super::fetch_thin_events(ctx, id) {
+        tracing::warn!(processor = id, error = %e, "fetching thin events after catch-up failed");
     }
     Ok(counts)
 }
@@ -115,9 +116,6 @@ pub fn last_catch_up(ctx: &Context, id: i64) -> Result<CatchUpStatus> {
     })
 }
 
-/// How often the receiver catches up with Stripe while it runs.
-pub const CATCH_UP_EVERY: Duration = Duration::from_secs(15 * 60);
-
 /// Catches up every Stripe processor that has an API key. Processors without one are skipped
 /// (they only receive webhooks). Returns each processor's outcome.
 pub fn catch_up_all(ctx: &Context) -> Vec<(i64, Result<Counts>)> {
@@ -133,49 +131,6 @@ pub fn catch_up_all(ctx: &Context) -> Vec<(i64, Result<Counts>)> {
         .filter(|id| matches!(ctx.keychain.get(*id, SecretKind::ApiKey), Ok(Some(_))))
         .map(|id| (id, catch_up(ctx, id)))
         .collect()
-}
-
-/// Catches up now, then every `every`, and at once after the computer wakes from sleep (the
-/// wall clock jumps ahead of the monotonic one, which stops while suspended). Ends when `stop`
-/// is set.
-pub fn spawn_catch_up_loop(
-    ctx: Context,
-    every: Duration,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("catch-up".into())
-        .spawn(move || {
-            let tick = Duration::from_secs(1);
-            loop {
-                for (id, r) in catch_up_all(&ctx) {
-                    match r {
-                        Ok(c) => tracing::info!(
-                            processor = id,
-                            fetched = c.fetched,
-                            new = c.new,
-                            "caught up with Stripe"
-                        ),
-                        Err(e) => {
-                            tracing::warn!(processor = id, error = %e, "catching up with Stripe failed")
-                        }
-                    }
-                }
-                let (mono, wall) = (Instant::now(), SystemTime::now());
-                loop {
-                    if stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    std::thread::sleep(tick);
-                    let slept = wall.elapsed().unwrap_or_default();
-                    let woke = slept > mono.elapsed() + Duration::from_secs(60);
-                    if woke || mono.elapsed() >= every {
-                        break;
-                    }
-                }
-            }
-        })
-        .expect("spawn the catch-up thread")
 }
 
 #[cfg(test)]

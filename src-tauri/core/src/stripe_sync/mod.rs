@@ -41,8 +41,8 @@ pub use backfill::{
     backfill, parse_resources, BackfillProgress, BackfillReport, ResourceReport, RESOURCES,
 };
 pub use catch_up::{
-    catch_up, catch_up_all, catch_up_with, last_catch_up, spawn_catch_up_loop, CatchUpStatus,
-    CATCHUP_MARGIN_MS, CATCH_UP_EVERY, MAX_LOOKBACK_MS,
+    catch_up, catch_up_all, catch_up_with, last_catch_up, CatchUpStatus, CATCHUP_MARGIN_MS,
+    MAX_LOOKBACK_MS,
 };
 pub use erasure_method::{erasure_method, set_erasure_method, ErasureMethod};
 pub use keys::{check, set_key, Check, KeySet, Permission, Workflow, SECRET_KEY_WARNING};
@@ -177,6 +177,11 @@ fn import_envelope(obj: &Value) -> Option<Value> {
         "livemode": obj.get("livemode").cloned().unwrap_or(Value::Null),
         "data": {"object": obj},
     }))
+}
+
+/// A Stripe customer id that is safe to put into a URL path (what a lookup fetches).
+pub fn is_customer_id(s: &str) -> bool {
+    is_object_id(s, "cus_")
 }
 
 /// An id that is safe to put into a URL path: `prefix_` then letters, digits, `_`.

@@ -6,6 +6,7 @@ use crate::state::{AppState, ReceiverStatus, TunnelStatus};
 use privacy_desk_core::domain::dashboard::{self, Summary};
 use privacy_desk_core::domain::deliveries::{self, Delivery};
 use privacy_desk_core::error::Result;
+use privacy_desk_core::jobs::{self, JobsReport};
 
 #[derive(Debug, Serialize, TS)]
 pub struct Dashboard {
@@ -26,4 +27,8 @@ pub async fn dashboard(app: AppHandle) -> Result<Dashboard> {
 
 pub async fn deliveries_list(app: AppHandle, limit: u32) -> Result<Vec<Delivery>> {
     deliveries::list(&app.state::<AppState>().ctx.db, limit, true)
+}
+
+pub async fn jobs_report(app: AppHandle) -> Result<JobsReport> {
+    jobs::report(&app.state::<AppState>().ctx)
 }

@@ -33,6 +33,7 @@ use privacy_desk_core::domain::processors::Processor;
 use privacy_desk_core::domain::settings::Settings;
 use privacy_desk_core::domain::subjects::{Subject, SubjectPage};
 use privacy_desk_core::error::Result;
+use privacy_desk_core::jobs::JobsReport;
 use privacy_desk_core::requests::access::{AccessPackage, Progress as AccessProgress};
 use privacy_desk_core::requests::erasure::{ErasureResult, Plan, Receipt};
 use privacy_desk_core::requests::{Request, RequestPage};
@@ -119,6 +120,8 @@ contract! {
         fn app_info() -> AppInfo => app_info;
         fn dashboard() -> Dashboard => dashboard::dashboard;
         fn deliveries_list(limit: u32) -> Vec<Delivery> => dashboard::deliveries_list;
+        /// The background jobs: last and next runs, errors, events waiting for an API key.
+        fn jobs_report() -> JobsReport => dashboard::jobs_report;
         fn processors_list() -> Vec<Processor> => processors::list;
         fn processor_add_stripe(name: Option<String>) -> Processor => processors::add_stripe;
         /// A generic webhook processor (HMAC-SHA256 signed); the signing secret can come later.

@@ -20,6 +20,7 @@ import type { Delivery } from "./Delivery";
 import type { ErasureMethod } from "./ErasureMethod";
 import type { ErasureResult } from "./ErasureResult";
 import type { Format } from "./Format";
+import type { JobsReport } from "./JobsReport";
 import type { KeySet } from "./KeySet";
 import type { KeychainReport } from "./KeychainReport";
 import type { Plan } from "./Plan";
@@ -49,6 +50,7 @@ export const COMMANDS = {
   appInfo: { name: "app_info", args: [] },
   dashboard: { name: "dashboard", args: [] },
   deliveriesList: { name: "deliveries_list", args: ["limit"] },
+  jobsReport: { name: "jobs_report", args: [] },
   processorsList: { name: "processors_list", args: [] },
   processorAddStripe: { name: "processor_add_stripe", args: ["name"] },
   processorAddWebhook: { name: "processor_add_webhook", args: ["name", "config", "signingSecret"] },
@@ -113,6 +115,8 @@ export function commands(invoke: Invoke) {
     appInfo: (): Promise<AppInfo> => invoke("app_info", {}),
     dashboard: (): Promise<Dashboard> => invoke("dashboard", {}),
     deliveriesList: (limit: number): Promise<Array<Delivery>> => invoke("deliveries_list", { limit }),
+    /** The background jobs: last and next runs, errors, events waiting for an API key. */
+    jobsReport: (): Promise<JobsReport> => invoke("jobs_report", {}),
     processorsList: (): Promise<Array<Processor>> => invoke("processors_list", {}),
     processorAddStripe: (name: string | null): Promise<Processor> => invoke("processor_add_stripe", { name }),
     /** A generic webhook processor (HMAC-SHA256 signed); the signing secret can come later. */

@@ -57,18 +57,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::requests::hostile::{assert_escaped, HOSTILE, HOSTILE_ESCAPED};
-
-    fn acme() -> OrgProfile {
-        OrgProfile {
-            name: "Acme Widgets GmbH".into(),
-            address: "1 Main St, Berlin".into(),
-            email: "privacy@acme.example".into(),
-            dpo_name: "Dana Prot".into(),
-            dpo_email: "dpo@acme.example".into(),
-            representative: String::new(),
-        }
-    }
+    use crate::requests::hostile::{acme, assert_escaped, HOSTILE, HOSTILE_ESCAPED};
 
     fn cats() -> Vec<Category> {
         vec![

@@ -121,10 +121,9 @@ pub(super) fn scrubber(g: &Gathered, email: Option<&str>) -> impl Fn(&str) -> St
     }
 }
 
-pub fn purge_expired(ctx: &Context) -> Result<usize> {
+pub fn purge_expired(ctx: &Context, now: i64) -> Result<usize> {
     let key = ctx.keychain.existing_hash_key()?;
     ctx.db.write(move |c| {
-        let now = now_ms();
         let n = q::purge_retained(c, now)?;
         if let (true, Some(k)) = (n > 0, &key) {
             audit::append(

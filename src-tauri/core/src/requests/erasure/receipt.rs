@@ -130,7 +130,7 @@ fn receipt_html(rc: &Receipt) -> String {
 mod tests {
     use super::*;
     use crate::requests::erasure::FINANCIAL_BASIS;
-    use crate::requests::hostile::{assert_escaped, HOSTILE, HOSTILE_ESCAPED};
+    use crate::requests::hostile::{acme, assert_escaped, HOSTILE, HOSTILE_ESCAPED};
 
     fn item(target: &str, action: Action, reason: &str, basis: Option<&str>) -> PlanItem {
         PlanItem {
@@ -139,17 +139,6 @@ mod tests {
             legal_basis: basis.map(Into::into),
             retain_until: basis.map(|_| "2036-12-31".into()),
             reason: reason.into(),
-        }
-    }
-
-    fn acme() -> OrgProfile {
-        OrgProfile {
-            name: "Acme Widgets GmbH".into(),
-            address: "1 Main St, Berlin".into(),
-            email: "privacy@acme.example".into(),
-            dpo_name: "Dana Prot".into(),
-            dpo_email: "dpo@acme.example".into(),
-            representative: String::new(),
         }
     }
 
