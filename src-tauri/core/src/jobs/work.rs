@@ -91,6 +91,19 @@ fn pending_counts(ctx: &Context, id: i64) -> Result<(i64, i64)> {
     })
 }
 
+/// What to do, naming the Stripe permissions the waiting work needs.
+fn fix_for(thin: bool, customers: bool) -> String {
+    let needs = match (thin, customers) {
+        (true, true) => "Customers: Read and Events: Read",
+        (true, false) => "Events: Read",
+        _ => "Customers: Read",
+    };
+    format!(
+        "add a Stripe restricted key with {needs} in the processor's Stripe setup \
+         (or `privacy-desk stripe set-key`)"
+    )
+}
+
 /// The Stripe processors without an API key whose events wait for one.
 pub fn waiting_for_key(ctx: &Context) -> Result<Vec<WaitingForKey>> {
     let mut out = Vec::new();
@@ -104,9 +117,7 @@ pub fn waiting_for_key(ctx: &Context) -> Result<Vec<WaitingForKey>> {
                 processor_id: id,
                 thin_events,
                 unknown_customers,
-                fix: "add a Stripe restricted key with read access to Customers and Events \
-                      (Processors → Stripe setup, or `privacy-desk stripe set-key`)"
-                    .to_owned(),
+                fix: fix_for(thin_events > 0, unknown_customers > 0),
             });
         }
     }

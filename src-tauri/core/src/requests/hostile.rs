@@ -16,6 +16,18 @@ pub fn acme() -> OrgProfile {
     }
 }
 
+/// A controller whose every field is [`HOSTILE`].
+pub fn hostile_org() -> OrgProfile {
+    OrgProfile {
+        name: HOSTILE.into(),
+        address: HOSTILE.into(),
+        email: HOSTILE.into(),
+        dpo_name: HOSTILE.into(),
+        dpo_email: HOSTILE.into(),
+        representative: HOSTILE.into(),
+    }
+}
+
 /// Markup, both quotes, an ampersand and non-ASCII letters.
 pub const HOSTILE: &str = "<script>alert(\"x\")</script> Tom & Jerry's Zoë Ünal 東京";
 /// [`HOSTILE`] as it must appear in the HTML (askama's numeric entities); non-ASCII kept, as

@@ -57,7 +57,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::requests::hostile::{acme, assert_escaped, HOSTILE, HOSTILE_ESCAPED};
+    use crate::requests::hostile::{acme, assert_escaped, hostile_org, HOSTILE, HOSTILE_ESCAPED};
 
     fn cats() -> Vec<Category> {
         vec![
@@ -149,14 +149,7 @@ mod tests {
 
     #[test]
     fn hostile_values_come_out_escaped_in_the_summary() {
-        let org = OrgProfile {
-            name: HOSTILE.into(),
-            address: HOSTILE.into(),
-            email: HOSTILE.into(),
-            dpo_name: HOSTILE.into(),
-            dpo_email: HOSTILE.into(),
-            representative: HOSTILE.into(),
-        };
+        let org = hostile_org();
         let html = html(&org, HOSTILE, Regime::Gdpr, Some(HOSTILE));
         // The controller twice, address, email, DPO name and email, the subject, the note.
         assert_eq!(html.matches(HOSTILE_ESCAPED).count(), 8, "{html}");

@@ -130,7 +130,7 @@ fn receipt_html(rc: &Receipt) -> String {
 mod tests {
     use super::*;
     use crate::requests::erasure::FINANCIAL_BASIS;
-    use crate::requests::hostile::{acme, assert_escaped, HOSTILE, HOSTILE_ESCAPED};
+    use crate::requests::hostile::{acme, assert_escaped, hostile_org, HOSTILE, HOSTILE_ESCAPED};
 
     fn item(target: &str, action: Action, reason: &str, basis: Option<&str>) -> PlanItem {
         PlanItem {
@@ -228,14 +228,7 @@ mod tests {
 
     #[test]
     fn hostile_values_come_out_escaped_in_the_receipt() {
-        let org = OrgProfile {
-            name: HOSTILE.into(),
-            address: HOSTILE.into(),
-            email: HOSTILE.into(),
-            dpo_name: HOSTILE.into(),
-            dpo_email: HOSTILE.into(),
-            representative: HOSTILE.into(),
-        };
+        let org = hostile_org();
         let mut rc = sample(org);
         rc.received_at = HOSTILE.into();
         rc.completed_at = HOSTILE.into();
