@@ -78,9 +78,42 @@ fn parse_any(s: &str, edge: DayEdge) -> Result<Millis> {
     )))
 }
 
+/// How far a signed time is from now, in words: `age_secs` > 0 is in the past
+/// ("1 h 5 min ago"), < 0 in the future ("in 10 min"). Rounded down to the two largest units.
+pub fn age_in_words(age_secs: i64) -> String {
+    let span = age_secs.unsigned_abs();
+    let (days, hours, mins, secs) = (span / 86_400, span / 3600 % 24, span / 60 % 60, span % 60);
+    let words = if days >= 365 * 100 {
+        "more than a century".to_owned()
+    } else if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} min")
+    } else if mins > 0 {
+        format!("{mins} min {secs} s")
+    } else {
+        format!("{secs} s")
+    };
+    if age_secs >= 0 {
+        format!("{words} ago")
+    } else {
+        format!("in {words}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_age_reads_in_the_two_largest_units_and_says_which_way() {
+        assert_eq!(age_in_words(3600), "1 h 0 min ago");
+        assert_eq!(age_in_words(-600), "in 10 min 0 s");
+        assert_eq!(age_in_words(45), "45 s ago");
+        assert_eq!(age_in_words(2 * 86_400 + 7200), "2 d 2 h ago");
+        assert_eq!(age_in_words(i64::MIN), "in more than a century");
+        assert_eq!(age_in_words(i64::MAX), "more than a century ago");
+    }
 
     #[test]
     fn the_range_is_years_0001_to_9999() {

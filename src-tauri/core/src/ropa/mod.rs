@@ -294,7 +294,7 @@ pub fn report(ctx: &Context) -> Result<Ropa> {
         .into_iter()
         .map(|(id, j)| (id, serde_json::from_str(&j).unwrap_or_default()))
         .collect();
-    let processors = procs
+    let processors: Vec<RopaProcessor> = procs
         .iter()
         .map(|p| RopaProcessor {
             id: p.id,
@@ -333,16 +333,26 @@ pub fn report(ctx: &Context) -> Result<Ropa> {
         }
     }
 
+    let stripe_recorded = stripe_recorded_in(&processors);
     let checklist = CHECKLIST
         .iter()
         .map(|(key, label)| {
             let row = checklist_rows.iter().find(|(k, _, _)| k == key);
-            ChecklistItem {
+            let mut item = ChecklistItem {
                 key: (*key).to_owned(),
                 label: (*label).to_owned(),
                 done_on: row.and_then(|r| r.1.clone()),
                 evidence: row.map(|r| r.2.clone()).unwrap_or_default(),
+            };
+            // A fact of the RoPA itself, not a box to tick: done while every Stripe
+            // processor is in an activity.
+            if let (true, None, Some(evidence)) =
+                (*key == "stripe_in_ropa", &item.done_on, &stripe_recorded)
+            {
+                item.done_on = Some(to_rfc3339(now_ms())[..10].to_owned());
+                item.evidence = evidence.clone();
             }
+            item
         })
         .collect();
 
@@ -354,6 +364,25 @@ pub fn report(ctx: &Context) -> Result<Ropa> {
         checklist,
         gaps,
     })
+}
+
+/// When every Stripe processor is in at least one activity, the evidence of it ("Stripe in:
+/// Payments, Customer records"); `None` while one is in none, or there is no Stripe processor.
+fn stripe_recorded_in(processors: &[RopaProcessor]) -> Option<String> {
+    let stripe: Vec<&RopaProcessor> = processors
+        .iter()
+        .filter(|p| p.kind == ProcessorKind::Stripe)
+        .collect();
+    if stripe.is_empty() || stripe.iter().any(|p| p.activities.is_empty()) {
+        return None;
+    }
+    Some(
+        stripe
+            .iter()
+            .map(|p| format!("{} in: {}", p.name, p.activities.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// Creates (`id` = `None`) or replaces a processing activity and its processor links.

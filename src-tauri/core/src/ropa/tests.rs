@@ -128,6 +128,37 @@ fn stripe_defaults_are_proposed_once_and_linked() {
     assert_eq!(report(&e.ctx).unwrap().activities.len(), 1);
 }
 
+/// "Stripe recorded in the RoPA" is what the RoPA says, not a box that contradicts it.
+#[test]
+fn stripe_in_ropa_is_done_while_every_stripe_processor_is_in_an_activity() {
+    let e = env();
+    let item = |r: &Ropa| {
+        r.checklist
+            .iter()
+            .find(|c| c.key == "stripe_in_ropa")
+            .cloned()
+            .unwrap()
+    };
+    let r = report(&e.ctx).unwrap();
+    let done = item(&r);
+    assert!(done.done_on.is_some(), "{done:?}");
+    for a in &r.activities {
+        assert!(done.evidence.contains(&a.fields.purpose), "{done:?}");
+    }
+    // The other items stay the officer's to tick.
+    assert!(r
+        .checklist
+        .iter()
+        .filter(|c| c.key != "stripe_in_ropa")
+        .all(|c| c.done_on.is_none()));
+
+    for a in &r.activities {
+        delete_activity(&e.ctx, a.id).unwrap();
+    }
+    let open = item(&report(&e.ctx).unwrap());
+    assert_eq!((open.done_on, open.evidence.as_str()), (None, ""));
+}
+
 #[test]
 fn observed_categories_not_declared_are_gaps_until_declared() {
     let e = env();

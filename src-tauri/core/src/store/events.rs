@@ -285,11 +285,12 @@ pub fn approximate_total(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
 }
 
-/// Events received per UTC day since `since_ms`: (day number since the epoch, count).
-pub fn received_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i64)>> {
+/// Events per UTC day of when they occurred (not when they arrived: a catch-up or backfill
+/// brings old events today), since `since_ms`: (day number since the epoch, count).
+pub fn occurred_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT received_at / 86400000 AS day, count(*) FROM events
-         WHERE received_at >= ?1 GROUP BY day ORDER BY day",
+        "SELECT occurred_at / 86400000 AS day, count(*) FROM events
+         WHERE occurred_at >= ?1 GROUP BY day ORDER BY day",
     )?;
     let rows = stmt.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

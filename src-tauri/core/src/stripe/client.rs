@@ -2,9 +2,11 @@
 //!
 //! - `Stripe-Version` pinned to [`API_VERSION`]; v1 requests are form-encoded.
 //! - Cursor pagination (`limit=100`, `starting_after`, `has_more`) through [`Client::list_pages`].
-//! - 429, 5xx and connection failures are retried with exponential backoff and full jitter
-//!   (honouring `Retry-After` and `Stripe-Should-Retry`); requests are paced below Stripe's rate
-//!   limits (100 ops/s live, 25 ops/s test).
+//! - 429 and 5xx are retried with exponential backoff and full jitter (honouring
+//!   `Retry-After` and `Stripe-Should-Retry`); a failed connection is retried once, so that an
+//!   offline check fails in about a second (the background jobs retry on their own schedule:
+//!   `crate::jobs`). Requests are paced below Stripe's rate limits (100 ops/s live, 25 ops/s
+//!   test).
 //! - Every mutating call carries an `Idempotency-Key`, the same one on every retry.
 //! - Stripe's error JSON becomes a [`StripeError`] whose message names what to fix (a 403 names
 //!   the missing permission). Messages never include the key, Stripe's own message text (it
@@ -34,6 +36,8 @@ pub const BACKOFF_ENV: &str = "PRIVACY_DESK_STRIPE_BACKOFF_MS";
 pub const PAGE_LIMIT: u32 = 100;
 
 const MAX_RETRIES: u32 = 6;
+/// Retries after a request that got no answer at all (offline, DNS, refused, reset).
+const MAX_NETWORK_RETRIES: u32 = 1;
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 /// Which kind of key: restricted (`rk_…`) or a full secret key (`sk_…`).
@@ -424,7 +428,7 @@ impl Client {
             let retry_in = match outcome {
                 Err(e) => {
                     let detail = network_detail(&e);
-                    if attempt >= MAX_RETRIES {
+                    if attempt >= MAX_NETWORK_RETRIES {
                         return Err(StripeError::Network { detail });
                     }
                     tracing::debug!(
@@ -654,6 +658,27 @@ mod tests {
             "rak_webhook_write"
         );
         assert_eq!(permission_for("/v1/customers", false), "rak_customer_read");
+    }
+
+    /// Offline, a check must fail at once: a request that gets no answer is retried once, not
+    /// six times with backoff (which took ~20 s in the onboarding key check).
+    #[test]
+    fn a_request_with_no_answer_is_tried_twice_then_fails_as_network() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(conn); // closed before any answer
+            }
+        });
+        let client = Client::with_base(Secret::new("rk_test_0123456789abcdef"), &base).unwrap();
+        let err = client.get("/v1/customers", &[]).unwrap_err();
+        assert!(matches!(err, StripeError::Network { .. }), "{err:?}");
+        assert!(err.is_unreachable());
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -42,8 +42,9 @@ impl std::fmt::Display for SignatureError {
             ),
             SignatureError::OutsideTolerance { age_secs } => write!(
                 f,
-                "the signed timestamp is {age_secs} s from now, beyond the {TOLERANCE_SECS} s \
-                 tolerance: a replay, or a wrong clock"
+                "the signature was made {}, beyond the {TOLERANCE_SECS} s tolerance: a \
+                 replay, or a wrong clock",
+                crate::time::age_in_words(*age_secs)
             ),
         }
     }

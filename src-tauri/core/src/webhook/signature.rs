@@ -55,10 +55,10 @@ impl std::fmt::Display for SignatureError {
                 tolerance_secs,
             } => write!(
                 f,
-                "the {header} header is {} s {} now, beyond the {tolerance_secs} s tolerance: a \
-                 replay, or a wrong clock (the header holds unix seconds)",
-                age_secs.unsigned_abs(),
-                if *age_secs >= 0 { "before" } else { "after" }
+                "the {header} header says the delivery was signed {}, beyond the \
+                 {tolerance_secs} s tolerance: a replay, or a wrong clock (the header holds unix \
+                 seconds)",
+                crate::time::age_in_words(*age_secs)
             ),
         }
     }

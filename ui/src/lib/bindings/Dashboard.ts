@@ -6,6 +6,7 @@ import type { TunnelStatus } from "./TunnelStatus";
 
 export type Dashboard = { receiver: ReceiverStatus, tunnel: TunnelStatus, processors: Array<Processor>, 
 /**
- * The last 30 days, oldest first, days without events included.
+ * Events by the day they occurred, the last 30 days, oldest first, days without events
+ * included.
  */
 events_per_day: Array<DayCount>, rejected_last_24h: number, };
