@@ -661,7 +661,12 @@ fn kept_alive_connections_serve_one_request_after_another() {
     s.write_all(&two).unwrap();
     // The two answers may arrive in one read: split them where the second status line starts.
     let mut first = read_response(&mut s);
-    let at = |b: &[u8]| b.windows(9).skip(1).position(|w| w == b"HTTP/1.1 ").map(|i| i + 1);
+    let at = |b: &[u8]| {
+        b.windows(9)
+            .skip(1)
+            .position(|w| w == b"HTTP/1.1 ")
+            .map(|i| i + 1)
+    };
     if at(&first).is_none() {
         let more = read_response(&mut s);
         first.extend_from_slice(&more);

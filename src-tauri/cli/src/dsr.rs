@@ -9,6 +9,7 @@ use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
 use privacy_desk_core::jobs::{self, Job};
 use privacy_desk_core::requests::{self, access, erasure, Kind, Regime};
+use privacy_desk_core::time::count_of;
 
 #[derive(Subcommand, Debug)]
 pub enum DsrCmd {
@@ -239,9 +240,9 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                 return output::json(&r);
             }
             println!(
-                "request #{id} erased: {} event(s) deleted, {} financial record(s) kept pseudonymised, Stripe customers deleted: {}",
-                r.events_deleted,
-                r.records_retained,
+                "request #{id} erased: {} deleted, {} kept pseudonymised, Stripe customers deleted: {}",
+                count_of(r.events_deleted, "event", "events"),
+                count_of(r.records_retained, "financial record", "financial records"),
                 if r.stripe_customers_deleted.is_empty() {
                     "none".to_owned()
                 } else {

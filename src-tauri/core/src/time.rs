@@ -78,6 +78,12 @@ fn parse_any(s: &str, edge: DayEdge) -> Result<Millis> {
     )))
 }
 
+/// `n` and the noun in the right number: "1 email address", "3 email addresses".
+pub fn count_of(n: impl Into<i128>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How far a signed time is from now, in words: `age_secs` > 0 is in the past
 /// ("1 h 5 min ago"), < 0 in the future ("in 10 min"). Rounded down to the two largest units.
 pub fn age_in_words(age_secs: i64) -> String {
@@ -104,6 +110,17 @@ pub fn age_in_words(age_secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_noun_in_the_right_number() {
+        assert_eq!(
+            count_of(1u32, "email address", "email addresses"),
+            "1 email address"
+        );
+        assert_eq!(count_of(0u32, "event", "events"), "0 events");
+        assert_eq!(count_of(2usize as u64, "event", "events"), "2 events");
+        assert_eq!(count_of(-1i64, "day", "days"), "-1 days");
+    }
 
     #[test]
     fn an_age_reads_in_the_two_largest_units_and_says_which_way() {

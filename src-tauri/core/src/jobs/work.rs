@@ -14,6 +14,7 @@ use crate::requests::{self, erasure};
 use crate::secrets::SecretKind;
 use crate::store::{deliveries, processors as pq, stripe_sync as sq};
 use crate::stripe_sync;
+use crate::time::count_of;
 
 pub(super) fn run(job: Job, ctx: &Context, opts: &Options) -> Result<String> {
     let now = opts.clock.now_ms();
@@ -61,7 +62,11 @@ fn catch_up(ctx: &Context) -> Result<String> {
     }
     Ok(match results.len() {
         0 => "no Stripe processor with an API key".to_owned(),
-        n => format!("{new} new events from {n} Stripe account(s)"),
+        n => format!(
+            "{} from {}",
+            count_of(new, "new event", "new events"),
+            count_of(n as u64, "Stripe account", "Stripe accounts")
+        ),
     })
 }
 

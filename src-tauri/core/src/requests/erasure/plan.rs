@@ -21,7 +21,7 @@ use crate::store::{processors as pq, requests as q, subjects as sq};
 use crate::stripe::client::{Client, StripeError};
 use crate::stripe::redaction::{self, Objects};
 use crate::stripe_sync::ErasureMethod;
-use crate::time::to_rfc3339;
+use crate::time::{count_of, to_rfc3339};
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct PlanItem {
@@ -372,15 +372,18 @@ pub(super) fn compute_plan(
             "local:profile",
             Action::Erase,
             format!(
-                "the data subject's record: {} email address(es) with their history, {}, and \
-                 {} processor customer id(s)",
-                g.emails.len(),
+                "the data subject's record: {} with their history, {}, and {}",
+                count_of(g.emails.len() as u64, "email address", "email addresses"),
                 if s.name.is_some() {
                     "the name"
                 } else {
                     "no name"
                 },
-                g.customers.len()
+                count_of(
+                    g.customers.len() as u64,
+                    "processor customer id",
+                    "processor customer ids"
+                )
             ),
         ));
     }
@@ -394,9 +397,9 @@ pub(super) fn compute_plan(
             "local:activity",
             Action::Erase,
             format!(
-                "{} event(s) in the Processing Activity Log (customer records, payment methods \
-                 and other non-financial events) are deleted",
-                other.len()
+                "{} in the Processing Activity Log (customer records, payment methods and \
+                 other non-financial events) are deleted",
+                count_of(other.len() as u64, "event", "events")
             ),
         ));
     }
@@ -412,11 +415,11 @@ pub(super) fn compute_plan(
             legal_basis: Some(FINANCIAL_BASIS.into()),
             retain_until: Some(to_rfc3339(until)),
             reason: format!(
-                "{} financial record(s) (charges, payments, invoices, refunds…) are kept \
+                "{} (charges, payments, invoices, refunds…) are kept \
                  pseudonymised for {years} years after the end of their year: amounts, \
                  currency, dates and Stripe ids stay; email, name and address are removed. \
                  They are deleted automatically when the retention ends",
-                fin.len()
+                count_of(fin.len() as u64, "financial record", "financial records")
             ),
         });
     }
