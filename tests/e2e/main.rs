@@ -370,6 +370,12 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
         catch_up.contains("ago") || catch_up.contains("just now"),
         "the catch-up ran at start: {catch_up:?}"
     );
+    // The corpus holds a thin event, and this processor has no API key: say so, with the fix.
+    let waiting = s.wait_for_text_containing("[data-waiting-for]", "for a Stripe API key");
+    assert!(
+        waiting.contains("add a Stripe restricted key"),
+        "the waiting notice names the fix: {waiting:?}"
+    );
     s.execute(
         "document.getElementById('jobs-card').scrollIntoView({block: 'start'})",
         json!([]),
