@@ -356,7 +356,10 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
         "Deliveries log cap",
         "Erasures waiting to finish",
     ] {
-        assert!(jobs.contains(title), "the jobs card lists {title:?}: {jobs:?}");
+        assert!(
+            jobs.contains(title),
+            "the jobs card lists {title:?}: {jobs:?}"
+        );
     }
     assert!(
         !jobs.contains("stripe_pending"),
