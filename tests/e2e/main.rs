@@ -345,6 +345,46 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
     s.wait_for_text_containing("li[data-processor-id]", "Interconnected");
     s.wait_for_text("#rejected-h + .big", "1");
     s.save_screenshot("dashboard.png");
+
+    // Background work: the scheduler the window started has run the catch-up once (no Stripe
+    // key here, so it says so), and every job is listed by its title.
+    s.wait_for_count("#jobs-table tbody tr[data-job]", 6);
+    let jobs = s.wait_for_text_containing("#jobs-card", "Catch up with Stripe");
+    for title in [
+        "Customer lookups and thin events",
+        "Retention purges",
+        "Deliveries log cap",
+        "Erasures waiting to finish",
+    ] {
+        assert!(
+            jobs.contains(title),
+            "the jobs card lists {title:?}: {jobs:?}"
+        );
+    }
+    assert!(
+        !jobs.contains("stripe_pending"),
+        "job ids are not labels: {jobs:?}"
+    );
+    let catch_up = s.wait_for_text_containing(
+        "tr[data-job=\"catch_up\"]",
+        "no Stripe processor with an API key",
+    );
+    assert!(
+        catch_up.contains("ago") || catch_up.contains("just now"),
+        "the catch-up ran at start: {catch_up:?}"
+    );
+    // The corpus holds a thin event, and this processor has no API key: say so, with the fix.
+    let waiting = s.wait_for_text_containing("[data-waiting-for]", "for a Stripe API key");
+    assert!(
+        waiting.contains("add a Stripe restricted key"),
+        "the waiting notice names the fix: {waiting:?}"
+    );
+    s.execute(
+        "document.getElementById('jobs-card').scrollIntoView({block: 'start'})",
+        json!([]),
+    )
+    .expect("scroll to the jobs card");
+    s.save_screenshot("dashboard-jobs.png");
 }
 
 /// Clicks the wizard's primary button and waits for the step titled `next_title`.

@@ -149,3 +149,22 @@ export function readMinimised(data: unknown): Minimised {
 export function maskToken(url: string): string {
   return url.replace(/([?&]token=)[^&#]*/, '$1••••••')
 }
+
+/**
+ * A time relative to `now`: "just now", "2 min ago", "3 hours ago", "in 14 min", "in 1 day".
+ * `null` → "—"; an unreadable time is shown as sent.
+ */
+export function relativeTime(rfc3339: string | null | undefined, now: number = Date.now()): string {
+  if (!rfc3339) return '—'
+  const t = new Date(rfc3339).getTime()
+  if (Number.isNaN(t)) return rfc3339
+  const seconds = Math.round((t - now) / 1000)
+  const future = seconds > 0
+  const s = Math.abs(seconds)
+  if (s < 45) return future ? 'in a few seconds' : 'just now'
+  const minutes = Math.round(s / 60)
+  const hours = Math.round(s / 3600)
+  const days = Math.round(s / 86_400)
+  const span = minutes < 60 ? `${minutes} min` : hours < 24 ? plural(hours, 'hour') : plural(days, 'day')
+  return future ? `in ${span}` : `${span} ago`
+}

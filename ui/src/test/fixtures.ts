@@ -9,6 +9,9 @@ import type {
   ActivityQuery,
   ChecklistItem,
   Dashboard,
+  Job,
+  JobStatus,
+  JobsReport,
   KeychainReport,
   Permission,
   Plan,
@@ -68,6 +71,36 @@ export function dashboard(processors: Processor[] = [], over: Partial<Dashboard>
     rejected_last_24h: 0,
     ...over,
   }
+}
+
+/** The core's jobs in its order, with its titles (jobs/mod.rs `Job::title`). */
+export const JOBS: readonly [Job, string][] = [
+  ['catch_up', 'Catch up with Stripe'],
+  ['stripe_pending', 'Customer lookups and thin events'],
+  ['retention', 'Retention purges'],
+  ['reminders', 'Deadline reminders'],
+  ['deliveries_cap', 'Deliveries log cap'],
+  ['waiting_erasures', 'Erasures waiting to finish'],
+]
+
+/** One job as `jobs_report` sends it: never run and not scheduled unless `over` says otherwise. */
+export function jobStatus(name: Job, over: Partial<JobStatus> = {}): JobStatus {
+  return {
+    name,
+    title: JOBS.find(([j]) => j === name)?.[1] ?? name,
+    last_run_at: null,
+    last_ok_at: null,
+    next_run_at: null,
+    last_error: null,
+    failures: 0,
+    summary: '',
+    ...over,
+  }
+}
+
+/** Every job (each as `jobs` states it, else never run), and what waits for a key. */
+export function jobsReport(jobs: Partial<Record<Job, Partial<JobStatus>>> = {}, waiting: JobsReport['waiting'] = []): JobsReport {
+  return { jobs: JOBS.map(([name]) => jobStatus(name, jobs[name])), waiting }
 }
 
 export function stripeProcessor(id: number, over: Partial<Processor> = {}): Processor {
@@ -296,6 +329,7 @@ export function defaultFixtures(): Fixtures {
     ],
     auditList: [],
     financialRetentionGet: retentionSettings(),
+    jobsReport: jobsReport(),
   }
 }
 

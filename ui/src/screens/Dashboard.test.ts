@@ -1,0 +1,104 @@
+// The Dashboard's "Background work" card, over the invoke-level mock.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { relativeTime } from '../lib/format'
+import { renderApp, text } from '../test/app'
+import { jobsReport, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { createMockBackend } from '../test/mockIpc'
+
+let view: ReturnType<typeof renderApp> | null = null
+afterEach(() => {
+  view?.destroy()
+  view = null
+})
+
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
+const inFuture = (ms: number) => new Date(Date.now() + ms).toISOString()
+
+describe('dashboard: background work', () => {
+  it('lists every job by its title with last run, next run and its outcome', async () => {
+    const backend = createMockBackend({
+      ...processorFixtures([stripeProcessor(1, { name: 'Stripe EU' })]),
+      jobsReport: jobsReport({
+        catch_up: {
+          last_run_at: ago(2 * 60_000),
+          last_ok_at: ago(2 * 60_000),
+          next_run_at: inFuture(13 * 60_000),
+          summary: 'no Stripe processor with an API key',
+        },
+        retention: {
+          last_run_at: ago(3 * 3_600_000),
+          next_run_at: inFuture(2_000),
+          last_error: 'database is locked',
+          failures: 3,
+        },
+      }),
+    })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$$('#jobs-table tbody tr')).toHaveLength(6))
+    const card = text(view.$('#jobs-card'))
+    expect(card).toContain('Background work')
+    for (const title of ['Catch up with Stripe', 'Customer lookups and thin events', 'Retention purges', 'Deadline reminders', 'Deliveries log cap', 'Erasures waiting to finish']) {
+      expect(card).toContain(title)
+    }
+    // Titles, never the job ids, are what a reader sees.
+    expect(card).not.toContain('stripe_pending')
+
+    const catchUp = view.$('tr[data-job="catch_up"]')
+    expect(text(catchUp)).toContain('2 min ago')
+    expect(text(catchUp)).toContain('in 13 min')
+    expect(text(catchUp?.querySelector('.outcome') ?? null)).toBe('no Stripe processor with an API key')
+
+    const retention = view.$('tr[data-job="retention"]')
+    expect(retention?.getAttribute('data-failed')).toBe('true')
+    expect(text(retention)).toContain('3 hours ago')
+    const error = retention?.querySelector('.outcome')
+    expect(text(error ?? null)).toBe('database is locked (failed 3 times in a row)')
+    expect(error?.classList.contains('error')).toBe(true)
+
+    const reminders = view.$('tr[data-job="reminders"]')
+    expect(text(reminders)).toContain('Never')
+    expect(text(reminders)).toContain('not scheduled')
+    expect(text(reminders)).toContain('Not run yet')
+    expect(view.$('[data-waiting-for]')).toBeNull()
+  })
+
+  it('says per Stripe processor how many events wait for an API key, with a way to add one', async () => {
+    const fix = 'add a Stripe restricted key with read access to Customers and Events (Processors → Stripe setup, or `privacy-desk stripe set-key`)'
+    const backend = createMockBackend({
+      ...processorFixtures([stripeProcessor(1), stripeProcessor(2, { name: 'Stripe EU' })]),
+      jobsReport: jobsReport({}, [{ processor_id: 2, thin_events: 3, unknown_customers: 2, fix }]),
+    })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('[data-waiting-for="2"]')).not.toBeNull())
+    const notice = view.$('[data-waiting-for="2"]')
+    expect(text(notice)).toContain('Stripe EU: 5 events wait for a Stripe API key')
+    expect(text(notice)).toContain('3 thin events to fetch, 2 customers to look up')
+    expect(text(notice)).toContain(`— ${fix}`)
+    expect(notice?.querySelector('a')?.getAttribute('href')).toBe('#/processors/2/setup')
+    expect(view.$('[data-waiting-for="1"]')).toBeNull()
+  })
+
+  it('keeps the rest of the dashboard when the report cannot be read', async () => {
+    const backend = createMockBackend({
+      jobsReport: () => {
+        throw { code: 'io', message: 'cannot read the jobs table' }
+      },
+    })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(text(view!.$('#jobs-card'))).toContain('cannot read the jobs table'))
+    expect(text(view.$('#main'))).toContain('Webhook receiver')
+  })
+})
+
+describe('relativeTime', () => {
+  const now = Date.parse('2026-03-30T12:00:00Z')
+  it('reads past and future times in words', () => {
+    expect(relativeTime('2026-03-30T11:59:50Z', now)).toBe('just now')
+    expect(relativeTime('2026-03-30T11:58:00Z', now)).toBe('2 min ago')
+    expect(relativeTime('2026-03-30T09:00:00Z', now)).toBe('3 hours ago')
+    expect(relativeTime('2026-03-29T12:00:00Z', now)).toBe('1 day ago')
+    expect(relativeTime('2026-03-30T12:14:00Z', now)).toBe('in 14 min')
+    expect(relativeTime('2026-03-30T12:00:10Z', now)).toBe('in a few seconds')
+    expect(relativeTime(null, now)).toBe('—')
+  })
+})
