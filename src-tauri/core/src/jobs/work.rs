@@ -28,11 +28,17 @@ pub(super) fn run(job: Job, ctx: &Context, opts: &Options) -> Result<String> {
             let n = ctx.db.write(move |c| {
                 deliveries::prune(c, caps.kept, caps.unknown_kept, now - DELIVERIES_MAX_AGE_MS)
             })?;
-            Ok(format!("{n} old deliveries removed"))
+            Ok(format!(
+                "{} removed",
+                count_of(n as u64, "old delivery", "old deliveries")
+            ))
         }
         Job::WaitingErasures => {
             let done = erasure::complete_waiting(ctx)?;
-            Ok(format!("{} erasures completed", done.len()))
+            Ok(format!(
+                "{} completed",
+                count_of(done.len() as u64, "erasure", "erasures")
+            ))
         }
     }
 }
@@ -161,9 +167,14 @@ fn stripe_pending(ctx: &Context, opts: &Options) -> Result<String> {
     if !failed.is_empty() {
         return Err(Error::Unavailable(failed.join("; ")));
     }
-    let mut summary = format!("{customers} customers looked up, {thin} thin events fetched");
+    let mut summary = format!(
+        "{} looked up, {} fetched",
+        count_of(customers, "customer", "customers"),
+        count_of(thin, "thin event", "thin events")
+    );
     if waiting > 0 {
-        summary.push_str(&format!("; {waiting} wait for a Stripe API key"));
+        let n = count_of(waiting, "event waits", "events wait");
+        summary.push_str(&format!("; {n} for a Stripe API key"));
     }
     Ok(summary)
 }
@@ -176,7 +187,9 @@ fn retention(ctx: &Context, now: i64) -> Result<String> {
         None => 0,
     };
     Ok(format!(
-        "{retained} retained records and {events} old events deleted"
+        "{} and {} deleted",
+        count_of(retained as u64, "retained record", "retained records"),
+        count_of(events as u64, "old event", "old events")
     ))
 }
 
@@ -188,5 +201,8 @@ fn reminders(ctx: &Context, opts: &Options) -> Result<String> {
     for r in &fresh {
         show(r);
     }
-    Ok(format!("{} reminders shown", fresh.len()))
+    Ok(format!(
+        "{} shown",
+        count_of(fresh.len() as u64, "reminder", "reminders")
+    ))
 }
