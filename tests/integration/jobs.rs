@@ -188,13 +188,18 @@ fn known_to_stripe_only(s: &Setup, i: usize) -> String {
 
 /// A thin event about customer `cus`, served by the fake at `/v2/core/events/{id}`.
 fn thin_event(s: &Setup, id: &str, cus: &str) -> Value {
+    thin_about(s, id, "v1.customer.updated", "customers", cus)
+}
+
+/// A thin event of `kind` about the object `object` of the fake's list `resource`.
+fn thin_about(s: &Setup, id: &str, kind: &str, resource: &str, object: &str) -> Value {
     let created = chrono::DateTime::from_timestamp(now(), 0)
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let thin = json!({
-        "id": id, "object": "v2.core.event", "type": "v1.customer.updated",
-        "created": created, "livemode": false,
-        "related_object": {"id": cus, "type": "customer", "url": format!("/v1/customers/{cus}")},
+        "id": id, "object": "v2.core.event", "type": kind, "created": created, "livemode": false,
+        "related_object": {"id": object, "type": resource.trim_end_matches('s'),
+            "url": format!("/v1/{resource}/{object}")},
     });
     s.fake
         .with(|st| st.v2_events.insert(id.to_owned(), thin.clone()));
@@ -263,6 +268,38 @@ fn jobs_a_thin_event_is_fetched_and_linked_within_5_s_of_its_200() {
     let latency = thin_case(0);
     eprintln!("thin event linked {latency:?} after its 200");
     assert!(latency <= PROMPT, "linked {latency:?} after the 200");
+}
+
+/// A thin event about a payment of a customer only Stripe knows: the payment is fetched,
+/// then its customer, and the event linked within the same 5 s.
+#[test]
+fn jobs_a_thin_payment_of_an_unknown_customer_is_linked_within_5_s_of_its_200() {
+    let s = Setup::new(true);
+    let cus = known_to_stripe_only(&s, 8);
+    let pi = fake_stripe::payment_event(2, now(), &cus)["data"]["object"].clone();
+    let pi_id = pi["id"].as_str().unwrap().to_owned();
+    s.fake.with(|st| {
+        let list = st.objects.entry("payment_intents".into()).or_default();
+        list.push(pi);
+    });
+    let kind = "v1.payment_intent.succeeded";
+    let event = thin_about(&s, "evt_thin0000003", kind, "payment_intents", &pi_id);
+    let server = s.serve();
+    let acked = post_accepted(&s, &server, &event);
+    let latency = wait_linked(&s, &event, "person8@example.com", acked);
+    eprintln!("thin payment linked {latency:?} after its 200");
+    assert!(latency <= PROMPT, "linked {latency:?} after the 200");
+    let asked: Vec<String> = s.requests().into_iter().map(|(r, _)| r).collect();
+    let at = |r: &str| asked.iter().position(|a| a == r);
+    let (fetch, payment) = (
+        at("GET /v2/core/events/evt_thin0000003"),
+        at(&format!("GET /v1/payment_intents/{pi_id}")),
+    );
+    let customer = at(&format!("GET /v1/customers/{cus}"));
+    assert!(
+        fetch.is_some() && fetch < payment && payment < customer,
+        "{asked:?}"
+    );
 }
 
 /// Three 503s: the client's own retries absorb them.
