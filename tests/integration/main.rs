@@ -10,6 +10,7 @@ mod crosscheck;
 mod dsr;
 mod fixtures;
 mod hostile;
+mod jobs;
 mod keychain;
 mod replay;
 mod ropa;

@@ -166,10 +166,16 @@ impl Server {
     }
 
     pub fn start_on(dir: &Path, listen: &str) -> Server {
+        Self::start_with(dir, listen, &[])
+    }
+
+    /// `serve` with extra environment variables (the fake Stripe's base URL, say).
+    pub fn start_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(bin())
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--listen", listen])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -384,10 +384,23 @@ fn jobs_cmd(ctx: &Context, json: bool) -> Result<()> {
             })
             .collect(),
     );
+    if report.jobs.iter().all(|j| j.next_run_at.is_none()) {
+        println!("\nnothing runs them now: start `privacy-desk serve` or the desktop app");
+    }
     for w in &report.waiting {
+        let what: Vec<String> = [
+            (w.unknown_customers, "customer lookup", "customer lookups"),
+            (w.thin_events, "thin event", "thin events"),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+        .collect();
         println!(
-            "processor {}: {} thin events and {} customers wait: {}",
-            w.processor_id, w.thin_events, w.unknown_customers, w.fix
+            "\nprocessor {} has {} waiting for an API key: {}",
+            w.processor_id,
+            what.join(" and "),
+            w.fix
         );
     }
     Ok(())

@@ -94,6 +94,14 @@ impl Job {
         }
     }
 
+    /// What the report says of it before its first run.
+    fn not_run_yet(self) -> &'static str {
+        match self {
+            Job::Reminders => "runs only in the desktop app, which shows the reminders",
+            _ => "not run yet",
+        }
+    }
+
     fn index(self) -> usize {
         Job::ALL.iter().position(|j| *j == self).unwrap_or(0)
     }
@@ -257,7 +265,7 @@ impl Drop for Scheduler {
 }
 
 /// One job's life: run at start, then again after its period (or a nudge), and after a
-/// failure again sooner (`retry_after`).
+/// failure again sooner (`retry_after`), not earlier for a nudge.
 async fn run(job: Job, ctx: Context, opts: Options, nudger: Nudger, cancel: CancellationToken) {
     let period = opts.periods[job.index()];
     let notify = &nudger.notifies[job.index()];
@@ -268,10 +276,13 @@ async fn run(job: Job, ctx: Context, opts: Options, nudger: Nudger, cancel: Canc
         if wait > Duration::ZERO {
             let _ = ctx.db.write(move |c| q::scheduled(c, job.as_str(), next));
         }
+        // After a failure a nudge does not cut the retry's wait short: the receiver nudges
+        // on every event (stored, then linked), which would otherwise retry a failing Stripe
+        // at once, again and again. The nudge waits for the retry, which does its work.
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
-            _ = notify.notified() => {
+            _ = notify.notified(), if failures == 0 => {
                 tokio::select! {
                     _ = cancel.cancelled() => return,
                     _ = tokio::time::sleep(NUDGE_BATCH) => {}
@@ -382,7 +393,10 @@ pub fn report(ctx: &Context) -> Result<JobsReport> {
                 next_run_at: row.and_then(|r| r.next_run_at).map(to_rfc3339),
                 last_error: row.and_then(|r| r.last_error.clone()),
                 failures: row.map_or(0, |r| r.failures),
-                summary: row.map(|r| r.summary.clone()).unwrap_or_default(),
+                summary: match row {
+                    Some(r) if r.last_run_at.is_some() => r.summary.clone(),
+                    _ => job.not_run_yet().to_owned(),
+                },
             }
         })
         .collect();

@@ -149,8 +149,9 @@ fn stripe_pending(ctx: &Context, opts: &Options) -> Result<String> {
             waiting += t + c;
             continue;
         }
-        let fetched = stripe_sync::lookup_customers(ctx, id).and_then(|l| {
-            let f = stripe_sync::fetch_thin_events(ctx, id)?;
+        // Thin events first: the object fetched may name a customer still to look up.
+        let fetched = stripe_sync::fetch_thin_events(ctx, id).and_then(|f| {
+            let l = stripe_sync::lookup_customers(ctx, id)?;
             Ok((l.looked_up + l.missing, f.fetched + f.missing))
         });
         match fetched {

@@ -21,18 +21,20 @@ pub const CATCHUP_MARGIN_MS: i64 = 60 * 60 * 1000;
 pub const MAX_LOOKBACK_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Fetches the events missed since the newest stored one (minus a margin, 30 days at most)
-/// and stores them; then links them and looks up customers never seen.
+/// and stores them; then links them, fetches thin events' payloads and looks up customers
+/// never seen.
 pub fn catch_up(ctx: &Context, id: i64) -> Result<Counts> {
     let client = client(ctx, id)?;
     let key = ctx.keychain.hash_key()?;
     let counts = catch_up_with(&ctx.db, &client, Some(&key), id, &selected_events(ctx, id)?)?;
     link_pending(&ctx.db)?;
-    if let Err(e) = lookup_customers_with(&ctx.db, &client, id) {
-        tracing::warn!(processor = id, error = %e, "customer lookup after catch-up failed");
-    }
-    // Thin events still waiting (their fetch on arrival failed, or nothing ran since).
+    // Thin events still waiting (their fetch on arrival failed, or nothing ran since); first,
+    // since the objects fetched may name customers to look up.
     if let Err(e) = super::fetch_thin_events(ctx, id) {
         tracing::warn!(processor = id, error = %e, "fetching thin events after catch-up failed");
+    }
+    if let Err(e) = lookup_customers_with(&ctx.db, &client, id) {
+        tracing::warn!(processor = id, error = %e, "customer lookup after catch-up failed");
     }
     Ok(counts)
 }
