@@ -408,7 +408,7 @@ fn jobs_json_names_the_processor_whose_events_wait_for_an_api_key() {
         let r = jobs(s.dir());
         job(&r, "stripe_pending")["summary"]
             .as_str()
-            .is_some_and(|t| t.ends_with("2 wait for a Stripe API key"))
+            .is_some_and(|t| t.ends_with("2 events wait for a Stripe API key"))
             .then_some(r)
     });
     let waiting = r["waiting"].as_array().unwrap();
@@ -472,7 +472,7 @@ fn jobs_serve_runs_the_retention_purge_at_start() {
     });
     let retention = job(&r, "retention");
     assert_eq!(
-        retention["summary"], "1 retained records and 0 old events deleted",
+        retention["summary"], "1 retained record and 0 old events deleted",
         "{retention}"
     );
     assert!(
