@@ -21,8 +21,8 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 const HEAD: &str = "audit_head";
 
 /// Who did it: the person using the app, or the app itself (a workflow step).
-pub const USER: &str = "user";
-pub const SYSTEM: &str = "system";
+pub(crate) const USER: &str = "user";
+pub(crate) const SYSTEM: &str = "system";
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ fn message(row: &q::AuditRow) -> Vec<u8> {
 
 /// Appends `e` inside the caller's transaction (so the entry commits with the change it
 /// records). Returns the entry's id.
-pub fn append(conn: &Connection, key: &HashKey, e: &Entry, now: i64) -> Result<i64> {
+pub(crate) fn append(conn: &Connection, key: &HashKey, e: &Entry, now: i64) -> Result<i64> {
     let last = q::last(conn)?;
     let (id, prev_hash) = match &last {
         Some(r) => (r.id + 1, r.hash.clone()),

@@ -23,7 +23,7 @@ const FORMULA_LEADS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\0'];
 /// number (`-5`, `-12.50`, `-1e-7`: the amounts in Stripe records stay numbers one can sum;
 /// digits, a point and an exponent call nothing). `+…` is always defused: JSON numbers never
 /// start with `+`, so such a cell is text (a phone number, say) and stays text.
-pub fn defuse(cell: &str) -> Cow<'_, str> {
+pub(crate) fn defuse(cell: &str) -> Cow<'_, str> {
     if cell.starts_with(FORMULA_LEADS) && !is_negative_number(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
@@ -50,7 +50,7 @@ fn is_negative_number(s: &str) -> bool {
 }
 
 /// Writes CSV records to `W`, each cell defused.
-pub struct CsvWriter<W: Write> {
+pub(crate) struct CsvWriter<W: Write> {
     inner: csv::Writer<W>,
 }
 

@@ -93,7 +93,7 @@ impl From<rusqlite::Error> for Error {
 
 /// What the frontend receives: `{code, message}`.
 #[derive(Debug, Serialize)]
-pub struct ErrorPayload {
+pub(crate) struct ErrorPayload {
     pub code: &'static str,
     pub message: String,
 }

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Creates `path` with what `write` puts into the file handed to it.
-pub fn write_private<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+pub(crate) fn write_private<T>(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> Result<T>,
+) -> Result<T> {
     let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
     let name = path
         .file_name()

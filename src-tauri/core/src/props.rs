@@ -28,7 +28,7 @@ pub fn config() -> Config {
 }
 
 /// `bytes` with the byte at `at` replaced by a different one (`bump` in 1..=255 added to it).
-pub fn byte_change(bytes: &[u8], at: Index, bump: u8) -> Vec<u8> {
+pub(crate) fn byte_change(bytes: &[u8], at: Index, bump: u8) -> Vec<u8> {
     let mut out = bytes.to_vec();
     if !out.is_empty() {
         let i = at.index(out.len());

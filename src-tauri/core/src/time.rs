@@ -9,11 +9,11 @@ pub type Millis = i64;
 
 /// The first and last millisecond of the years 0001–9999: times outside them cannot be
 /// written in RFC 3339 and are refused where they come in from outside.
-pub const EARLIEST_MS: Millis = -62_135_596_800_000;
-pub const LATEST_MS: Millis = 253_402_300_799_999;
+pub(crate) const EARLIEST_MS: Millis = -62_135_596_800_000;
+pub(crate) const LATEST_MS: Millis = 253_402_300_799_999;
 
 /// Whether `ms` lies in the years 0001–9999.
-pub fn in_range(ms: Millis) -> bool {
+pub(crate) fn in_range(ms: Millis) -> bool {
     (EARLIEST_MS..=LATEST_MS).contains(&ms)
 }
 
@@ -22,7 +22,7 @@ pub fn now_ms() -> Millis {
 }
 
 /// RFC 3339 in UTC; whole seconds print without a fraction.
-pub fn to_rfc3339(ms: Millis) -> String {
+pub(crate) fn to_rfc3339(ms: Millis) -> String {
     let t = Utc
         .timestamp_millis_opt(ms)
         .single()
@@ -37,7 +37,7 @@ pub fn to_rfc3339(ms: Millis) -> String {
 
 /// Which end of a day a bare `YYYY-MM-DD` means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DayEdge {
+pub(crate) enum DayEdge {
     /// The first millisecond of the day (for `--since`).
     Start,
     /// The first millisecond of the next day, exclusive (for `--until`).
@@ -45,7 +45,7 @@ pub enum DayEdge {
 }
 
 /// Parses RFC 3339 or `YYYY-MM-DD` (UTC).
-pub fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
+pub(crate) fn parse_time(input: &str, edge: DayEdge) -> Result<Millis> {
     let s = input.trim();
     let t = parse_any(s, edge)?;
     // An exclusive end may be the first instant after 9999.
@@ -86,7 +86,7 @@ pub fn count_of(n: impl Into<i128>, one: &str, many: &str) -> String {
 
 /// How far a signed time is from now, in words: `age_secs` > 0 is in the past
 /// ("1 h 5 min ago"), < 0 in the future ("in 10 min"). Rounded down to the two largest units.
-pub fn age_in_words(age_secs: i64) -> String {
+pub(crate) fn age_in_words(age_secs: i64) -> String {
     let span = age_secs.unsigned_abs();
     let (days, hours, mins, secs) = (span / 86_400, span / 3600 % 24, span / 60 % 60, span % 60);
     let words = if days >= 365 * 100 {

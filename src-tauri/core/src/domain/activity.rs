@@ -263,12 +263,12 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
 /// a fresh signature (a resend, a retry, Stripe's 30-day catch-up). Without timestamps this
 /// horizon is the bound: a delivery received more than retention + a year ago could be stored
 /// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
-pub const REPLAY_HORIZON_DAYS: i64 = 365;
+pub(crate) const REPLAY_HORIZON_DAYS: i64 = 365;
 
 /// Deletes events received more than `days` ago (the activity-log retention setting), and
 /// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`]. The deleted events'
 /// ids go into the replay cache (a trigger, migrations/0011_replay_cache.sql).
-pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
+pub(crate) fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
     let before = now - i64::from(days) * 86_400_000;
     let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
     db.write(move |c| {

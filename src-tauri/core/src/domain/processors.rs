@@ -13,9 +13,6 @@ use crate::store::{processors as q, settings};
 use crate::time::{now_ms, to_rfc3339};
 use crate::webhook::{self, WebhookConfig};
 
-/// Where Stripe reaches the receiver when no tunnel or public URL is configured and the receiver
-/// port is the default one.
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
 /// Settings key of the public base URL (a tunnel's or a reverse proxy's).
 pub const PUBLIC_BASE_URL: &str = "public_base_url";
 
@@ -165,7 +162,7 @@ fn get_row(ctx: &Context, id: i64) -> Result<q::ProcessorRow> {
 }
 
 /// The public base URL Stripe posts to (tunnel or configured), else the local receiver on the
-/// port from the settings (`DEFAULT_BASE_URL` unless the port was changed).
+/// port from the settings (`http://127.0.0.1:8787` unless the port was changed).
 pub fn base_url(ctx: &Context) -> Result<String> {
     if let Some(public) = ctx.db.read(|c| settings::get(c, PUBLIC_BASE_URL))? {
         return Ok(public);

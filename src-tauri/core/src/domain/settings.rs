@@ -110,7 +110,7 @@ pub fn update_org(ctx: &Context, change: impl FnOnce(&mut OrgProfile)) -> Result
 
 const FINANCIAL_RETENTION: &str = "financial_retention_years";
 /// Default: 7 years (e.g. UK Companies Act / HMRC practice).
-pub const DEFAULT_FINANCIAL_RETENTION_YEARS: u32 = 7;
+pub(crate) const DEFAULT_FINANCIAL_RETENTION_YEARS: u32 = 7;
 
 /// Retention presets by jurisdiction: (key, years, what it is based on).
 pub const FINANCIAL_RETENTION_PRESETS: &[(&str, u32, &str)] = &[

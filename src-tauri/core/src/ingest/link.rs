@@ -112,11 +112,11 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
 
 /// The event's status when it names an erased subject: stored without personal data, never
 /// linked.
-pub const SUPPRESSED: &str = "suppressed";
+pub(crate) const SUPPRESSED: &str = "suppressed";
 
 /// If `row` names an erased subject (its customer id or an email is in the suppression list,
 /// as keyed hashes), the row to store instead: personal data dropped, status `suppressed`.
-pub fn suppressed_row(
+pub(crate) fn suppressed_row(
     conn: &Connection,
     row: &events::NewEvent,
 ) -> Result<Option<events::NewEvent>> {
@@ -180,7 +180,7 @@ pub fn suppressed_row(
 }
 
 /// Hears how many events a round of linking linked.
-pub type OnLinked = Arc<dyn Fn(usize) + Send + Sync>;
+pub(crate) type OnLinked = Arc<dyn Fn(usize) + Send + Sync>;
 
 /// A background thread that links pending events whenever it is nudged.
 pub struct Linker {

@@ -70,7 +70,7 @@ impl SubjectData {
 }
 
 /// Emails match trimmed and case-insensitively. `None` for anything that is not an address.
-pub fn normalise_email(raw: &str) -> Option<String> {
+pub(crate) fn normalise_email(raw: &str) -> Option<String> {
     let e = raw.trim().to_lowercase();
     let (local, domain) = e.split_once('@')?;
     let plausible = !local.is_empty()

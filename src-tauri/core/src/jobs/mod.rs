@@ -116,13 +116,13 @@ const WAKE_CHECK_EVERY: Duration = Duration::from_secs(30);
 const WAKE_JUMP: Duration = Duration::from_secs(60);
 
 /// When a failed run is tried again: 2 s, 4 s, 8 s … but never later than the job's period.
-pub fn retry_after(job: Job, failures: u32) -> Duration {
+pub(crate) fn retry_after(job: Job, failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     Duration::from_secs(2u64 << exp).min(job.period())
 }
 
 /// Shows one deadline reminder.
-pub type OnReminder = Arc<dyn Fn(&Reminder) + Send + Sync>;
+pub(crate) type OnReminder = Arc<dyn Fn(&Reminder) + Send + Sync>;
 
 /// What the scheduler needs from the program that runs it.
 #[derive(Clone)]

@@ -29,7 +29,7 @@ const ENDPOINT_TTL: Duration = Duration::from_secs(60);
 
 /// A request for one of the two webhook routes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     /// `stripe` or `custom`, the path segment.
     pub kind: String,
     pub endpoint_id: String,
@@ -41,7 +41,7 @@ fn not_found() -> Answer {
     Answer::new(404, "not_found", "no such route")
 }
 
-pub fn unauthorized() -> Answer {
+pub(crate) fn unauthorized() -> Answer {
     Answer::new(
         401,
         "unauthorized",
@@ -49,7 +49,7 @@ pub fn unauthorized() -> Answer {
     )
 }
 
-pub fn bad_request(reason: &str) -> Answer {
+pub(crate) fn bad_request(reason: &str) -> Answer {
     Answer::new(400, "bad_request", reason)
 }
 
@@ -113,18 +113,18 @@ pub fn framing(headers: &HeaderMap) -> Result<(), Answer> {
 
 /// A refused verification; `stale_secret` says a fresher secret from the keychain might
 /// verify it (the secret was replaced by another process).
-pub struct Refused {
+pub(crate) struct Refused {
     pub answer: Answer,
     pub stale_secret: bool,
 }
 
-pub struct Handler {
+pub(crate) struct Handler {
     ctx: Context,
     map: RwLock<HashMap<String, Arc<Cached>>>,
 }
 
 /// An endpoint with its secrets, as loaded from the database and keychain.
-pub struct Cached {
+pub(crate) struct Cached {
     endpoint: RwLock<Arc<Endpoint>>,
     loaded: Instant,
     refreshed: Mutex<Instant>,
@@ -152,14 +152,14 @@ impl Handler {
         }
     }
 
-    pub fn forget_endpoints(&self) {
+    pub(crate) fn forget_endpoints(&self) {
         if let Ok(mut m) = self.map.write() {
             m.clear();
         }
     }
 
     /// The endpoint from the cache, if it was loaded recently; no I/O.
-    pub fn cached(&self, endpoint_id: &str) -> Option<Arc<Cached>> {
+    pub(crate) fn cached(&self, endpoint_id: &str) -> Option<Arc<Cached>> {
         let map = self.map.read().ok()?;
         map.get(endpoint_id)
             .filter(|c| c.loaded.elapsed() < ENDPOINT_TTL)
@@ -193,7 +193,7 @@ impl Handler {
 
     /// Re-reads the endpoint (its signing secret may have changed), at most every
     /// [`SECRET_REFRESH`]; blocking. `None` when it is not due or is gone.
-    pub fn refresh(&self, endpoint_id: &str, cached: &Cached) -> Option<Arc<Endpoint>> {
+    pub(crate) fn refresh(&self, endpoint_id: &str, cached: &Cached) -> Option<Arc<Endpoint>> {
         {
             let mut at = cached.refreshed.lock().ok()?;
             if at.elapsed() < SECRET_REFRESH {
@@ -210,7 +210,7 @@ impl Handler {
 }
 
 /// The route's token and kind against the endpoint's (the token compared in constant time).
-pub fn authorise(route: &Route, ep: &Endpoint) -> Result<(), Answer> {
+pub(crate) fn authorise(route: &Route, ep: &Endpoint) -> Result<(), Answer> {
     let token = Secret::new(route.token.as_deref().unwrap_or(""));
     let token_ok: bool = processors::token_hash(&token).ct_eq(&ep.token_hash).into();
     if route.token.is_none() || !token_ok || ep.kind.route_segment() != route.kind {

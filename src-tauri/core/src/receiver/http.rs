@@ -83,7 +83,7 @@ impl Server {
         }
     }
 
-    pub fn forget_endpoints(&self) {
+    pub(crate) fn forget_endpoints(&self) {
         self.handler.forget_endpoints();
     }
 
@@ -106,7 +106,7 @@ impl Server {
     }
 
     /// Serves `io` within the connection cap (call inside the receiver's runtime).
-    pub fn admit<I>(self: &Arc<Self>, io: I)
+    pub(crate) fn admit<I>(self: &Arc<Self>, io: I)
     where
         I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {

@@ -97,7 +97,7 @@ pub struct Hooks {
     pub on_stored: Option<crate::ingest::link::OnLinked>,
 }
 
-pub type OnRejected = Arc<dyn Fn(&Answer) + Send + Sync>;
+pub(crate) type OnRejected = Arc<dyn Fn(&Answer) + Send + Sync>;
 
 /// What the receiver answered: the HTTP status and the JSON body `{"outcome", "reason"}`.
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +161,7 @@ impl Default for DeliveryCaps {
     }
 }
 /// Deliveries older than this are removed from the log.
-pub const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+pub(crate) const DELIVERIES_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 impl DeliveryLog {
     fn record(&self, a: &Answer) {

@@ -162,7 +162,7 @@ fn cell(v: Option<&Value>) -> String {
 
 /// CSV (`csv_out`) with one column per top-level key (in first-seen order); nested values as
 /// JSON. With no records it is one empty header record (`""`).
-pub fn to_csv(records: &[Value]) -> Vec<u8> {
+pub(crate) fn to_csv(records: &[Value]) -> Vec<u8> {
     let mut cols: Vec<&String> = Vec::new();
     for r in records {
         if let Value::Object(m) = r {

@@ -71,7 +71,7 @@ pub fn due(regime: Regime, received: NaiveDate) -> NaiveDate {
 }
 
 /// The due date after the one extension: received + 3 months, or + 90 days.
-pub fn extended_due(regime: Regime, received: NaiveDate) -> NaiveDate {
+pub(crate) fn extended_due(regime: Regime, received: NaiveDate) -> NaiveDate {
     match regime {
         Regime::Gdpr | Regime::UkGdpr => add_months(received, 3),
         Regime::Ccpa => received + Days::new(90),
@@ -79,7 +79,7 @@ pub fn extended_due(regime: Regime, received: NaiveDate) -> NaiveDate {
 }
 
 /// Calendar-month addition, clamped to the last day of the target month.
-pub fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
+pub(crate) fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
     d.checked_add_months(Months::new(n))
         .expect("dates stay far inside chrono's range")
 }

@@ -17,7 +17,7 @@ pub fn acme() -> OrgProfile {
 }
 
 /// A controller whose every field is [`HOSTILE`].
-pub fn hostile_org() -> OrgProfile {
+pub(crate) fn hostile_org() -> OrgProfile {
     OrgProfile {
         name: HOSTILE.into(),
         address: HOSTILE.into(),
@@ -29,15 +29,15 @@ pub fn hostile_org() -> OrgProfile {
 }
 
 /// Markup, both quotes, an ampersand and non-ASCII letters.
-pub const HOSTILE: &str = "<script>alert(\"x\")</script> Tom & Jerry's Zoë Ünal 東京";
+pub(crate) const HOSTILE: &str = "<script>alert(\"x\")</script> Tom & Jerry's Zoë Ünal 東京";
 /// [`HOSTILE`] as it must appear in the HTML (askama's numeric entities); non-ASCII kept, as
 /// the documents are UTF-8.
-pub const HOSTILE_ESCAPED: &str =
+pub(crate) const HOSTILE_ESCAPED: &str =
     "&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; Tom &#38; Jerry&#39;s Zoë Ünal 東京";
 
 /// Nothing of a hostile value is left raw: no tag but the template's, no `'`, no `&` outside
 /// an entity, and no `"` but those of the template's `n_attributes` attributes.
-pub fn assert_escaped(html: &str, n_attributes: usize) {
+pub(crate) fn assert_escaped(html: &str, n_attributes: usize) {
     assert!(
         !html.contains("<script") && !html.contains("</script"),
         "{html}"

@@ -18,7 +18,7 @@ const LOCAL_SECURITY: &str = "Stripe: PCI DSS Level 1 service provider, encrypti
      data on the business's own device.";
 
 /// (default key, fields) of the proposed Stripe activities.
-pub fn stripe_activities() -> Vec<(&'static str, ActivityFields)> {
+pub(crate) fn stripe_activities() -> Vec<(&'static str, ActivityFields)> {
     vec![
         (
             "stripe:payments",
@@ -101,7 +101,7 @@ pub fn stripe_activities() -> Vec<(&'static str, ActivityFields)> {
     ]
 }
 
-pub fn stripe_processor() -> ProcessorDetails {
+pub(crate) fn stripe_processor() -> ProcessorDetails {
     ProcessorDetails {
         service: "Payment processing, invoicing, fraud prevention".into(),
         contact: "Stripe Payments Europe, Ltd., 1 Grand Canal Street Lower, Dublin 2, Ireland \

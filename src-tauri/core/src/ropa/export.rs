@@ -51,7 +51,7 @@ fn yes_no(b: bool) -> String {
 }
 
 /// The activity table, in the order of the ICO template (controller sheet).
-pub const COLUMNS: &[Column] = &[
+pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "Ref",
         article: "",
@@ -192,7 +192,7 @@ pub fn header(c: &Column) -> String {
 }
 
 /// The controller block (Art. 30(1)(a)) as (label, value) pairs.
-pub fn controller_rows(r: &Ropa) -> Vec<(&'static str, String)> {
+pub(crate) fn controller_rows(r: &Ropa) -> Vec<(&'static str, String)> {
     let o = &r.controller;
     let dpo = match (o.dpo_name.trim(), o.dpo_email.trim()) {
         ("", "") => String::new(),

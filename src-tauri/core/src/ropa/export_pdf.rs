@@ -15,7 +15,7 @@ const BODY: f32 = 9.5;
 const REGULAR: Name = Name(b"F1");
 const BOLD: Name = Name(b"F2");
 
-pub fn render(r: &Ropa) -> Vec<u8> {
+pub(crate) fn render(r: &Ropa) -> Vec<u8> {
     let mut w = Writer::new();
     w.line(
         BOLD,

@@ -9,9 +9,9 @@ use super::Ropa;
 use crate::error::{Error, Result};
 
 /// The row (0-based) of the activity table's header on the Controller sheet.
-pub const TABLE_HEADER_ROW: u32 = 8;
+pub(crate) const TABLE_HEADER_ROW: u32 = 8;
 
-pub const PROCESSOR_HEADERS: &[&str] = &[
+pub(crate) const PROCESSOR_HEADERS: &[&str] = &[
     "Processor",
     "Kind",
     "Service provided",
@@ -23,7 +23,7 @@ pub const PROCESSOR_HEADERS: &[&str] = &[
     "Processing activities",
 ];
 
-pub fn render(r: &Ropa) -> Result<Vec<u8>> {
+pub(crate) fn render(r: &Ropa) -> Result<Vec<u8>> {
     build(r).map_err(|e| Error::Io(format!("cannot build the XLSX workbook: {e}")))
 }
 

@@ -146,7 +146,7 @@ pub struct Ropa {
 }
 
 /// Categories of personal data Privacy Desk observes in events, with their labels.
-pub const CATEGORIES: &[(&str, &str)] = &[
+pub(crate) const CATEGORIES: &[(&str, &str)] = &[
     ("email", "Email address"),
     ("name", "Name"),
     ("postal_address", "Postal (billing) address"),
@@ -161,7 +161,7 @@ pub const CATEGORIES: &[(&str, &str)] = &[
 ];
 
 /// The label of a category key; free-text categories are their own label.
-pub fn category_label(key: &str) -> String {
+pub(crate) fn category_label(key: &str) -> String {
     CATEGORIES
         .iter()
         .find(|(k, _)| *k == key)
@@ -182,7 +182,7 @@ fn category_key(declared: &str) -> String {
 }
 
 /// The compliance checklist privacy officers follow when onboarding Stripe.
-pub const CHECKLIST: &[(&str, &str)] = &[
+pub(crate) const CHECKLIST: &[(&str, &str)] = &[
     ("stripe_terms_reviewed", "Stripe terms of service reviewed"),
     ("dpa_executed", "Data processing agreement (DPA) executed"),
     ("stripe_in_ropa", "Stripe recorded in the RoPA"),
@@ -193,7 +193,7 @@ pub const CHECKLIST: &[(&str, &str)] = &[
 
 /// Creates the proposed Stripe activities (once: a DPO who deletes one does not get it back)
 /// and links every Stripe processor that is in no activity yet to them.
-pub fn ensure_defaults(ctx: &Context) -> Result<()> {
+pub(crate) fn ensure_defaults(ctx: &Context) -> Result<()> {
     let needed = ctx.db.read(|c| {
         let unlinked = q::unlinked_processors(c, ProcessorKind::Stripe)?;
         Ok(!unlinked.is_empty())

@@ -88,7 +88,7 @@ impl InstallKeychain {
     /// App-wide entries only (the hash key, the tunnel token) of `namespace`: for the
     /// database writer thread, which cannot wait on the database. Processor entries are
     /// refused.
-    pub fn app_wide(namespace: String) -> InstallKeychain {
+    pub(crate) fn app_wide(namespace: String) -> InstallKeychain {
         #[cfg(not(test))]
         let keychain: Arc<dyn Keychain> = Arc::new(OsKeychain);
         // The keychain the unit test opened this namespace's install on.
@@ -171,7 +171,7 @@ impl InstallKeychain {
     }
 
     /// App-wide secrets (the tunnel token), not tied to a processor.
-    pub fn set_app(&self, kind: SecretKind, secret: &Secret) -> Result<()> {
+    pub(crate) fn set_app(&self, kind: SecretKind, secret: &Secret) -> Result<()> {
         self.keychain.set(&self.app_entry(kind), secret)?;
         self.write_marker();
         Ok(())
@@ -181,7 +181,8 @@ impl InstallKeychain {
         self.keychain.get(&self.app_entry(kind))
     }
 
-    pub fn delete_app(&self, kind: SecretKind) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn delete_app(&self, kind: SecretKind) -> Result<()> {
         self.keychain.delete(&self.app_entry(kind))
     }
 }
@@ -201,7 +202,7 @@ impl InstallKeychain {
     /// The entries of every namespace in this keychain (every install on this machine that
     /// used it, deleted ones included), sorted. `Ok(None)`: this platform's keychain cannot
     /// be listed.
-    pub fn list_all(&self) -> Result<Option<Vec<Listed>>> {
+    pub(crate) fn list_all(&self) -> Result<Option<Vec<Listed>>> {
         let Some(names) = self.keychain.list()? else {
             return Ok(None);
         };
@@ -221,7 +222,7 @@ impl InstallKeychain {
     }
 
     /// The data directory named by the marker of `namespace` (any install's), if it has one.
-    pub fn marker_of(&self, namespace: &str) -> Result<Option<PathBuf>> {
+    pub(crate) fn marker_of(&self, namespace: &str) -> Result<Option<PathBuf>> {
         Ok(self
             .keychain
             .get(&name(namespace, MARKER))?
@@ -229,7 +230,7 @@ impl InstallKeychain {
     }
 
     /// Deletes one entry by name, of any namespace (`doctor --remove-orphans`).
-    pub fn remove_listed(&self, entry: &Listed) -> Result<()> {
+    pub(crate) fn remove_listed(&self, entry: &Listed) -> Result<()> {
         self.keychain
             .delete(&name(&entry.namespace, &entry.account))
     }

@@ -27,8 +27,9 @@ impl std::fmt::Debug for HashKey {
 static CACHE: Mutex<Option<HashMap<String, HashKey>>> = Mutex::new(None);
 
 impl HashKey {
+    #[cfg(test)]
     /// A key from raw bytes (tests, benches).
-    pub fn from_bytes(bytes: &[u8]) -> HashKey {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> HashKey {
         HashKey(Zeroizing::new(bytes.to_vec()))
     }
 
@@ -75,7 +76,7 @@ impl HashKey {
 
 impl InstallKeychain {
     /// The data directory's hash key, generated and stored on first use.
-    pub fn hash_key(&self) -> Result<HashKey> {
+    pub(crate) fn hash_key(&self) -> Result<HashKey> {
         if let Some(k) = self.existing_hash_key()? {
             return Ok(k);
         }
@@ -91,7 +92,7 @@ impl InstallKeychain {
     }
 
     /// The hash key if one was generated, else `None` (never creates one).
-    pub fn existing_hash_key(&self) -> Result<Option<HashKey>> {
+    pub(crate) fn existing_hash_key(&self) -> Result<Option<HashKey>> {
         let mut cache = CACHE.lock().expect("hash key cache");
         if let Some(k) = cache.as_ref().and_then(|m| m.get(self.namespace())) {
             return Ok(Some(k.clone()));

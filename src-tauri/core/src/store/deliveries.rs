@@ -56,7 +56,7 @@ pub fn list(conn: &Connection, limit: u32, rejected_first: bool) -> Result<Vec<D
 }
 
 /// Rejected deliveries (status ≥ 400) since `since_ms`.
-pub fn count_rejected_since(conn: &Connection, since_ms: i64) -> Result<i64> {
+pub(crate) fn count_rejected_since(conn: &Connection, since_ms: i64) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM deliveries WHERE status_code >= 400 AND received_at >= ?1",
         [since_ms],
@@ -67,7 +67,12 @@ pub fn count_rejected_since(conn: &Connection, since_ms: i64) -> Result<i64> {
 /// Keeps nothing older than `oldest_ms`, at most `keep` rows of deliveries to known endpoints
 /// (with a processor) and, apart from them, at most `keep_unknown` of requests for no known
 /// endpoint (scanners, junk): junk cannot push the record of real deliveries out.
-pub fn prune(conn: &Connection, keep: i64, keep_unknown: i64, oldest_ms: i64) -> Result<usize> {
+pub(crate) fn prune(
+    conn: &Connection,
+    keep: i64,
+    keep_unknown: i64,
+    oldest_ms: i64,
+) -> Result<usize> {
     let n = conn.execute(
         "DELETE FROM deliveries
          WHERE received_at < ?3

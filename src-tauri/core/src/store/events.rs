@@ -8,14 +8,14 @@ use crate::error::Result;
 /// Processing states of an event.
 pub mod status {
     /// Stored; not yet linked to a data subject.
-    pub const PENDING: &str = "pending";
+    pub(crate) const PENDING: &str = "pending";
     pub const LINKED: &str = "linked";
     /// Names a customer the app has not seen yet; linked when that customer arrives.
     pub const UNLINKED: &str = "unlinked";
     /// Carries no personal data (products, payouts).
     pub const NO_SUBJECT: &str = "no_subject";
     /// A thin event: only a notification; its payload is fetched through the Stripe API.
-    pub const AWAITING_FETCH: &str = "awaiting_fetch";
+    pub(crate) const AWAITING_FETCH: &str = "awaiting_fetch";
 }
 
 pub struct NewEvent {
@@ -110,7 +110,7 @@ pub fn set_outcome(
 }
 
 /// Links the events that named `customer_ref` before its subject was known.
-pub fn link_waiting(
+pub(crate) fn link_waiting(
     conn: &Connection,
     processor_id: i64,
     customer_ref: &str,
@@ -132,7 +132,7 @@ pub fn link_waiting(
 }
 
 /// The subject of an already-linked event about one of `object_ids` (a dispute's charge).
-pub fn subject_of_objects(
+pub(crate) fn subject_of_objects(
     conn: &Connection,
     processor_id: i64,
     object_ids: &[String],
@@ -281,13 +281,13 @@ pub fn count(conn: &Connection, f: &Filter) -> Result<i64> {
 }
 
 /// About how many events are stored (the largest row id: no scan).
-pub fn approximate_total(conn: &Connection) -> Result<i64> {
+pub(crate) fn approximate_total(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
 }
 
 /// Events per UTC day of when they occurred (not when they arrived: a catch-up or backfill
 /// brings old events today), since `since_ms`: (day number since the epoch, count).
-pub fn occurred_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i64)>> {
+pub(crate) fn occurred_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT occurred_at / 86400000 AS day, count(*) FROM events
          WHERE occurred_at >= ?1 GROUP BY day ORDER BY day",
@@ -297,7 +297,7 @@ pub fn occurred_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(i64, i6
 }
 
 /// Deletes events received before `before_ms` (the activity-log retention).
-pub fn delete_received_before(conn: &Connection, before_ms: i64) -> Result<usize> {
+pub(crate) fn delete_received_before(conn: &Connection, before_ms: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM events WHERE received_at < ?1", [before_ms])?)
 }
 

@@ -17,7 +17,7 @@ pub struct InstallRow {
 }
 
 /// 128 random bits from the OS, hex: a new install id.
-pub fn new_install_id() -> Result<String> {
+pub(crate) fn new_install_id() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b)
         .map_err(|e| Error::Io(format!("the OS random number generator failed: {e}")))?;
@@ -60,7 +60,7 @@ pub fn get(conn: &Connection) -> Result<Option<InstallRow>> {
 
 /// Records `namespace` as the keychain namespace of an upgraded database, once: a namespace
 /// already recorded is kept.
-pub fn adopt_namespace(conn: &Connection, namespace: &str) -> Result<()> {
+pub(crate) fn adopt_namespace(conn: &Connection, namespace: &str) -> Result<()> {
     conn.execute(
         "UPDATE install SET keychain_namespace = ?1 WHERE id = 1 AND keychain_namespace IS NULL",
         [namespace],
@@ -76,7 +76,7 @@ pub fn keychain_namespace(conn: &Connection) -> Result<Option<String>> {
 /// The keychain namespace recorded in the database file `db_file` (another install's),
 /// opened read-only. `Ok(None)`: a database without one (from before v10, or not yet opened
 /// since the upgrade).
-pub fn peek_namespace(db_file: &Path) -> Result<Option<String>> {
+pub(crate) fn peek_namespace(db_file: &Path) -> Result<Option<String>> {
     let conn = Connection::open_with_flags(
         db_file,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -97,7 +97,7 @@ pub fn peek_namespace(db_file: &Path) -> Result<Option<String>> {
 // keychain_entries
 
 /// Records that processor `processor_id` has (or is about to have) a `kind` entry.
-pub fn record_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<()> {
+pub(crate) fn record_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO keychain_entries (processor_id, kind) VALUES (?1, ?2)
          ON CONFLICT DO NOTHING",
@@ -106,7 +106,7 @@ pub fn record_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<
     Ok(())
 }
 
-pub fn forget_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<()> {
+pub(crate) fn forget_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<()> {
     conn.execute(
         "DELETE FROM keychain_entries WHERE processor_id = ?1 AND kind = ?2",
         params![processor_id, kind],
@@ -114,7 +114,7 @@ pub fn forget_entry(conn: &Connection, processor_id: i64, kind: &str) -> Result<
     Ok(())
 }
 
-pub fn is_recorded(conn: &Connection, processor_id: i64, kind: &str) -> Result<bool> {
+pub(crate) fn is_recorded(conn: &Connection, processor_id: i64, kind: &str) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM keychain_entries WHERE processor_id = ?1 AND kind = ?2)",
         params![processor_id, kind],
@@ -123,7 +123,7 @@ pub fn is_recorded(conn: &Connection, processor_id: i64, kind: &str) -> Result<b
 }
 
 /// Every recorded entry: (processor id, kind).
-pub fn recorded_entries(conn: &Connection) -> Result<Vec<(i64, String)>> {
+pub(crate) fn recorded_entries(conn: &Connection) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT processor_id, kind FROM keychain_entries ORDER BY processor_id, kind",
     )?;

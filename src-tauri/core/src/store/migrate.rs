@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Every migration, in order. Version N is the state after the N-th script.
-pub const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0001_core",
         include_str!("../../../../migrations/0001_core.sql"),
@@ -71,11 +71,11 @@ fn after_script(version: u32, conn: &Connection) -> Result<()> {
 }
 
 /// The schema version this build writes.
-pub fn latest_version() -> u32 {
+pub(crate) fn latest_version() -> u32 {
     MIGRATIONS.len() as u32
 }
 
-pub fn user_version(conn: &Connection) -> Result<u32> {
+pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 

@@ -160,7 +160,7 @@ impl Db {
 
     /// Queues `f` without waiting for it, nor for room in the queue: when the queue is full
     /// the work is dropped and `false` returned. For best-effort records (the deliveries log).
-    pub fn write_detached<F>(&self, f: F) -> bool
+    pub(crate) fn write_detached<F>(&self, f: F) -> bool
     where
         F: FnOnce(&Connection) -> Result<()> + Send + 'static,
     {

@@ -25,7 +25,7 @@ text_enum!(ProcessorKind {
 
 impl ProcessorKind {
     /// The URL path segment of its webhooks: `/webhooks/stripe/…` or `/webhooks/custom/…`.
-    pub fn route_segment(self) -> &'static str {
+    pub(crate) fn route_segment(self) -> &'static str {
         match self {
             ProcessorKind::Stripe => "stripe",
             ProcessorKind::Webhook | ProcessorKind::Manual => "custom",
@@ -116,12 +116,12 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ProcessorRow>> {
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-pub fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<ProcessorRow>> {
+pub(crate) fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<ProcessorRow>> {
     let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.endpoint_id = ?1"))?;
     Ok(stmt.query_row([endpoint_id], from_row).optional()?)
 }
 
-pub fn set_config(conn: &Connection, id: i64, config: &str) -> Result<()> {
+pub(crate) fn set_config(conn: &Connection, id: i64, config: &str) -> Result<()> {
     conn.execute(
         "UPDATE processors SET config = ?2 WHERE id = ?1",
         rusqlite::params![id, config],

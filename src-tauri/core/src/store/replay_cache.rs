@@ -15,7 +15,7 @@ pub fn contains(conn: &Connection, hash: &[u8; 16]) -> Result<bool> {
 }
 
 /// Forgets the entries of events received before `before_ms`.
-pub fn delete_seen_before(conn: &Connection, before_ms: i64) -> Result<usize> {
+pub(crate) fn delete_seen_before(conn: &Connection, before_ms: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM replay_cache WHERE seen_at < ?1", [before_ms])?)
 }
 

@@ -62,7 +62,7 @@ text_enum!(Status {
 
 impl Status {
     /// Completed or rejected: nothing more may change.
-    pub fn is_closed(self) -> bool {
+    pub(crate) fn is_closed(self) -> bool {
         matches!(self, Status::Completed | Status::Rejected)
     }
 }
@@ -161,7 +161,7 @@ pub fn list(conn: &Connection) -> Result<Vec<RequestRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn by_subject_hash(conn: &Connection, hash: &str) -> Result<Vec<RequestRow>> {
+pub(crate) fn by_subject_hash(conn: &Connection, hash: &str) -> Result<Vec<RequestRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM requests WHERE subject_hash = ?1 ORDER BY id"
     ))?;
@@ -169,7 +169,7 @@ pub fn by_subject_hash(conn: &Connection, hash: &str) -> Result<Vec<RequestRow>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: Status, now: i64) -> Result<()> {
+pub(crate) fn set_status(conn: &Connection, id: i64, status: Status, now: i64) -> Result<()> {
     let done = status.is_closed();
     conn.execute(
         "UPDATE requests SET status = ?2, updated_at = ?3,
@@ -180,7 +180,7 @@ pub fn set_status(conn: &Connection, id: i64, status: Status, now: i64) -> Resul
     Ok(())
 }
 
-pub fn set_extension(
+pub(crate) fn set_extension(
     conn: &Connection,
     id: i64,
     due_at: i64,
@@ -195,7 +195,7 @@ pub fn set_extension(
     Ok(())
 }
 
-pub fn set_identity(conn: &Connection, id: i64, method: &str, now: i64) -> Result<()> {
+pub(crate) fn set_identity(conn: &Connection, id: i64, method: &str, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE requests SET identity_method = ?2, identity_verified_at = ?3, updated_at = ?3,
              status = CASE WHEN status = 'received' THEN 'identity_verified' ELSE status END
@@ -215,7 +215,7 @@ pub fn add_note(conn: &Connection, id: i64, line: &str, now: i64) -> Result<()> 
 }
 
 /// Replaces the email by the keyed hash alone on every request about an erased subject.
-pub fn forget_email(conn: &Connection, subject_hash: &str, now: i64) -> Result<usize> {
+pub(crate) fn forget_email(conn: &Connection, subject_hash: &str, now: i64) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE requests SET email = NULL, updated_at = ?2
          WHERE subject_hash = ?1 AND email IS NOT NULL",
@@ -225,7 +225,7 @@ pub fn forget_email(conn: &Connection, subject_hash: &str, now: i64) -> Result<u
 
 /// Rewrites the free text (notes, extension reason, identity method) of every request about
 /// the subject with `f`; returns how many requests changed.
-pub fn rewrite_free_text(
+pub(crate) fn rewrite_free_text(
     conn: &Connection,
     subject_hash: &str,
     f: impl Fn(&str) -> String,
@@ -260,7 +260,7 @@ pub fn rewrite_free_text(
 }
 
 /// Records that the reminder (request, due date, threshold) was shown; false when it had been.
-pub fn mark_reminder_shown(
+pub(crate) fn mark_reminder_shown(
     conn: &Connection,
     request_id: i64,
     due_at: i64,
@@ -277,7 +277,7 @@ pub fn mark_reminder_shown(
 // ---------------------------------------------------------------------------------------------
 // Erasure runs
 
-pub fn run_state(conn: &Connection, request_id: i64) -> Result<Option<String>> {
+pub(crate) fn run_state(conn: &Connection, request_id: i64) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT state FROM erasure_runs WHERE request_id = ?1",
@@ -288,13 +288,18 @@ pub fn run_state(conn: &Connection, request_id: i64) -> Result<Option<String>> {
 }
 
 /// Every erasure run: (request id, state).
-pub fn run_states(conn: &Connection) -> Result<Vec<(i64, String)>> {
+pub(crate) fn run_states(conn: &Connection) -> Result<Vec<(i64, String)>> {
     let mut st = conn.prepare("SELECT request_id, state FROM erasure_runs ORDER BY request_id")?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn save_run_state(conn: &Connection, request_id: i64, state: &str, now: i64) -> Result<()> {
+pub(crate) fn save_run_state(
+    conn: &Connection,
+    request_id: i64,
+    state: &str,
+    now: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO erasure_runs (request_id, state, started_at, updated_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -306,14 +311,14 @@ pub fn save_run_state(conn: &Connection, request_id: i64, state: &str, now: i64)
 // ---------------------------------------------------------------------------------------------
 // Suppressions
 
-pub fn any_suppression(conn: &Connection) -> Result<bool> {
+pub(crate) fn any_suppression(conn: &Connection) -> Result<bool> {
     // Asked for every stored event: a cached statement, not a fresh parse each time.
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppressions)")?
         .query_row([], |r| r.get(0))?)
 }
 
-pub fn is_suppressed(conn: &Connection, hash: &str) -> Result<bool> {
+pub(crate) fn is_suppressed(conn: &Connection, hash: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppressions WHERE hash = ?1)")?
         .query_row([hash], |r| r.get(0))?)
@@ -333,7 +338,7 @@ pub fn suppress(conn: &Connection, hash: &str, request_id: i64, now: i64) -> Res
 
 /// An event about a subject, with its minimised payload.
 #[derive(Debug, Clone)]
-pub struct SubjectEvent {
+pub(crate) struct SubjectEvent {
     pub id: i64,
     pub processor_id: i64,
     pub source: String,
@@ -343,13 +348,12 @@ pub struct SubjectEvent {
     pub received_at: i64,
     pub object_id: Option<String>,
     pub customer_ref: Option<String>,
-    pub status: String,
     pub data: String,
 }
 
 /// Events linked to `subject_id`, or naming one of `customers` (processor, customer id),
 /// or carrying one of `emails` as their subject email; oldest first.
-pub fn subject_events(
+pub(crate) fn subject_events(
     conn: &Connection,
     subject_id: Option<i64>,
     customers: &[(i64, String)],
@@ -382,7 +386,7 @@ pub fn subject_events(
     }
     let mut st = conn.prepare_cached(
         "SELECT id, processor_id, source, event_id, event_type, occurred_at, received_at,
-                object_id, customer_ref, status, data
+                object_id, customer_ref, data
          FROM events WHERE id = ?1",
     )?;
     let mut out = Vec::with_capacity(ids.len());
@@ -398,8 +402,7 @@ pub fn subject_events(
                 received_at: r.get(6)?,
                 object_id: r.get(7)?,
                 customer_ref: r.get(8)?,
-                status: r.get(9)?,
-                data: r.get(10)?,
+                data: r.get(9)?,
             })
         })?);
     }
@@ -407,14 +410,14 @@ pub fn subject_events(
     Ok(out)
 }
 
-pub fn delete_event(conn: &Connection, id: i64) -> Result<()> {
+pub(crate) fn delete_event(conn: &Connection, id: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM events WHERE id = ?1")?
         .execute([id])?;
     Ok(())
 }
 
 /// Deletes the subject; its email history and external ids go with it (ON DELETE CASCADE).
-pub fn delete_subject(conn: &Connection, subject_id: i64) -> Result<()> {
+pub(crate) fn delete_subject(conn: &Connection, subject_id: i64) -> Result<()> {
     conn.execute(
         "DELETE FROM subject_emails WHERE subject_id = ?1",
         [subject_id],
@@ -467,32 +470,8 @@ pub fn insert_retained(conn: &Connection, r: &RetainedRow) -> Result<()> {
     Ok(())
 }
 
-pub fn retained_for_request(conn: &Connection, request_id: i64) -> Result<Vec<RetainedRow>> {
-    let mut st = conn.prepare_cached(
-        "SELECT request_id, subject_hash, processor_id, event_id, event_type, object_id,
-                customer_ref, occurred_at, fields, legal_basis, retain_until
-         FROM retained_records WHERE request_id = ?1 ORDER BY occurred_at, id",
-    )?;
-    let rows = st.query_map([request_id], |r| {
-        Ok(RetainedRow {
-            request_id: r.get(0)?,
-            subject_hash: r.get(1)?,
-            processor_id: r.get(2)?,
-            event_id: r.get(3)?,
-            event_type: r.get(4)?,
-            object_id: r.get(5)?,
-            customer_ref: r.get(6)?,
-            occurred_at: r.get(7)?,
-            fields: r.get(8)?,
-            legal_basis: r.get(9)?,
-            retain_until: r.get(10)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Deletes retained records whose retention ended before `now`.
-pub fn purge_retained(conn: &Connection, now: i64) -> Result<usize> {
+pub(crate) fn purge_retained(conn: &Connection, now: i64) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM retained_records WHERE retain_until < ?1",
         [now],

@@ -44,16 +44,7 @@ pub fn activities(conn: &Connection) -> Result<Vec<ActivityRow>> {
     Ok(out)
 }
 
-pub fn activity_exists(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn
-        .query_row("SELECT 1 FROM ropa_activities WHERE id = ?1", [id], |_| {
-            Ok(())
-        })
-        .optional()?
-        .is_some())
-}
-
-pub fn default_exists(conn: &Connection, key: &str) -> Result<bool> {
+pub(crate) fn default_exists(conn: &Connection, key: &str) -> Result<bool> {
     Ok(conn
         .query_row(
             "SELECT 1 FROM ropa_activities WHERE default_key = ?1",
@@ -64,7 +55,7 @@ pub fn default_exists(conn: &Connection, key: &str) -> Result<bool> {
         .is_some())
 }
 
-pub fn insert_activity(
+pub(crate) fn insert_activity(
     conn: &Connection,
     default_key: Option<&str>,
     fields: &str,
@@ -78,7 +69,7 @@ pub fn insert_activity(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update_activity(conn: &Connection, id: i64, fields: &str, now: i64) -> Result<bool> {
+pub(crate) fn update_activity(conn: &Connection, id: i64, fields: &str, now: i64) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE ropa_activities SET fields = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, fields, now],
@@ -94,7 +85,7 @@ pub fn delete_activity(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// Replaces the processors an activity is linked to.
-pub fn set_links(conn: &Connection, activity_id: i64, processor_ids: &[i64]) -> Result<()> {
+pub(crate) fn set_links(conn: &Connection, activity_id: i64, processor_ids: &[i64]) -> Result<()> {
     conn.execute(
         "DELETE FROM ropa_activity_processors WHERE activity_id = ?1",
         [activity_id],
@@ -119,7 +110,7 @@ pub fn link(conn: &Connection, activity_id: i64, processor_id: i64) -> Result<()
 }
 
 /// Processors of this kind that no activity names yet.
-pub fn unlinked_processors(conn: &Connection, kind: ProcessorKind) -> Result<Vec<i64>> {
+pub(crate) fn unlinked_processors(conn: &Connection, kind: ProcessorKind) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.id FROM processors p WHERE p.kind = ?1 AND NOT EXISTS
            (SELECT 1 FROM ropa_activity_processors l WHERE l.processor_id = p.id)
@@ -130,7 +121,7 @@ pub fn unlinked_processors(conn: &Connection, kind: ProcessorKind) -> Result<Vec
 }
 
 /// Activity ids by default key.
-pub fn default_activity(conn: &Connection, key: &str) -> Result<Option<i64>> {
+pub(crate) fn default_activity(conn: &Connection, key: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT id FROM ropa_activities WHERE default_key = ?1",
@@ -148,7 +139,7 @@ pub fn processor_details(conn: &Connection) -> Result<Vec<(i64, String)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn set_processor_details(
+pub(crate) fn set_processor_details(
     conn: &Connection,
     processor_id: i64,
     fields: &str,
@@ -164,7 +155,7 @@ pub fn set_processor_details(
 }
 
 /// Inserts the details only when the processor has none yet.
-pub fn init_processor_details(
+pub(crate) fn init_processor_details(
     conn: &Connection,
     processor_id: i64,
     fields: &str,

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::Result;
 
 /// Synthetic events made from an API object (backfill, customer lookup) have this id prefix.
-pub const IMPORT_PREFIX: &str = "import_";
+pub(crate) const IMPORT_PREFIX: &str = "import_";
 
 #[derive(Debug, Clone)]
 pub struct WebhookEndpoint {
@@ -30,7 +30,7 @@ pub fn webhook_endpoint(conn: &Connection, processor_id: i64) -> Result<Option<W
         .optional()?)
 }
 
-pub fn set_webhook_endpoint(
+pub(crate) fn set_webhook_endpoint(
     conn: &Connection,
     processor_id: i64,
     stripe_endpoint_id: &str,
@@ -50,7 +50,7 @@ pub fn set_webhook_endpoint(
     Ok(())
 }
 
-pub fn delete_webhook_endpoint(conn: &Connection, processor_id: i64) -> Result<()> {
+pub(crate) fn delete_webhook_endpoint(conn: &Connection, processor_id: i64) -> Result<()> {
     conn.execute(
         "DELETE FROM stripe_webhook_endpoints WHERE processor_id = ?1",
         [processor_id],
@@ -59,13 +59,13 @@ pub fn delete_webhook_endpoint(conn: &Connection, processor_id: i64) -> Result<(
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BackfillState {
+pub(crate) struct BackfillState {
     pub cursor: Option<String>,
     pub imported: i64,
     pub done: bool,
 }
 
-pub fn backfill_state(
+pub(crate) fn backfill_state(
     conn: &Connection,
     processor_id: i64,
     resource: &str,
@@ -87,7 +87,7 @@ pub fn backfill_state(
         .unwrap_or_default())
 }
 
-pub fn set_backfill_state(
+pub(crate) fn set_backfill_state(
     conn: &Connection,
     processor_id: i64,
     resource: &str,
@@ -106,7 +106,7 @@ pub fn set_backfill_state(
 
 /// The `created` time (unix ms) of the newest real Stripe event stored for this processor
 /// (imports from the API do not count: they are not events).
-pub fn newest_event_at(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
+pub(crate) fn newest_event_at(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
     Ok(conn.query_row(
         "SELECT max(occurred_at) FROM events
          WHERE processor_id = ?1 AND substr(event_id, 1, 4) = 'evt_'",
@@ -116,7 +116,7 @@ pub fn newest_event_at(conn: &Connection, processor_id: i64) -> Result<Option<i6
 }
 
 /// The start of an interrupted catch-up's window, if one is unfinished.
-pub fn catchup_pending_since(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
+pub(crate) fn catchup_pending_since(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT pending_since FROM stripe_catchup WHERE processor_id = ?1",
@@ -127,7 +127,7 @@ pub fn catchup_pending_since(conn: &Connection, processor_id: i64) -> Result<Opt
         .flatten())
 }
 
-pub fn catchup_started(conn: &Connection, processor_id: i64, since: i64) -> Result<()> {
+pub(crate) fn catchup_started(conn: &Connection, processor_id: i64, since: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO stripe_catchup (processor_id, pending_since) VALUES (?1, ?2)
          ON CONFLICT (processor_id) DO UPDATE SET pending_since = excluded.pending_since",
@@ -136,7 +136,7 @@ pub fn catchup_started(conn: &Connection, processor_id: i64, since: i64) -> Resu
     Ok(())
 }
 
-pub fn catchup_finished(
+pub(crate) fn catchup_finished(
     conn: &Connection,
     processor_id: i64,
     now: i64,
@@ -161,7 +161,10 @@ pub fn catchup_finished(
 }
 
 /// The last finished catch-up: (when, fetched, new, duplicates).
-pub fn last_catchup(conn: &Connection, processor_id: i64) -> Result<Option<(i64, i64, i64, i64)>> {
+pub(crate) fn last_catchup(
+    conn: &Connection,
+    processor_id: i64,
+) -> Result<Option<(i64, i64, i64, i64)>> {
     Ok(conn
         .query_row(
             "SELECT last_run_at, last_fetched, last_new, last_duplicates FROM stripe_catchup
@@ -190,7 +193,7 @@ pub fn awaiting_fetch(
 
 /// Replaces a thin event's payload with the fetched, minimised one and hands it to the linker
 /// (`pending`). Returns false when the row was no longer awaiting its fetch.
-pub fn set_fetched(
+pub(crate) fn set_fetched(
     conn: &Connection,
     id: i64,
     object_id: Option<&str>,

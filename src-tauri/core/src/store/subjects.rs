@@ -32,7 +32,7 @@ fn from_row(r: &Row) -> rusqlite::Result<SubjectRow> {
 
 /// The id of the subject with this current or earlier address (`email` normalised). Cheap:
 /// for the linking step, which runs once per event.
-pub fn id_by_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
+pub(crate) fn id_by_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT subject_id FROM subject_emails WHERE email = ?1")?
         .query_row([email], |r| r.get(0))
@@ -40,7 +40,7 @@ pub fn id_by_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
 }
 
 /// The id of the subject a processor knows by `external_id`.
-pub fn id_by_external(
+pub(crate) fn id_by_external(
     conn: &Connection,
     processor_id: i64,
     external_id: &str,
@@ -54,7 +54,7 @@ pub fn id_by_external(
 }
 
 /// A subject's current email.
-pub fn email_of(conn: &Connection, subject_id: i64) -> Result<Option<String>> {
+pub(crate) fn email_of(conn: &Connection, subject_id: i64) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT email FROM subjects WHERE id = ?1")?
         .query_row([subject_id], |r| r.get(0))
@@ -62,25 +62,11 @@ pub fn email_of(conn: &Connection, subject_id: i64) -> Result<Option<String>> {
 }
 
 /// By the current or any earlier address (`email` already normalised).
-pub fn find_by_email(conn: &Connection, email: &str) -> Result<Option<SubjectRow>> {
+pub(crate) fn find_by_email(conn: &Connection, email: &str) -> Result<Option<SubjectRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} JOIN subject_emails h ON h.subject_id = s.id WHERE h.email = ?1"
     ))?;
     Ok(stmt.query_row([email], from_row).optional()?)
-}
-
-pub fn find_by_external(
-    conn: &Connection,
-    processor_id: i64,
-    external_id: &str,
-) -> Result<Option<SubjectRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} JOIN external_ids x ON x.subject_id = s.id
-         WHERE x.processor_id = ?1 AND x.external_id = ?2"
-    ))?;
-    Ok(stmt
-        .query_row(params![processor_id, external_id], from_row)
-        .optional()?)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<SubjectRow>> {
@@ -129,7 +115,12 @@ pub fn create(conn: &Connection, email: &str, name: Option<&str>, now: i64) -> R
 
 /// Makes `new_email` the subject's current address; earlier ones stay in the history.
 /// Returns false when the address already belongs to another subject (left unchanged).
-pub fn change_email(conn: &Connection, subject_id: i64, new_email: &str, now: i64) -> Result<bool> {
+pub(crate) fn change_email(
+    conn: &Connection,
+    subject_id: i64,
+    new_email: &str,
+    now: i64,
+) -> Result<bool> {
     let owner: Option<i64> = conn
         .query_row(
             "SELECT subject_id FROM subject_emails WHERE email = ?1",
@@ -165,7 +156,12 @@ pub fn change_email(conn: &Connection, subject_id: i64, new_email: &str, now: i6
 }
 
 /// Records an earlier address of the subject (e.g. from `previous_attributes`).
-pub fn add_past_email(conn: &Connection, subject_id: i64, email: &str, now: i64) -> Result<()> {
+pub(crate) fn add_past_email(
+    conn: &Connection,
+    subject_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO subject_emails (email, subject_id, first_seen_at, replaced_at)
          VALUES (?1, ?2, ?3, ?3) ON CONFLICT (email) DO NOTHING",
@@ -174,7 +170,7 @@ pub fn add_past_email(conn: &Connection, subject_id: i64, email: &str, now: i64)
     Ok(())
 }
 
-pub fn attach_external(
+pub(crate) fn attach_external(
     conn: &Connection,
     processor_id: i64,
     external_id: &str,
@@ -189,19 +185,19 @@ pub fn attach_external(
     Ok(())
 }
 
-pub fn set_name_if_missing(conn: &Connection, subject_id: i64, name: &str) -> Result<()> {
+pub(crate) fn set_name_if_missing(conn: &Connection, subject_id: i64, name: &str) -> Result<()> {
     conn.prepare_cached("UPDATE subjects SET name = ?2 WHERE id = ?1 AND name IS NULL")?
         .execute(params![subject_id, name])?;
     Ok(())
 }
 
-pub fn set_name(conn: &Connection, subject_id: i64, name: &str, now: i64) -> Result<()> {
+pub(crate) fn set_name(conn: &Connection, subject_id: i64, name: &str, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE subjects SET name = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![subject_id, name, now])?;
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) -> Result<()> {
+pub(crate) fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE subjects SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![subject_id, status, now],

@@ -26,14 +26,14 @@ use crate::error::Error;
 use crate::secrets::Secret;
 
 /// The API version every request is pinned to.
-pub const API_VERSION: &str = "2025-10-29.clover";
+pub(crate) const API_VERSION: &str = "2025-10-29.clover";
 /// Overrides the API base URL (tests, a proxy).
-pub const BASE_ENV: &str = "PRIVACY_DESK_STRIPE_API_BASE";
-pub const DEFAULT_BASE: &str = "https://api.stripe.com";
+pub(crate) const BASE_ENV: &str = "PRIVACY_DESK_STRIPE_API_BASE";
+pub(crate) const DEFAULT_BASE: &str = "https://api.stripe.com";
 /// Overrides the first retry delay in milliseconds (tests).
-pub const BACKOFF_ENV: &str = "PRIVACY_DESK_STRIPE_BACKOFF_MS";
+pub(crate) const BACKOFF_ENV: &str = "PRIVACY_DESK_STRIPE_BACKOFF_MS";
 /// Page size for list calls (Stripe's maximum).
-pub const PAGE_LIMIT: u32 = 100;
+pub(crate) const PAGE_LIMIT: u32 = 100;
 
 const MAX_RETRIES: u32 = 6;
 /// Retries after a request that got no answer at all (offline, DNS, refused, reset).
@@ -42,7 +42,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 /// Which kind of key: restricted (`rk_…`) or a full secret key (`sk_…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
+pub(crate) enum KeyKind {
     Restricted,
     Secret,
 }
@@ -57,7 +57,7 @@ impl KeyKind {
 }
 
 /// The kind and mode of an API key, from its prefix. Errors never quote the key.
-pub fn key_info(key: &Secret) -> Result<(KeyKind, bool), Error> {
+pub(crate) fn key_info(key: &Secret) -> Result<(KeyKind, bool), Error> {
     let k = key.expose();
     let kind = if k.starts_with("rk_") {
         KeyKind::Restricted
@@ -111,7 +111,7 @@ pub enum StripeError {
 impl StripeError {
     /// Stripe could not be reached or did not answer usefully (network, 5xx, rate limit): a
     /// workflow may go on with local data only and say so.
-    pub fn is_unreachable(&self) -> bool {
+    pub(crate) fn is_unreachable(&self) -> bool {
         matches!(
             self,
             StripeError::Network { .. } | StripeError::Server { .. } | StripeError::RateLimited
@@ -186,21 +186,21 @@ impl From<StripeError> for Error {
 
 /// One page of a list call.
 #[derive(Debug, Clone)]
-pub struct Page {
+pub(crate) struct Page {
     pub data: Vec<Value>,
     pub has_more: bool,
 }
 
 impl Page {
     /// The id to pass as `starting_after` for the next page.
-    pub fn last_id(&self) -> Option<&str> {
+    pub(crate) fn last_id(&self) -> Option<&str> {
         self.data.last()?.get("id")?.as_str()
     }
 }
 
 /// The objects of one customer from a list call, and how many others the answer held.
 #[derive(Debug, Default)]
-pub struct CustomerObjects {
+pub(crate) struct CustomerObjects {
     pub objects: Vec<Value>,
     /// Objects whose `customer` was another (or none): left out.
     pub dropped: usize,
@@ -284,7 +284,7 @@ impl Client {
     }
 
     /// POST with a caller-chosen idempotency key (to make a logical operation repeatable).
-    pub fn post_idempotent(
+    pub(crate) fn post_idempotent(
         &self,
         path: &str,
         form: &[(String, String)],
@@ -298,7 +298,7 @@ impl Client {
     }
 
     /// DELETE with a caller-chosen idempotency key (a resumed erasure repeats the same call).
-    pub fn delete_idempotent(
+    pub(crate) fn delete_idempotent(
         &self,
         path: &str,
         idempotency_key: &str,
@@ -307,7 +307,7 @@ impl Client {
     }
 
     /// One page of a list: `limit=100` and `starting_after` added to `params`.
-    pub fn list_page(
+    pub(crate) fn list_page(
         &self,
         path: &str,
         params: &[(String, String)],
@@ -331,7 +331,7 @@ impl Client {
 
     /// Walks every page from `starting_after`, calling `each` per page until it returns
     /// `Ok(false)` or the list ends.
-    pub fn list_pages<E: From<StripeError>>(
+    pub(crate) fn list_pages<E: From<StripeError>>(
         &self,
         path: &str,
         params: &[(String, String)],
@@ -355,7 +355,7 @@ impl Client {
     /// customer) is checked too, so an answer that ignored the filter cannot put another
     /// customer's invoice into a package, a plan or a DELETE. What is dropped is counted and
     /// logged by object id (ids are not personal data).
-    pub fn list_of_customer(
+    pub(crate) fn list_of_customer(
         &self,
         path: &str,
         customer: &str,
@@ -547,7 +547,7 @@ fn network_detail(e: &reqwest::Error) -> String {
 }
 
 /// The Stripe permission a call needs, as `rak_…` names (used when Stripe's 403 names none).
-pub fn permission_for(path: &str, mutating: bool) -> String {
+pub(crate) fn permission_for(path: &str, mutating: bool) -> String {
     let resource = path
         .trim_start_matches('/')
         .split('/')
@@ -611,7 +611,7 @@ fn is_token(s: &str) -> bool {
 }
 
 /// The first `rak_…` word in Stripe's 403 message.
-pub fn extract_permission(message: &str) -> Option<String> {
+pub(crate) fn extract_permission(message: &str) -> Option<String> {
     let start = message.find("rak_")?;
     let word: String = message[start..]
         .chars()

@@ -29,7 +29,7 @@ const KINDS: &[(&str, &str)] = &[
 
 /// The job's parameter group for a Stripe object id (`customers` for `cus_…`), if a job can
 /// name it.
-pub fn kind_of(object_id: &str) -> Option<&'static str> {
+pub(crate) fn kind_of(object_id: &str) -> Option<&'static str> {
     KINDS
         .iter()
         .find(|(prefix, _)| object_id.starts_with(prefix))
@@ -94,7 +94,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     /// What the officer can do about it.
-    pub fn advice(&self) -> &'static str {
+    pub(crate) fn advice(&self) -> &'static str {
         match self.code.as_str() {
             "invalid_state" => {
                 "finish or cancel it in the Stripe Dashboard (an open invoice, an active \
@@ -128,7 +128,7 @@ pub fn create(
     Job::from(&client.post_idempotent(PATH, &form, idempotency_key)?)
 }
 
-pub fn retrieve(client: &Client, id: &str) -> Result<Job, StripeError> {
+pub(crate) fn retrieve(client: &Client, id: &str) -> Result<Job, StripeError> {
     Job::from(&client.get(&format!("{PATH}/{id}"), &[])?)
 }
 

@@ -9,7 +9,7 @@ use sha2::Sha256;
 use crate::secrets::Secret;
 
 /// Stripe's own default: a signed timestamp older than this is a replay.
-pub const TOLERANCE_SECS: i64 = 300;
+pub(crate) const TOLERANCE_SECS: i64 = 300;
 
 type HmacSha256 = Hmac<Sha256>;
 

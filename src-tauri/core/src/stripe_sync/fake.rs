@@ -112,7 +112,7 @@ pub fn error(status: u16) -> (u16, Value) {
 }
 
 /// A fresh database (in a temporary directory) with one Stripe processor; returns its id.
-pub fn db_with_processor() -> (tempfile::TempDir, crate::store::Db, i64) {
+pub(crate) fn db_with_processor() -> (tempfile::TempDir, crate::store::Db, i64) {
     use crate::store::processors::{insert, NewProcessor};
     let tmp = tempfile::tempdir().unwrap();
     let db = crate::store::Db::open(tmp.path()).unwrap();

@@ -180,7 +180,7 @@ fn import_envelope(obj: &Value) -> Option<Value> {
 }
 
 /// A Stripe customer id that is safe to put into a URL path (what a lookup fetches).
-pub fn is_customer_id(s: &str) -> bool {
+pub(crate) fn is_customer_id(s: &str) -> bool {
     is_object_id(s, "cus_")
 }
 

@@ -26,16 +26,16 @@ use crate::store::settings;
 use crate::time::{now_ms, to_rfc3339};
 
 /// Overrides the ngrok server address (`host:port`): tests, or an ngrok-compatible server.
-pub const SERVER_ENV: &str = "PRIVACY_DESK_NGROK_SERVER";
+pub(crate) const SERVER_ENV: &str = "PRIVACY_DESK_NGROK_SERVER";
 /// How long `tunnel start` waits for ngrok before giving up.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Settings key of the running tunnel's state (URL, pid; no secrets).
 const STATE_KEY: &str = "tunnel_state";
 /// ngrok's edge refuses everything but the webhook routes (a traffic policy, in JSON).
 const WEBHOOKS_ONLY_POLICY: &str = r#"{"on_http_request":[{"expressions":["!req.url.path.startsWith('/webhooks/')"],"actions":[{"type":"deny","config":{"status_code":404}}]}]}"#;
 
 /// Checks the shape of an ngrok authtoken; the message never quotes it.
-pub fn check_token(token: &Secret) -> Result<()> {
+pub(crate) fn check_token(token: &Secret) -> Result<()> {
     let t = token.expose();
     if t.len() < 20
         || t.len() > 200

@@ -23,7 +23,7 @@ pub(super) struct Summary<'a> {
 }
 
 impl Summary<'_> {
-    pub fn to_html(&self) -> String {
+    pub(crate) fn to_html(&self) -> String {
         self.render().expect("the summary template renders")
     }
 

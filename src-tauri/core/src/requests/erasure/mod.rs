@@ -59,7 +59,8 @@ pub use self::{
 pub(crate) use plan::gather;
 
 /// Legal basis for keeping financial records after an erasure.
-pub const FINANCIAL_BASIS: &str = "GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation to keep \
+pub(crate) const FINANCIAL_BASIS: &str =
+    "GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation to keep \
      accounting and tax records";
 const ACCOUNTABILITY_BASIS: &str = "GDPR Art. 5(2) and Art. 17(3)(e): accountability, evidence \
      that the request was answered";
@@ -69,7 +70,7 @@ const SUPPRESSION_BASIS: &str =
 /// Test hook: `PRIVACY_DESK_FAULT=erasure:<point>` aborts the process at that point, to prove
 /// that a crash there resumes cleanly. Points: `after-suppress`, `after-stripe-call`,
 /// `after-redaction-job-created`, `after-local`.
-pub const FAULT_ENV: &str = "PRIVACY_DESK_FAULT";
+pub(crate) const FAULT_ENV: &str = "PRIVACY_DESK_FAULT";
 
 fn fault(point: &str) {
     if std::env::var(FAULT_ENV).ok().as_deref() == Some(&format!("erasure:{point}")) {
