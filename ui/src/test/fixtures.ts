@@ -189,9 +189,9 @@ export function plan(r: Pick<Request, 'id' | 'subject'>, over: Partial<Plan> = {
     foreign_objects_dropped: 0,
     changed: [],
     items: [
-      item('local:profile', 'erase', "the data subject's record: 1 email address(es) with their history"),
+      item('local:profile', 'erase', "the data subject's record: 1 email address with their history"),
       item('stripe:customer:cus_1', 'erase', 'DELETE /v1/customers/cus_1'),
-      item('local:financial_records', 'retain', '2 financial record(s) are kept, pseudonymised', {
+      item('local:financial_records', 'retain', '2 financial records are kept, pseudonymised', {
         legal_basis: 'GDPR Art. 17(3)(b) and Art. 6(1)(c): legal obligation',
         retain_until: '2034-01-01T00:00:00Z',
       }),
