@@ -10,12 +10,15 @@ import {
   canGoBack,
   canRegister,
   checkKey,
+  exitLabel,
   initialState,
   isSkipped,
   nextLabel,
   registerAutomatically,
   registrationTarget,
   statusText,
+  stepMark,
+  stepNote,
   validateSigningSecret,
   watchConnection,
   withProcessor,
@@ -406,3 +409,37 @@ describe('webhook step: automatic registration or the manual path', () => {
     expect(await registerAutomatically(s, backend)).toEqual({ ...s, error: null, baseUrlError: null, registrationError: null })
   })
 })
+
+describe('the stepper tells a skipped or unchecked key apart from a done step', () => {
+  const at = (step: WizardState['step'], extra: Partial<WizardState> = {}): WizardState => ({
+    ...initialState(),
+    step,
+    ...extra,
+  })
+  const keySet = { key_kind: 'restricted', livemode: false } as unknown as WizardState['keySet']
+  const keyCheck = { permissions: [], workflows: [] } as unknown as WizardState['keyCheck']
+
+  it('marks steps before the current one done, the rest by their number', () => {
+    expect(stepMark(at('webhook'), 'scope')).toBe('done')
+    expect(stepMark(at('webhook'), 'webhook')).toBe('todo')
+    expect(stepMark(at('webhook'), 'waiting')).toBe('todo')
+  })
+
+  it('never gives a green tick to a key step passed without a key or without its check', () => {
+    expect(stepMark(at('webhook'), 'restricted_key')).toBe('skipped')
+    expect(stepNote(at('webhook'), 'restricted_key')).toBe('skipped: add a key later')
+    expect(stepMark(at('webhook', { keySet }), 'restricted_key')).toBe('attention')
+    expect(stepNote(at('webhook', { keySet }), 'restricted_key')).toBe('key stored, permissions not checked')
+    expect(stepMark(at('webhook', { keySet, keyCheck }), 'restricted_key')).toBe('done')
+    expect(stepNote(at('webhook', { keySet, keyCheck }), 'restricted_key')).toBeNull()
+  })
+
+  it('says Close, not Finish later, once the test event arrived', () => {
+    const processor = { id: 1 } as unknown as WizardState['processor']
+    expect(exitLabel(at('choose'))).toBe('Cancel')
+    expect(exitLabel(at('waiting', { processor, connection: 'waiting' }))).toBe('Finish later')
+    expect(exitLabel(at('waiting', { processor, connection: 'connected' }))).toBe('Close')
+    expect(stepMark(at('waiting', { processor, connection: 'connected' }), 'waiting')).toBe('done')
+  })
+})
+

@@ -127,6 +127,42 @@ export function isSkipped(state: WizardState, step: StepId): boolean {
   return step === 'secret' && state.registration !== null && !state.registration.needs_signing_secret
 }
 
+/**
+ * How the stepper marks a step: `todo` (its number), `done` (✓), `skipped` (–, with why), or
+ * `attention` (!): passed, but what it is for did not happen — the key step left without a
+ * stored key, or with a key whose permission check did not run.
+ */
+export type StepMark = 'todo' | 'done' | 'skipped' | 'attention'
+
+export function stepMark(state: WizardState, step: StepId): StepMark {
+  if (isSkipped(state, step)) return 'skipped'
+  const passed = stepIndex(step) < stepIndex(state.step) || (step === 'waiting' && state.connection === 'connected')
+  if (!passed) return 'todo'
+  if (step === 'restricted_key') {
+    if (state.keySet === null) return 'skipped'
+    if (state.keyCheck === null) return 'attention'
+  }
+  return 'done'
+}
+
+/** What a skipped or unfinished step says beside its title in the stepper. */
+export function stepNote(state: WizardState, step: StepId): string | null {
+  switch (stepMark(state, step)) {
+    case 'skipped':
+      return step === 'restricted_key' ? 'skipped: add a key later' : 'not needed'
+    case 'attention':
+      return 'key stored, permissions not checked'
+    default:
+      return null
+  }
+}
+
+/** The header's way out: nothing created yet → Cancel; connected → Close; otherwise Finish later. */
+export function exitLabel(state: WizardState): string {
+  if (!state.processor) return 'Cancel'
+  return state.connection === 'connected' ? 'Close' : 'Finish later'
+}
+
 /** Creates the processor unless the wizard already has one. Failures land in `error`. */
 async function ensureProcessor(s: WizardState, backend: Backend): Promise<WizardState> {
   if (s.processor) return s
