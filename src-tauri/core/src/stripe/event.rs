@@ -683,10 +683,31 @@ mod tests {
         for d in [&customer, &charge] {
             let stored = serde_json::to_string(d).unwrap();
             for banned in [
-                "fpPrev", "4242", "card_1", "exp_", "receipt", "pay.stripe.com", "secret",
-                "order", "Someone", "b@example.com", "x@example.com", "risk", "Zed",
-                "+4477", "vip", "Loyal", "footer", "Hull", "shipping", "GB123", "geo", "53.9",
-                "ABC", "locales", "cus_other",
+                "fpPrev",
+                "4242",
+                "card_1",
+                "exp_",
+                "receipt",
+                "pay.stripe.com",
+                "secret",
+                "order",
+                "Someone",
+                "b@example.com",
+                "x@example.com",
+                "risk",
+                "Zed",
+                "+4477",
+                "vip",
+                "Loyal",
+                "footer",
+                "Hull",
+                "shipping",
+                "GB123",
+                "geo",
+                "53.9",
+                "ABC",
+                "locales",
+                "cus_other",
             ] {
                 assert!(!stored.contains(banned), "{banned} leaked into {stored}");
             }
