@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NEVER_KEPT, eventView, formatMoney, formatTime, minorUnitDigits, notKeptSentence, toDate, type Row } from './eventView'
+import { NEVER_KEPT, addressText, eventView, formatMoney, formatTime, minorUnitDigits, notKeptSentence, toDate, type Row } from './eventView'
 
 const US = { locale: 'en-US', timeZone: 'America/New_York' }
 const DE = { locale: 'de-DE', timeZone: 'Europe/Berlin' }
@@ -113,7 +113,7 @@ describe('the grouped view', () => {
     expect(rows(v, 'what').map((r) => r.label)).toEqual(['Event type', 'Object', 'Object id', 'Event id', 'Payment intent'])
     expect(rows(v, 'amounts').map((r) => [r.label, plain(r.value.text)])).toEqual([
       ['Amount', '$45.00'],
-      ['Refunded', '$45.00'],
+      ['Amount refunded', '$45.00'],
     ])
     expect(rows(v, 'status').map((r) => [r.label, r.value.text])).toEqual([
       ['Status', 'Succeeded'],
@@ -211,6 +211,10 @@ describe('before and after', () => {
       '27 Kestrel Row, Manchester',
       '3 New Rd, Leeds',
     ])
+    expect(addressText({ city: 'Manchester', country: 'GB', line1: '27 Kestrel Row', line2: null, postal_code: 'M4 6BT', state: null })).toBe(
+      '27 Kestrel Row, M4 6BT Manchester, GB',
+    )
+    expect(addressText({})).toBe('—')
     expect(r.get('subject.name')?.before).toBeUndefined()
     expect(v.changed).toBe(2)
   })

@@ -166,15 +166,15 @@ export interface Group {
 
 const AMOUNTS: Record<string, string> = {
   amount: 'Amount',
-  amount_captured: 'Captured',
-  amount_refunded: 'Refunded',
-  amount_received: 'Received',
+  amount_captured: 'Amount captured',
+  amount_refunded: 'Amount refunded',
+  amount_received: 'Amount received',
   amount_subtotal: 'Subtotal',
   amount_total: 'Total',
   total: 'Total',
-  amount_due: 'Due',
-  amount_paid: 'Paid',
-  amount_remaining: 'Remaining',
+  amount_due: 'Amount due',
+  amount_paid: 'Amount paid',
+  amount_remaining: 'Amount remaining',
 }
 
 const TIMES: Record<string, string> = {
@@ -248,6 +248,18 @@ function plainText(v: unknown, code = false): string {
 }
 
 const text = (t: string): Shown => ({ kind: 'text', text: t })
+
+/** A postal address in the order it is written: "27 Kestrel Row, M4 6BT Manchester, GB". */
+export function addressText(v: unknown): string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return plainText(v)
+  const a = obj(v)
+  const part = (k: string) => (typeof a[k] === 'string' && a[k] !== '' ? (a[k] as string) : null)
+  const town = [part('postal_code'), part('city')].filter(Boolean).join(' ')
+  const known = ['line1', 'line2', 'postal_code', 'city', 'state', 'country']
+  const rest = Object.entries(a).filter(([k, x]) => !known.includes(k) && nonEmpty(x)).map(([, x]) => plainText(x))
+  const out = [part('line1'), part('line2'), town || null, part('state'), part('country'), ...rest].filter(Boolean)
+  return out.length ? out.join(', ') : '—'
+}
 
 /** A field of `fields` (or `previous`) as shown; `currency` for its amounts. */
 function show(key: string, v: unknown, currency: unknown, loc: Locale): Shown {
@@ -357,7 +369,8 @@ export function eventView(data: unknown, facts: EventFacts, loc: Locale = {}): E
   ]
   for (const [key, label, now, before] of subjectRows) {
     if (!nonEmpty(now) && !nonEmpty(before)) continue
-    add('who', { key, label, value: text(plainText(now)), ...(nonEmpty(before) ? { before: text(plainText(before)) } : {}) })
+    const t = key === 'subject.address' ? addressText : (x: unknown) => plainText(x)
+    add('who', { key, label, value: text(t(now)), ...(nonEmpty(before) ? { before: text(t(before)) } : {}) })
   }
   const customer = typeof d.customer_ref === 'string' && d.customer_ref ? d.customer_ref : fields.customer
   const objectKind = typeof d.object === 'string' ? d.object : null
