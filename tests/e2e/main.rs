@@ -284,6 +284,12 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
         "the event id is shown once"
     );
     s.save_screenshot("activity-drawer.png");
+    s.execute(
+        "const d = document.querySelector('#activity-drawer'); d.scrollTop = d.scrollHeight",
+        json!([]),
+    )
+    .expect("scroll the drawer");
+    s.save_screenshot("activity-drawer-end.png");
     s.click("#activity-drawer header button");
     s.wait_for_count("#activity-drawer", 0);
 
