@@ -241,6 +241,58 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
     );
     s.save_screenshot("activity.png");
 
+    // The event drawer for people: the fixture charge's 4500 usd is "$45.00"; the refund
+    // shows its refunded amount before and after (previous_attributes), and what was not kept.
+    // In the window's own locale ("$45.00" in en-US, "US$45.00" in en-GB, "45,00 $" in fr).
+    let money = |amount: u32, currency: &str| -> String {
+        let script = "return new Intl.NumberFormat(undefined, \
+                      {style: 'currency', currency: arguments[1]}).format(arguments[0])";
+        let v = s.execute(script, json!([amount, currency]));
+        match v {
+            // WebDriver reads no-break spaces as spaces.
+            Ok(Value::String(t)) => t.replace(['\u{a0}', '\u{202f}'], " "),
+            other => panic!("Intl in the window: {other:?}"),
+        }
+    };
+    let (usd45, gbp0, gbp89) = (money(45, "USD"), money(0, "GBP"), money(89, "GBP"));
+    assert!(usd45.contains('$') && usd45.contains("45"), "{usd45}");
+    s.click(r#"tr[data-event-id="evt_3SRzkwLw7QmR2xNc4H9wVvWu"] .open-event"#);
+    s.wait_for_text(r#"#activity-drawer [data-field="amount"]"#, &usd45);
+    let drawer = s.text("#activity-drawer").expect("the drawer's text");
+    assert!(
+        !drawer.contains("4500") && !drawer.contains("usd"),
+        "the drawer shows developer data: {drawer}"
+    );
+    s.click("#activity-drawer header button");
+    s.wait_for_count("#activity-drawer", 0);
+    s.click(r#"tr[data-event-id="evt_3STHlbLw7QmR2xNcBDYxHXMJ"] .open-event"#);
+    s.wait_for_text(r#"#activity-drawer [data-field="amount"]"#, &gbp89);
+    let refunded =
+        s.wait_for_text_containing(r#"#activity-drawer [data-field="amount_refunded"]"#, &gbp89);
+    assert!(
+        refunded.starts_with(&gbp0) && refunded.contains('→'),
+        "the refund's before and after: {refunded}"
+    );
+    s.wait_for_text_containing("#not-kept", "did not keep");
+    assert_eq!(
+        s.attributes("#activity-drawer code.id", "data-id")
+            .expect("the drawer's ids")
+            .iter()
+            .filter(|i| i.as_str() == "evt_3STHlbLw7QmR2xNcBDYxHXMJ")
+            .count(),
+        1,
+        "the event id is shown once"
+    );
+    s.save_screenshot("activity-drawer.png");
+    s.execute(
+        "const d = document.querySelector('#activity-drawer'); d.scrollTop = d.scrollHeight",
+        json!([]),
+    )
+    .expect("scroll the drawer");
+    s.save_screenshot("activity-drawer-end.png");
+    s.click("#activity-drawer header button");
+    s.wait_for_count("#activity-drawer", 0);
+
     // Filter by type, with a wildcard group.
     s.send_keys("#filter-type", "customer.*");
     s.wait_for_text("#activity-total", "11");

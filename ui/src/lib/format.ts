@@ -1,4 +1,4 @@
-// Display helpers: dates, labels for backend codes, the minimised event document.
+// Display helpers: dates, labels for backend codes. (The event document: eventView.ts.)
 
 /** `2026-03-05T13:04:05Z` → "5 Mar 2026, 14:04" in the user's locale and time zone. */
 export function formatDateTime(rfc3339: string | null | undefined): string {
@@ -80,69 +80,6 @@ export function deliveryTone(statusCode: number): Tone {
   if (statusCode >= 200 && statusCode < 300) return 'good'
   if (statusCode === 503) return 'warn'
   return 'bad'
-}
-
-/** The minimised event document, read defensively (it is JSON from the backend). */
-export interface Minimised {
-  object: string | null
-  objectId: string | null
-  customerRef: string | null
-  /** Non-personal business facts, flattened to [name, text]. */
-  fields: [string, string][]
-  subject: { email: string | null; name: string | null; address: string | null; previousEmail: string | null } | null
-  observed: string[]
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null
-}
-
-/** A JSON value as one line of text (objects like an address become "line1, city, …"). */
-export function valueText(v: unknown): string {
-  if (v === null || v === undefined) return '—'
-  if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
-  if (Array.isArray(v)) return v.map(valueText).join(', ')
-  if (typeof v === 'object') {
-    return Object.values(v as Record<string, unknown>)
-      .filter((x) => x !== null && x !== undefined && x !== '')
-      .map(valueText)
-      .join(', ')
-  }
-  return String(v)
-}
-
-/** Flattens nested facts: `{outcome: {type: "authorized"}}` → [["outcome.type", "authorized"]]. */
-function flatten(obj: Record<string, unknown>, prefix = ''): [string, string][] {
-  const out: [string, string][] = []
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k
-    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...flatten(v as Record<string, unknown>, key))
-    else out.push([key, valueText(v)])
-  }
-  return out
-}
-
-export function readMinimised(data: unknown): Minimised {
-  const d = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>
-  const fields = d.fields && typeof d.fields === 'object' ? flatten(d.fields as Record<string, unknown>) : []
-  const s = d.subject && typeof d.subject === 'object' ? (d.subject as Record<string, unknown>) : null
-  const subject = s
-    ? {
-        email: str(s.email),
-        name: str(s.name),
-        address: s.address == null ? null : valueText(s.address) || null,
-        previousEmail: str(s.previous_email),
-      }
-    : null
-  return {
-    object: str(d.object),
-    objectId: str(d.object_id),
-    customerRef: str(d.customer_ref),
-    fields,
-    subject: subject && Object.values(subject).some((v) => v !== null) ? subject : null,
-    observed: Array.isArray(d.observed) ? d.observed.filter((x): x is string => typeof x === 'string') : [],
-  }
 }
 
 /** A webhook URL with its secret token hidden: `…?token=••••••`. */

@@ -1,5 +1,6 @@
 import { afterEach, expect, it, vi } from 'vitest'
 import type { Activity, ActivityQuery, SubjectDetail } from '../lib/types'
+import type { JsonValue } from '../lib/bindings/serde_json/JsonValue'
 import { click, renderApp, text, type } from '../test/app'
 import { activity, pageOf, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend, type Fixtures } from '../test/mockIpc'
@@ -154,7 +155,7 @@ it('opens the detail drawer with the minimised fields and the linked subject', a
   await vi.waitFor(() => expect(text(view!.$('#activity-drawer'))).toContain('cus_ada'))
   const drawer = text(view.$('#activity-drawer'))
   expect(drawer).toContain('evt_117')
-  expect(drawer).toContain('currency')
+  expect(drawer).toContain('Currency EUR')
   expect(drawer).toContain('Ada Lovelace')
   expect(view.$('#activity-drawer a')?.getAttribute('href')).toBe('#/subjects/1')
   expect(document.activeElement?.id).toBe('drawer-title')
@@ -199,4 +200,111 @@ it('says what to do when the log is empty', async () => {
   view = renderApp(createMockBackend(), '#/activity')
   await vi.waitFor(() => expect(text(view!.$('main'))).toContain('No events yet'))
   expect(text(view.$('#activity-total'))).toBe('0')
+})
+
+/** The drawer for people: one charge.refunded and one customer.updated, as the backend stores them. */
+function drawerFixtures(): Fixtures {
+  const refund = activity(1, { event_type: 'stripe:charge.refunded', event_id: 'evt_3SRzQ2LsYdVw9kXp0RefundEvent01', status: 'linked', subject_id: 2 })
+  const update = activity(2, { event_type: 'stripe:customer.updated', status: 'linked', subject_id: 2 })
+  const data: Record<number, JsonValue> = {
+    1: {
+      object: 'charge',
+      object_id: 'ch_3SRzQ2LsYdVw9kXp0ChargeLongId',
+      customer_ref: 'cus_TOxPq7u1bC9d2E',
+      fields: {
+        id: 'ch_3SRzQ2LsYdVw9kXp0ChargeLongId',
+        created: 1762799043,
+        amount: 4500,
+        amount_refunded: 4500,
+        currency: 'usd',
+        status: 'succeeded',
+        refunded: true,
+        customer: 'cus_TOxPq7u1bC9d2E',
+      },
+      previous: { amount_refunded: 0, refunded: false },
+      subject: { email: 'bruno.keller@example.net', name: 'Bruno Keller' },
+      observed: ['email', 'name', 'phone', 'payment_card'],
+    },
+    2: {
+      object: 'customer',
+      object_id: 'cus_TOxPq7u1bC9d2E',
+      customer_ref: 'cus_TOxPq7u1bC9d2E',
+      fields: { id: 'cus_TOxPq7u1bC9d2E', created: 1762799043, currency: 'jpy' },
+      subject: { email: 'bruno.keller@example.net', previous_email: 'bruno@old.example', name: 'Bruno Keller', is_profile: true },
+      observed: ['email', 'name'],
+    },
+  }
+  return {
+    ...processorFixtures([stripeProcessor(1, { status: 'interconnected' })]),
+    activityQuery: (q) => pageOf([update, refund], q),
+    activityDetail: (id) => ({ activity: id === 1 ? refund : update, data: data[id], subject: null }),
+  }
+}
+
+async function openDrawer(eventId: string) {
+  await vi.waitFor(() => expect(view!.$(`tr[data-event-id="${eventId}"]`)).not.toBeNull())
+  click(view!.$(`tr[data-event-id="${eventId}"] .open-event`))
+  await vi.waitFor(() => expect(view!.$('#activity-drawer [data-group]')).not.toBeNull())
+  return view!.$('#activity-drawer')!
+}
+
+const field = (key: string) => view!.$(`#activity-drawer [data-field="${key}"]`)
+
+it('shows an event for people: money, times, groups, before/after, what was not kept', async () => {
+  view = renderApp(createMockBackend(drawerFixtures()), '#/activity')
+  const drawer = await openDrawer('evt_3SRzQ2LsYdVw9kXp0RefundEvent01')
+
+  expect(view.$$('#activity-drawer [data-group] h3').map(text)).toEqual(['Who', 'What', 'Amounts', 'Status', 'When'])
+  expect(text(field('amount'))).toBe('$45.00')
+  expect(text(field('amount_refunded'))).toMatch(/^\$0\.00 → changed to \$45\.00$/)
+  expect(text(field('refunded'))).toMatch(/^No → changed to Yes$/)
+  expect(text(drawer)).toContain('This update changed 2 fields')
+  expect(text(drawer)).not.toContain('4500')
+  expect(text(drawer)).not.toMatch(/\busd\b/)
+
+  // Each id once, whole, with its full value on hover and a copy button.
+  const ids = view.$$('#activity-drawer code.id').map((c) => c.getAttribute('data-id'))
+  expect(ids.filter((i) => i === 'cus_TOxPq7u1bC9d2E')).toHaveLength(1)
+  expect(ids.filter((i) => i === 'ch_3SRzQ2LsYdVw9kXp0ChargeLongId')).toHaveLength(1)
+  const eventId = field('event_id')!.querySelector('code.id')!
+  expect(eventId.textContent).toBe('evt_3SRzQ2LsYdVw9kXp0RefundEvent01')
+  expect(eventId.getAttribute('title')).toBe('evt_3SRzQ2LsYdVw9kXp0RefundEvent01')
+
+  // Times in the user's zone, the UTC time on hover; Stripe's unix seconds converted.
+  const created = field('created')!.querySelector('time')!
+  expect(created.getAttribute('title')).toBe('2025-11-10 18:24:03 UTC')
+  expect(created.getAttribute('datetime')).toBe('2025-11-10T18:24:03.000Z')
+  expect(text(created)).toContain('2025')
+  expect(field('occurred_at')!.querySelector('time')!.getAttribute('title')).toBe('2026-03-01 12:00:01 UTC')
+
+  expect(text(view.$('#not-kept'))).toContain('This event carried phone number and card details, which Privacy Desk did not keep.')
+})
+
+it("shows a customer.updated's old email and the customer id once", async () => {
+  view = renderApp(createMockBackend(drawerFixtures()), '#/activity')
+  await openDrawer('evt_2')
+  expect(text(field('subject.email'))).toBe('bruno@old.example → changed to bruno.keller@example.net')
+  expect(text(field('subject.name'))).toBe('Bruno Keller')
+  expect(view.$$('#activity-drawer code.id').map((c) => c.getAttribute('data-id'))).toEqual(['cus_TOxPq7u1bC9d2E', 'evt_2'])
+  expect(text(field('currency'))).toBe('JPY')
+  expect(text(view.$('#not-kept'))).toMatch(/^Privacy Desk never keeps card details/)
+})
+
+it('copies an id, and says how when the clipboard is not available', async () => {
+  const writeText = vi.fn(async () => {})
+  Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+  try {
+    view = renderApp(createMockBackend(drawerFixtures()), '#/activity')
+    await openDrawer('evt_2')
+    click(field('event_id')!.querySelector('button'))
+    await vi.waitFor(() => expect(text(field('event_id'))).toContain('Copied'))
+    expect(writeText).toHaveBeenCalledWith('evt_2')
+
+    writeText.mockRejectedValueOnce(new Error('denied'))
+    click(field('customer')!.querySelector('button'))
+    await vi.waitFor(() => expect(text(field('customer'))).toContain('Copying is not available here'))
+    expect(window.getSelection()?.toString()).toBe('cus_TOxPq7u1bC9d2E')
+  } finally {
+    Reflect.deleteProperty(navigator, 'clipboard')
+  }
 })

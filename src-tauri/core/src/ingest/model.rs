@@ -34,6 +34,10 @@ pub struct Minimised {
     pub related: Vec<String>,
     /// Allow-listed non-personal fields: ids, amounts, currency, status, timestamps.
     pub fields: serde_json::Map<String, Value>,
+    /// Of an update's `previous_attributes`, only the fields `fields` may hold: their values
+    /// before the update. (The subject's previous email, name and address are in `subject`.)
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub previous: serde_json::Map<String, Value>,
     /// The customer's personal data, where the event carries it.
     #[serde(default, skip_serializing_if = "SubjectData::is_empty")]
     pub subject: SubjectData,
@@ -54,6 +58,12 @@ pub struct SubjectData {
     /// The address before an email change (from `previous_attributes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_email: Option<String>,
+    /// The name before a change (from `previous_attributes`, customer events only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_name: Option<String>,
+    /// The postal address before a change (the same address fields as `address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<Value>,
     /// The event is about the customer record itself (`customer.*`): its email is
     /// authoritative for the subject, not just a contact on a payment.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

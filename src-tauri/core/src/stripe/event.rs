@@ -3,8 +3,9 @@
 //! The allow-list (also written down in docs/data-minimisation.md): per object family, the
 //! ids, amounts, currency, status and timestamps in [`fields_for`]; of the customer, only email,
 //! name and address. Never card numbers, fingerprints, expiry, CVC checks, `client_secret`,
-//! receipt or invoice URLs, phone numbers, metadata, descriptions, or `previous_attributes`
-//! beyond the previous email.
+//! receipt or invoice URLs, phone numbers, metadata, descriptions. Of an update's
+//! `previous_attributes`, the same allow-list: the old values of the kept fields, and of a
+//! customer its old email, name and address; nothing else.
 
 use std::borrow::Cow;
 
@@ -405,14 +406,11 @@ fn as_id(v: &Json) -> Option<String> {
     }
 }
 
-fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
-    let kind = obj
-        .get("object")
-        .and_then(Json::as_str)
-        .unwrap_or("unknown")
-        .to_owned();
+/// The allow-listed fields of `kind` found in `obj` (an object, or an update's
+/// `previous_attributes`): scalars, and of an expanded object only its id.
+fn kept_fields(obj: &Json, kind: &str) -> Map<String, Value> {
     let mut fields = Map::new();
-    for path in fields_for(&kind) {
+    for path in fields_for(kind) {
         let Some(v) = get(obj, path) else { continue };
         let name = path.rsplit('.').next().unwrap_or(path);
         let kept = match v {
@@ -423,6 +421,20 @@ fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
             fields.insert(name.to_owned(), k);
         }
     }
+    fields
+}
+
+fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
+    let kind = obj
+        .get("object")
+        .and_then(Json::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    let fields = kept_fields(obj, &kind);
+    // `id` and `created` never change; a `previous_attributes` naming them is not Stripe's.
+    let mut previous_fields = previous.map(|p| kept_fields(p, &kind)).unwrap_or_default();
+    previous_fields.remove("id");
+    previous_fields.remove("created");
     let object_id = obj.get("id").and_then(Json::as_str).map(str::to_owned);
     let is_profile = kind == "customer";
     let customer_ref = if is_profile {
@@ -455,6 +467,17 @@ fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
             .and_then(|p| p.get("email"))
             .and_then(Json::as_str)
             .and_then(normalise_email),
+        previous_name: previous
+            .filter(|_| is_profile)
+            .and_then(|p| p.get("name"))
+            .and_then(Json::as_str)
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+        previous_address: previous
+            .filter(|_| is_profile)
+            .and_then(|p| p.get("address"))
+            .filter(|a| a.is_object())
+            .map(keep_address),
         is_profile,
         deleted: is_profile && obj.get("deleted").and_then(Json::as_bool) == Some(true),
     };
@@ -464,6 +487,7 @@ fn minimise(obj: &Json, previous: Option<&Json>) -> Minimised {
         customer_ref,
         related,
         fields,
+        previous: previous_fields,
         subject,
         observed: observed_categories(obj),
     }
@@ -587,6 +611,106 @@ mod tests {
             "order",
         ] {
             assert!(!stored.contains(banned), "{banned} leaked into {stored}");
+        }
+    }
+
+    fn update(ty: &str, object: Value, previous: Value) -> Minimised {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "id": "evt_u", "object": "event", "type": ty, "created": 1762799043,
+            "data": {"object": object, "previous_attributes": previous}
+        }))
+        .unwrap();
+        parse(&body, 0).unwrap().data
+    }
+
+    /// Of `previous_attributes` only the allow-listed fields are kept: the old values of the
+    /// kept business facts, and of a customer its old email, name and address fields.
+    #[test]
+    fn previous_attributes_keep_only_the_allow_list() {
+        let customer = update(
+            "customer.updated",
+            serde_json::json!({
+                "id": "cus_1", "object": "customer", "email": "new@example.com", "name": "Ada",
+                "currency": "eur", "address": {"city": "Leeds", "country": "GB"}
+            }),
+            serde_json::json!({
+                "email": "Old@Example.com", "name": " Ada L. ", "currency": "usd",
+                "delinquent": true, "id": "cus_other", "created": 1,
+                "address": {"city": "York", "line1": "1 Old St", "country": "GB",
+                            "geo": "53.9,-1.08"},
+                "phone": "+447700900123", "metadata": {"vip": "yes"},
+                "description": "Loyal customer", "invoice_settings": {"footer": "thanks"},
+                "default_source": {"id": "card_1", "object": "card", "last4": "4242",
+                                   "fingerprint": "fpPrev", "exp_month": 4},
+                "shipping": {"name": "Ada", "address": {"city": "Hull"}},
+                "tax_ids": {"data": [{"value": "GB123"}]},
+                "invoice_prefix": "ABC", "preferred_locales": ["en"]
+            }),
+        );
+        assert_eq!(
+            Value::Object(customer.previous.clone()),
+            serde_json::json!({"currency": "usd", "delinquent": true})
+        );
+        let s = &customer.subject;
+        assert_eq!(s.previous_email.as_deref(), Some("old@example.com"));
+        assert_eq!(s.previous_name.as_deref(), Some("Ada L."));
+        assert_eq!(
+            s.previous_address,
+            Some(serde_json::json!({"city": "York", "line1": "1 Old St", "country": "GB"}))
+        );
+
+        let charge = update(
+            "charge.refunded",
+            serde_json::json!({"id": "ch_1", "object": "charge", "amount": 4500,
+                               "amount_refunded": 4500, "refunded": true, "currency": "usd"}),
+            serde_json::json!({
+                "amount_refunded": 0, "refunded": false, "outcome": {"type": "authorized",
+                "risk_score": 12}, "customer": {"id": "cus_9", "email": "x@example.com"},
+                "receipt_url": "https://pay.stripe.com/receipts/x", "receipt_email": "a@example.com",
+                "billing_details": {"name": "Someone", "email": "b@example.com"},
+                "payment_method_details": {"card": {"fingerprint": "fpPrev", "last4": "4242"}},
+                "client_secret": "pi_1_secret_x", "metadata": {"order": "7"}, "name": "Zed"
+            }),
+        );
+        assert_eq!(
+            Value::Object(charge.previous.clone()),
+            serde_json::json!({"amount_refunded": 0, "refunded": false, "type": "authorized",
+                               "customer": "cus_9"})
+        );
+        // A payment's previous attributes never change the subject's data.
+        assert_eq!(charge.subject, SubjectData::default());
+
+        for d in [&customer, &charge] {
+            let stored = serde_json::to_string(d).unwrap();
+            for banned in [
+                "fpPrev",
+                "4242",
+                "card_1",
+                "exp_",
+                "receipt",
+                "pay.stripe.com",
+                "secret",
+                "order",
+                "Someone",
+                "b@example.com",
+                "x@example.com",
+                "risk",
+                "Zed",
+                "+4477",
+                "vip",
+                "Loyal",
+                "footer",
+                "Hull",
+                "shipping",
+                "GB123",
+                "geo",
+                "53.9",
+                "ABC",
+                "locales",
+                "cus_other",
+            ] {
+                assert!(!stored.contains(banned), "{banned} leaked into {stored}");
+            }
         }
     }
 

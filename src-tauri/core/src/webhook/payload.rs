@@ -99,6 +99,7 @@ pub fn parse(
             customer_ref: None,
             related: Vec::new(),
             fields: Map::new(),
+            previous: Map::new(),
             subject: SubjectData {
                 email,
                 name,
