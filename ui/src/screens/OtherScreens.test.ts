@@ -118,8 +118,10 @@ describe('deliveries', () => {
     await vi.waitFor(() => expect(view!.$$('#deliveries-table tr[data-status]')).toHaveLength(2))
     const rows = view.$$('#deliveries-table tr[data-status]')
     expect(rows.map((r) => r.getAttribute('data-status'))).toEqual(['400', '200'])
-    expect(text(rows[0])).toContain('no matching v1 signature')
-    expect(text(rows[0])).toContain('Paste the signing secret of this endpoint again.')
+    // The fix in plain words, the technical reason once, under Details.
+    expect(text(rows[0].querySelector('.hint'))).toContain('Paste the signing secret of this endpoint again.')
+    expect(text(rows[0].querySelector('details.detail'))).toContain('no matching v1 signature')
+    expect(text(rows[0]).split('no matching v1 signature')).toHaveLength(2)
     expect(text(rows[1])).toContain('evt_1')
     expect(backend.calls.find(([m]) => m === 'deliveriesList')?.[1]).toEqual([200])
   })

@@ -319,16 +319,18 @@ describe('started elsewhere', () => {
     expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('7')
     type(view.$('#retention-preset'), 'de')
     expect(view.$<HTMLInputElement>('#retention-years')?.value).toBe('10')
-    click(view.$('#retention-save'))
-    await vi.waitFor(() => expect(text(view!.$('#financial-retention'))).toContain('Retention saved.'))
+    // One Save for the Settings page, which holds the retention section.
+    expect(view.$('#retention-save')).toBeNull()
+    click(view.$('#settings-save'))
+    await vi.waitFor(() => expect(text(view!.$('main [role="status"].status'))).toBe('Settings saved.'))
     expect(retention.current).toEqual({ years: 10, preset: 'de' })
 
     type(view.$('#retention-preset'), 'custom')
     type(view.$('#retention-years'), '40')
-    click(view.$('#retention-save'))
-    expect(text(view.$('#retention-error'))).toMatch(/Between 1 and 30/)
+    click(view.$('#settings-save'))
+    await vi.waitFor(() => expect(text(view!.$('#retention-error'))).toMatch(/Between 1 and 30/))
     type(view.$('#retention-years'), '12')
-    click(view.$('#retention-save'))
+    click(view.$('#settings-save'))
     await vi.waitFor(() => expect(retention.current).toEqual({ years: 12, preset: null }))
     expect(backend.calls.filter(([m]) => m === 'financialRetentionSet').map(([, a]) => a)).toEqual([
       [null, 'de'],

@@ -15,7 +15,8 @@ pub struct Delivery {
     pub reason: Option<String>,
     pub event_id: Option<String>,
     pub processor_id: Option<i64>,
-    /// What to do about a rejected delivery.
+    /// What to do about a rejected delivery, in plain words; the technical `reason` stays
+    /// available beside it (the screen shows it under "Details", not twice).
     pub hint: Option<String>,
 }
 
@@ -54,6 +55,7 @@ pub fn hint(status: u16, outcome: &str) -> Option<&'static str> {
         (404, _) => "Nothing is served at that path: the webhook URL must be the one Privacy Desk shows.",
         (408, _) => "The request did not arrive in time: a slow or stalled client.",
         (503, _) => "The receiver was busy; Stripe retries on its own.",
-        _ => "The request was refused; the reason says why.",
+        // The reason says it all.
+        _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 
 export type Delivery = { received_at: string, status_code: number, outcome: string, reason: string | null, event_id: string | null, processor_id: number | null, 
 /**
- * What to do about a rejected delivery.
+ * What to do about a rejected delivery, in plain words; the technical `reason` stays
+ * available beside it (the screen shows it under "Details", not twice).
  */
 hint: string | null, };
