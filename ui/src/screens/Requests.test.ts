@@ -294,6 +294,22 @@ describe('started elsewhere', () => {
     await vi.waitFor(() => expect(list.map((r) => r.kind)).toEqual(['erasure']))
   })
 
+  it("lists the subject's requests and opens the open one instead of starting another", async () => {
+    const backend = createMockBackend({
+      ...requestFixtures([]),
+      subjectDetail: subject,
+      subjectRequests: [mockRequest(7, { kind: 'access', email: 'ada@example.com' }), mockRequest(3, { kind: 'erasure', status: 'completed' })],
+    })
+    view = renderApp(backend, '#/subjects/5')
+    await vi.waitFor(() => expect(view!.$$('#subject-requests [data-request-id]')).toHaveLength(2))
+    expect(text(view.$('#subject-requests'))).toContain('Access #7')
+    expect(text(view.$('#subject-requests'))).toContain('Erasure #3')
+    // The open access request is offered, not a second one; the erasure is closed, so a new one can start.
+    expect(view.$('#start-access')).toBeNull()
+    expect(view.$('#open-access')?.getAttribute('href')).toBe('#/requests/7')
+    expect(view.$('#start-erasure')).not.toBeNull()
+  })
+
   it('lists open requests with days left on the dashboard', async () => {
     const backend = withRequests(
       mockRequest(1, { days_left: 9 }),

@@ -303,6 +303,7 @@ export function defaultFixtures(): Fixtures {
     subjectDetail: (id) => {
       throw { code: 'not_found', message: `no data subject with id ${id}` } satisfies BackendError
     },
+    subjectRequests: [],
     settingsGet: defaultSettings(),
     settingsSave: (s) => s,
     ropaReport: emptyRopa(),

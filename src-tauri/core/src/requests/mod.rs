@@ -199,6 +199,23 @@ pub fn list(ctx: &Context) -> Result<Vec<Request>> {
         .collect())
 }
 
+/// The requests of data subject `subject_id`: those under any email the subject had, newest
+/// first (the subject's page lists them beside the offer of a new one).
+pub fn for_subject(ctx: &Context, subject_id: i64) -> Result<Vec<Request>> {
+    let emails: Vec<String> = ctx.db.read(|c| {
+        Ok(crate::store::subjects::emails(c, subject_id)?
+            .into_iter()
+            .filter_map(|e| normalise_email(&e.email))
+            .collect())
+    })?;
+    let mut mine: Vec<Request> = list(ctx)?
+        .into_iter()
+        .filter(|r| !r.erased && normalise_email(&r.email).is_some_and(|e| emails.contains(&e)))
+        .collect();
+    mine.sort_by_key(|r| std::cmp::Reverse(r.id));
+    Ok(mine)
+}
+
 pub fn show(ctx: &Context, id: i64) -> Result<Request> {
     Ok(view(row(ctx, id)?, today()))
 }
@@ -370,4 +387,43 @@ pub(crate) fn start_work(c: &crate::store::Connection, r: &q::RequestRow, now: i
         q::set_status(c, r.id, Status::InProgress, now)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The subject's page lists the requests under any email the subject had, and only those.
+    #[test]
+    fn a_subjects_requests_are_those_under_its_emails() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let ada = ctx
+            .db
+            .write(|c| crate::store::subjects::create(c, "ada@example.com", None, 1))
+            .unwrap();
+        let new = |kind, email: &str| {
+            create(
+                &ctx,
+                NewRequest {
+                    kind,
+                    email: email.into(),
+                    regime: Regime::Gdpr,
+                    received: None,
+                },
+            )
+            .unwrap()
+            .id
+        };
+        let first = new(Kind::Access, "ada@example.com");
+        new(Kind::Access, "bob@example.com");
+        let second = new(Kind::Erasure, "ADA@Example.com");
+        let ids: Vec<i64> = for_subject(&ctx, ada)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, [second, first]);
+        assert!(for_subject(&ctx, ada + 1).unwrap().is_empty());
+    }
 }

@@ -149,6 +149,8 @@ contract! {
         fn subjects_search(text: String) -> Vec<Subject> => subjects::search;
         /// The subject with its ids, email history and timeline (newest first).
         fn subject_detail(id: i64) -> SubjectPage => subjects::detail;
+        /// The subject's requests (under any of its emails), newest first.
+        fn subject_requests(id: i64) -> Vec<Request> => subjects::requests;
         fn settings_get() -> Settings => settings::get;
         fn settings_save(settings: Settings) -> Settings => settings::save;
         /// This install's keychain entries, and the orphaned ones (names only, never secrets).

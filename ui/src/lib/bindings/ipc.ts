@@ -65,6 +65,7 @@ export const COMMANDS = {
   chooseFolder: { name: "choose_folder", args: ["title"] },
   subjectsSearch: { name: "subjects_search", args: ["text"] },
   subjectDetail: { name: "subject_detail", args: ["id"] },
+  subjectRequests: { name: "subject_requests", args: ["id"] },
   settingsGet: { name: "settings_get", args: [] },
   settingsSave: { name: "settings_save", args: ["settings"] },
   keychainCheck: { name: "keychain_check", args: [] },
@@ -140,6 +141,8 @@ export function commands(invoke: Invoke) {
     subjectsSearch: (text: string): Promise<Array<Subject>> => invoke("subjects_search", { text }),
     /** The subject with its ids, email history and timeline (newest first). */
     subjectDetail: (id: number): Promise<SubjectPage> => invoke("subject_detail", { id }),
+    /** The subject's requests (under any of its emails), newest first. */
+    subjectRequests: (id: number): Promise<Array<Request>> => invoke("subject_requests", { id }),
     settingsGet: (): Promise<Settings> => invoke("settings_get", {}),
     settingsSave: (settings: Settings): Promise<Settings> => invoke("settings_save", { settings }),
     /** This install's keychain entries, and the orphaned ones (names only, never secrets). */
