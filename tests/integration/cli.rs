@@ -132,3 +132,36 @@ fn the_headless_binary_links_no_gui_library() {
         );
     }
 }
+
+#[test]
+fn a_processor_is_renamed_and_the_audit_trail_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = add_stripe(dir.path());
+    let id_s = id.to_string();
+    let renamed = cli_json(
+        dir.path(),
+        &["processor", "rename", &id_s, "  Stripe (shop)  "],
+        None,
+    );
+    assert_eq!(renamed["name"], "Stripe (shop)");
+    // Same endpoint: the webhook URL does not change with the name.
+    assert_eq!(renamed["webhook_path"], path.as_str());
+    let listed = cli_json(dir.path(), &["processor", "list"], None);
+    assert_eq!(listed[0]["name"], "Stripe (shop)");
+    let audit = cli_json(dir.path(), &["audit", "list"], None);
+    let entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "processor.renamed")
+        .expect("a processor.renamed entry");
+    assert_eq!(entry["details"]["processor_id"], id);
+    assert_eq!(entry["details"]["to"], "Stripe (shop)");
+    let out = cli(dir.path(), &["audit", "verify"], None);
+    assert!(out.status.success());
+    // Refused: an empty name, an unknown processor.
+    let out = cli(dir.path(), &["processor", "rename", &id_s, "  "], None);
+    assert!(!out.status.success());
+    let out = cli(dir.path(), &["processor", "rename", "999", "X"], None);
+    assert!(!out.status.success());
+}

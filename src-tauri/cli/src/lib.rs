@@ -110,6 +110,11 @@ pub enum ProcessorCmd {
     Show {
         id: i64,
     },
+    /// Rename a processor (recorded in the audit trail).
+    Rename {
+        id: i64,
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -463,6 +468,7 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
             Ok(())
         }
         ProcessorCmd::Show { id } => print(&processors::show(ctx, id)?),
+        ProcessorCmd::Rename { id, name } => print(&processors::rename(ctx, id, &name)?),
         ProcessorCmd::List => {
             let all = processors::list(ctx)?;
             if json {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
+use crate::audit;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::secrets::{Secret, SecretKind};
@@ -140,6 +141,27 @@ pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()>
         }
     }
     ctx.keychain.set(id, SecretKind::SigningSecret, secret)
+}
+
+/// Renames a processor; the audit trail records the change (ids only, the names are the
+/// business's own, not personal data) in the same transaction.
+pub fn rename(ctx: &Context, id: i64, name: &str) -> Result<Processor> {
+    let name = clean_name(name)?;
+    let old = get_row(ctx, id)?;
+    if old.name == name {
+        return show(ctx, id);
+    }
+    let key = ctx.keychain.hash_key()?;
+    ctx.db.write(move |c| {
+        q::set_name(c, id, &name)?;
+        let e = audit::Entry::new(audit::USER, "processor.renamed").details(serde_json::json!({
+            "processor_id": id,
+            "from": old.name,
+            "to": name,
+        }));
+        audit::append(c, &key, &e, now_ms()).map(|_| ())
+    })?;
+    show(ctx, id)
 }
 
 pub fn list(ctx: &Context) -> Result<Vec<Processor>> {

@@ -129,6 +129,14 @@ pub(crate) fn set_config(conn: &Connection, id: i64, config: &str) -> Result<()>
     Ok(())
 }
 
+pub(crate) fn set_name(conn: &Connection, id: i64, name: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE processors SET name = ?2 WHERE id = ?1",
+        rusqlite::params![id, name],
+    )?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     conn.execute("DELETE FROM processors WHERE id = ?1", [id])?;
     Ok(())
