@@ -1,7 +1,9 @@
 //! Issue 5 in the real window: an access request started from a subject page, its package built
-//! with the window's button into the (test's) Downloads folder and checked file by file, and an
-//! erasure run through the plan review — first blocked (no Stripe API key), then, with a
-//! key for a fake Stripe API, executed and confirmed.
+//! with the window's button into the (test's) Downloads folder (the identity not verified: the
+//! window asks why first) and checked file by file, and an erasure run through the plan review —
+//! first blocked (no Stripe API key), then, with a key for a fake Stripe API, executed and
+//! confirmed. And a request page's primary button is the step due (verify, then build), and
+//! closing it early asks for the reason, which its steps then show.
 
 #[path = "../integration/fake_stripe.rs"]
 mod fake_stripe;
@@ -114,9 +116,34 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     });
 
     // The package, from the window: into the Downloads folder (the other button opens the
-    // native folder dialog, which WebDriver cannot reach).
+    // native folder dialog, which WebDriver cannot reach). The identity is not verified: the
+    // window says so, and asks why the package is built anyway.
+    s.wait_for_count("#access-unverified", 1);
     s.click("#build-access");
+    s.wait_for_count("#override-dialog", 1);
+    s.send_keys(
+        "#override-dialog-reason",
+        "asked from the signed-in account",
+    );
+    s.save_screenshot("request-access-unverified.png");
+    s.click("#override-dialog-confirm");
     s.wait_for_text_containing("#access-result", "Package saved");
+    let overrides: Vec<Value> = ok_json(
+        dir,
+        &["audit", "list", "--request", &access_id.to_string()],
+        &[],
+    )
+    .as_array()
+    .expect("audit entries")
+    .iter()
+    .filter(|e| e["action"] == "access.identity_override")
+    .cloned()
+    .collect();
+    assert_eq!(overrides.len(), 1, "{overrides:?}");
+    assert_eq!(
+        overrides[0]["details"]["reason"],
+        "asked from the signed-in account"
+    );
     let zip_path = s.text("#access-path").expect("#access-path");
     assert!(
         Path::new(&zip_path).starts_with(&app.driver.downloads),
@@ -244,6 +271,18 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     );
     scroll_into_view(s, "#erasure-blocked");
     s.save_screenshot("erasure-blocked.png");
+    // The blocked item offers to record that it was resolved at Stripe by hand (not done
+    // here: a key is added instead).
+    s.click(&format!("[data-resolve=\"stripe:customer:{CUS}\"]"));
+    s.wait_for_count("#resolve-note", 1);
+    s.send_keys(
+        "#resolve-note",
+        "deleted the customer in the Stripe dashboard",
+    );
+    scroll_into_view(s, "#resolve-note");
+    s.save_screenshot("erasure-resolve.png");
+    s.click(".resolve .btn.quiet");
+    s.wait_for_count("#resolve-note", 0);
 
     // A Stripe API key (for the fake Stripe): the plan is reviewed again, then executed.
     let out = run(
@@ -315,6 +354,100 @@ fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
     let shown = ok_json(dir, &["dsr", "show", &erasure_id.to_string()], &[]);
     assert_eq!(shown["status"], "completed", "{shown:#}");
     assert!(!subject_emails(dir).contains(EMAIL));
+}
+
+/// A new request's primary button is "Verify identity", then, verified, "Build package";
+/// closing it before the package is built asks for the reason, which the steps then show.
+#[test]
+fn the_due_step_is_the_primary_button_and_closing_early_asks_why() {
+    let data_dir = tempfile::tempdir().expect("create a temporary data dir");
+    let created = ok_json(
+        data_dir.path(),
+        &["dsr", "new", "access", "--email", "early.close@example.com"],
+        &[],
+    );
+    let id = created["id"].as_i64().expect("a request id");
+
+    let app = RunningApp::launch_on("request-steps", data_dir, &[]);
+    let s = &app.session;
+    let dir = app.data_dir.path();
+    s.wait_for_text("#main h1", "Dashboard");
+    s.click("#nav-requests");
+    s.wait_for_text("#main h1", "Requests");
+    s.click(&format!("tr[data-request-id=\"{id}\"] a"));
+    s.wait_for_text_containing("#main h1", &format!("Access request #{id}"));
+
+    s.wait_for_count("#next-step[data-step=\"verify_identity\"]", 1);
+    assert_eq!(primary_buttons(s), ["Verify identity"]);
+    s.save_screenshot("request-next-verify.png");
+
+    s.send_keys("#identity-method", "reply from the account email");
+    s.click("#verify-identity");
+    s.wait_for_count("#next-step[data-step=\"build_package\"]", 1);
+    s.wait_for("the primary button to be Build package", |s| {
+        let shown = primary_buttons(s);
+        (shown == ["Build package"])
+            .then_some(())
+            .ok_or(format!("primary buttons: {shown:?}"))
+    });
+    s.save_screenshot("request-next-build.png");
+
+    // Closing now, before the package is built: the window asks why.
+    assert_eq!(
+        s.text("#complete-request")
+            .expect("#complete-request")
+            .trim(),
+        "Close early…"
+    );
+    s.click("#complete-request");
+    s.wait_for_count("#close-dialog", 1);
+    assert_eq!(
+        s.find("#close-dialog-confirm")
+            .and_then(|e| e.property("disabled"))
+            .as_deref(),
+        Ok("true"),
+        "no reason chosen yet"
+    );
+    s.click("#close-dialog input[value=\"withdrawn\"]");
+    s.save_screenshot("request-close-early.png");
+    s.click("#close-dialog-confirm");
+    let step = s.wait_for_text_containing(
+        "#request-steps li[data-action=\"request.completed\"]",
+        "Withdrawn by the person",
+    );
+    assert!(step.contains("Closed early"), "{step:?}");
+    s.wait_for_count("#next-step[data-step=\"none\"]", 1);
+    assert!(primary_buttons(s).is_empty(), "nothing is due");
+    scroll_into_view(s, "#request-steps");
+    s.save_screenshot("request-closed-early.png");
+
+    let shown = ok_json(dir, &["dsr", "show", &id.to_string()], &[]);
+    assert_eq!(shown["status"], "completed", "{shown:#}");
+    assert!(
+        shown["notes"]
+            .as_str()
+            .is_some_and(|n| n.contains("Withdrawn by the person")),
+        "{shown:#}"
+    );
+    let completed = shown["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|e| e["action"] == "request.completed")
+        .expect("the completion step")
+        .clone();
+    assert_eq!(completed["details"]["closed_early"], true);
+    assert_eq!(completed["details"]["due_step"], "build_package");
+    assert_eq!(completed["details"]["reason"], "Withdrawn by the person");
+}
+
+/// The texts of the page's primary buttons (dialogs closed, so the page's own).
+fn primary_buttons(s: &Session) -> Vec<String> {
+    s.find_all("#main .btn.primary")
+        .expect("find the primary buttons")
+        .iter()
+        .map(|b| b.text().expect("a button's text").trim().to_owned())
+        .collect()
 }
 
 /// Scrolls the first element matching `css` to the middle of the window (for a screenshot).

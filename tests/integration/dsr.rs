@@ -13,11 +13,11 @@ use sha2::{Digest, Sha256};
 use crate::fake_stripe::{FakeStripe, KEY, VERSION};
 use crate::support::{add_stripe, cli_with, now};
 
-const EMAIL: &str = "zelda.quintanilla@example.org";
-const NAME: &str = "Zelda Quintanilla";
-const CUS: &str = "cus_zelda0001";
+pub(crate) const EMAIL: &str = "zelda.quintanilla@example.org";
+pub(crate) const NAME: &str = "Zelda Quintanilla";
+pub(crate) const CUS: &str = "cus_zelda0001";
 
-fn run(
+pub(crate) fn run(
     dir: &Path,
     base: Option<&str>,
     args: &[&str],
@@ -28,7 +28,7 @@ fn run(
 }
 
 /// Runs the CLI and asserts it succeeded.
-fn ok_run(dir: &Path, base: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn ok_run(dir: &Path, base: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
     let out = run(dir, base, args, stdin, &[]);
     assert!(
         out.status.success(),
@@ -38,7 +38,7 @@ fn ok_run(dir: &Path, base: Option<&str>, args: &[&str], stdin: Option<&str>) ->
     out
 }
 
-fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
+pub(crate) fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.push("--json");
     let out = ok_run(dir, base, &a, None);
@@ -51,14 +51,14 @@ fn ok_json(dir: &Path, base: Option<&str>, args: &[&str]) -> Value {
 }
 
 /// `dsr new KIND --email EMAIL EXTRA…`, its JSON.
-fn new_dsr(dir: &Path, kind: &str, email: &str, extra: &[&str]) -> Value {
+pub(crate) fn new_dsr(dir: &Path, kind: &str, email: &str, extra: &[&str]) -> Value {
     let mut args = vec!["dsr", "new", kind, "--email", email];
     args.extend_from_slice(extra);
     ok_json(dir, None, &args)
 }
 
 /// The subject's Stripe objects, with card details the package must not carry.
-fn stock(fake: &FakeStripe, cus: &str, email: &str, name: &str, invoice_status: &str) {
+pub(crate) fn stock(fake: &FakeStripe, cus: &str, email: &str, name: &str, invoice_status: &str) {
     let t = now() - 3600;
     let n = cus.trim_start_matches("cus_");
     fake.with(|s| {
@@ -118,7 +118,7 @@ fn stock(fake: &FakeStripe, cus: &str, email: &str, name: &str, invoice_status: 
 
 /// A data dir with a Stripe processor (key set), the organisation profile, and the subject's
 /// objects imported through the backfill.
-fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
+pub(crate) fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let (pid, _) = add_stripe(&dir);
@@ -157,12 +157,12 @@ fn setup(fake: &FakeStripe) -> (tempfile::TempDir, i64) {
     (tmp, pid)
 }
 
-fn data(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+pub(crate) fn data(tmp: &tempfile::TempDir) -> std::path::PathBuf {
     tmp.path().join("data")
 }
 
 /// Every file under `dir` that contains one of `needles` (bytes, case-insensitive ASCII).
-fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
+pub(crate) fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -1225,6 +1225,16 @@ fn reminders_are_shown_once_across_restarts() {
     assert_eq!(ids(&ok_json(dir, None, &["dsr", "reminders"])), all);
 
     // A closed request has no reminders.
-    ok_json(dir, None, &["dsr", "complete", &overdue["id"].to_string()]);
+    ok_json(
+        dir,
+        None,
+        &[
+            "dsr",
+            "complete",
+            &overdue["id"].to_string(),
+            "--reason",
+            "answered by post",
+        ],
+    );
     assert_eq!(ids(&ok_json(dir, None, &["dsr", "reminders"])), all[1..]);
 }

@@ -54,13 +54,38 @@ pub enum DsrCmd {
         #[arg(long)]
         reason: String,
     },
-    /// Mark the request answered.
-    Complete { id: i64 },
+    /// Mark the request answered. Before its next step is done (`dsr show` says which),
+    /// this closes it early and needs --reason.
+    Complete {
+        id: i64,
+        /// Why it is closed now, e.g. "answered outside Privacy Desk", "withdrawn by the
+        /// person" (recorded as a note and in the audit trail).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// Write the access package (.zip) into DIR.
     Access {
         id: i64,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Why the package is built although the requester's identity is not verified
+        /// (recorded in the audit trail). Without it an unverified request is still built,
+        /// with a warning, and the audit trail records that it was built from the command
+        /// line without a verified identity.
+        #[arg(long, value_name = "TEXT")]
+        unverified_reason: Option<String>,
+    },
+    /// Record that a blocked item of the erasure plan was resolved at Stripe by hand (an
+    /// invoice voided, a subscription cancelled, the customer deleted in the dashboard while
+    /// no API key is set); prints the plan as it is now.
+    Resolve {
+        id: i64,
+        /// The blocked item, as the plan names it (e.g. stripe:invoice:in_…).
+        #[arg(long)]
+        target: String,
+        /// What you did at Stripe.
+        #[arg(long, value_name = "TEXT")]
+        note: String,
     },
     /// Show the erasure plan (--plan) or execute it (--yes); a run that stopped resumes.
     Erase {
@@ -113,6 +138,33 @@ fn print_request(r: &requests::Request, json: bool) -> Result<()> {
         println!("notes:\n{}", r.notes);
     }
     Ok(())
+}
+
+/// The reason recorded for a package built with `dsr access` for an unverified identity when
+/// no `--unverified-reason` is given.
+const CLI_UNVERIFIED_REASON: &str = "built from the command line without a verified identity";
+
+fn print_plan(p: &erasure::Plan) {
+    table(
+        &["action", "target", "retain until", "reason"],
+        p.items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.action.as_str().to_owned(),
+                    i.target.clone(),
+                    opt(&i.retain_until),
+                    i.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+    if p.blocked {
+        println!(
+            "blocked: resolve the blocked items (at Stripe; then `privacy-desk dsr resolve ID \
+             --target T --note TEXT` records what you did), then plan again"
+        );
+    }
 }
 
 pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
@@ -175,6 +227,9 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                 return output::json(&p);
             }
             print_request(&p.request, false)?;
+            if p.next_step.key != requests::StepKey::None {
+                println!("next step: {} — {}", p.next_step.label, p.next_step.why);
+            }
             for s in &p.steps {
                 println!("  {}  {:<6} {}", s.at, s.actor, s.action);
             }
@@ -186,8 +241,26 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
         }
         DsrCmd::Note { id, text } => print_request(&requests::add_note(ctx, id, &text)?, json),
         DsrCmd::Reject { id, reason } => print_request(&requests::reject(ctx, id, &reason)?, json),
-        DsrCmd::Complete { id } => print_request(&requests::complete(ctx, id)?, json),
-        DsrCmd::Access { id, out } => {
+        DsrCmd::Complete { id, reason } => {
+            print_request(&requests::complete(ctx, id, reason.as_deref())?, json)
+        }
+        DsrCmd::Access {
+            id,
+            out,
+            unverified_reason,
+        } => {
+            if requests::identity_override_needed(ctx, id)? {
+                let reason = unverified_reason.unwrap_or_else(|| {
+                    eprintln!(
+                        "warning: request {id}: the requester's identity is not verified; the \
+                         package is built anyway and the audit trail records that (give \
+                         --unverified-reason TEXT to record why, or verify first with \
+                         `privacy-desk dsr verify-identity {id} --method TEXT`)"
+                    );
+                    CLI_UNVERIFIED_REASON.to_owned()
+                });
+                requests::override_identity(ctx, id, &reason)?;
+            }
             let p = access::build(ctx, id, &out, &mut |_| {})?;
             if json {
                 return output::json(&p);
@@ -216,23 +289,7 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                 if json {
                     return output::json(&p);
                 }
-                table(
-                    &["action", "target", "retain until", "reason"],
-                    p.items
-                        .iter()
-                        .map(|i| {
-                            vec![
-                                i.action.as_str().to_owned(),
-                                i.target.clone(),
-                                opt(&i.retain_until),
-                                i.reason.clone(),
-                            ]
-                        })
-                        .collect(),
-                );
-                if p.blocked {
-                    println!("blocked: resolve the blocked items, then plan again");
-                }
+                print_plan(&p);
                 return Ok(());
             }
             let r = erasure::execute(ctx, id)?;
@@ -249,6 +306,15 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                     r.stripe_customers_deleted.join(", ")
                 }
             );
+            Ok(())
+        }
+        DsrCmd::Resolve { id, target, note } => {
+            let p = erasure::resolve_blocker(ctx, id, &target, &note)?;
+            if json {
+                return output::json(&p);
+            }
+            println!("{target}: recorded as resolved at Stripe");
+            print_plan(&p);
             Ok(())
         }
         DsrCmd::Receipt { id, out } => {

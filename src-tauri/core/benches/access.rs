@@ -34,6 +34,7 @@ fn main() {
             },
         )
         .unwrap();
+        requests::verify_identity(&ctx, req.id, "bench").unwrap();
         let out = dir.path().join(format!("out{run}"));
         std::fs::create_dir_all(&out).unwrap();
         let t = Instant::now();

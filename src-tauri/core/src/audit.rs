@@ -32,7 +32,8 @@ pub struct Entry {
     pub request_id: Option<i64>,
     /// The subject's keyed hash (`sh_…`), never an email.
     pub subject: Option<String>,
-    /// Ids, counts, statuses: no personal data.
+    /// Ids, counts, statuses, and the reasons the officer gave for a decision with the
+    /// subject's email and name taken out (`requests::trail_reason`): no personal data.
     pub details: Value,
 }
 

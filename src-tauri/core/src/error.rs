@@ -33,6 +33,10 @@ pub enum Error {
     /// Stored evidence failed its integrity check (the audit trail's hash chain).
     #[error("{0}")]
     Integrity(String),
+    /// A decision that departs from the workflow needs its reason first (closing a request
+    /// before its due step, an access package for an unverified identity) (exit 2).
+    #[error("{0}")]
+    ReasonRequired(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -49,6 +53,7 @@ impl Error {
         "unavailable",
         "blocked",
         "integrity",
+        "reason_required",
     ];
 
     /// A stable, machine-readable code: the frontend branches on it, never on messages.
@@ -63,13 +68,14 @@ impl Error {
             Error::Unavailable(_) => "unavailable",
             Error::Blocked(_) => "blocked",
             Error::Integrity(_) => "integrity",
+            Error::ReasonRequired(_) => "reason_required",
         }
     }
 
     /// CLI exit status: 2 for bad usage or input, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InvalidInput(_) => 2,
+            Error::InvalidInput(_) | Error::ReasonRequired(_) => 2,
             _ => 1,
         }
     }
@@ -124,6 +130,7 @@ mod tests {
             Error::Unavailable(String::new()),
             Error::Blocked(String::new()),
             Error::Integrity(String::new()),
+            Error::ReasonRequired(String::new()),
         ];
         // A new variant fails to compile here until it is added above (and to CODES).
         for e in &one_of_each {
@@ -136,7 +143,8 @@ mod tests {
                 | Error::Io(_)
                 | Error::Unavailable(_)
                 | Error::Blocked(_)
-                | Error::Integrity(_) => {}
+                | Error::Integrity(_)
+                | Error::ReasonRequired(_) => {}
             }
         }
         let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();

@@ -15,6 +15,9 @@ import {
   urgency,
   urgencyTone,
   validateNewRequest,
+  planNeeded,
+  closeReasonText,
+  stepNote,
 } from './requests'
 import type { Plan, PlanItem } from './types'
 import type { RequestStatus } from './bindings/RequestStatus'
@@ -161,5 +164,34 @@ describe('plan changes of a resumed erasure', () => {
     expect(changeLabel('stripe:customer:cus_2: erase → —')).toBe('Stripe customer cus_2: no longer in the plan (was erase)')
     expect(changeLabel('local:activity: retain → erase')).toBe(`${targetLabel('local:activity')}: retain → erase`)
     expect(changeLabel('odd')).toBe('odd')
+  })
+})
+
+describe('the request page', () => {
+  it('loads the plan by itself only when the due step acts on it', () => {
+    expect(planNeeded('run_erasure')).toBe(true)
+    expect(planNeeded('resolve_blocker')).toBe(true)
+    for (const k of ['verify_identity', 'review_plan', 'send_receipt', 'build_package', 'none'] as const) expect(planNeeded(k)).toBe(false)
+  })
+
+  it('turns the close dialog choice into the reason sent', () => {
+    expect(closeReasonText('', '')).toBeNull()
+    expect(closeReasonText('withdrawn', 'ignored')).toBe('Withdrawn by the person')
+    expect(closeReasonText('answered_outside', '')).toBe('Answered outside Privacy Desk')
+    expect(closeReasonText('other', '   ')).toBeNull()
+    expect(closeReasonText('other', '  answered by post ')).toBe('answered by post')
+  })
+
+  it('says what a step recorded in words', () => {
+    const e = (action: string, details: Record<string, unknown>) => ({ action, details })
+    expect(stepNote(e('request.completed', { closed_early: true, due_step: 'build_package', reason: 'Withdrawn by the person' }))).toBe(
+      'Closed early: Withdrawn by the person',
+    )
+    expect(stepNote(e('request.completed', { closed_early: false, reason: 'sent by post' }))).toBe('sent by post')
+    expect(stepNote(e('request.completed', {}))).toBeNull()
+    expect(stepNote(e('access.identity_override', { reason: 'statutory deadline' }))).toBe('Built without a verified identity: statutory deadline')
+    expect(stepNote(e('erasure.blocker_resolved', { target: 'stripe:invoice:in_1', note: 'voided it' }))).toBe('Stripe invoice in_1 resolved at Stripe: voided it')
+    expect(stepNote(e('erasure.plan_reviewed', { blocked: ['stripe:invoice:in_1'], stripe: 'live' }))).toBeNull()
+    expect(stepNote(e('request.identity_verified', {}))).toBeNull()
   })
 })

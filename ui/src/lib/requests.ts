@@ -4,7 +4,7 @@
 // regime's deadline in words (`requestRegimes`).
 
 import type { Tone } from './format'
-import type { Plan, PlanItem, Request } from './types'
+import type { AuditEntry, Plan, PlanItem, Request, StepKey } from './types'
 
 export const KINDS = [
   { value: 'access', label: 'Access (Art. 15)' },
@@ -169,7 +169,7 @@ export function stripeNote(stripe: string, what: 'package' | 'plan' = 'package')
         : 'Stripe could not be reached: this covers local data only.'
     case 'not_configured':
       return what === 'plan'
-        ? 'No Stripe API key is stored: the Stripe customer cannot be deleted until one is added (see the blocked item).'
+        ? 'No Stripe API key is stored: Privacy Desk cannot check or delete anything at Stripe (see the Stripe items below).'
         : 'No Stripe API key is stored: this covers local data only.'
     case 'none':
       return 'No Stripe customer is known for this subject.'
@@ -199,6 +199,55 @@ export function foreignNote(n: number): string | null {
 export function progressPercent(p: { done: number; total: number } | null): number {
   if (!p || p.total <= 0) return 0
   return Math.max(0, Math.min(100, Math.round((p.done / p.total) * 100)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request page: the due step (which step is due, and why, comes from Rust:
+// requests/steps.rs), the reasons the page asks for, the steps' notes
+
+/** Whether the page loads the erasure plan by itself: the due step acts on it. */
+export function planNeeded(key: StepKey): boolean {
+  return key === 'run_erasure' || key === 'resolve_blocker'
+}
+
+/** The ways a request is closed before its due step, offered in the close dialog. */
+export const CLOSE_REASONS = [
+  { value: 'answered_outside', label: 'Answered outside Privacy Desk' },
+  { value: 'withdrawn', label: 'Withdrawn by the person' },
+  { value: 'other', label: 'Another reason' },
+] as const
+
+export type CloseReason = (typeof CLOSE_REASONS)[number]['value']
+
+/** The reason to send for a choice of `CLOSE_REASONS` (`other`: the words typed), or null while there is none. */
+export function closeReasonText(choice: CloseReason | '', other: string): string | null {
+  if (choice === 'other') return other.trim() || null
+  return CLOSE_REASONS.find((r) => r.value === choice)?.label ?? null
+}
+
+function detailText(details: Record<string, unknown> | null | undefined, key: string): string | null {
+  const v = details?.[key]
+  return typeof v === 'string' && v.trim() ? v.trim() : null
+}
+
+/** What a step of the request's trail recorded in words (a reason, a note), or null. */
+export function stepNote(e: Pick<AuditEntry, 'action' | 'details'>): string | null {
+  const reason = detailText(e.details, 'reason')
+  const note = detailText(e.details, 'note')
+  switch (e.action) {
+    case 'request.completed':
+      if (!reason) return null
+      return e.details?.closed_early === true ? `Closed early: ${reason}` : reason
+    case 'access.identity_override':
+      return reason ? `Built without a verified identity: ${reason}` : null
+    case 'erasure.blocker_resolved': {
+      const target = detailText(e.details, 'target')
+      const what = target ? targetLabel(target) : 'Blocked item'
+      return note ? `${what} resolved at Stripe: ${note}` : `${what} resolved at Stripe`
+    }
+    default:
+      return reason ?? note
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

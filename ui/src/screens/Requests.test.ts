@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { todayUtc } from '../lib/requests'
 import type { AuditEntry, Request, SubjectDetail } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
-import { plan, processorFixtures, request as mockRequest, retentionSettings, stripeProcessor } from '../test/fixtures'
+import {
+  nextStep,
+  pageState,
+  plan,
+  processorFixtures,
+  request as mockRequest,
+  retentionSettings,
+  stripeProcessor,
+  type PageState,
+} from '../test/fixtures'
 import { createMockBackend, type Fixtures } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
@@ -15,10 +24,11 @@ const today = todayUtc()
 
 /**
  * The requests as a list the commands read and change: each change the test makes is stated in
- * `changes` (the new fields), recorded as a step. Whether a change is allowed is the backend's
- * call: a test that needs a refusal says so.
+ * `changes` (the new fields), recorded as a step. Whether a change is allowed, and which step is
+ * due, is the backend's call: a test that needs a refusal or a due step says so (`pages`: the
+ * page state of each request, which the test changes as it goes).
  */
-function requestFixtures(list: Request[], extra: Fixtures = {}): Fixtures {
+function requestFixtures(list: Request[], extra: Fixtures = {}, pages: Record<number, Partial<PageState>> = {}): Fixtures {
   const steps: Record<number, AuditEntry[]> = {}
   let auditId = 1000
   const find = (id: number) => {
@@ -26,14 +36,14 @@ function requestFixtures(list: Request[], extra: Fixtures = {}): Fixtures {
     if (!r) throw { code: 'not_found', message: `no request with id ${id}` }
     return r
   }
-  const change = (id: number, action: string, fields: Partial<Request>) => {
+  const change = (id: number, action: string, fields: Partial<Request>, details: Record<string, unknown> = {}) => {
     const r = Object.assign(find(id), fields)
-    ;(steps[id] ??= []).push({ id: auditId++, at: new Date().toISOString(), actor: 'user', action, request_id: id, subject: r.subject, details: {}, hash: 'h' })
+    ;(steps[id] ??= []).push({ id: auditId++, at: new Date().toISOString(), actor: 'user', action, request_id: id, subject: r.subject, details, hash: 'h' })
     return r
   }
   return {
     requestsList: () => list,
-    requestPage: (id) => ({ ...find(id), steps: steps[id] ?? [] }),
+    requestPage: (id) => ({ ...find(id), steps: steps[id] ?? [], ...pageState(pages[id]) }),
     requestCreate: (kind, email, regime) => {
       const r = mockRequest(list.length + 1, { kind: kind as Request["kind"], email: email.toLowerCase(), regime })
       list.push(r)
@@ -41,7 +51,12 @@ function requestFixtures(list: Request[], extra: Fixtures = {}): Fixtures {
     },
     requestVerifyIdentity: (id, method) => change(id, 'request.identity_verified', { identity_method: method, status: 'identity_verified' }),
     requestNote: (id, text) => change(id, 'request.note_added', { notes: text }),
-    requestComplete: (id) => change(id, 'request.completed', { status: 'completed', completed_at: new Date().toISOString() }),
+    requestComplete: (id, reason) => {
+      // The due step is done, or the test states the reason the backend records.
+      const details = reason ? { closed_early: pages[id]?.closing_needs_reason ?? false, reason } : {}
+      pages[id] = { ...pages[id], next_step: nextStep('none', 'Nothing to do', 'The request is answered.'), closing_needs_reason: false }
+      return change(id, 'request.completed', { status: 'completed', completed_at: new Date().toISOString() }, details)
+    },
     ...extra,
   }
 }
@@ -157,7 +172,7 @@ describe('request page', () => {
     await vi.waitFor(() => expect(view!.$('#access-result')).not.toBeNull())
     expect(text(view.$('#access-result'))).toContain('/home/officer/Documents/access-request-1.zip')
     expect(text(view.$('#access-sha256'))).toBe('ab'.repeat(32))
-    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, '/home/officer/Documents'])
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, '/home/officer/Documents', null])
   })
 
   it('saves to the Downloads folder without asking', async () => {
@@ -168,7 +183,7 @@ describe('request page', () => {
     click(view.$('#build-access'))
     await vi.waitFor(() => expect(text(view!.$('#access-path'))).toBe('/home/officer/Downloads/access-request-1.zip'))
     expect(backend.calls.some(([m]) => m === 'chooseFolder')).toBe(false)
-    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, null])
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, null, null])
   })
 
   it('does nothing when the folder choice is cancelled', async () => {
@@ -260,6 +275,169 @@ describe('request page', () => {
     expect(view.$<HTMLButtonElement>('#execute-erasure')?.disabled).toBe(true)
     expect(text(view.$('#erasure-blocked'))).toMatch(/Resolve the blocked items/)
     expect(text(view.$('#plan-changed'))).toContain('Stripe invoice in_9: new (blocked)')
+  })
+})
+
+/** The page's primary buttons, as the user sees them (dialogs closed). */
+const primaries = () => [...document.querySelectorAll<HTMLButtonElement>('main .btn.primary')]
+
+describe('the due step', () => {
+  it('is the one primary button, and moves on as the backend says', async () => {
+    const list = [mockRequest(1, { kind: 'access' })]
+    const pages: Record<number, Partial<PageState>> = {
+      1: { next_step: nextStep('verify_identity', 'Verify identity', 'Confirm the requester first.'), closing_needs_reason: true, identity_override_needed: true },
+    }
+    const backend = createMockBackend(
+      requestFixtures(
+        list,
+        {
+          requestVerifyIdentity: (id, method) => {
+            pages[id] = { next_step: nextStep('build_package', 'Build package', 'Collect everything held.'), closing_needs_reason: true, identity_override_needed: false }
+            return Object.assign(list[0], { identity_method: method, status: 'identity_verified' })
+          },
+          accessPackage,
+        },
+        pages,
+      ),
+    )
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#next-step')?.dataset.step).toBe('verify_identity'))
+    expect(text(view.$('#next-step-why'))).toBe('Confirm the requester first.')
+    expect(primaries().map((b) => text(b))).toEqual(['Verify identity'])
+    expect(text(view.$('#build-access'))).toBe('Build access package')
+
+    type(view.$('#identity-method'), 'replied from the account email')
+    click(view.$('#verify-identity'))
+    await vi.waitFor(() => expect(view!.$('#next-step')?.dataset.step).toBe('build_package'))
+    expect(primaries().map((b) => b.id)).toEqual(['next-step-action'])
+    expect(text(primaries()[0])).toBe('Build package')
+    expect(view.$('#access-unverified')).toBeNull()
+    click(view.$('#next-step-action'))
+    await vi.waitFor(() => expect(view!.$('#access-result')).not.toBeNull())
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, null, null])
+  })
+
+  it('asks why a request is closed early, and shows the reason in its steps', async () => {
+    const pages: Record<number, Partial<PageState>> = {
+      1: { next_step: nextStep('build_package', 'Build package'), closing_needs_reason: true },
+    }
+    const backend = createMockBackend(requestFixtures([mockRequest(1, { kind: 'access' })], {}, pages))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#complete-request')).not.toBeNull())
+    expect(text(view.$('#complete-request'))).toBe('Close early…')
+
+    // Cancelled: nothing is sent.
+    click(view.$('#complete-request'))
+    expect(view.$('#close-dialog')).not.toBeNull()
+    click(view.$('#close-dialog-cancel'))
+    expect(view.$('#close-dialog')).toBeNull()
+
+    click(view.$('#complete-request'))
+    const confirm = () => view!.$<HTMLButtonElement>('#close-dialog-confirm')!
+    expect(confirm().disabled).toBe(true)
+    // "Another reason" needs the words.
+    click(view.$('#close-dialog input[value="other"]'))
+    expect(confirm().disabled).toBe(true)
+    type(view.$('#close-dialog-reason'), '  ')
+    expect(confirm().disabled).toBe(true)
+    click(view.$('#close-dialog input[value="withdrawn"]'))
+    expect(view.$('#close-dialog-reason')).toBeNull()
+    expect(confirm().disabled).toBe(false)
+    click(confirm())
+    await vi.waitFor(() => expect(view!.$('#close-dialog')).toBeNull())
+    expect(backend.calls.filter(([m]) => m === 'requestComplete').map(([, a]) => a)).toEqual([[1, 'Withdrawn by the person']])
+    await vi.waitFor(() => expect(text(view!.$('#request-steps li[data-action="request.completed"]'))).toContain('Closed early: Withdrawn by the person'))
+    expect(view.$('#next-step')?.dataset.step).toBe('none')
+    expect(primaries()).toEqual([])
+  })
+
+  it('shows a refusal in the dialog and keeps it open', async () => {
+    const pages: Record<number, Partial<PageState>> = { 1: { next_step: nextStep('verify_identity', 'Verify identity'), closing_needs_reason: true } }
+    const backend = createMockBackend(requestFixtures([mockRequest(1)], {}, pages))
+    backend.failNext('requestComplete', { code: 'reason_required', message: 'give the reason' })
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#complete-request')).not.toBeNull())
+    click(view.$('#complete-request'))
+    click(view.$('#close-dialog input[value="answered_outside"]'))
+    click(view.$('#close-dialog-confirm'))
+    await vi.waitFor(() => expect(text(view!.$('#close-dialog [role="alert"]'))).toBe('give the reason'))
+    expect(view.$('#close-dialog')).not.toBeNull()
+  })
+
+  it('completes without asking when the due step answers the request', async () => {
+    const pages: Record<number, Partial<PageState>> = { 1: { next_step: nextStep('send_package', 'Mark package sent') } }
+    const backend = createMockBackend(requestFixtures([mockRequest(1)], {}, pages))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(text(view!.$('#next-step-action'))).toBe('Mark package sent'))
+    expect(text(view.$('#complete-request'))).toBe('Mark package sent')
+    click(view.$('#next-step-action'))
+    await vi.waitFor(() => expect(backend.calls.find(([m]) => m === 'requestComplete')?.[1]).toEqual([1, null]))
+    expect(view.$('#close-dialog')).toBeNull()
+  })
+
+  it('asks why a package is built for an unverified identity', async () => {
+    const pages: Record<number, Partial<PageState>> = {
+      1: { next_step: nextStep('verify_identity', 'Verify identity'), closing_needs_reason: true, identity_override_needed: true },
+    }
+    const backend = createMockBackend(requestFixtures([mockRequest(1, { kind: 'access' })], { accessPackage }, pages))
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#access-unverified')).not.toBeNull())
+    click(view.$('#build-access'))
+    expect(view.$('#override-dialog')).not.toBeNull()
+    expect(backend.calls.some(([m]) => m === 'accessPackage')).toBe(false)
+    expect(view.$<HTMLButtonElement>('#override-dialog-confirm')?.disabled).toBe(true)
+    type(view.$('#override-dialog-reason'), 'asked from the signed-in account')
+    click(view.$('#override-dialog-confirm'))
+    await vi.waitFor(() => expect(view!.$('#access-result')).not.toBeNull())
+    expect(view.$('#override-dialog')).toBeNull()
+    expect(backend.calls.find(([m]) => m === 'accessPackage')?.[1]).toEqual([1, null, 'asked from the signed-in account'])
+  })
+
+  it('records a blocker resolved at Stripe and shows the plan the backend returns', async () => {
+    const list = [mockRequest(1, { kind: 'erasure', identity_method: 'signed letter', status: 'identity_verified' })]
+    const target = 'stripe:invoice:in_9'
+    const blocked = plan(list[0], {
+      blocked: true,
+      items: [
+        { target: 'local:profile', action: 'erase', legal_basis: null, retain_until: null, reason: 'the record' },
+        { target, action: 'blocked', legal_basis: null, retain_until: null, reason: 'invoice in_9 is open: void it in Stripe' },
+      ],
+    })
+    const freed = plan(list[0], {
+      items: [
+        { target: 'local:profile', action: 'erase', legal_basis: null, retain_until: null, reason: 'the record' },
+        { target, action: 'erase', legal_basis: null, retain_until: null, reason: 'resolved at Stripe by the user on 2026-03-02: voided it' },
+      ],
+    })
+    const pages: Record<number, Partial<PageState>> = { 1: { next_step: nextStep('resolve_blocker', 'Resolve blocked items'), closing_needs_reason: true } }
+    const backend = createMockBackend(
+      requestFixtures(
+        list,
+        {
+          erasurePlan: blocked,
+          erasureResolveBlocker: () => {
+            pages[1] = { next_step: nextStep('run_erasure', 'Erase…'), closing_needs_reason: true }
+            return freed
+          },
+        },
+        pages,
+      ),
+    )
+    view = renderApp(backend, '#/requests/1')
+    // The due step acts on the plan: it is shown without asking.
+    await vi.waitFor(() => expect(view!.$(`[data-plan-action="blocked"][data-target="${target}"]`)).not.toBeNull())
+    expect(view.$<HTMLButtonElement>('#execute-erasure')?.disabled).toBe(true)
+    click(view.$('#next-step-action'))
+    await vi.waitFor(() => expect(view!.$('#resolve-note')).not.toBeNull())
+    expect(view.$<HTMLButtonElement>('#resolve-submit')?.disabled).toBe(true)
+    type(view.$('#resolve-note'), 'voided it in the dashboard')
+    click(view.$('#resolve-submit'))
+    await vi.waitFor(() => expect(view!.$(`[data-plan-action="erase"][data-target="${target}"]`)).not.toBeNull())
+    expect(backend.calls.find(([m]) => m === 'erasureResolveBlocker')?.[1]).toEqual([1, target, 'voided it in the dashboard'])
+    expect(text(view.$(`[data-target="${target}"]`))).toContain('resolved at Stripe by the user')
+    await vi.waitFor(() => expect(view!.$('#next-step')?.dataset.step).toBe('run_erasure'))
+    expect(view.$<HTMLButtonElement>('#execute-erasure')?.disabled).toBe(false)
+    expect(primaries().map((b) => text(b))).toEqual(['Erase…'])
   })
 })
 

@@ -13,6 +13,7 @@ import type {
   JobStatus,
   JobsReport,
   KeychainReport,
+  NextStep,
   Permission,
   Plan,
   PlanItem,
@@ -21,6 +22,7 @@ import type {
   RetentionSettings,
   Ropa,
   Settings,
+  StepKey,
   Workflow,
 } from '../lib/types'
 import type { Fixtures } from './mockIpc'
@@ -168,6 +170,23 @@ export function request(id: number, over: Partial<Request> = {}): Request {
     created_at: `${TODAY}T00:00:00Z`,
     ...over,
   }
+}
+
+/** The step the backend says is due (`next_step` of a request page). */
+export function nextStep(key: StepKey, label: string = key, why = 'Why this step is due.'): NextStep {
+  return { key, label, why }
+}
+
+/** What a request page adds to the request: the due step and whether closing or building needs a reason. */
+export interface PageState {
+  next_step: NextStep
+  closing_needs_reason: boolean
+  identity_override_needed: boolean
+}
+
+/** A page whose due step is to mark it answered: nothing asks for a reason. */
+export function pageState(over: Partial<PageState> = {}): PageState {
+  return { next_step: nextStep('mark_answered', 'Mark answered'), closing_needs_reason: false, identity_override_needed: false, ...over }
 }
 
 export function plan(r: Pick<Request, 'id' | 'subject'>, over: Partial<Plan> = {}): Plan {

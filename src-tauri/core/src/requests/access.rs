@@ -186,7 +186,8 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
-/// Builds the access package of request `id` into `out_dir`.
+/// Builds the access package of request `id` into `out_dir`. An unverified identity needs a
+/// recorded override first (`requests::override_identity`).
 pub fn build(
     ctx: &Context,
     id: i64,
@@ -205,6 +206,7 @@ pub fn build(
             "the subject of request {id} was erased: nothing is held to put in a package"
         ))
     })?;
+    super::require_identity_or_override(ctx, &r)?;
     let mut step = |s: &str, done: u32| {
         progress(Progress {
             step: s.into(),

@@ -12,6 +12,7 @@ pub mod deadlines;
 pub mod erasure;
 #[cfg(test)]
 mod hostile;
+pub mod steps;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Serialize;
@@ -26,6 +27,7 @@ use crate::store::requests as q;
 pub use crate::store::requests::{Kind, Status};
 use crate::time::{now_ms, parse_time, to_rfc3339, DayEdge};
 pub use deadlines::Regime;
+pub use steps::{NextStep, StepKey};
 
 /// A request as the CLI (`--json`) and the screens show it.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -220,19 +222,59 @@ pub fn show(ctx: &Context, id: i64) -> Result<Request> {
     Ok(view(row(ctx, id)?, today()))
 }
 
-/// A request's page: the request and its steps (its audit entries).
+/// A request's page: the request, its steps (its audit entries) and the step due now.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RequestPage {
     #[serde(flatten)]
     pub request: Request,
     pub steps: Vec<audit::AuditEntry>,
+    /// The step due now ([`steps::next_step`]): the page's primary action.
+    pub next_step: NextStep,
+    /// Completing the request now is closing it early: `complete` needs a reason.
+    pub closing_needs_reason: bool,
+    /// An access package built now needs the reason for building it without a verified
+    /// identity (none is recorded yet).
+    pub identity_override_needed: bool,
 }
 
 pub fn page(ctx: &Context, id: i64) -> Result<RequestPage> {
+    let r = row(ctx, id)?;
+    let entries = audit::list(ctx, Some(id))?;
+    let next = steps::next_step(&steps::facts(&r, &entries, erasure::run_facts(ctx, id)?));
     Ok(RequestPage {
-        request: show(ctx, id)?,
-        steps: audit::list(ctx, Some(id))?,
+        closing_needs_reason: !r.status.is_closed() && !next.key.answers(),
+        identity_override_needed: override_needed(&r, &entries),
+        next_step: next,
+        request: view(r, today()),
+        steps: entries,
     })
+}
+
+/// The step request `id` waits for now.
+pub fn next_step(ctx: &Context, id: i64) -> Result<NextStep> {
+    let r = row(ctx, id)?;
+    let entries = audit::list(ctx, Some(id))?;
+    Ok(steps::next_step(&steps::facts(
+        &r,
+        &entries,
+        erasure::run_facts(ctx, id)?,
+    )))
+}
+
+/// The longest reason kept in the audit trail (a sentence or two).
+const REASON_MAX_CHARS: usize = 300;
+
+/// A reason as the audit trail keeps it: on one line, at most [`REASON_MAX_CHARS`], and
+/// without the subject's email addresses or name (the trail cannot be rewritten after an
+/// erasure, so they are taken out before it is written).
+pub(crate) fn trail_reason(ctx: &Context, r: &q::RequestRow, text: &str) -> Result<String> {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut clean = erasure::without_personal_data(ctx, r)?(&one_line);
+    if let Some((cut, _)) = clean.char_indices().nth(REASON_MAX_CHARS) {
+        clean.truncate(cut);
+        clean.push('…');
+    }
+    Ok(clean)
 }
 
 /// Runs `change` on an open request and records `entry` with it.
@@ -331,14 +373,104 @@ pub fn reject(ctx: &Context, id: i64, reason: &str) -> Result<Request> {
     )
 }
 
-/// Marks the request answered.
-pub fn complete(ctx: &Context, id: i64) -> Result<Request> {
-    update(
+/// Marks the request answered. When its next step does not answer it (the package is not
+/// built yet, the erasure has not run…), this closes it early and needs `reason` ("answered
+/// outside Privacy Desk", "withdrawn by the person"…): it becomes a note on the request, and
+/// the audit entry records it with the step that was due.
+pub fn complete(ctx: &Context, id: i64, reason: Option<&str>) -> Result<Request> {
+    let r = open_row(ctx, id)?;
+    let due = next_step(ctx, id)?;
+    let reason = reason.map(str::trim).filter(|t| !t.is_empty());
+    let (entry, note) = match reason {
+        None if !due.key.answers() => {
+            return Err(Error::ReasonRequired(format!(
+                "request {id} is not done yet (next step: {}): to close it now, give the \
+                 reason (--reason), e.g. \"answered outside Privacy Desk\" or \"withdrawn by \
+                 the person\"",
+                due.label.to_lowercase()
+            )))
+        }
+        None => (Entry::new(audit::USER, "request.completed"), None),
+        Some(text) => {
+            let early = !due.key.answers();
+            let entry = Entry::new(audit::USER, "request.completed").details(json!({
+                "closed_early": early,
+                "due_step": due.key.as_str(),
+                "reason": trail_reason(ctx, &r, text)?,
+            }));
+            let note = if early {
+                format!("Closed before \"{}\" was done: {text}", due.label)
+            } else {
+                format!("Answered: {text}")
+            };
+            (entry, Some(note))
+        }
+    };
+    update(ctx, id, entry, move |c, now| {
+        if let Some(note) = &note {
+            q::add_note(c, id, note, now)?;
+        }
+        q::set_status(c, id, Status::Completed, now)
+    })
+}
+
+/// An access package for request `r` needs a recorded override: its identity is not verified
+/// and no `access.identity_override` is in its `entries`.
+fn override_needed(r: &q::RequestRow, entries: &[audit::AuditEntry]) -> bool {
+    matches!(r.kind, Kind::Access | Kind::Portability)
+        && r.email.is_some()
+        && r.identity_verified_at.is_none()
+        && !entries.iter().any(|e| e.action == IDENTITY_OVERRIDE)
+}
+
+const IDENTITY_OVERRIDE: &str = "access.identity_override";
+
+/// Whether building request `id`'s access package needs [`override_identity`] first.
+pub fn identity_override_needed(ctx: &Context, id: i64) -> Result<bool> {
+    let r = row(ctx, id)?;
+    Ok(override_needed(&r, &audit::list(ctx, Some(id))?))
+}
+
+/// Records the decision to build request `id`'s access package although the requester's
+/// identity is not verified, with its reason (`access.identity_override`). Nothing to record
+/// (no entry) when the identity is verified or an override is recorded already.
+pub fn override_identity(ctx: &Context, id: i64, reason: &str) -> Result<()> {
+    let r = row(ctx, id)?;
+    if !matches!(r.kind, Kind::Access | Kind::Portability) {
+        return Err(Error::invalid(format!(
+            "request {id} is an {} request: only access packages are built",
+            r.kind
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::ReasonRequired(
+            "say why the package is built without a verified identity".into(),
+        ));
+    }
+    if !override_needed(&r, &audit::list(ctx, Some(id))?) {
+        return Ok(());
+    }
+    let reason = trail_reason(ctx, &r, reason)?;
+    audit::record(
         ctx,
-        id,
-        Entry::new(audit::USER, "request.completed"),
-        move |c, now| q::set_status(c, id, Status::Completed, now),
-    )
+        Entry::new(audit::USER, IDENTITY_OVERRIDE)
+            .request(id)
+            .subject(&r.subject_hash)
+            .details(json!({ "reason": reason })),
+    )?;
+    Ok(())
+}
+
+/// The guard of [`access::build`]: an unverified identity needs a recorded override.
+pub(crate) fn require_identity_or_override(ctx: &Context, r: &q::RequestRow) -> Result<()> {
+    if override_needed(r, &audit::list(ctx, Some(r.id))?) {
+        return Err(Error::ReasonRequired(format!(
+            "the identity of the requester of request {} is not verified: verify it first, or \
+             give the reason for building the package anyway (--unverified-reason)",
+            r.id
+        )));
+    }
+    Ok(())
 }
 
 /// A desktop reminder: an open request due in 7 or 2 days, or overdue.
@@ -425,5 +557,148 @@ mod tests {
             .collect();
         assert_eq!(ids, [second, first]);
         assert!(for_subject(&ctx, ada + 1).unwrap().is_empty());
+    }
+
+    fn new_request(ctx: &Context, kind: Kind, email: &str) -> i64 {
+        create(
+            ctx,
+            NewRequest {
+                kind,
+                email: email.into(),
+                regime: Regime::Gdpr,
+                received: None,
+            },
+        )
+        .unwrap()
+        .id
+    }
+
+    fn last_entry(ctx: &Context, id: i64) -> audit::AuditEntry {
+        audit::list(ctx, Some(id)).unwrap().pop().unwrap()
+    }
+
+    /// Closing a request before its due step needs a reason; it becomes a note and is in the
+    /// audit entry with the step that was due, without the subject's email or name.
+    #[test]
+    fn closing_early_needs_a_reason_and_records_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let id = new_request(&ctx, Kind::Access, "bea.lind@example.com");
+        let p = page(&ctx, id).unwrap();
+        assert_eq!(p.next_step.key, StepKey::VerifyIdentity);
+        assert!(p.closing_needs_reason);
+
+        for reason in [None, Some("  ")] {
+            let e = complete(&ctx, id, reason).unwrap_err();
+            assert!(matches!(e, Error::ReasonRequired(_)), "{e}");
+            assert_eq!(e.code(), "reason_required");
+            assert_eq!(e.exit_code(), 2);
+        }
+        assert_eq!(show(&ctx, id).unwrap().status, Status::Received);
+
+        let done = complete(
+            &ctx,
+            id,
+            Some("withdrawn by the person: bea.lind@example.com wrote back"),
+        )
+        .unwrap();
+        assert_eq!(done.status, Status::Completed);
+        assert!(
+            done.notes
+                .starts_with("Closed before \"Verify identity\" was done: withdrawn"),
+            "{}",
+            done.notes
+        );
+        let e = last_entry(&ctx, id);
+        assert_eq!(e.action, "request.completed");
+        assert_eq!(e.details["closed_early"], true);
+        assert_eq!(e.details["due_step"], "verify_identity");
+        assert_eq!(
+            e.details["reason"],
+            "withdrawn by the person: [the person] wrote back"
+        );
+        let p = page(&ctx, id).unwrap();
+        assert_eq!(p.next_step.key, StepKey::None);
+        assert!(!p.closing_needs_reason);
+    }
+
+    /// Rejecting needs a reason too.
+    #[test]
+    fn rejecting_needs_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let id = new_request(&ctx, Kind::Erasure, "cy@example.com");
+        assert!(matches!(reject(&ctx, id, " "), Err(Error::InvalidInput(_))));
+        assert_eq!(
+            reject(&ctx, id, "identity not established").unwrap().status,
+            Status::Rejected
+        );
+    }
+
+    /// An access package for an unverified identity needs the override's reason, recorded
+    /// once; the package built, sending it is due and closes the request without a reason.
+    #[test]
+    fn an_unverified_access_package_needs_an_override_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let id = new_request(&ctx, Kind::Access, "dev.ray@example.com");
+        let out = dir.path().join("out");
+        assert!(page(&ctx, id).unwrap().identity_override_needed);
+        let e = access::build(&ctx, id, &out, &mut |_| {}).unwrap_err();
+        assert!(matches!(e, Error::ReasonRequired(_)), "{e}");
+        assert!(!out.join(format!("access-request-{id}.zip")).exists());
+        assert!(matches!(
+            override_identity(&ctx, id, " "),
+            Err(Error::ReasonRequired(_))
+        ));
+
+        // Only what the app knows of the person (here the email) can be taken out.
+        override_identity(
+            &ctx,
+            id,
+            "asked from DEV.RAY@example.com by phone;\n statutory deadline",
+        )
+        .unwrap();
+        let e = last_entry(&ctx, id);
+        assert_eq!(e.action, "access.identity_override");
+        assert_eq!(
+            e.details["reason"],
+            "asked from [the person] by phone; statutory deadline"
+        );
+        assert!(!identity_override_needed(&ctx, id).unwrap());
+        // Once is enough: no second entry.
+        override_identity(&ctx, id, "again").unwrap();
+        assert_eq!(last_entry(&ctx, id).action, "access.identity_override");
+        assert_eq!(
+            audit::list(&ctx, Some(id))
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == "access.identity_override")
+                .count(),
+            1
+        );
+
+        access::build(&ctx, id, &out, &mut |_| {}).unwrap();
+        let p = page(&ctx, id).unwrap();
+        assert_eq!(p.next_step.key, StepKey::SendPackage);
+        assert!(!p.closing_needs_reason);
+        assert_eq!(complete(&ctx, id, None).unwrap().status, Status::Completed);
+        assert_eq!(last_entry(&ctx, id).details, json!({}));
+    }
+
+    /// A verified identity needs no override, and nothing is recorded.
+    #[test]
+    fn a_verified_identity_needs_no_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let id = new_request(&ctx, Kind::Access, "eve@example.com");
+        verify_identity(&ctx, id, "reply from the account email").unwrap();
+        let p = page(&ctx, id).unwrap();
+        assert_eq!(p.next_step.key, StepKey::BuildPackage);
+        assert!(!p.identity_override_needed);
+        override_identity(&ctx, id, "not needed").unwrap();
+        assert_eq!(last_entry(&ctx, id).action, "request.identity_verified");
+        access::build(&ctx, id, &dir.path().join("out"), &mut |_| {}).unwrap();
+        assert_eq!(next_step(&ctx, id).unwrap().key, StepKey::SendPackage);
     }
 }

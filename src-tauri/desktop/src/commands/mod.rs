@@ -208,16 +208,23 @@ contract! {
             => requests::verify_identity;
         fn request_note(id: i64, text: String) -> Request => requests::note;
         fn request_reject(id: i64, reason: String) -> Request => requests::reject;
-        fn request_complete(id: i64) -> Request => requests::complete;
+        /// Marks the request answered; before its next step is done (`closing_needs_reason`)
+        /// it needs the reason (else `reason_required`).
+        fn request_complete(id: i64, reason: Option<String>) -> Request => requests::complete;
         fn erasure_plan(id: i64) -> Plan => requests::erasure_plan;
+        /// Records that a blocked plan item was resolved at Stripe by the officer, with what
+        /// they did; returns the plan as it is now.
+        fn erasure_resolve_blocker(id: i64, target: String, note: String) -> Plan
+            => requests::erasure_resolve_blocker;
         /// Executes (or resumes) the erasure; refused while the plan has a blocked item.
         fn erasure_execute(id: i64) -> ErasureResult => requests::erasure_execute;
         /// Writes the receipt for the data subject to `path` (HTML, or JSON for `.json`).
         fn erasure_receipt(id: i64, path: String) -> Receipt => requests::erasure_receipt;
         /// Builds the access package (.zip) into the folder `dir` (null: the user's Downloads
-        /// folder), emitting `access-progress`.
-        fn access_package(id: i64, dir: Option<String>) -> AccessPackage
-            => requests::access_package;
+        /// folder), emitting `access-progress`. For an unverified identity
+        /// (`identity_override_needed`) it needs `unverified_reason` (else `reason_required`).
+        fn access_package(id: i64, dir: Option<String>, unverified_reason: Option<String>)
+            -> AccessPackage => requests::access_package;
         fn audit_list(request_id: Option<i64>) -> Vec<AuditEntry> => requests::audit_list;
         fn audit_verify() -> AuditCheck => requests::audit_verify;
         fn financial_retention_get() -> RetentionSettings => requests::financial_retention_get;

@@ -76,12 +76,27 @@ pub async fn reject(app: AppHandle, id: i64, reason: String) -> Result<Request> 
     blocking(app, move |s| requests::reject(&s.ctx, id, &reason)).await
 }
 
-pub async fn complete(app: AppHandle, id: i64) -> Result<Request> {
-    blocking(app, move |s| requests::complete(&s.ctx, id)).await
+pub async fn complete(app: AppHandle, id: i64, reason: Option<String>) -> Result<Request> {
+    blocking(app, move |s| {
+        requests::complete(&s.ctx, id, reason.as_deref())
+    })
+    .await
 }
 
 pub async fn erasure_plan(app: AppHandle, id: i64) -> Result<Plan> {
     blocking(app, move |s| erasure::plan(&s.ctx, id)).await
+}
+
+pub async fn erasure_resolve_blocker(
+    app: AppHandle,
+    id: i64,
+    target: String,
+    note: String,
+) -> Result<Plan> {
+    blocking(app, move |s| {
+        erasure::resolve_blocker(&s.ctx, id, &target, &note)
+    })
+    .await
 }
 
 pub async fn erasure_execute(app: AppHandle, id: i64) -> Result<ErasureResult> {
@@ -98,10 +113,19 @@ pub async fn erasure_receipt(app: AppHandle, id: i64, path: String) -> Result<Re
 }
 
 /// Builds the access package into `dir` (the folder dialog's answer; none: the user's
-/// Downloads folder), emitting `access-progress` as it goes.
-pub async fn access_package(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
+/// Downloads folder), emitting `access-progress` as it goes. `unverified_reason` records the
+/// override for a request whose identity is not verified.
+pub async fn access_package(
+    app: AppHandle,
+    id: i64,
+    dir: Option<String>,
+    unverified_reason: Option<String>,
+) -> Result<AccessPackage> {
     let emitter = app.clone();
     blocking(app, move |s| {
+        if let Some(reason) = unverified_reason.filter(|r| !r.trim().is_empty()) {
+            requests::override_identity(&s.ctx, id, &reason)?;
+        }
         let dir = match dir {
             Some(d) => s.destinations.folder(&d)?,
             None => privacy_desk_core::files::downloads_dir()?,

@@ -96,11 +96,12 @@ export const COMMANDS = {
   requestVerifyIdentity: { name: "request_verify_identity", args: ["id", "method"] },
   requestNote: { name: "request_note", args: ["id", "text"] },
   requestReject: { name: "request_reject", args: ["id", "reason"] },
-  requestComplete: { name: "request_complete", args: ["id"] },
+  requestComplete: { name: "request_complete", args: ["id", "reason"] },
   erasurePlan: { name: "erasure_plan", args: ["id"] },
+  erasureResolveBlocker: { name: "erasure_resolve_blocker", args: ["id", "target", "note"] },
   erasureExecute: { name: "erasure_execute", args: ["id"] },
   erasureReceipt: { name: "erasure_receipt", args: ["id", "path"] },
-  accessPackage: { name: "access_package", args: ["id", "dir"] },
+  accessPackage: { name: "access_package", args: ["id", "dir", "unverifiedReason"] },
   auditList: { name: "audit_list", args: ["requestId"] },
   auditVerify: { name: "audit_verify", args: [] },
   financialRetentionGet: { name: "financial_retention_get", args: [] },
@@ -198,17 +199,27 @@ export function commands(invoke: Invoke) {
     requestVerifyIdentity: (id: number, method: string): Promise<Request> => invoke("request_verify_identity", { id, method }),
     requestNote: (id: number, text: string): Promise<Request> => invoke("request_note", { id, text }),
     requestReject: (id: number, reason: string): Promise<Request> => invoke("request_reject", { id, reason }),
-    requestComplete: (id: number): Promise<Request> => invoke("request_complete", { id }),
+    /**
+     * Marks the request answered; before its next step is done (`closing_needs_reason`)
+     * it needs the reason (else `reason_required`).
+     */
+    requestComplete: (id: number, reason: string | null): Promise<Request> => invoke("request_complete", { id, reason }),
     erasurePlan: (id: number): Promise<Plan> => invoke("erasure_plan", { id }),
+    /**
+     * Records that a blocked plan item was resolved at Stripe by the officer, with what
+     * they did; returns the plan as it is now.
+     */
+    erasureResolveBlocker: (id: number, target: string, note: string): Promise<Plan> => invoke("erasure_resolve_blocker", { id, target, note }),
     /** Executes (or resumes) the erasure; refused while the plan has a blocked item. */
     erasureExecute: (id: number): Promise<ErasureResult> => invoke("erasure_execute", { id }),
     /** Writes the receipt for the data subject to `path` (HTML, or JSON for `.json`). */
     erasureReceipt: (id: number, path: string): Promise<Receipt> => invoke("erasure_receipt", { id, path }),
     /**
      * Builds the access package (.zip) into the folder `dir` (null: the user's Downloads
-     * folder), emitting `access-progress`.
+     * folder), emitting `access-progress`. For an unverified identity
+     * (`identity_override_needed`) it needs `unverified_reason` (else `reason_required`).
      */
-    accessPackage: (id: number, dir: string | null): Promise<AccessPackage> => invoke("access_package", { id, dir }),
+    accessPackage: (id: number, dir: string | null, unverifiedReason: string | null): Promise<AccessPackage> => invoke("access_package", { id, dir, unverifiedReason }),
     auditList: (requestId: number | null): Promise<Array<AuditEntry>> => invoke("audit_list", { requestId }),
     auditVerify: (): Promise<AuditCheck> => invoke("audit_verify", {}),
     financialRetentionGet: (): Promise<RetentionSettings> => invoke("financial_retention_get", {}),
@@ -237,5 +248,5 @@ export type EventPayloads = {
 };
 
 /** The `code` of every error a command rejects with (`Error::code()` in Rust). */
-export const ERROR_CODES = ["invalid_input", "not_found", "keychain", "database", "schema_too_new", "io", "unavailable", "blocked", "integrity"] as const;
+export const ERROR_CODES = ["invalid_input", "not_found", "keychain", "database", "schema_too_new", "io", "unavailable", "blocked", "integrity", "reason_required"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -62,7 +62,7 @@ pub(super) fn erase_local(
             });
         }
         let ids: Vec<i64> = g.events.iter().map(|e| e.id).collect();
-        let scrub = scrubber(&g, r.email.as_deref());
+        let scrub = scrubber(&g, r.email.as_deref(), "[erased]");
         // Counted as the plan counts them: financial events move to the retained records.
         state.events_deleted = (ids.len() - retained.len()) as i64;
         state.records_retained = retained.len() as i64;
@@ -97,8 +97,13 @@ pub(super) fn erase_local(
     Ok(())
 }
 
-/// word, any case) by `[erased]`: notes are free text and may name the person.
-pub(super) fn scrubber(g: &Gathered, email: Option<&str>) -> impl Fn(&str) -> String {
+/// Replaces each of the subject's email addresses and their name (whole, and each word of it
+/// as a whole word, any case) by `replacement`: notes are free text and may name the person.
+pub(super) fn scrubber(
+    g: &Gathered,
+    email: Option<&str>,
+    replacement: &'static str,
+) -> impl Fn(&str) -> String {
     let mut needles: Vec<String> = g.emails.iter().map(|e| e.email.clone()).collect();
     needles.extend(email.map(str::to_owned));
     let name = g.subject.as_ref().and_then(|s| s.name.clone());
@@ -116,7 +121,7 @@ pub(super) fn scrubber(g: &Gathered, email: Option<&str>) -> impl Fn(&str) -> St
         .then(|| regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).ok())
         .flatten();
     move |text: &str| match &re {
-        Some(re) => re.replace_all(text, "[erased]").into_owned(),
+        Some(re) => re.replace_all(text, replacement).into_owned(),
         None => text.to_owned(),
     }
 }
@@ -157,7 +162,7 @@ mod tests {
             customers: Vec::new(),
             events: Vec::new(),
         };
-        let scrub = scrubber(&g, Some("zoe.q@example.org"));
+        let scrub = scrubber(&g, Some("zoe.q@example.org"), "[erased]");
         assert_eq!(
             scrub("Called ZOË QUINTANILLA; Zoë confirmed ZOE.Q@example.org. Quintanillas Ltd"),
             "Called [erased]; [erased] confirmed [erased]. Quintanillas Ltd"

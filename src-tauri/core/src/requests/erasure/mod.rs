@@ -32,14 +32,20 @@
 //! The plan asks Stripe for customers under the request's email besides those linked locally,
 //! and takes from Stripe's lists only objects whose `customer` is the one asked about.
 //!
-//! Files: `plan.rs` (what is held, the plan, blockers), `run.rs` (the persisted run and its
-//! steps in order, resume and recompute), `stripe_step.rs` (DELETEs and redaction jobs at
-//! Stripe), `local.rs` (the local erasure, free-text scrubbing, the retention purge),
-//! `receipt.rs` (the receipt for the data subject).
+//! A blocked item the officer settled at Stripe themselves is recorded as resolved
+//! (`resolve.rs`): the next plan erases it (a customer without an API key here becomes a
+//! manual step of the run), unless Stripe's live answer disagrees.
+//!
+//! Files: `plan.rs` (what is held, the plan, blockers), `resolve.rs` (blockers resolved at
+//! Stripe by the officer), `run.rs` (the persisted run and its steps in order, resume and
+//! recompute), `stripe_step.rs` (DELETEs and redaction jobs at Stripe), `local.rs` (the local
+//! erasure, free-text scrubbing, the retention purge), `receipt.rs` (the receipt for the data
+//! subject).
 
 mod local;
 mod plan;
 mod receipt;
+mod resolve;
 mod run;
 mod stripe_step;
 
@@ -54,9 +60,28 @@ pub use self::{
     local::purge_expired,
     plan::{plan, Plan, PlanItem},
     receipt::{receipt, write_receipt, Receipt},
+    resolve::resolve_blocker,
     run::{complete_waiting, execute, ErasureResult, RedactionJobOutcome},
 };
 pub(crate) use plan::gather;
+
+/// Request `id`'s erasure run as its next step sees it (`None`: no run started).
+pub(crate) fn run_facts(ctx: &Context, id: i64) -> Result<Option<super::steps::RunFacts>> {
+    Ok(run::load_state(ctx, id)?.map(|s| super::steps::RunFacts {
+        finished: s.finished_at.is_some(),
+        blocked: s.plan.blocked,
+    }))
+}
+
+/// A function that takes request `r`'s subject's email addresses and name out of a text
+/// (replaced by `[the person]`), for what the officer writes into the audit trail.
+pub(crate) fn without_personal_data(
+    ctx: &Context,
+    r: &q::RequestRow,
+) -> Result<impl Fn(&str) -> String> {
+    let g = gather(ctx, r.email.as_deref(), None)?;
+    Ok(local::scrubber(&g, r.email.as_deref(), "[the person]"))
+}
 
 /// Legal basis for keeping financial records after an erasure.
 pub(crate) const FINANCIAL_BASIS: &str =

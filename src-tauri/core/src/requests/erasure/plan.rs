@@ -7,15 +7,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
+use super::resolve::{resolutions, Resolution};
 use super::run::load_state;
 use super::{
     erasure_row, is_financial, retain_until, ACCOUNTABILITY_BASIS, FINANCIAL_BASIS,
     SUPPRESSION_BASIS,
 };
+use crate::audit::{self, Entry};
 use crate::context::Context;
 use crate::domain::processors::ProcessorKind;
 use crate::error::Result;
 use crate::ingest::model::Minimised;
+use crate::requests::steps::PLAN_REVIEWED;
 use crate::secrets::SecretKind;
 use crate::store::{processors as pq, requests as q, subjects as sq};
 use crate::stripe::client::{Client, StripeError};
@@ -269,13 +272,51 @@ pub(super) fn live_statuses(
     Ok(dropped)
 }
 
-/// computed (a resumed run computes it again: `changed` says what moved).
+/// The erasure plan of request `id`: computed now, or once a run started, the plan it was
+/// computed (a resumed run computes it again: `changed` says what moved). A plan computed now
+/// is recorded as reviewed (`erasure.plan_reviewed`, with its blocked targets): the request's
+/// next step follows from it.
 pub fn plan(ctx: &Context, id: i64) -> Result<Plan> {
     let r = erasure_row(ctx, id)?;
     if let Some(state) = load_state(ctx, id)? {
         return Ok(state.plan);
     }
-    Ok(compute_plan(ctx, &r, &BTreeSet::new())?.plan)
+    let plan = compute_plan(ctx, &r, &BTreeSet::new())?.plan;
+    record_review(ctx, &r, &plan)?;
+    Ok(plan)
+}
+
+/// Records that the officer reviewed `plan` of an open request, unless the request's last
+/// entry is the same review (a page shown again adds nothing to the trail).
+fn record_review(ctx: &Context, r: &q::RequestRow, plan: &Plan) -> Result<()> {
+    if r.status.is_closed() {
+        return Ok(());
+    }
+    let blocked: Vec<&str> = plan
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Blocked)
+        .map(|i| i.target.as_str())
+        .collect();
+    let entries = audit::list(ctx, Some(r.id))?;
+    let same = entries.last().is_some_and(|e| {
+        e.action == PLAN_REVIEWED
+            && e.details["blocked"].as_array().is_some_and(|a| {
+                a.iter().map(Value::as_str).collect::<Vec<_>>()
+                    == blocked.iter().map(|b| Some(*b)).collect::<Vec<_>>()
+            })
+    });
+    if same {
+        return Ok(());
+    }
+    audit::record(
+        ctx,
+        Entry::new(audit::USER, PLAN_REVIEWED)
+            .request(r.id)
+            .subject(&r.subject_hash)
+            .details(serde_json::json!({ "blocked": blocked, "stripe": plan.stripe })),
+    )?;
+    Ok(())
 }
 
 /// A plan and what it was computed from: the subject's customers at each processor (those
@@ -285,6 +326,9 @@ pub(super) struct Computed {
     pub(super) subject_id: Option<i64>,
     pub(super) customers: Vec<Customer>,
     pub(super) jobs: BTreeMap<i64, Objects>,
+    /// Stripe customers the officer deleted at Stripe themselves (no API key here): the run
+    /// records a manual step for them instead of calling Stripe.
+    pub(super) manual: BTreeSet<(i64, String)>,
 }
 
 /// Stripe customers under `email` that are not linked locally (created at Stripe after the
@@ -365,7 +409,11 @@ pub(super) fn compute_plan(
     let mut items = Vec::new();
     let mut statuses = local_statuses(&g.events);
     let mut foreign_objects_dropped = 0u64;
-    let jobs = redaction_jobs(ctx, &g)?;
+    let mut jobs = redaction_jobs(ctx, &g)?;
+    let resolved = resolutions(ctx, r.id)?;
+    // Invoices, subscriptions and disputes whose status Stripe gave now (not from events).
+    let mut live_ids = BTreeSet::new();
+    let mut manual = BTreeSet::new();
 
     if let Some(s) = &g.subject {
         items.push(item(
@@ -444,14 +492,29 @@ pub(super) fn compute_plan(
         match ctx.keychain.get(*pid, SecretKind::ApiKey)? {
             None => {
                 stripe = "not_configured".into();
+                let target = format!("stripe:customer:{cus}");
+                if let Some(res) = resolved.get(&target) {
+                    manual.insert((*pid, cus.clone()));
+                    items.push(item(
+                        target,
+                        Action::Erase,
+                        format!(
+                            "{}. Processor {pid} has no Stripe API key, so Privacy Desk does \
+                             not call Stripe: the erasure records this as a manual step",
+                            res.reason()
+                        ),
+                    ));
+                    continue;
+                }
                 items.push(item(
-                    format!("stripe:customer:{cus}"),
+                    target,
                     Action::Blocked,
                     format!(
                         "processor {pid} has no Stripe API key, so the customer cannot be \
                          deleted at Stripe: add a restricted key with customer write \
                          permission in Processors → Stripe setup (or `privacy-desk stripe \
-                         set-key {pid}`)"
+                         set-key {pid}`), or delete the customer at Stripe yourself and \
+                         record that you did"
                     ),
                 ));
                 continue;
@@ -462,7 +525,11 @@ pub(super) fn compute_plan(
             }
             Some(key) => {
                 let client = Client::new(key)?;
-                match live_statuses(&client, cus, &mut statuses) {
+                let mut live = BTreeMap::new();
+                let asked = live_statuses(&client, cus, &mut live);
+                live_ids.extend(live.keys().cloned());
+                statuses.extend(live);
+                match asked {
                     Ok(n) => {
                         foreign_objects_dropped += n as u64;
                         if stripe != "offline" {
@@ -481,20 +548,35 @@ pub(super) fn compute_plan(
             }
         }
     }
+    let mut keyless = BTreeSet::new();
     for (pid, objects) in &jobs {
         if ctx.keychain.get(*pid, SecretKind::ApiKey)?.is_none() {
+            keyless.insert(*pid);
             // With a customer there, the customer loop has already said so.
             if !g.customers.iter().any(|c| c.0 == *pid) {
                 stripe = "not_configured".into();
-                items.push(item(
-                    format!("stripe:redaction_job:{pid}"),
-                    Action::Blocked,
-                    format!(
-                        "processor {pid} has no Stripe API key, so Stripe cannot redact the \
-                         subject's data: add a restricted key in Processors → Stripe setup (or \
-                         `privacy-desk stripe set-key {pid}`)"
+                let target = format!("stripe:redaction_job:{pid}");
+                items.push(match resolved.get(&target) {
+                    Some(res) => item(
+                        target,
+                        Action::Erase,
+                        format!(
+                            "{}. Processor {pid} has no Stripe API key, so Privacy Desk does \
+                             not call Stripe for it",
+                            res.reason()
+                        ),
                     ),
-                ));
+                    None => item(
+                        target,
+                        Action::Blocked,
+                        format!(
+                            "processor {pid} has no Stripe API key, so Stripe cannot redact \
+                             the subject's data: add a restricted key in Processors → Stripe \
+                             setup (or `privacy-desk stripe set-key {pid}`), or remove the \
+                             data at Stripe yourself and record that you did"
+                        ),
+                    ),
+                });
             }
             continue;
         }
@@ -510,9 +592,13 @@ pub(super) fn compute_plan(
             ),
         ));
     }
+    // A processor without a key gets no redaction job: its items are blocked above, or the
+    // officer resolved them at Stripe (manual steps).
+    jobs.retain(|pid, _| !keyless.contains(pid));
     for (id, (object, st)) in &statuses {
         if let Some(b) = blocker(object, id, st) {
-            items.push(b);
+            let res = resolved.get(&b.target);
+            items.push(resolved_blocker(b, res, live_ids.contains(id), st));
         }
     }
     let data_held = g.subject.is_some() || !g.events.is_empty();
@@ -558,7 +644,26 @@ pub(super) fn compute_plan(
         subject_id: g.subject.as_ref().map(|s| s.id),
         customers: g.customers,
         jobs,
+        manual,
     })
+}
+
+/// A status blocker the officer recorded as resolved at Stripe: erased, unless Stripe's live
+/// answer (`live`) still gives the blocking status `status` — then it stays blocked and says
+/// that the live check disagrees.
+fn resolved_blocker(b: PlanItem, res: Option<&Resolution>, live: bool, status: &str) -> PlanItem {
+    match res {
+        None => b,
+        Some(res) if live => PlanItem {
+            reason: format!(
+                "{}. You recorded on {} that this was resolved at Stripe, but the live check \
+                 at Stripe disagrees: it still says {status}",
+                b.reason, res.day
+            ),
+            ..b
+        },
+        Some(res) => item(b.target, Action::Erase, res.reason()),
+    }
 }
 
 /// What moved between two plans of one run, as `target: before → now` (`—` for absent).

@@ -31,6 +31,10 @@ pub(super) struct RunCustomer {
     /// Erased at Stripe by the processor's redaction job, not by a DELETE.
     #[serde(default)]
     pub(super) via_job: bool,
+    /// Deleted at Stripe by the officer (recorded as resolved while no API key is set): a
+    /// manual step, no call to Stripe.
+    #[serde(default)]
+    pub(super) manual: bool,
 }
 
 /// A stored processor kind; unknown or empty (a deleted processor) reads as `None`.
@@ -134,7 +138,8 @@ pub(super) fn result(id: i64, s: &RunState) -> ErasureResult {
         stripe_customers_deleted: s
             .customers
             .iter()
-            .filter(|c| c.kind == Some(ProcessorKind::Stripe) && s.done(&step_name(c)))
+            // Those the officer deleted at Stripe by hand are manual steps, not listed here.
+            .filter(|c| c.kind == Some(ProcessorKind::Stripe) && !c.manual && s.done(&step_name(c)))
             .map(|c| c.customer_ref.clone())
             .collect(),
         stripe_redaction_jobs: s
@@ -222,7 +227,11 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 customers: c
                     .customers
                     .iter()
-                    .map(|(p, cus, k)| run_customer(id, &run, *p, cus, *k, c.jobs.contains_key(p)))
+                    .map(|(p, cus, k)| {
+                        let mut rc = run_customer(id, &run, *p, cus, *k, c.jobs.contains_key(p));
+                        rc.manual = c.manual.contains(&(*p, cus.clone()));
+                        rc
+                    })
                     .collect(),
                 jobs: c
                     .jobs
@@ -376,6 +385,7 @@ pub(super) fn run_customer(
         // One key per customer: Stripe refuses a key reused for another path.
         idempotency_key: format!("privacy-desk-erasure-{id}-{run}-{p}-{cus}"),
         via_job,
+        manual: false,
     }
 }
 
@@ -452,6 +462,15 @@ pub(super) fn recompute(
             None => state.jobs.push(run_job(r.id, &run, *p, objects.clone())),
         }
     }
+    // Customers still to do follow what the officer recorded since (deleted at Stripe by
+    // hand while no key is set).
+    for c in state.customers.iter_mut() {
+        if !state.steps.contains(&step_name(c)) {
+            c.manual = fresh
+                .manual
+                .contains(&(c.processor_id, c.customer_ref.clone()));
+        }
+    }
     for (p, cus, kind) in &fresh.customers {
         if state
             .customers
@@ -465,9 +484,9 @@ pub(super) fn recompute(
             .jobs
             .iter()
             .any(|j| j.processor_id == *p && j.job_id.is_none());
-        state
-            .customers
-            .push(run_customer(r.id, &run, *p, cus, *kind, via_job));
+        let mut rc = run_customer(r.id, &run, *p, cus, *kind, via_job);
+        rc.manual = fresh.manual.contains(&(*p, cus.clone()));
+        state.customers.push(rc);
         added += 1;
     }
     if state.subject_id.is_none() {

@@ -18,7 +18,8 @@ use crate::stripe::redaction;
 
 /// Step 2: per customer of the run not yet done (and not erased by a redaction job), a
 /// `DELETE /v1/customers/{id}` with the run's idempotency key (a 404: gone already), or for a
-/// processor Privacy Desk cannot reach, a recorded manual step.
+/// processor Privacy Desk cannot reach (or a customer the officer deleted at Stripe
+/// themselves, with no API key set), a recorded manual step.
 pub(super) fn delete_customers(
     ctx: &Context,
     key: &HashKey,
@@ -32,7 +33,7 @@ pub(super) fn delete_customers(
         if state.done(&step) || cust.via_job {
             continue;
         }
-        let outcome = if cust.kind == Some(ProcessorKind::Stripe) {
+        let outcome = if cust.kind == Some(ProcessorKind::Stripe) && !cust.manual {
             let client = crate::stripe_sync::client(ctx, cust.processor_id)?;
             let path = format!("/v1/customers/{}", cust.customer_ref);
             let outcome = match client.delete_idempotent(&path, &cust.idempotency_key) {
@@ -70,6 +71,7 @@ pub(super) fn delete_customers(
                 "processor_id": cust.processor_id,
                 "customer": cust.customer_ref,
                 "outcome": outcome,
+                "resolved_by_user": cust.manual,
             })),
         )?;
     }
