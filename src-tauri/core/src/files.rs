@@ -71,6 +71,17 @@ pub fn downloads_path() -> Result<PathBuf> {
         .unwrap_or_else(|| dirs.home_dir().join("Downloads")))
 }
 
+/// A name for a new file in `dir`: `stem.ext`, else `stem (2).ext`, `stem (3).ext`… (the first
+/// that does not exist yet; a planted link counts as existing). `None` after 999 tries.
+pub fn free_name(dir: &Path, stem: &str, ext: &str) -> Option<PathBuf> {
+    (1..1000u32)
+        .map(|n| match n {
+            1 => dir.join(format!("{stem}.{ext}")),
+            _ => dir.join(format!("{stem} ({n}).{ext}")),
+        })
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+}
+
 /// Whether `target` (a file to create, or with `dir` a folder) lies in `folder`, both with
 /// links resolved: a link in Downloads that points elsewhere does not count as Downloads.
 pub fn inside(folder: &Path, target: &Path, is_dir: bool) -> bool {
@@ -90,6 +101,20 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn free_names_never_reuse_a_file_or_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = free_name(dir.path(), "ropa-2026-12-03", "xlsx").unwrap();
+        assert_eq!(first, dir.path().join("ropa-2026-12-03.xlsx"));
+        std::fs::write(&first, "earlier export").unwrap();
+        std::os::unix::fs::symlink("/nonexistent", dir.path().join("ropa-2026-12-03 (2).xlsx"))
+            .unwrap();
+        assert_eq!(
+            free_name(dir.path(), "ropa-2026-12-03", "xlsx").unwrap(),
+            dir.path().join("ropa-2026-12-03 (3).xlsx")
+        );
+    }
 
     #[test]
     fn files_are_private_replace_a_planted_link_and_leave_nothing_on_failure() {

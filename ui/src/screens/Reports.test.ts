@@ -35,7 +35,7 @@ function ropa(): Ropa {
 }
 
 describe('reports', () => {
-  it('previews the record, shows gaps, and exports through the save dialog', async () => {
+  it('previews the record, shows gaps, and exports into Downloads in one click or through the save dialog', async () => {
     const settings = { ...defaultSettings(), org: { ...defaultSettings().org, name: 'Bloggs Ltd' } }
     const backend = createMockBackend({
       ...processorFixtures([stripeProcessor(1)]),
@@ -43,6 +43,7 @@ describe('reports', () => {
       settingsGet: settings,
       chooseSavePath: '/tmp/ropa.pdf',
       ropaExport: 1,
+      ropaExportToDownloads: { path: '/home/dpo/Downloads/ropa-2026-12-03.pdf', activities: 1 },
     })
     view = renderApp(backend, '#/reports')
     await vi.waitFor(() => expect(view!.$$('#ropa-activities tbody tr')).toHaveLength(1))
@@ -51,7 +52,15 @@ describe('reports', () => {
     expect(text(view.$('#ropa-gaps'))).toContain('Phone number from Stripe (3 events)')
 
     type(view.$<HTMLSelectElement>('#ropa-format'), 'pdf')
+    // One click: into Downloads, no dialog.
     click(view.$('#ropa-export'))
+    await vi.waitFor(() =>
+      expect(text(view!.$('#ropa-export-status'))).toContain('Exported 1 processing activity to /home/dpo/Downloads/ropa-2026-12-03.pdf'),
+    )
+    expect(backend.calls.find(([m]) => m === 'ropaExportToDownloads')?.[1]).toEqual(['pdf'])
+    expect(backend.calls.some(([m]) => m === 'chooseSavePath')).toBe(false)
+    // "Save as…": the save dialog's answer.
+    click(view.$('#ropa-export-as'))
     await vi.waitFor(() => expect(text(view!.$('#ropa-export-status'))).toContain('Exported 1 processing activity to /tmp/ropa.pdf'))
     expect(backend.calls.find(([m]) => m === 'chooseSavePath')?.[1][2]).toBe('pdf')
     expect(backend.calls.find(([m]) => m === 'ropaExport')?.[1]).toEqual(['pdf', '/tmp/ropa.pdf'])

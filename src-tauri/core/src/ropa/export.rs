@@ -20,6 +20,18 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// The file name extension of the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Pdf => "pdf",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Format> {

@@ -50,6 +50,7 @@ use privacy_desk_core::webhook::WebhookConfig;
 
 use dashboard::Dashboard;
 use requests::{RegimeInfo, RetentionSettings};
+use ropa::Exported;
 
 /// Declares the IPC contract; see the module's documentation. The argument names are the
 /// Rust names of the commands' parameters; Tauri (and so `ipc.ts`) sends them in camelCase.
@@ -170,6 +171,8 @@ contract! {
             -> Vec<ChecklistItem> => ropa::checklist_set;
         /// Writes the RoPA to `path`; returns how many activities it holds.
         fn ropa_export(format: Format, path: String) -> usize => ropa::export;
+        /// Writes the RoPA into Downloads (a new file, never over an earlier one).
+        fn ropa_export_to_downloads(format: Format) -> Exported => ropa::export_to_downloads;
         /// Checks the key against Stripe and stores it in the keychain.
         fn stripe_set_key(id: i64, key: String) -> KeySet => stripe::set_key;
         /// Probes each permission the workflows need with the stored key.

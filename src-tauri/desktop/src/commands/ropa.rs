@@ -1,9 +1,12 @@
 //! The Reports screen: the RoPA preview and edits, the checklist, gaps, exports.
 
+use serde::Serialize;
 use tauri::{AppHandle, Manager};
+use ts_rs::TS;
 
 use crate::state::AppState;
-use privacy_desk_core::error::Result;
+use privacy_desk_core::error::{Error, Result};
+use privacy_desk_core::files;
 use privacy_desk_core::ropa::{
     self, ActivityFields, ChecklistItem, Format, ProcessingActivity, ProcessorDetails, Ropa,
     RopaProcessor,
@@ -49,4 +52,28 @@ pub async fn export(app: AppHandle, format: Format, path: String) -> Result<usiz
     let state = app.state::<AppState>();
     let path = state.destinations.file(&path)?;
     Ok(ropa::export(&state.ctx, format, &path)?.activities.len())
+}
+
+/// A RoPA written into Downloads.
+#[derive(Debug, Serialize, TS)]
+pub struct Exported {
+    pub path: String,
+    pub activities: usize,
+}
+
+/// Writes the RoPA into the Downloads folder as `ropa-YYYY-MM-DD.EXT` (with ` (2)`… when that
+/// name is taken): the one-click export, no dialog.
+pub async fn export_to_downloads(app: AppHandle, format: Format) -> Result<Exported> {
+    let state = app.state::<AppState>();
+    let dir = files::downloads_dir()?;
+    let stem = format!("ropa-{}", chrono::Local::now().format("%Y-%m-%d"));
+    let path = files::free_name(&dir, &stem, format.extension()).ok_or_else(|| {
+        Error::invalid("Downloads already holds 999 exports of today: save it elsewhere".to_owned())
+    })?;
+    let path = state.destinations.file(&path.to_string_lossy())?;
+    let activities = ropa::export(&state.ctx, format, &path)?.activities.len();
+    Ok(Exported {
+        path: path.display().to_string(),
+        activities,
+    })
 }

@@ -19,6 +19,7 @@ import type { Dashboard } from "./Dashboard";
 import type { Delivery } from "./Delivery";
 import type { ErasureMethod } from "./ErasureMethod";
 import type { ErasureResult } from "./ErasureResult";
+import type { Exported } from "./Exported";
 import type { Format } from "./Format";
 import type { JobsReport } from "./JobsReport";
 import type { KeySet } from "./KeySet";
@@ -76,6 +77,7 @@ export const COMMANDS = {
   ropaProcessorSave: { name: "ropa_processor_save", args: ["processorId", "details"] },
   ropaChecklistSet: { name: "ropa_checklist_set", args: ["key", "doneOn", "evidence"] },
   ropaExport: { name: "ropa_export", args: ["format", "path"] },
+  ropaExportToDownloads: { name: "ropa_export_to_downloads", args: ["format"] },
   stripeSetKey: { name: "stripe_set_key", args: ["id", "key"] },
   stripeCheck: { name: "stripe_check", args: ["id"] },
   stripeErasureMethod: { name: "stripe_erasure_method", args: ["id"] },
@@ -162,6 +164,8 @@ export function commands(invoke: Invoke) {
     ropaChecklistSet: (key: string, doneOn: string | null, evidence: string): Promise<Array<ChecklistItem>> => invoke("ropa_checklist_set", { key, doneOn, evidence }),
     /** Writes the RoPA to `path`; returns how many activities it holds. */
     ropaExport: (format: Format, path: string): Promise<number> => invoke("ropa_export", { format, path }),
+    /** Writes the RoPA into Downloads (a new file, never over an earlier one). */
+    ropaExportToDownloads: (format: Format): Promise<Exported> => invoke("ropa_export_to_downloads", { format }),
     /** Checks the key against Stripe and stores it in the keychain. */
     stripeSetKey: (id: number, key: string): Promise<KeySet> => invoke("stripe_set_key", { id, key }),
     /** Probes each permission the workflows need with the stored key. */
