@@ -63,7 +63,7 @@ describe('dashboard: background work', () => {
   })
 
   it('says per Stripe processor how many events wait for an API key, with a way to add one', async () => {
-    const fix = 'add a Stripe restricted key with read access to Customers and Events (Processors → Stripe setup, or `privacy-desk stripe set-key`)'
+    const fix = "add a Stripe restricted key with read access to Customers and Events on the processor's page (Processors → the processor → Restricted API key)"
     const backend = createMockBackend({
       ...processorFixtures([stripeProcessor(1), stripeProcessor(2, { name: 'Stripe EU' })]),
       jobsReport: jobsReport({}, [{ processor_id: 2, thin_events: 3, unknown_customers: 2, fix }]),
