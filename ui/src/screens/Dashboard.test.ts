@@ -74,7 +74,7 @@ describe('dashboard: background work', () => {
     expect(text(notice)).toContain('Stripe EU: 5 events wait for a Stripe API key')
     expect(text(notice)).toContain('3 thin events to fetch, 2 customers to look up')
     expect(text(notice)).toContain(`— ${fix}`)
-    expect(notice?.querySelector('a')?.getAttribute('href')).toBe('#/processors/2/setup')
+    expect(notice?.querySelector('a')?.getAttribute('href')).toBe('#/processors/2')
     expect(view.$('[data-waiting-for="1"]')).toBeNull()
   })
 

@@ -33,6 +33,8 @@ pub struct Processor {
     pub last_event_at: Option<String>,
     /// When it was removed: its events stay in the log, its URL is refused.
     pub removed_at: Option<String>,
+    /// A Stripe processor's restricted API key is in the keychain.
+    pub api_key_stored: bool,
 }
 
 /// Adds a Stripe processor with a fresh endpoint id and token. The signing secret can be
@@ -292,6 +294,9 @@ fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
             "awaiting_first_event"
         },
         last_event_at: r.last_event_at.map(to_rfc3339),
+        api_key_stored: r.kind == ProcessorKind::Stripe
+            && r.removed_at.is_none()
+            && ctx.keychain.get(r.id, SecretKind::ApiKey)?.is_some(),
         removed_at: r.removed_at.map(to_rfc3339),
     })
 }

@@ -10,4 +10,8 @@ status: "awaiting_first_event" | "interconnected" | "removed", last_event_at: st
 /**
  * When it was removed: its events stay in the log, its URL is refused.
  */
-removed_at: string | null, };
+removed_at: string | null, 
+/**
+ * A Stripe processor's restricted API key is in the keychain.
+ */
+api_key_stored: boolean, };
