@@ -183,7 +183,10 @@ fn a_removed_processor_keeps_its_events_and_its_url_is_refused() {
     let out = cli(dir.path(), &["processor", "remove", &id_s], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
-    assert_eq!(cli_json(dir.path(), &["processor", "list"], None)[0]["id"], id);
+    assert_eq!(
+        cli_json(dir.path(), &["processor", "list"], None)[0]["id"],
+        id
+    );
 
     let removed = cli_json(dir.path(), &["processor", "remove", &id_s, "--yes"], None);
     assert_eq!(removed["processor"]["status"], "removed");
@@ -192,7 +195,10 @@ fn a_removed_processor_keeps_its_events_and_its_url_is_refused() {
         Value::Null,
         "no webhook was registered at Stripe"
     );
-    assert_eq!(cli_json(dir.path(), &["processor", "list"], None), json!([]));
+    assert_eq!(
+        cli_json(dir.path(), &["processor", "list"], None),
+        json!([])
+    );
     assert_eq!(
         cli_json(dir.path(), &["processor", "removed"], None)[0]["id"],
         id

@@ -433,8 +433,14 @@ mod tests {
         let removed = remove(&ctx, p.id).unwrap();
         assert_eq!(removed.status, "removed");
         assert!(removed.removed_at.is_some());
-        assert_eq!(removed.name, "Stripe (shop)", "the name stays for the history");
-        assert_eq!(removed.webhook_url, None, "a removed processor has no URL to give");
+        assert_eq!(
+            removed.name, "Stripe (shop)",
+            "the name stays for the history"
+        );
+        assert_eq!(
+            removed.webhook_url, None,
+            "a removed processor has no URL to give"
+        );
         // The receiver finds no endpoint for its URL any more.
         assert!(endpoint(&ctx, &eid).unwrap().is_none());
         // Its secrets are gone from the keychain; its events stay.

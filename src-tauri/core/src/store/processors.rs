@@ -110,7 +110,9 @@ pub fn insert(conn: &Connection, p: &NewProcessor) -> Result<i64> {
 
 /// The active processors (not removed).
 pub fn list(conn: &Connection) -> Result<Vec<ProcessorRow>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.removed_at IS NULL ORDER BY p.id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.removed_at IS NULL ORDER BY p.id"
+    ))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -3,9 +3,9 @@ use tauri::{AppHandle, Manager};
 use crate::state::AppState;
 use privacy_desk_core::domain::deliveries::{self, Delivery};
 use privacy_desk_core::domain::processors::{self, Processor};
-use privacy_desk_core::stripe_sync::{self, Removed};
 use privacy_desk_core::error::Result;
 use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::stripe_sync::{self, Removed};
 use privacy_desk_core::webhook::WebhookConfig;
 
 pub async fn list(app: AppHandle) -> Result<Vec<Processor>> {
