@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod crosscheck;
 mod dsr;
+mod dsr_review;
 mod dsr_steps;
 mod fixtures;
 mod hostile;

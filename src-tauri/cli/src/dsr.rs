@@ -8,6 +8,7 @@ use super::output::{self, opt, table};
 use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
 use privacy_desk_core::jobs::{self, Job};
+use privacy_desk_core::requests::access::review;
 use privacy_desk_core::requests::{self, access, erasure, Kind, Regime};
 use privacy_desk_core::time::count_of;
 
@@ -74,6 +75,41 @@ pub enum DsrCmd {
         /// line without a verified identity.
         #[arg(long, value_name = "TEXT")]
         unverified_reason: Option<String>,
+    },
+    /// The access package built, for review before it is released: every record by category
+    /// with its id (what `dsr withhold` names), and what is withheld.
+    Review { id: i64 },
+    /// Withhold a record of the access package, or one of its fields, from the release (GDPR
+    /// Art. 15(4)); recorded in the audit trail with the ids and the ground, never the values.
+    Withhold {
+        id: i64,
+        /// The record, as `dsr review` names it (e.g. activity:evt_…).
+        #[arg(long)]
+        record: String,
+        /// Only this field of the record (e.g. personal_data.name).
+        #[arg(long)]
+        field: Option<String>,
+        /// other_person (another person's data), legal_privilege, or other (with --text).
+        #[arg(long)]
+        ground: String,
+        /// The reason in words (required with --ground other; the cover letter gives it).
+        #[arg(long, value_name = "TEXT")]
+        text: Option<String>,
+    },
+    /// Take back a withholding before the release.
+    Unwithhold {
+        id: i64,
+        #[arg(long)]
+        record: String,
+        #[arg(long)]
+        field: Option<String>,
+    },
+    /// Release the reviewed access package: rebuilt without what is withheld, into DIR
+    /// (default: where it was built, replacing it).
+    Release {
+        id: i64,
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Record that a blocked item of the erasure plan was resolved at Stripe by hand (an
     /// invoice voided, a subscription cancelled, the customer deleted in the dashboard while
@@ -163,6 +199,47 @@ fn print_plan(p: &erasure::Plan) {
         println!(
             "blocked: resolve the blocked items (at Stripe; then `privacy-desk dsr resolve ID \
              --target T --note TEXT` records what you did), then plan again"
+        );
+    }
+}
+
+fn print_review(r: &review::Review) {
+    if !r.state.built {
+        println!("no access package built yet: `privacy-desk dsr access ID --out DIR` builds it");
+        return;
+    }
+    println!("{}", opt(&r.path));
+    match &r.released_at {
+        Some(at) => println!("released {at}"),
+        None => println!("not released yet: review, withhold what must be, then `dsr release`"),
+    }
+    let mut rows = Vec::new();
+    for c in &r.categories {
+        for rec in &c.records {
+            let withheld = if rec.withheld {
+                "withheld".to_owned()
+            } else if rec.withheld_fields.is_empty() {
+                String::new()
+            } else {
+                format!("fields withheld: {}", rec.withheld_fields.join(", "))
+            };
+            rows.push(vec![c.name.clone(), rec.id.clone(), withheld]);
+        }
+    }
+    table(&["category", "record", "withheld"], rows);
+    for w in &r.withheld {
+        println!(
+            "withheld {}{}: {}{}",
+            w.record_id,
+            w.field
+                .as_ref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default(),
+            w.ground_label,
+            w.text
+                .as_ref()
+                .map(|t| format!(" — {t}"))
+                .unwrap_or_default()
         );
     }
 }
@@ -276,6 +353,51 @@ pub fn run(ctx: &Context, cmd: DsrCmd, json: bool) -> Result<()> {
                 }
                 _ => {}
             }
+            Ok(())
+        }
+        DsrCmd::Review { id } => {
+            let r = review::review(ctx, id)?;
+            if json {
+                return output::json(&r);
+            }
+            print_review(&r);
+            Ok(())
+        }
+        DsrCmd::Withhold {
+            id,
+            record,
+            field,
+            ground,
+            text,
+        } => {
+            let r = review::withhold(ctx, id, &record, field.as_deref(), &ground, text.as_deref())?;
+            if json {
+                return output::json(&r);
+            }
+            println!(
+                "{record}{}: withheld",
+                field.map(|f| format!(" ({f})")).unwrap_or_default()
+            );
+            Ok(())
+        }
+        DsrCmd::Unwithhold { id, record, field } => {
+            let r = review::unwithhold(ctx, id, &record, field.as_deref())?;
+            if json {
+                return output::json(&r);
+            }
+            println!(
+                "{record}{}: no longer withheld",
+                field.map(|f| format!(" ({f})")).unwrap_or_default()
+            );
+            Ok(())
+        }
+        DsrCmd::Release { id, out } => {
+            let p = review::release(ctx, id, out.as_deref())?;
+            if json {
+                return output::json(&p);
+            }
+            println!("{}", p.path);
+            println!("sha256 {}", p.sha256);
             Ok(())
         }
         DsrCmd::Erase { id, plan, yes } => {

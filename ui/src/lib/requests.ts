@@ -4,6 +4,7 @@
 // regime's deadline in words (`requestRegimes`).
 
 import type { Tone } from './format'
+import { reviewStepNote } from './review'
 import type { AuditEntry, Plan, PlanItem, Request, StepKey } from './types'
 
 export const KINDS = [
@@ -245,6 +246,10 @@ export function stepNote(e: Pick<AuditEntry, 'action' | 'details'>): string | nu
       const what = target ? targetLabel(target) : 'Blocked item'
       return note ? `${what} resolved at Stripe: ${note}` : `${what} resolved at Stripe`
     }
+    case 'access.withheld':
+    case 'access.unwithheld':
+    case 'access.released':
+      return reviewStepNote(e)
     default:
       return reason ?? note
   }

@@ -4,6 +4,7 @@
 
 import type { BackendError } from '../lib/backend'
 import type {
+  AccessReview,
   Activity,
   ActivityPage,
   ActivityQuery,
@@ -320,6 +321,28 @@ export function processorFixtures(list: Processor[] = [], over: Partial<Dashboar
   }
 }
 
+/** An access request's review before any package is built (or one as the test states it). */
+export function accessReview(id: number, over: Partial<AccessReview> = {}): AccessReview {
+  return {
+    request_id: id,
+    state: { built: false, released: false, withheld: 0 },
+    path: null,
+    sha256: null,
+    built_at: null,
+    released_at: null,
+    stripe: null,
+    files: [],
+    categories: [],
+    withheld: [],
+    grounds: [
+      { value: 'other_person', label: "Another person's data (Art. 15(4))", needs_text: false },
+      { value: 'legal_privilege', label: 'Legal privilege', needs_text: false },
+      { value: 'other', label: 'Another reason (say which)', needs_text: true },
+    ],
+    ...over,
+  }
+}
+
 /** What an app with nothing in it answers. */
 export function defaultFixtures(): Fixtures {
   const { list: _list, ...processors } = processorFixtures([])
@@ -360,6 +383,7 @@ export function defaultFixtures(): Fixtures {
       { value: 'ccpa', label: 'CCPA', period: 'the CCPA period (fixture)' },
     ],
     auditList: [],
+    accessReview: (id) => accessReview(id),
     financialRetentionGet: retentionSettings(),
     jobsReport: jobsReport(),
   }

@@ -5,7 +5,6 @@
 //! category, an HTML summary with a cover letter, and `manifest.json` with the SHA-256 of every
 //! other file. Works offline with the local data, and says so.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -25,6 +24,8 @@ use crate::store::requests as q;
 use crate::stripe::client::{Client, StripeError};
 use crate::time::{now_ms, to_rfc3339};
 
+mod render;
+pub mod review;
 mod summary;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -59,11 +60,32 @@ pub struct Progress {
 }
 
 /// One category: records as JSON objects.
+#[derive(Clone)]
 struct Category {
     name: &'static str,
     title: &'static str,
     records: Vec<Value>,
 }
+
+/// The categories, in the package's order: file name stem and title.
+const CATEGORIES: &[(&str, &str)] = &[
+    ("profile", "Profile"),
+    ("email_history", "Email addresses"),
+    (
+        "activity",
+        "Processing activity (events received from processors)",
+    ),
+    ("requests", "Your requests to us"),
+    ("stripe_customer", "Stripe: customer record"),
+    ("stripe_charges", "Stripe: charges"),
+    ("stripe_payment_intents", "Stripe: payment intents"),
+    ("stripe_invoices", "Stripe: invoices"),
+    ("stripe_subscriptions", "Stripe: subscriptions"),
+    (
+        "stripe_payment_methods",
+        "Stripe: payment methods (brand and last 4 digits only)",
+    ),
+];
 
 /// Keys dropped from Stripe objects: secrets, card details, links that grant access.
 const DROP: &[&str] = &[
@@ -219,58 +241,14 @@ pub fn build(
     let requests = ctx.db.read(|c| q::by_subject_hash(c, &r.subject_hash))?;
     let today = chrono::Utc::now().date_naive();
 
-    let mut cats = vec![
-        Category {
-            name: "profile",
-            title: "Profile",
+    let mut cats: Vec<Category> = CATEGORIES
+        .iter()
+        .map(|&(name, title)| Category {
+            name,
+            title,
             records: vec![],
-        },
-        Category {
-            name: "email_history",
-            title: "Email addresses",
-            records: vec![],
-        },
-        Category {
-            name: "activity",
-            title: "Processing activity (events received from processors)",
-            records: vec![],
-        },
-        Category {
-            name: "requests",
-            title: "Your requests to us",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_customer",
-            title: "Stripe: customer record",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_charges",
-            title: "Stripe: charges",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_payment_intents",
-            title: "Stripe: payment intents",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_invoices",
-            title: "Stripe: invoices",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_subscriptions",
-            title: "Stripe: subscriptions",
-            records: vec![],
-        },
-        Category {
-            name: "stripe_payment_methods",
-            title: "Stripe: payment methods (brand and last 4 digits only)",
-            records: vec![],
-        },
-    ];
+        })
+        .collect();
     if let Some(s) = &g.subject {
         cats[0].records.push(json!({
             "email": s.email,
@@ -373,83 +351,28 @@ pub fn build(
 
     step("files", 2);
     let generated = to_rfc3339(now_ms());
-    let mut files: Vec<(String, Vec<u8>, Option<u64>)> = Vec::new();
-    for c in &cats {
-        if c.name.starts_with("stripe_") && c.records.is_empty() && stripe != "live" {
-            continue;
-        }
-        let json = serde_json::to_vec_pretty(&c.records).expect("JSON serialises");
-        files.push((
-            format!("{}.json", c.name),
-            json,
-            Some(c.records.len() as u64),
-        ));
-        files.push((
-            format!("{}.csv", c.name),
-            to_csv(&c.records),
-            Some(c.records.len() as u64),
-        ));
-    }
     let org = crate::domain::settings::get(ctx)?.org;
-    let regime = Regime::parse(&r.regime)?;
-    let html = summary::Summary {
-        org: &org,
-        email: &email,
-        id,
-        regime,
-        received: &to_rfc3339(r.received_at),
-        generated: &generated,
-        cats: &cats,
-        note: stripe_note.as_deref(),
-    }
-    .to_html();
-    files.push(("summary.html".into(), html.into_bytes(), None));
-    let manifest_files: Vec<ManifestFile> = files
-        .iter()
-        .map(|(n, b, rec)| ManifestFile {
-            name: n.clone(),
-            sha256: sha256_hex(b),
-            bytes: b.len() as u64,
-            records: *rec,
-        })
-        .collect();
-    let manifest = json!({
-        "request_id": id,
-        "regime": r.regime,
-        "generated_at": generated,
-        "stripe": stripe,
-        "offline": stripe == "offline",
-        "note": stripe_note,
-        "controller": org.name,
-        "files": manifest_files,
-    });
-    files.push((
-        "manifest.json".into(),
-        serde_json::to_vec_pretty(&manifest).expect("JSON serialises"),
-        None,
-    ));
+    let (files, manifest_files) = render::files(
+        &cats,
+        render::Meta {
+            id,
+            org: &org,
+            email: &email,
+            regime: Regime::parse(&r.regime)?,
+            regime_code: &r.regime,
+            received: &to_rfc3339(r.received_at),
+            generated: &generated,
+            letter_date: &generated,
+            stripe: &stripe,
+            note: stripe_note.as_deref(),
+            withheld: None,
+            manifest_extra: Map::new(),
+        },
+    );
 
     step("zip", 3);
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| Error::Io(format!("cannot create {}: {e}", out_dir.display())))?;
     let path = out_dir.join(format!("access-request-{id}.zip"));
-    let io = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    crate::files::write_private(&path, |f| {
-        let mut z = zip::ZipWriter::new(f);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(0o600);
-        for (name, bytes, _) in &files {
-            z.start_file(format!("access-request-{id}/{name}"), opts)
-                .map_err(|e| Error::Io(format!("cannot write the package: {e}")))?;
-            z.write_all(bytes).map_err(io)?;
-        }
-        z.finish()
-            .map_err(|e| Error::Io(format!("cannot write the package: {e}")))?;
-        Ok(())
-    })?;
-    let bytes = std::fs::read(&path).map_err(io)?;
-    let sha = sha256_hex(&bytes);
+    let sha = render::write_zip(&path, id, &files)?;
 
     let key = ctx.keychain.hash_key()?;
     let e = Entry::new(audit::SYSTEM, "access.package_created")
@@ -457,9 +380,13 @@ pub fn build(
         .subject(&r.subject_hash)
         .details(json!({ "sha256": sha, "files": files.len(), "stripe": stripe }));
     let r2 = r.clone();
+    let (written, sha2) = (path.display().to_string(), sha.clone());
     ctx.db.write(move |c| {
         let now = now_ms();
         start_work(c, &r2, now)?;
+        // The package waits for its review (`review.rs`) before it is released.
+        let dropped = foreign_objects_dropped as i64;
+        crate::store::access_review::set_built(c, id, &written, &sha2, dropped, now)?;
         audit::append(c, &key, &e, now)?;
         Ok(())
     })?;

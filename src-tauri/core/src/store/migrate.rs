@@ -59,6 +59,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0013_processor_removed",
         include_str!("../../../../migrations/0013_processor_removed.sql"),
     ),
+    (
+        "0014_access_review",
+        include_str!("../../../../migrations/0014_access_review.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.

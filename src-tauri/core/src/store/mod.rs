@@ -42,6 +42,7 @@ macro_rules! text_enum {
     };
 }
 
+pub mod access_review;
 pub mod audit;
 pub mod deliveries;
 pub mod events;

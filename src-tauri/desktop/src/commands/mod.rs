@@ -34,6 +34,7 @@ use privacy_desk_core::domain::settings::Settings;
 use privacy_desk_core::domain::subjects::{Subject, SubjectPage};
 use privacy_desk_core::error::Result;
 use privacy_desk_core::jobs::JobsReport;
+use privacy_desk_core::requests::access::review::Review as AccessReview;
 use privacy_desk_core::requests::access::{AccessPackage, Progress as AccessProgress};
 use privacy_desk_core::requests::erasure::{ErasureResult, Plan, Receipt};
 use privacy_desk_core::requests::{Request, RequestPage};
@@ -237,6 +238,19 @@ contract! {
         /// (`identity_override_needed`) it needs `unverified_reason` (else `reason_required`).
         fn access_package(id: i64, dir: Option<String>, unverified_reason: Option<String>)
             -> AccessPackage => requests::access_package;
+        /// The package built, for review before it is released: every file, every record by
+        /// category (with its id) and what is withheld.
+        fn access_review(id: i64) -> AccessReview => requests::access_review;
+        /// Withholds a record of the package (or its `field`) on `ground` (`other_person`,
+        /// `legal_privilege`, or `other` with `text`); refused once released.
+        fn access_withhold(id: i64, record_id: String, field: Option<String>, ground: String,
+            text: Option<String>) -> AccessReview => requests::access_withhold;
+        fn access_unwithhold(id: i64, record_id: String, field: Option<String>)
+            -> AccessReview => requests::access_unwithhold;
+        /// Releases the package: rebuilt without what is withheld, into the folder `dir` (the
+        /// folder dialog's answer; null: where it was built, replacing it).
+        fn access_release(id: i64, dir: Option<String>) -> AccessPackage
+            => requests::access_release;
         fn audit_list(request_id: Option<i64>) -> Vec<AuditEntry> => requests::audit_list;
         fn audit_verify() -> AuditCheck => requests::audit_verify;
         fn financial_retention_get() -> RetentionSettings => requests::financial_retention_get;

@@ -10,6 +10,7 @@ use super::{blocking, ACCESS_PROGRESS};
 use privacy_desk_core::audit::{self, AuditCheck, AuditEntry};
 use privacy_desk_core::domain::settings::{self, FinancialRetention, FINANCIAL_RETENTION_PRESETS};
 use privacy_desk_core::error::Result;
+use privacy_desk_core::requests::access::review::{self, Review};
 use privacy_desk_core::requests::access::{self, AccessPackage};
 use privacy_desk_core::requests::erasure::{self, ErasureResult, Plan, Receipt};
 use privacy_desk_core::requests::{self, Kind, NewRequest, Regime, Request, RequestPage};
@@ -133,6 +134,52 @@ pub async fn access_package(
         access::build(&s.ctx, id, &dir, &mut |p| {
             ACCESS_PROGRESS.emit(&emitter, &p);
         })
+    })
+    .await
+}
+
+pub async fn access_review(app: AppHandle, id: i64) -> Result<Review> {
+    blocking(app, move |s| review::review(&s.ctx, id)).await
+}
+
+pub async fn access_withhold(
+    app: AppHandle,
+    id: i64,
+    record_id: String,
+    field: Option<String>,
+    ground: String,
+    text: Option<String>,
+) -> Result<Review> {
+    blocking(app, move |s| {
+        review::withhold(
+            &s.ctx,
+            id,
+            &record_id,
+            field.as_deref(),
+            &ground,
+            text.as_deref(),
+        )
+    })
+    .await
+}
+
+pub async fn access_unwithhold(
+    app: AppHandle,
+    id: i64,
+    record_id: String,
+    field: Option<String>,
+) -> Result<Review> {
+    blocking(app, move |s| {
+        review::unwithhold(&s.ctx, id, &record_id, field.as_deref())
+    })
+    .await
+}
+
+/// Releases the package into `dir` (the folder dialog's answer), or where it was built.
+pub async fn access_release(app: AppHandle, id: i64, dir: Option<String>) -> Result<AccessPackage> {
+    blocking(app, move |s| {
+        let dir = dir.map(|d| s.destinations.folder(&d)).transpose()?;
+        review::release(&s.ctx, id, dir.as_deref())
     })
     .await
 }

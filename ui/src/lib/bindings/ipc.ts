@@ -2,6 +2,7 @@
 // by src-tauri/desktop/src/bindings.rs. Do not edit: `make bindings` rewrites it.
 
 import type { AccessPackage } from "./AccessPackage";
+import type { AccessReview } from "./AccessReview";
 import type { ActivityDetail } from "./ActivityDetail";
 import type { ActivityFields } from "./ActivityFields";
 import type { ActivityPage } from "./ActivityPage";
@@ -109,6 +110,10 @@ export const COMMANDS = {
   erasureExecute: { name: "erasure_execute", args: ["id"] },
   erasureReceipt: { name: "erasure_receipt", args: ["id", "path"] },
   accessPackage: { name: "access_package", args: ["id", "dir", "unverifiedReason"] },
+  accessReview: { name: "access_review", args: ["id"] },
+  accessWithhold: { name: "access_withhold", args: ["id", "recordId", "field", "ground", "text"] },
+  accessUnwithhold: { name: "access_unwithhold", args: ["id", "recordId", "field"] },
+  accessRelease: { name: "access_release", args: ["id", "dir"] },
   auditList: { name: "audit_list", args: ["requestId"] },
   auditVerify: { name: "audit_verify", args: [] },
   financialRetentionGet: { name: "financial_retention_get", args: [] },
@@ -240,6 +245,22 @@ export function commands(invoke: Invoke) {
      * (`identity_override_needed`) it needs `unverified_reason` (else `reason_required`).
      */
     accessPackage: (id: number, dir: string | null, unverifiedReason: string | null): Promise<AccessPackage> => invoke("access_package", { id, dir, unverifiedReason }),
+    /**
+     * The package built, for review before it is released: every file, every record by
+     * category (with its id) and what is withheld.
+     */
+    accessReview: (id: number): Promise<AccessReview> => invoke("access_review", { id }),
+    /**
+     * Withholds a record of the package (or its `field`) on `ground` (`other_person`,
+     * `legal_privilege`, or `other` with `text`); refused once released.
+     */
+    accessWithhold: (id: number, recordId: string, field: string | null, ground: string, text: string | null): Promise<AccessReview> => invoke("access_withhold", { id, recordId, field, ground, text }),
+    accessUnwithhold: (id: number, recordId: string, field: string | null): Promise<AccessReview> => invoke("access_unwithhold", { id, recordId, field }),
+    /**
+     * Releases the package: rebuilt without what is withheld, into the folder `dir` (the
+     * folder dialog's answer; null: where it was built, replacing it).
+     */
+    accessRelease: (id: number, dir: string | null): Promise<AccessPackage> => invoke("access_release", { id, dir }),
     auditList: (requestId: number | null): Promise<Array<AuditEntry>> => invoke("audit_list", { requestId }),
     auditVerify: (): Promise<AuditCheck> => invoke("audit_verify", {}),
     financialRetentionGet: (): Promise<RetentionSettings> => invoke("financial_retention_get", {}),

@@ -6,6 +6,8 @@ use askama::Template;
 use super::Category;
 use crate::domain::settings::OrgProfile;
 use crate::requests::Regime;
+use crate::store::access_review::Ground;
+use crate::time::count_of;
 
 #[derive(Template)]
 #[template(path = "access_summary.html")]
@@ -20,6 +22,101 @@ pub(super) struct Summary<'a> {
     pub cats: &'a [Category],
     /// Why the package holds local data only (Stripe unreachable or not configured).
     pub note: Option<&'a str>,
+    /// What was withheld from the package, and why (`review.rs`).
+    pub withheld: Option<&'a WithheldNote>,
+}
+
+/// What the cover letter says was withheld: how much, and why, in the data subject's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WithheldNote {
+    /// Whole records left out.
+    pub records: usize,
+    /// Single fields left out of records that are in the package.
+    pub fields: usize,
+    /// One line per reason: how much (`2 records and 1 detail`) and why.
+    pub reasons: Vec<(String, String)>,
+}
+
+/// How much was withheld, in words: `2 records`, `1 detail of a record`, `2 records and 1
+/// detail of another record`.
+fn amount(records: usize, fields: usize) -> String {
+    let r = count_of(records as i128, "record", "records");
+    match (records, fields) {
+        (_, 0) => r,
+        (0, _) => count_of(fields as i128, "detail of a record", "details of records"),
+        _ => format!(
+            "{r} and {}",
+            count_of(
+                fields as i128,
+                "detail of another record",
+                "details of other records"
+            )
+        ),
+    }
+}
+
+/// Why something was withheld, in plain words for the data subject.
+fn why(regime: Regime, ground: Ground, text: Option<&str>) -> String {
+    match (ground, regime) {
+        (Ground::OtherPerson, Regime::Ccpa) => {
+            "it would disclose personal information about other people".into()
+        }
+        (Ground::OtherPerson, _) => format!(
+            "it would disclose personal data about other people, whose rights and freedoms the \
+             law also protects (Article 15(4) of the {})",
+            regime.label()
+        ),
+        (Ground::LegalPrivilege, _) => "it is protected by legal professional privilege".into(),
+        (Ground::Other, _) => text
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('.')
+            .to_owned(),
+    }
+}
+
+impl WithheldNote {
+    /// The note for what was withheld: each item's ground, its free text, and whether it is a
+    /// whole record (`false`) or a field (`true`). `None` when nothing was.
+    pub(crate) fn new(regime: Regime, items: &[(Ground, Option<&str>, bool)]) -> Option<Self> {
+        if items.is_empty() {
+            return None;
+        }
+        // One line per ground (per text, for `other`), in the order of Ground::ALL.
+        let mut groups: Vec<(Ground, String, usize, usize)> = Vec::new();
+        for &(ground, text, field) in items {
+            let key = match ground {
+                Ground::Other => text.unwrap_or_default().trim().to_owned(),
+                _ => String::new(),
+            };
+            let i = match groups.iter().position(|g| g.0 == ground && g.1 == key) {
+                Some(i) => i,
+                None => {
+                    groups.push((ground, key, 0, 0));
+                    groups.len() - 1
+                }
+            };
+            if field {
+                groups[i].3 += 1;
+            } else {
+                groups[i].2 += 1;
+            }
+        }
+        groups.sort_by_key(|g| g.0);
+        Some(WithheldNote {
+            records: items.iter().filter(|i| !i.2).count(),
+            fields: items.iter().filter(|i| i.2).count(),
+            reasons: groups
+                .into_iter()
+                .map(|(ground, text, r, f)| (amount(r, f), why(regime, ground, Some(&text))))
+                .collect(),
+        })
+    }
+
+    /// How much was withheld in all, in words.
+    pub(crate) fn total(&self) -> String {
+        amount(self.records, self.fields)
+    }
 }
 
 impl Summary<'_> {
@@ -89,6 +186,7 @@ mod tests {
             generated: "2026-01-05T09:00:00Z",
             cats: &cats(),
             note,
+            withheld: None,
         }
         .to_html()
     }
@@ -155,5 +253,34 @@ mod tests {
         assert_eq!(html.matches(HOSTILE_ESCAPED).count(), 8, "{html}");
         // charset, the table's border and the note's class.
         assert_escaped(&html, 3);
+    }
+
+    #[test]
+    fn the_withheld_note_counts_records_and_details_per_ground() {
+        let n = WithheldNote::new(
+            Regime::Ccpa,
+            &[
+                (Ground::Other, Some("an ongoing investigation."), false),
+                (Ground::OtherPerson, None, true),
+                (Ground::OtherPerson, None, false),
+                (Ground::OtherPerson, None, false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(n.total(), "3 records and 1 detail of another record");
+        assert_eq!(
+            n.reasons,
+            [
+                (
+                    "2 records and 1 detail of another record".to_owned(),
+                    "it would disclose personal information about other people".to_owned()
+                ),
+                ("1 record".to_owned(), "an ongoing investigation".to_owned()),
+            ]
+        );
+        assert_eq!(WithheldNote::new(Regime::Gdpr, &[]), None);
+        let uk = WithheldNote::new(Regime::UkGdpr, &[(Ground::OtherPerson, None, true)]).unwrap();
+        assert_eq!(uk.total(), "1 detail of a record");
+        assert!(uk.reasons[0].1.ends_with("(Article 15(4) of the UK GDPR)"));
     }
 }

@@ -88,6 +88,7 @@ pub(super) fn erase_local(
             }
             q::forget_email(c, &hash2, now)?;
             q::rewrite_free_text(c, &hash2, |t| scrub(t), now)?;
+            crate::store::access_review::rewrite_free_text(c, &hash2, |t| scrub(t))?;
             q::save_run_state(c, id, &text, now)?;
             audit::append(c, &k, &e, now)?;
             Ok(())
