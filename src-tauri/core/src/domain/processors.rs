@@ -177,11 +177,7 @@ pub fn remove(ctx: &Context, id: i64) -> Result<Processor> {
     let p = active_row(ctx, id)?;
     let key = ctx.keychain.hash_key()?;
     ctx.db.write(move |c| {
-        let events: i64 = c.query_row(
-            "SELECT count(*) FROM events WHERE processor_id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
+        let events = q::event_count(c, id)?;
         if !q::mark_removed(c, id, now_ms())? {
             return Err(Error::invalid(format!("processor {id} is already removed")));
         }
@@ -451,17 +447,7 @@ mod tests {
         ] {
             assert!(ctx.keychain.get(p.id, kind).unwrap().is_none(), "{kind:?}");
         }
-        let n: i64 = ctx
-            .db
-            .read(|c| {
-                Ok(c.query_row(
-                    "SELECT count(*) FROM events WHERE processor_id = ?1",
-                    [p.id],
-                    |r| r.get(0),
-                )?)
-            })
-            .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(ctx.db.read(|c| q::event_count(c, p.id)).unwrap(), 1);
         // Listed apart from the active ones.
         let active: Vec<i64> = list(&ctx).unwrap().iter().map(|p| p.id).collect();
         assert_eq!(active, vec![kept.id]);

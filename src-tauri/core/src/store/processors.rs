@@ -126,6 +126,15 @@ pub(crate) fn list_removed(conn: &Connection) -> Result<Vec<ProcessorRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// How many events of the processor the log holds.
+pub(crate) fn event_count(conn: &Connection, id: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM events WHERE processor_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Marks an active processor removed and clears its token hash (its URL is refused from now
 /// on). Returns whether it was active.
 pub(crate) fn mark_removed(conn: &Connection, id: i64, now: i64) -> Result<bool> {
