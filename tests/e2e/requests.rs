@@ -22,8 +22,8 @@ use crate::webdriver::Session;
 use fake_stripe::{FakeStripe, KEY};
 
 const OLD_EMAIL: &str = "alice.martin@example.com";
-const EMAIL: &str = "a.martin@example.net";
-const NAME: &str = "Alice Martin";
+pub(crate) const EMAIL: &str = "a.martin@example.net";
+pub(crate) const NAME: &str = "Alice Martin";
 const CUS: &str = "cus_STbDroNzejhEGQ";
 
 #[test]
@@ -451,7 +451,7 @@ fn primary_buttons(s: &Session) -> Vec<String> {
 }
 
 /// Scrolls the first element matching `css` to the middle of the window (for a screenshot).
-fn scroll_into_view(s: &Session, css: &str) {
+pub(crate) fn scroll_into_view(s: &Session, css: &str) {
     s.execute(
         "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
         json!([css]),
@@ -512,7 +512,7 @@ fn plan_rows(plan: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn alice_event_ids() -> BTreeSet<String> {
+pub(crate) fn alice_event_ids() -> BTreeSet<String> {
     support::fixtures()
         .iter()
         .filter(|f| {
@@ -530,7 +530,7 @@ fn alice_event_ids() -> BTreeSet<String> {
         .collect()
 }
 
-fn subject_emails(dir: &Path) -> BTreeSet<String> {
+pub(crate) fn subject_emails(dir: &Path) -> BTreeSet<String> {
     ok_json(dir, &["subjects", "list"], &[])
         .as_array()
         .expect("subjects")
@@ -565,7 +565,7 @@ fn run(
     child.wait_with_output().expect("wait for privacy-desk")
 }
 
-fn ok_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+pub(crate) fn ok_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let out = run(dir, &all, None, env);
@@ -582,7 +582,7 @@ fn ok_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     })
 }
 
-fn zip_files(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn zip_files(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut z = zip::ZipArchive::new(file).expect("a zip archive");
     let mut out = std::collections::BTreeMap::new();
