@@ -11,6 +11,7 @@ mod requests;
 #[path = "../integration/support.rs"]
 mod support;
 mod webdriver;
+mod whole_job;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpStream};

@@ -6,7 +6,7 @@
 //! closing it early asks for the reason, which its steps then show.
 
 #[path = "../integration/fake_stripe.rs"]
-mod fake_stripe;
+pub(crate) mod fake_stripe;
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -21,10 +21,10 @@ use super::{app, support, RunningApp};
 use crate::webdriver::Session;
 use fake_stripe::{FakeStripe, KEY};
 
-const OLD_EMAIL: &str = "alice.martin@example.com";
+pub(crate) const OLD_EMAIL: &str = "alice.martin@example.com";
 pub(crate) const EMAIL: &str = "a.martin@example.net";
 pub(crate) const NAME: &str = "Alice Martin";
-const CUS: &str = "cus_STbDroNzejhEGQ";
+pub(crate) const CUS: &str = "cus_STbDroNzejhEGQ";
 
 #[test]
 fn access_request_from_the_subject_page_then_erasure_through_the_plan_review() {
@@ -460,7 +460,7 @@ pub(crate) fn scroll_into_view(s: &Session, css: &str) {
 }
 
 /// Data subjects → search Alice by her old email → her page.
-fn open_alice(s: &Session) {
+pub(crate) fn open_alice(s: &Session) {
     s.click("#nav-subjects");
     s.wait_for_text("#main h1", "Data subjects");
     s.send_keys("#subject-search", OLD_EMAIL);
@@ -477,7 +477,7 @@ fn open_alice(s: &Session) {
 }
 
 /// The request id from the request page's title ("Access request #7").
-fn request_id(s: &Session) -> i64 {
+pub(crate) fn request_id(s: &Session) -> i64 {
     let title = s.text("#main h1").expect("the title");
     title
         .rsplit('#')

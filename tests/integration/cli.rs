@@ -2,6 +2,7 @@
 //! secrets never echoed, separate data dirs.
 
 use crate::support::*;
+use serde_json::{json, Value};
 
 #[test]
 fn errors_are_one_clear_line_with_the_right_exit_code() {
@@ -164,4 +165,57 @@ fn a_processor_is_renamed_and_the_audit_trail_records_it() {
     assert!(!out.status.success());
     let out = cli(dir.path(), &["processor", "rename", "999", "X"], None);
     assert!(!out.status.success());
+}
+
+#[test]
+fn a_removed_processor_keeps_its_events_and_its_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = add_stripe(dir.path());
+    let id_s = id.to_string();
+    let f = &fixtures()[0];
+    {
+        let server = Server::start(dir.path());
+        let (status, body) = post_signed(server.addr, &path, &f.body);
+        assert_eq!(status, 200, "{body}");
+        server.stop();
+    }
+    // Without --yes: refused, nothing removed.
+    let out = cli(dir.path(), &["processor", "remove", &id_s], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert_eq!(
+        cli_json(dir.path(), &["processor", "list"], None)[0]["id"],
+        id
+    );
+
+    let removed = cli_json(dir.path(), &["processor", "remove", &id_s, "--yes"], None);
+    assert_eq!(removed["processor"]["status"], "removed");
+    assert_eq!(
+        removed["stripe_webhook"],
+        Value::Null,
+        "no webhook was registered at Stripe"
+    );
+    assert_eq!(
+        cli_json(dir.path(), &["processor", "list"], None),
+        json!([])
+    );
+    assert_eq!(
+        cli_json(dir.path(), &["processor", "removed"], None)[0]["id"],
+        id
+    );
+    // Its event stays in the log.
+    let events = cli_json(dir.path(), &["activity", "list"], None);
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+    // The receiver refuses its URL, and stores nothing.
+    let server = Server::start(dir.path());
+    let (status, _) = post_signed(server.addr, &path, &fixtures()[1].body);
+    assert_eq!(status, 401, "a removed processor's URL must be refused");
+    server.stop();
+    let events = cli_json(dir.path(), &["activity", "list"], None);
+    assert_eq!(events.as_array().map(Vec::len), Some(1));
+    // Removing it again is a clear error.
+    let out = cli(dir.path(), &["processor", "remove", &id_s, "--yes"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was removed"));
+    assert!(cli(dir.path(), &["audit", "verify"], None).status.success());
 }

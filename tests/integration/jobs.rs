@@ -421,7 +421,7 @@ fn jobs_json_names_the_processor_whose_events_wait_for_an_api_key() {
     );
     let fix = w["fix"].as_str().unwrap();
     assert!(
-        fix.contains("restricted key") && fix.contains("privacy-desk stripe set-key"),
+        fix.contains("restricted key") && fix.contains("Processors → the processor"),
         "{fix}"
     );
     // The table says it in words.

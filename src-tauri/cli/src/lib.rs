@@ -115,6 +115,16 @@ pub enum ProcessorCmd {
         id: i64,
         name: String,
     },
+    /// Remove a processor: its events stay in the log, its webhook URL is refused from now on,
+    /// its keychain entries are deleted (and its webhook endpoint at Stripe, when it has a key).
+    Remove {
+        id: i64,
+        /// Confirms the removal (required).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The removed processors.
+    Removed,
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,7 +253,7 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
         } => doctor(&ctx, remove_orphans, remove_namespace, json),
         Command::Jobs => jobs_cmd(&ctx, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
-            let rows = deliveries::list(&ctx.db, limit, false)?;
+            let rows = deliveries::list(&ctx.db, limit, false, None)?;
             if json {
                 return output::json(&rows);
             }
@@ -469,8 +479,32 @@ fn processor(ctx: &Context, cmd: ProcessorCmd, json: bool) -> Result<()> {
         }
         ProcessorCmd::Show { id } => print(&processors::show(ctx, id)?),
         ProcessorCmd::Rename { id, name } => print(&processors::rename(ctx, id, &name)?),
-        ProcessorCmd::List => {
-            let all = processors::list(ctx)?;
+        ProcessorCmd::Remove { id, yes } => {
+            if !yes {
+                return Err(Error::invalid(format!(
+                    "removing processor {id} stops its webhooks and deletes its keychain \
+                     entries (its events stay in the log): run again with --yes to confirm"
+                )));
+            }
+            let removed = privacy_desk_core::stripe_sync::remove_processor(ctx, id)?;
+            if json {
+                return output::json(&removed);
+            }
+            println!(
+                "{} #{} removed; its events stay in the Processing Activity Log",
+                removed.processor.name, removed.processor.id
+            );
+            if let Some(w) = &removed.stripe_webhook {
+                println!("{w}");
+            }
+            Ok(())
+        }
+        ProcessorCmd::List | ProcessorCmd::Removed => {
+            let all = if matches!(cmd, ProcessorCmd::Removed) {
+                processors::list_removed(ctx)?
+            } else {
+                processors::list(ctx)?
+            };
             if json {
                 return output::json(&all);
             }

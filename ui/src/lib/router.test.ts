@@ -7,6 +7,8 @@ describe('router', () => {
     expect(parseRoute('#/processors')).toEqual({ name: 'processors' })
     expect(parseRoute('#/processors/new')).toEqual({ name: 'wizard', processorId: null })
     expect(parseRoute('#/processors/4/setup')).toEqual({ name: 'wizard', processorId: 4 })
+    expect(parseRoute(href.processor(4))).toEqual({ name: 'processor', id: 4 })
+    expect(parseRoute('#/processors/4/nonsense')).toEqual({ name: 'processors' })
     expect(parseRoute('#/subjects/12')).toEqual({ name: 'subject', id: 12 })
     expect(parseRoute('#/requests')).toEqual({ name: 'requests' })
     expect(parseRoute('#/requests/7')).toEqual({ name: 'request', id: 7 })
@@ -24,6 +26,7 @@ describe('router', () => {
 
   it('highlights the section a sub-page belongs to', () => {
     expect(sectionOf(parseRoute('#/processors/new'))).toBe('processors')
+    expect(sectionOf(parseRoute(href.processor(2)))).toBe('processors')
     expect(sectionOf(parseRoute('#/subjects/3'))).toBe('subjects')
     expect(sectionOf(parseRoute(href.request(3)))).toBe('requests')
   })

@@ -4,6 +4,7 @@ export type Route =
   | { name: 'dashboard' }
   | { name: 'processors' }
   | { name: 'wizard'; processorId: number | null }
+  | { name: 'processor'; id: number }
   | { name: 'activity'; params: URLSearchParams }
   | { name: 'subjects'; params: URLSearchParams }
   | { name: 'subject'; id: number }
@@ -36,6 +37,7 @@ export function parseRoute(hash: string): Route {
     case 'processors':
       if (path[1] === 'new') return { name: 'wizard', processorId: null }
       if (id(path[1]) !== null && path[2] === 'setup') return { name: 'wizard', processorId: id(path[1]) }
+      if (id(path[1]) !== null && path[2] === undefined) return { name: 'processor', id: id(path[1])! }
       return { name: 'processors' }
     case 'activity':
       return { name: 'activity', params }
@@ -61,6 +63,7 @@ export function parseRoute(hash: string): Route {
 export function sectionOf(route: Route): Section {
   switch (route.name) {
     case 'wizard':
+    case 'processor':
       return 'processors'
     case 'subject':
       return 'subjects'
@@ -75,6 +78,7 @@ export const href = {
   section: (s: Section) => `#/${s}`,
   newProcessor: () => '#/processors/new',
   resumeProcessor: (id: number) => `#/processors/${id}/setup`,
+  processor: (id: number) => `#/processors/${id}`,
   subject: (id: number) => `#/subjects/${id}`,
   request: (id: number) => `#/requests/${id}`,
   activity: (params?: Record<string, string>) => {

@@ -63,7 +63,7 @@ describe('dashboard: background work', () => {
   })
 
   it('says per Stripe processor how many events wait for an API key, with a way to add one', async () => {
-    const fix = 'add a Stripe restricted key with read access to Customers and Events (Processors → Stripe setup, or `privacy-desk stripe set-key`)'
+    const fix = "add a Stripe restricted key with read access to Customers and Events on the processor's page (Processors → the processor → Restricted API key)"
     const backend = createMockBackend({
       ...processorFixtures([stripeProcessor(1), stripeProcessor(2, { name: 'Stripe EU' })]),
       jobsReport: jobsReport({}, [{ processor_id: 2, thin_events: 3, unknown_customers: 2, fix }]),
@@ -74,7 +74,7 @@ describe('dashboard: background work', () => {
     expect(text(notice)).toContain('Stripe EU: 5 events wait for a Stripe API key')
     expect(text(notice)).toContain('3 thin events to fetch, 2 customers to look up')
     expect(text(notice)).toContain(`— ${fix}`)
-    expect(notice?.querySelector('a')?.getAttribute('href')).toBe('#/processors/2/setup')
+    expect(notice?.querySelector('a')?.getAttribute('href')).toBe('#/processors/2')
     expect(view.$('[data-waiting-for="1"]')).toBeNull()
   })
 

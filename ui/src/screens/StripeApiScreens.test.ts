@@ -119,7 +119,7 @@ describe('dashboard: catch-up', () => {
     // Processor 2 has no key: say so, with a way to add one.
     click(view.$('#catch-up-now-2'))
     await vi.waitFor(() => expect(text(view!.$('[data-catch-up-for="2"] .catch-up-error'))).toContain('no Stripe API key'))
-    expect(view.$('[data-catch-up-for="2"] .catch-up-error a')?.getAttribute('href')).toBe('#/processors/2/setup')
+    expect(view.$('[data-catch-up-for="2"] .catch-up-error a')?.getAttribute('href')).toBe('#/processors/2')
   })
 })
 

@@ -98,7 +98,7 @@ it('"Continue setup" resumes an existing processor at its webhook URL', async ()
   expect(text(view.$('tr[data-processor-id="5"]'))).toContain('token=••••••')
   expect(text(view.$('tr[data-processor-id="5"]'))).not.toContain('tok5')
   expect(view.$$('#add-stripe')).toHaveLength(1)
-  const link = view.$<HTMLAnchorElement>('tr[data-processor-id="5"] a')!
+  const link = view.$<HTMLAnchorElement>('tr[data-processor-id="5"] td a')!
   expect(link.getAttribute('href')).toBe('#/processors/5/setup')
 
   view.destroy()

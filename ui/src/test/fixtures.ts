@@ -117,6 +117,8 @@ export function stripeProcessor(id: number, over: Partial<Processor> = {}): Proc
     created_at: '2026-03-01T09:00:00Z',
     status: 'awaiting_first_event',
     last_event_at: null,
+    removed_at: null,
+    api_key_stored: false,
     ...over,
   }
 }
@@ -284,6 +286,7 @@ export function processorFixtures(list: Processor[] = [], over: Partial<Dashboar
     return p
   }
   const add = (p: Processor) => (list.push(p), p)
+  const removed: Processor[] = []
   return {
     list,
     processorsList: () => list,
@@ -305,6 +308,15 @@ export function processorFixtures(list: Processor[] = [], over: Partial<Dashboar
       )
     },
     processorSetSecret: (id) => (find(id), null),
+    processorRename: (id, name) => Object.assign(find(id), { name }),
+    processorRemove: (id) => {
+      const p = Object.assign(find(id), { status: 'removed' as const, removed_at: '2026-03-02T10:00:00Z', webhook_url: null, webhook_path: null })
+      list.splice(list.indexOf(p), 1)
+      removed.unshift(p)
+      return { processor: p, stripe_webhook: null }
+    },
+    processorsRemoved: () => removed,
+    processorDeliveries: [],
     dashboard: () => dashboard(list, over),
   }
 }

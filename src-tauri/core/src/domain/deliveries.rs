@@ -20,10 +20,16 @@ pub struct Delivery {
     pub hint: Option<String>,
 }
 
-/// Newest first; with `rejected_first`, rejected deliveries before accepted ones.
-pub fn list(db: &Db, limit: u32, rejected_first: bool) -> Result<Vec<Delivery>> {
+/// Newest first; with `rejected_first`, rejected deliveries before accepted ones; of one
+/// processor, or (`None`) of all.
+pub fn list(
+    db: &Db,
+    limit: u32,
+    rejected_first: bool,
+    processor: Option<i64>,
+) -> Result<Vec<Delivery>> {
     Ok(db
-        .read(|c| q::list(c, limit, rejected_first))?
+        .read(|c| q::list(c, limit, rejected_first, processor))?
         .into_iter()
         .map(|d| Delivery {
             hint: hint(d.status_code, &d.outcome).map(str::to_owned),

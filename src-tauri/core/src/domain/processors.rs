@@ -26,10 +26,15 @@ pub struct Processor {
     pub webhook_path: Option<String>,
     pub webhook_url: Option<String>,
     pub created_at: String,
-    /// `awaiting_first_event` until a verified event arrives, then `interconnected`.
-    #[ts(type = "\"awaiting_first_event\" | \"interconnected\"")]
+    /// `awaiting_first_event` until a verified event arrives, then `interconnected`;
+    /// `removed` once removed.
+    #[ts(type = "\"awaiting_first_event\" | \"interconnected\" | \"removed\"")]
     pub status: &'static str,
     pub last_event_at: Option<String>,
+    /// When it was removed: its events stay in the log, its URL is refused.
+    pub removed_at: Option<String>,
+    /// A Stripe processor's restricted API key is in the keychain.
+    pub api_key_stored: bool,
 }
 
 /// Adds a Stripe processor with a fresh endpoint id and token. The signing secret can be
@@ -130,7 +135,7 @@ pub fn add_manual(ctx: &Context, name: &str) -> Result<Processor> {
 
 /// Replaces the signing secret of a processor.
 pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()> {
-    let p = get_row(ctx, id)?;
+    let p = active_row(ctx, id)?;
     match p.kind {
         ProcessorKind::Stripe => check_stripe_secret(secret)?,
         ProcessorKind::Webhook => webhook::check_secret(secret)?,
@@ -147,7 +152,7 @@ pub fn set_signing_secret(ctx: &Context, id: i64, secret: &Secret) -> Result<()>
 /// business's own, not personal data) in the same transaction.
 pub fn rename(ctx: &Context, id: i64, name: &str) -> Result<Processor> {
     let name = clean_name(name)?;
-    let old = get_row(ctx, id)?;
+    let old = active_row(ctx, id)?;
     if old.name == name {
         return show(ctx, id);
     }
@@ -164,6 +169,51 @@ pub fn rename(ctx: &Context, id: i64, name: &str) -> Result<Processor> {
     show(ctx, id)
 }
 
+/// Removes a processor, softly: its events stay in the Processing Activity Log (and the RoPA
+/// keeps its name in their history), its webhook URL is refused from now on (the token hash is
+/// cleared), its keychain entries are deleted, and the audit trail records it in the same
+/// transaction. Unregistering a Stripe webhook is the caller's (`stripe_sync::remove_processor`).
+pub fn remove(ctx: &Context, id: i64) -> Result<Processor> {
+    let p = active_row(ctx, id)?;
+    let key = ctx.keychain.hash_key()?;
+    ctx.db.write(move |c| {
+        let events: i64 = c.query_row(
+            "SELECT count(*) FROM events WHERE processor_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if !q::mark_removed(c, id, now_ms())? {
+            return Err(Error::invalid(format!("processor {id} is already removed")));
+        }
+        let e = audit::Entry::new(audit::USER, "processor.removed").details(serde_json::json!({
+            "processor_id": id,
+            "name": p.name,
+            "kind": p.kind,
+            "events_kept": events,
+        }));
+        audit::append(c, &key, &e, now_ms()).map(|_| ())
+    })?;
+    for kind in [
+        SecretKind::EndpointToken,
+        SecretKind::SigningSecret,
+        SecretKind::ApiKey,
+    ] {
+        // What cannot be deleted now shows in the keychain check as an orphan to remove.
+        if let Err(e) = ctx.keychain.delete(id, kind) {
+            tracing::warn!(processor = id, error = %e, "a removed processor's keychain entry stayed");
+        }
+    }
+    show(ctx, id)
+}
+
+/// The removed processors, newest removal first.
+pub fn list_removed(ctx: &Context) -> Result<Vec<Processor>> {
+    let rows = ctx.db.read(q::list_removed)?;
+    let base = base_url(ctx)?;
+    rows.into_iter().map(|r| view(ctx, r, &base)).collect()
+}
+
+/// The active processors.
 pub fn list(ctx: &Context) -> Result<Vec<Processor>> {
     let rows = ctx.db.read(q::list)?;
     let base = base_url(ctx)?;
@@ -173,6 +223,18 @@ pub fn list(ctx: &Context) -> Result<Vec<Processor>> {
 pub fn show(ctx: &Context, id: i64) -> Result<Processor> {
     let row = get_row(ctx, id)?;
     view(ctx, row, &base_url(ctx)?)
+}
+
+/// The processor, refused when it was removed.
+fn active_row(ctx: &Context, id: i64) -> Result<q::ProcessorRow> {
+    let row = get_row(ctx, id)?;
+    if row.removed_at.is_some() {
+        return Err(Error::invalid(format!(
+            "processor {id} ({}) was removed: add it again to receive its events",
+            row.name
+        )));
+    }
+    Ok(row)
 }
 
 fn get_row(ctx: &Context, id: i64) -> Result<q::ProcessorRow> {
@@ -195,6 +257,7 @@ pub fn base_url(ctx: &Context) -> Result<String> {
 
 fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
     let webhook_path = match &r.endpoint_id {
+        Some(_) if r.removed_at.is_some() => None,
         Some(eid) => {
             let token = ctx
                 .keychain
@@ -223,12 +286,18 @@ fn view(ctx: &Context, r: q::ProcessorRow, base: &str) -> Result<Processor> {
         kind: r.kind,
         endpoint_id: r.endpoint_id,
         created_at: to_rfc3339(r.created_at),
-        status: if r.last_event_at.is_some() {
+        status: if r.removed_at.is_some() {
+            "removed"
+        } else if r.last_event_at.is_some() {
             "interconnected"
         } else {
             "awaiting_first_event"
         },
         last_event_at: r.last_event_at.map(to_rfc3339),
+        api_key_stored: r.kind == ProcessorKind::Stripe
+            && r.removed_at.is_none()
+            && ctx.keychain.get(r.id, SecretKind::ApiKey)?.is_some(),
+        removed_at: r.removed_at.map(to_rfc3339),
     })
 }
 
@@ -315,4 +384,111 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn base64_url(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::events;
+
+    fn one_event(ctx: &Context, processor_id: i64) {
+        ctx.db
+            .write(move |c| {
+                events::insert(
+                    c,
+                    &events::NewEvent {
+                        processor_id,
+                        source: "stripe".into(),
+                        event_id: "evt_1".into(),
+                        event_type: "charge.succeeded".into(),
+                        occurred_at: 1_000,
+                        received_at: 2_000,
+                        livemode: Some(false),
+                        status: events::status::NO_SUBJECT,
+                        object_id: Some("ch_1".into()),
+                        customer_ref: None,
+                        observed: String::new(),
+                        data: "{}".into(),
+                        replay_hash: None,
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn removing_is_soft_refuses_the_url_and_forgets_the_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(dir.path()).unwrap();
+        let secret = Secret::new("whsec_test_removed_0123456789");
+        let p = add_stripe(&ctx, Some("Stripe (shop)"), Some(secret)).unwrap();
+        let kept = add_manual(&ctx, "Bookkeeper").unwrap();
+        ctx.keychain
+            .set(p.id, SecretKind::ApiKey, &Secret::new("rk_test_removed"))
+            .unwrap();
+        one_event(&ctx, p.id);
+        let eid = p.endpoint_id.clone().unwrap();
+        assert!(endpoint(&ctx, &eid).unwrap().is_some());
+
+        let removed = remove(&ctx, p.id).unwrap();
+        assert_eq!(removed.status, "removed");
+        assert!(removed.removed_at.is_some());
+        assert_eq!(
+            removed.name, "Stripe (shop)",
+            "the name stays for the history"
+        );
+        assert_eq!(
+            removed.webhook_url, None,
+            "a removed processor has no URL to give"
+        );
+        // The receiver finds no endpoint for its URL any more.
+        assert!(endpoint(&ctx, &eid).unwrap().is_none());
+        // Its secrets are gone from the keychain; its events stay.
+        for kind in [
+            SecretKind::EndpointToken,
+            SecretKind::SigningSecret,
+            SecretKind::ApiKey,
+        ] {
+            assert!(ctx.keychain.get(p.id, kind).unwrap().is_none(), "{kind:?}");
+        }
+        let n: i64 = ctx
+            .db
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM events WHERE processor_id = ?1",
+                    [p.id],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        // Listed apart from the active ones.
+        let active: Vec<i64> = list(&ctx).unwrap().iter().map(|p| p.id).collect();
+        assert_eq!(active, vec![kept.id]);
+        let gone: Vec<i64> = list_removed(&ctx).unwrap().iter().map(|p| p.id).collect();
+        assert_eq!(gone, vec![p.id]);
+        // Recorded in the audit trail, with how many events were kept.
+        let entries = audit::list(&ctx, None).unwrap();
+        let e = entries
+            .iter()
+            .find(|e| e.action == "processor.removed")
+            .expect("processor.removed in the audit trail");
+        assert_eq!(e.details["processor_id"], p.id);
+        assert_eq!(e.details["events_kept"], 1);
+        assert!(audit::verify(&ctx).unwrap().ok);
+
+        // Removing again, renaming or re-keying a removed processor: clear errors.
+        let again = remove(&ctx, p.id).unwrap_err().to_string();
+        assert!(again.contains("was removed"), "{again}");
+        assert!(rename(&ctx, p.id, "Other").is_err());
+        assert!(set_signing_secret(&ctx, p.id, &Secret::new("whsec_another_secret_1")).is_err());
+        assert_eq!(
+            audit::list(&ctx, None)
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == "processor.removed")
+                .count(),
+            1
+        );
+    }
 }

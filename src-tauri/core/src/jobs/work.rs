@@ -110,8 +110,8 @@ fn fix_for(thin: bool, customers: bool) -> String {
         _ => "Customers: Read",
     };
     format!(
-        "add a Stripe restricted key with {needs} in the processor's Stripe setup \
-         (or `privacy-desk stripe set-key`)"
+        "add a Stripe restricted key with {needs} on the processor's page (Processors → the \
+         processor → Restricted API key)"
     )
 }
 

@@ -201,7 +201,17 @@ impl Handler {
             }
             *at = Instant::now();
         }
-        let fresh = Arc::new(processors::endpoint(&self.ctx, endpoint_id).ok()??);
+        let fresh = match processors::endpoint(&self.ctx, endpoint_id) {
+            Ok(Some(ep)) => Arc::new(ep),
+            // Removed (by another process): forget it, so that its URL is refused from now on.
+            Ok(None) => {
+                if let Ok(mut m) = self.map.write() {
+                    m.remove(endpoint_id);
+                }
+                return None;
+            }
+            Err(_) => return None,
+        };
         if let Ok(mut e) = cached.endpoint.write() {
             *e = fresh.clone();
         }

@@ -32,7 +32,13 @@ pub fn insert(conn: &Connection, d: &DeliveryRow) -> Result<i64> {
 }
 
 /// Newest first; with `rejected_first`, every rejected delivery before the accepted ones.
-pub fn list(conn: &Connection, limit: u32, rejected_first: bool) -> Result<Vec<DeliveryRow>> {
+/// Newest first (rejected ones first with `rejected_first`), of one processor or all.
+pub fn list(
+    conn: &Connection,
+    limit: u32,
+    rejected_first: bool,
+    processor: Option<i64>,
+) -> Result<Vec<DeliveryRow>> {
     let order = if rejected_first {
         "(status_code >= 400) DESC, received_at DESC, id DESC"
     } else {
@@ -40,9 +46,9 @@ pub fn list(conn: &Connection, limit: u32, rejected_first: bool) -> Result<Vec<D
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT received_at, status_code, outcome, reason, event_id, processor_id
-         FROM deliveries ORDER BY {order} LIMIT ?1"
+         FROM deliveries WHERE ?2 IS NULL OR processor_id = ?2 ORDER BY {order} LIMIT ?1"
     ))?;
-    let rows = stmt.query_map([limit], |r| {
+    let rows = stmt.query_map(rusqlite::params![limit, processor], |r| {
         Ok(DeliveryRow {
             received_at: r.get(0)?,
             status_code: r.get(1)?,
@@ -113,7 +119,7 @@ mod tests {
             insert(&conn, &row(2_000 + i, None)).unwrap();
         }
         prune(&conn, 10, 5, 0).unwrap();
-        let left = list(&conn, 1000, false).unwrap();
+        let left = list(&conn, 1000, false, None).unwrap();
         let known: Vec<i64> = left
             .iter()
             .filter(|d| d.processor_id.is_some())
@@ -128,6 +134,6 @@ mod tests {
         assert_eq!(junk, (2_095..2_100).rev().collect::<Vec<_>>());
         // The age cap applies to both.
         prune(&conn, 10, 5, 1_025).unwrap();
-        assert_eq!(list(&conn, 1000, false).unwrap().len(), 5 + 5);
+        assert_eq!(list(&conn, 1000, false, None).unwrap().len(), 5 + 5);
     }
 }

@@ -56,8 +56,12 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../../migrations/0012_jobs.sql"),
     ),
     (
-        "0015_access_review",
-        include_str!("../../../../migrations/0015_access_review.sql"),
+        "0013_processor_removed",
+        include_str!("../../../../migrations/0013_processor_removed.sql"),
+    ),
+    (
+        "0014_access_review",
+        include_str!("../../../../migrations/0014_access_review.sql"),
     ),
 ];
 

@@ -45,11 +45,13 @@ pub struct ProcessorRow {
     pub created_at: i64,
     /// When the newest verified event from this processor was stored.
     pub last_event_at: Option<i64>,
+    /// When it was removed (`None`: active).
+    pub removed_at: Option<i64>,
 }
 
 const SELECT: &str =
     "SELECT p.id, p.name, p.kind, p.endpoint_id, p.token_hash, p.config, p.created_at,
-        (SELECT max(e.received_at) FROM events e WHERE e.processor_id = p.id)
+        (SELECT max(e.received_at) FROM events e WHERE e.processor_id = p.id), p.removed_at
     FROM processors p";
 
 fn from_row(r: &Row) -> rusqlite::Result<ProcessorRow> {
@@ -62,6 +64,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ProcessorRow> {
         config: r.get(5)?,
         created_at: r.get(6)?,
         last_event_at: r.get(7)?,
+        removed_at: r.get(8)?,
     })
 }
 
@@ -105,10 +108,32 @@ pub fn insert(conn: &Connection, p: &NewProcessor) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
+/// The active processors (not removed).
 pub fn list(conn: &Connection) -> Result<Vec<ProcessorRow>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY p.id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.removed_at IS NULL ORDER BY p.id"
+    ))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The removed processors, newest removal first.
+pub(crate) fn list_removed(conn: &Connection) -> Result<Vec<ProcessorRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.removed_at IS NOT NULL ORDER BY p.removed_at DESC, p.id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks an active processor removed and clears its token hash (its URL is refused from now
+/// on). Returns whether it was active.
+pub(crate) fn mark_removed(conn: &Connection, id: i64, now: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE processors SET removed_at = ?2, token_hash = NULL
+         WHERE id = ?1 AND removed_at IS NULL",
+        rusqlite::params![id, now],
+    )? == 1)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<ProcessorRow>> {
@@ -117,7 +142,9 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ProcessorRow>> {
 }
 
 pub(crate) fn by_endpoint(conn: &Connection, endpoint_id: &str) -> Result<Option<ProcessorRow>> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE p.endpoint_id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.endpoint_id = ?1 AND p.removed_at IS NULL"
+    ))?;
     Ok(stmt.query_row([endpoint_id], from_row).optional()?)
 }
 

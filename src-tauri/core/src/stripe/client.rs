@@ -124,7 +124,8 @@ impl std::fmt::Display for StripeError {
         match self {
             StripeError::Auth => f.write_str(
                 "Stripe rejected the API key (401): it is wrong, expired or was rolled; set a \
-                 new one with `privacy-desk stripe set-key`",
+                 new one on the processor's page (Processors → the processor → Restricted API \
+                 key)",
             ),
             StripeError::Permission { permission } => write!(
                 f,

@@ -49,8 +49,8 @@ pub use keys::{check, set_key, Check, KeySet, Permission, Workflow, SECRET_KEY_W
 pub use lookup::{lookup_customers, LookupReport};
 pub use thin_events::{fetch_thin_events, ThinReport};
 pub use webhooks::{
-    register_webhook, selected_events, unregister_webhook, update_registered_urls, Registration,
-    SECRET_MISSING,
+    register_webhook, remove_processor, selected_events, unregister_webhook,
+    update_registered_urls, Registration, Removed, SECRET_MISSING,
 };
 
 /// The events a Stripe processor subscribes to unless its config lists `events` (Stripe allows
@@ -97,8 +97,9 @@ pub fn client(ctx: &Context, id: i64) -> Result<Client> {
     stripe_processor(ctx, id)?;
     let key = ctx.keychain.get(id, SecretKind::ApiKey)?.ok_or_else(|| {
         Error::not_found(format!(
-            "processor {id} has no Stripe API key: set one with \
-             `privacy-desk stripe set-key {id}` (a restricted key, `rk_…`, on stdin)"
+            "processor {id} has no Stripe API key: add a restricted key (`rk_…`) on its page \
+             (Processors → the processor → Restricted API key), or with \
+             `privacy-desk stripe set-key {id}` (on stdin)"
         ))
     })?;
     Client::new(key)

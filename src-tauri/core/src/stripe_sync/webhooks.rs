@@ -199,6 +199,38 @@ pub fn unregister_webhook(ctx: &Context, id: i64) -> Result<bool> {
     Ok(true)
 }
 
+/// A processor removed ([`remove_processor`]).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct Removed {
+    pub processor: processors::Processor,
+    /// What became of its webhook endpoint at Stripe, in a sentence; `null` when none was
+    /// registered from Privacy Desk.
+    pub stripe_webhook: Option<String>,
+}
+
+/// Removes a processor ([`processors::remove`]: soft, its events kept), after deleting its
+/// webhook endpoint at Stripe while its API key still exists (best effort: the answer says
+/// when the officer must delete it in the Stripe Dashboard instead).
+pub fn remove_processor(ctx: &Context, id: i64) -> Result<Removed> {
+    let p = processors::show(ctx, id)?;
+    let registered = p.kind == ProcessorKind::Stripe
+        && p.removed_at.is_none()
+        && ctx.db.read(|c| q::webhook_endpoint(c, id))?.is_some();
+    let stripe_webhook = registered.then(|| match unregister_webhook(ctx, id) {
+        Ok(_) => "Its webhook endpoint at Stripe was deleted.".to_owned(),
+        Err(e) => format!(
+            "Privacy Desk could not delete its webhook endpoint at Stripe ({e}): delete it in \
+             the Stripe Dashboard (Developers → Webhooks), or Stripe keeps sending events that \
+             are refused."
+        ),
+    });
+    let processor = processors::remove(ctx, id)?;
+    Ok(Removed {
+        processor,
+        stripe_webhook,
+    })
+}
+
 /// Pushes a new public base URL (a tunnel's) to every Stripe processor registered before.
 /// Returns the processors updated; failures are logged and skipped.
 pub fn update_registered_urls(ctx: &Context, base_url: &str) -> Result<Vec<i64>> {

@@ -26,7 +26,7 @@ pub async fn dashboard(app: AppHandle) -> Result<Dashboard> {
 }
 
 pub async fn deliveries_list(app: AppHandle, limit: u32) -> Result<Vec<Delivery>> {
-    deliveries::list(&app.state::<AppState>().ctx.db, limit, true)
+    deliveries::list(&app.state::<AppState>().ctx.db, limit, true, None)
 }
 
 pub async fn jobs_report(app: AppHandle) -> Result<JobsReport> {

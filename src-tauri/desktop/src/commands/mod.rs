@@ -44,7 +44,7 @@ use privacy_desk_core::ropa::{
 };
 use privacy_desk_core::stripe_sync::{
     BackfillProgress, BackfillReport, CatchUpStatus, Check, Counts, ErasureMethod, KeySet,
-    Registration,
+    Registration, Removed,
 };
 use privacy_desk_core::tunnel::Status as TunnelInfo;
 use privacy_desk_core::webhook::WebhookConfig;
@@ -134,6 +134,15 @@ contract! {
         ) -> Processor => processors::add_webhook;
         fn processor_set_secret(id: i64, secret: String) -> () => processors::set_secret;
         fn processor_show(id: i64) -> Processor => processors::show;
+        /// Renames the processor (recorded in the audit trail).
+        fn processor_rename(id: i64, name: String) -> Processor => processors::rename;
+        /// Removes the processor: its events stay in the log, its URL is refused from now on,
+        /// its keychain entries (and its webhook endpoint at Stripe, with a key) are deleted.
+        fn processor_remove(id: i64) -> Removed => processors::remove;
+        /// The removed processors, newest removal first.
+        fn processors_removed() -> Vec<Processor> => processors::list_removed;
+        /// One processor's deliveries, newest first.
+        fn processor_deliveries(id: i64, limit: u32) -> Vec<Delivery> => processors::deliveries;
         fn stripe_event_types() -> Vec<String> => processors::stripe_event_types;
         /// A processor with no integration, recorded for the RoPA only.
         fn processor_add_manual(name: String) -> Processor => processors::add_manual;

@@ -1,9 +1,11 @@
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
+use privacy_desk_core::domain::deliveries::{self, Delivery};
 use privacy_desk_core::domain::processors::{self, Processor};
 use privacy_desk_core::error::Result;
 use privacy_desk_core::secrets::Secret;
+use privacy_desk_core::stripe_sync::{self, Removed};
 use privacy_desk_core::webhook::WebhookConfig;
 
 pub async fn list(app: AppHandle) -> Result<Vec<Processor>> {
@@ -52,4 +54,28 @@ pub async fn stripe_event_types(_app: AppHandle) -> Result<Vec<String>> {
 
 pub async fn add_manual(app: AppHandle, name: String) -> Result<Processor> {
     processors::add_manual(&app.state::<AppState>().ctx, &name)
+}
+
+pub async fn rename(app: AppHandle, id: i64, name: String) -> Result<Processor> {
+    processors::rename(&app.state::<AppState>().ctx, id, &name)
+}
+
+/// Removes the processor (its events stay); calls Stripe first when it has a key, so it runs
+/// on a blocking thread.
+pub async fn remove(app: AppHandle, id: i64) -> Result<Removed> {
+    let removed = super::blocking(app.clone(), move |s| {
+        stripe_sync::remove_processor(&s.ctx, id)
+    })
+    .await?;
+    app.state::<AppState>().refresh_receiver();
+    Ok(removed)
+}
+
+pub async fn list_removed(app: AppHandle) -> Result<Vec<Processor>> {
+    processors::list_removed(&app.state::<AppState>().ctx)
+}
+
+/// The processor's deliveries, newest first.
+pub async fn deliveries(app: AppHandle, id: i64, limit: u32) -> Result<Vec<Delivery>> {
+    deliveries::list(&app.state::<AppState>().ctx.db, limit, false, Some(id))
 }

@@ -3,6 +3,15 @@ import type { ProcessorKind } from "./ProcessorKind";
 
 export type Processor = { id: number, name: string, kind: ProcessorKind, endpoint_id: string | null, webhook_path: string | null, webhook_url: string | null, created_at: string, 
 /**
- * `awaiting_first_event` until a verified event arrives, then `interconnected`.
+ * `awaiting_first_event` until a verified event arrives, then `interconnected`;
+ * `removed` once removed.
  */
-status: "awaiting_first_event" | "interconnected", last_event_at: string | null, };
+status: "awaiting_first_event" | "interconnected" | "removed", last_event_at: string | null, 
+/**
+ * When it was removed: its events stay in the log, its URL is refused.
+ */
+removed_at: string | null, 
+/**
+ * A Stripe processor's restricted API key is in the keychain.
+ */
+api_key_stored: boolean, };

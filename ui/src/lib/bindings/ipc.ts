@@ -33,6 +33,7 @@ import type { Progress } from "./Progress";
 import type { Receipt } from "./Receipt";
 import type { RegimeInfo } from "./RegimeInfo";
 import type { Registration } from "./Registration";
+import type { Removed } from "./Removed";
 import type { Request } from "./Request";
 import type { RequestPage } from "./RequestPage";
 import type { RetentionSettings } from "./RetentionSettings";
@@ -58,6 +59,10 @@ export const COMMANDS = {
   processorAddWebhook: { name: "processor_add_webhook", args: ["name", "config", "signingSecret"] },
   processorSetSecret: { name: "processor_set_secret", args: ["id", "secret"] },
   processorShow: { name: "processor_show", args: ["id"] },
+  processorRename: { name: "processor_rename", args: ["id", "name"] },
+  processorRemove: { name: "processor_remove", args: ["id"] },
+  processorsRemoved: { name: "processors_removed", args: [] },
+  processorDeliveries: { name: "processor_deliveries", args: ["id", "limit"] },
   stripeEventTypes: { name: "stripe_event_types", args: [] },
   processorAddManual: { name: "processor_add_manual", args: ["name"] },
   activityQuery: { name: "activity_query", args: ["query"] },
@@ -132,6 +137,17 @@ export function commands(invoke: Invoke) {
     processorAddWebhook: (name: string, config: WebhookConfig, signingSecret: string | null): Promise<Processor> => invoke("processor_add_webhook", { name, config, signingSecret }),
     processorSetSecret: (id: number, secret: string): Promise<null> => invoke("processor_set_secret", { id, secret }),
     processorShow: (id: number): Promise<Processor> => invoke("processor_show", { id }),
+    /** Renames the processor (recorded in the audit trail). */
+    processorRename: (id: number, name: string): Promise<Processor> => invoke("processor_rename", { id, name }),
+    /**
+     * Removes the processor: its events stay in the log, its URL is refused from now on,
+     * its keychain entries (and its webhook endpoint at Stripe, with a key) are deleted.
+     */
+    processorRemove: (id: number): Promise<Removed> => invoke("processor_remove", { id }),
+    /** The removed processors, newest removal first. */
+    processorsRemoved: (): Promise<Array<Processor>> => invoke("processors_removed", {}),
+    /** One processor's deliveries, newest first. */
+    processorDeliveries: (id: number, limit: number): Promise<Array<Delivery>> => invoke("processor_deliveries", { id, limit }),
     stripeEventTypes: (): Promise<Array<string>> => invoke("stripe_event_types", {}),
     /** A processor with no integration, recorded for the RoPA only. */
     processorAddManual: (name: string): Promise<Processor> => invoke("processor_add_manual", { name }),

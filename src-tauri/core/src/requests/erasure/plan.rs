@@ -208,6 +208,14 @@ pub(super) fn local_statuses(events: &[q::SubjectEvent]) -> BTreeMap<String, (St
     out
 }
 
+/// A processor's name, for the way to its page (`processor N` when it cannot be read).
+fn processor_name(ctx: &Context, pid: i64) -> String {
+    match ctx.db.read(|c| pq::get(c, pid)) {
+        Ok(Some(p)) => p.name,
+        _ => format!("processor {pid}"),
+    }
+}
+
 pub(super) fn blocker(object: &str, id: &str, status: &str) -> Option<PlanItem> {
     let (target, reason) = match (object, status) {
         ("invoice", "open") => (
@@ -512,9 +520,9 @@ pub(super) fn compute_plan(
                     format!(
                         "processor {pid} has no Stripe API key, so the customer cannot be \
                          deleted at Stripe: add a restricted key with customer write \
-                         permission in Processors → Stripe setup (or `privacy-desk stripe \
-                         set-key {pid}`), or delete the customer at Stripe yourself and \
-                         record that you did"
+                         permission on its page (Processors → {name} → Restricted API key), \
+                         or delete the customer at Stripe yourself and record that you did",
+                        name = processor_name(ctx, *pid)
                     ),
                 ));
                 continue;
@@ -571,9 +579,10 @@ pub(super) fn compute_plan(
                         Action::Blocked,
                         format!(
                             "processor {pid} has no Stripe API key, so Stripe cannot redact \
-                             the subject's data: add a restricted key in Processors → Stripe \
-                             setup (or `privacy-desk stripe set-key {pid}`), or remove the \
-                             data at Stripe yourself and record that you did"
+                             the subject's data: add a restricted key on its page (Processors \
+                             → {name} → Restricted API key), or remove the data at Stripe \
+                             yourself and record that you did",
+                            name = processor_name(ctx, *pid)
                         ),
                     ),
                 });
