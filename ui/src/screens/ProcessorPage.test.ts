@@ -22,7 +22,6 @@ describe('processor page', () => {
         procs.list[0].api_key_stored = true
         return (stripe.stripeSetKey as (id: number, key: string) => unknown)(id, key) as never
       },
-      stripeErasureMethod: { processor_id: 1, method: 'delete', redaction_jobs_available: false },
     })
     view = renderApp(backend, '#/processors')
     await vi.waitFor(() => expect(view!.$('a.processor-link')).not.toBeNull())
@@ -50,7 +49,6 @@ describe('processor page', () => {
     const procs = processorFixtures([stripeProcessor(1), stripeProcessor(2, { name: 'Old Stripe' })])
     const backend = createMockBackend({
       ...procs,
-      stripeErasureMethod: { processor_id: 2, method: 'delete', redaction_jobs_available: false },
     })
     view = renderApp(backend, '#/processors/2')
     await vi.waitFor(() => expect(text(view!.$('#processor-title'))).toBe('Old Stripe'))
