@@ -192,7 +192,19 @@ fn the_whole_job_in_the_window_only() {
     s.click("#resolve-submit");
     s.wait_for("the plan without a blocked item", |s| {
         let n = s.find_all("[data-plan-action=\"blocked\"]")?.len();
-        (n == 0).then_some(()).ok_or(format!("{n} blocked"))
+        if n == 0 {
+            return Ok(());
+        }
+        let _ = s.try_screenshot_png().map(|png| {
+            std::fs::write(
+                webdriver::artifacts_dir().join("whole-job-still-blocked.png"),
+                png,
+            )
+        });
+        Err(format!(
+            "{n} blocked: {:?}",
+            s.text("#erasure-plan").unwrap_or_default()
+        ))
     });
     s.wait_for_count("#execute-erasure:not([disabled])", 1);
     s.click("#execute-erasure");

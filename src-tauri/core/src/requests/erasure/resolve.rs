@@ -18,7 +18,7 @@ use super::run::{load_state, recompute};
 use crate::audit::{self, Entry};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::requests::steps::BLOCKER_RESOLVED;
+use crate::requests::steps::{BLOCKER_RESOLVED, PLAN_REVIEWED};
 use crate::requests::trail_reason;
 
 /// What the officer recorded about a target.
@@ -82,11 +82,17 @@ pub fn resolve_blocker(ctx: &Context, id: i64, target: &str, note: &str) -> Resu
         Some(s) => s.plan.clone(),
         None => compute_plan(ctx, &r, &BTreeSet::new())?.plan,
     };
-    if !current
+    let blocked_now = current
         .items
         .iter()
-        .any(|i| i.target == target && i.action == Action::Blocked)
-    {
+        .any(|i| i.target == target && i.action == Action::Blocked);
+    // Resolved at Stripe before it was recorded here: Stripe's live answer no longer blocks the
+    // item the officer was shown blocked. Their note is recorded all the same, and the plan
+    // as it is now comes back.
+    let was_shown_blocked = !blocked_now
+        && state.is_none()
+        && last_review_blocked(ctx, id)?.iter().any(|t| t == target);
+    if !blocked_now && !was_shown_blocked {
         return Err(Error::invalid(format!(
             "{target} is not blocked in the erasure plan of request {id}: only a blocked item \
              can be recorded as resolved"
@@ -112,6 +118,22 @@ pub fn resolve_blocker(ctx: &Context, id: i64, target: &str, note: &str) -> Resu
             }
         }
     }
+}
+
+/// The targets the last reviewed plan of request `id` had blocked.
+fn last_review_blocked(ctx: &Context, id: i64) -> Result<Vec<String>> {
+    let steps = audit::list(ctx, Some(id))?;
+    Ok(steps
+        .iter()
+        .rev()
+        .find(|e| e.action == PLAN_REVIEWED)
+        .and_then(|e| e.details["blocked"].as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
