@@ -1,4 +1,4 @@
--- Migration 0015: the review of an access package before it is released (GDPR Art. 15(4):
+-- Migration 0014: the review of an access package before it is released (GDPR Art. 15(4):
 -- the rights and freedoms of others). `access_packages` holds, per request, where the last
 -- package built was written and its SHA-256 (what the review reads back and checks), and once
 -- released, the released file and its SHA-256. `access_withheld` holds what the officer left

@@ -5,6 +5,7 @@
 //! tauri-driver's logs) go to `target/e2e-screenshots/` in the repository.
 #![cfg(target_os = "linux")]
 
+mod access_review;
 mod reports;
 mod requests;
 #[path = "../integration/support.rs"]

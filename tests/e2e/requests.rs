@@ -530,7 +530,7 @@ pub(crate) fn alice_event_ids() -> BTreeSet<String> {
         .collect()
 }
 
-fn subject_emails(dir: &Path) -> BTreeSet<String> {
+pub(crate) fn subject_emails(dir: &Path) -> BTreeSet<String> {
     ok_json(dir, &["subjects", "list"], &[])
         .as_array()
         .expect("subjects")
@@ -565,7 +565,7 @@ fn run(
     child.wait_with_output().expect("wait for privacy-desk")
 }
 
-fn ok_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+pub(crate) fn ok_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let out = run(dir, &all, None, env);

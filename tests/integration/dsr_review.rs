@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::dsr::{data, new_dsr, ok_json, run, setup, stock, CUS, EMAIL, NAME};
+use crate::dsr::{data, files_containing, new_dsr, ok_json, run, setup, stock, CUS, EMAIL, NAME};
 use crate::fake_stripe::FakeStripe;
 
 fn zip_files(path: &str) -> std::collections::BTreeMap<String, String> {
@@ -288,4 +288,81 @@ fn withhold_then_release_through_the_cli() {
         json!({"built": true, "released": true, "withheld": 2})
     );
     assert_eq!(r["path"], p["path"]);
+}
+
+/// A reason for withholding that names the person is kept without their email and name in the
+/// trail, and the erasure of the person takes them out of the stored reason too.
+#[test]
+fn an_erasure_takes_the_person_out_of_a_withholding_reason() {
+    let fake = FakeStripe::start();
+    stock(&fake, CUS, EMAIL, NAME, "paid");
+    let (tmp, _pid) = setup(&fake);
+    let dir = data(&tmp);
+    let access = new_dsr(&dir, "access", EMAIL, &[])["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    ok_json(
+        &dir,
+        None,
+        &["dsr", "verify-identity", &access, "--method", "email reply"],
+    );
+    let out_dir = tmp.path().join("out");
+    ok_json(
+        &dir,
+        Some(&fake.base),
+        &["dsr", "access", &access, "--out", out_dir.to_str().unwrap()],
+    );
+    let reason = format!("{NAME} ({EMAIL}) asked us to keep this out");
+    ok_json(
+        &dir,
+        None,
+        &[
+            "dsr",
+            "withhold",
+            &access,
+            "--record",
+            "stripe_charges:ch_zelda0001",
+            "--ground",
+            "other",
+            "--text",
+            &reason,
+        ],
+    );
+    let trail = ok_json(&dir, None, &["audit", "list", "--request", &access]);
+    let withheld = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "access.withheld")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        withheld["details"]["reason"],
+        "[the person] ([the person]) asked us to keep this out"
+    );
+
+    let erasure = new_dsr(&dir, "erasure", EMAIL, &[])["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    ok_json(
+        &dir,
+        None,
+        &[
+            "dsr",
+            "verify-identity",
+            &erasure,
+            "--method",
+            "signed letter",
+        ],
+    );
+    let done = ok_json(&dir, Some(&fake.base), &["dsr", "erase", &erasure, "--yes"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    let hits = files_containing(&dir, &[EMAIL, NAME]);
+    assert!(hits.is_empty(), "{hits:#?}");
+    // And the package is not reviewed any more: nothing is held to put in it.
+    let out = run(&dir, None, &["dsr", "review", &access], None, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("was erased"), "{}", stderr(&out));
 }

@@ -126,6 +126,7 @@ describe('the access package review', () => {
     expect(view.$('.withhold-open')).toBeNull()
     expect(view.$('.undo')).toBeNull()
     expect(view.$('#release-access')).toBeNull()
+    expect(text(view.$('#review-withheld'))).toBe(`${CHARGE} — Another person's data (Art. 15(4))`)
   })
 
   it('withholds a single detail only with the reason in words, and undoes a decision', async () => {
