@@ -105,6 +105,8 @@ fn the_whole_job_in_the_window_only() {
     s.wait_for_count("#next-step[data-step=\"build_package\"]", 1);
     s.click("#next-step-action");
     s.wait_for_count("#access-review", 1);
+    // Built: the due step is the review, not sending.
+    s.wait_for_count("#next-step[data-step=\"review_package\"]", 1);
 
     // Review: withhold one record (another person's data), then release.
     let record = s.wait_for("a record to review", |s| {

@@ -24,6 +24,8 @@ use crate::store::requests::{Kind, RequestRow, Status};
 pub enum StepKey {
     VerifyIdentity,
     BuildPackage,
+    /// Review the built package (withhold what others' rights require) and release it.
+    ReviewPackage,
     SendPackage,
     ReviewPlan,
     RunErasure,
@@ -39,6 +41,7 @@ impl StepKey {
         match self {
             StepKey::VerifyIdentity => "verify_identity",
             StepKey::BuildPackage => "build_package",
+            StepKey::ReviewPackage => "review_package",
             StepKey::SendPackage => "send_package",
             StepKey::ReviewPlan => "review_plan",
             StepKey::RunErasure => "run_erasure",
@@ -63,6 +66,7 @@ impl StepKey {
         match self {
             StepKey::VerifyIdentity => "Verify identity",
             StepKey::BuildPackage => "Build package",
+            StepKey::ReviewPackage => "Review and release",
             StepKey::SendPackage => "Mark package sent",
             StepKey::ReviewPlan => "Review plan",
             StepKey::RunErasure => "Erase…",
@@ -120,6 +124,9 @@ pub struct Facts {
     pub identity_verified: bool,
     /// An access package was built (`access.package_created`).
     pub package_built: bool,
+    /// The last package built was reviewed and released (`access.released` after the last
+    /// `access.package_created`: a package built again is reviewed again).
+    pub package_released: bool,
     /// The erasure run, once one started.
     pub run: Option<RunFacts>,
     /// The last plan review (`erasure.plan_reviewed`).
@@ -130,6 +137,7 @@ pub struct Facts {
 
 /// Audit actions the next step reads.
 pub(crate) const PACKAGE_CREATED: &str = "access.package_created";
+pub(crate) const PACKAGE_RELEASED: &str = "access.released";
 pub(crate) const PLAN_REVIEWED: &str = "erasure.plan_reviewed";
 pub(crate) const BLOCKER_RESOLVED: &str = "erasure.blocker_resolved";
 pub(crate) const RECEIPT_WRITTEN: &str = "erasure.receipt_written";
@@ -164,6 +172,10 @@ pub(crate) fn facts(r: &RequestRow, steps: &[AuditEntry], run: Option<RunFacts>)
         erased: r.email.is_none(),
         identity_verified: r.identity_verified_at.is_some(),
         package_built: did(PACKAGE_CREATED),
+        package_released: {
+            let last = |action: &str| steps.iter().rposition(|s| s.action == action);
+            matches!((last(PACKAGE_CREATED), last(PACKAGE_RELEASED)), (Some(b), Some(r)) if r > b)
+        },
         run,
         review,
         receipt_written: did(RECEIPT_WRITTEN),
@@ -212,11 +224,18 @@ fn access_step(f: &Facts) -> NextStep {
              so, then mark the request answered.",
         );
     }
+    if f.package_built && !f.package_released {
+        return step(
+            StepKey::ReviewPackage,
+            "The package is built: check every record, withhold what would reveal another \
+             person's data or is privileged, then release it.",
+        );
+    }
     if f.package_built {
         return step(
             StepKey::SendPackage,
-            "The package is built: send it to the person, then mark it sent. That answers the \
-             request.",
+            "The package is released: send it to the person, then mark it sent. That answers \
+             the request.",
         );
     }
     if !f.identity_verified {
@@ -309,6 +328,7 @@ mod tests {
             erased: false,
             identity_verified: false,
             package_built: false,
+            package_released: false,
             run: None,
             review: None,
             receipt_written: false,
@@ -335,6 +355,12 @@ mod tests {
         assert_eq!(key(&f), StepKey::BuildPackage);
         f.package_built = true;
         f.status = Status::InProgress;
+        assert_eq!(key(&f), StepKey::ReviewPackage);
+        assert!(
+            !StepKey::ReviewPackage.answers(),
+            "sending an unreviewed package is early"
+        );
+        f.package_released = true;
         assert_eq!(key(&f), StepKey::SendPackage);
         assert!(StepKey::SendPackage.answers());
         f.status = Status::Completed;
@@ -346,6 +372,7 @@ mod tests {
     fn a_package_built_unverified_is_sent_next() {
         let mut f = facts(Kind::Portability);
         f.package_built = true;
+        f.package_released = true;
         assert_eq!(key(&f), StepKey::SendPackage);
     }
 
@@ -482,6 +509,21 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
+        // A release counts for the package built before it; a package built again is
+        // reviewed again.
+        let access = RequestRow {
+            kind: Kind::Access,
+            ..row.clone()
+        };
+        let mut built = vec![entry(1, PACKAGE_CREATED, json!({}))];
+        assert!(!super::facts(&access, &built, None).package_released);
+        built.push(entry(2, PACKAGE_RELEASED, json!({})));
+        assert!(super::facts(&access, &built, None).package_released);
+        built.push(entry(3, PACKAGE_CREATED, json!({})));
+        let f = super::facts(&access, &built, None);
+        assert!(f.package_built && !f.package_released);
+        assert_eq!(key(&f), StepKey::ReviewPackage);
+
         let t = "stripe:invoice:in_1";
         let steps = vec![
             entry(1, "request.created", json!({})),
@@ -508,6 +550,7 @@ mod tests {
         for k in [
             StepKey::VerifyIdentity,
             StepKey::BuildPackage,
+            StepKey::ReviewPackage,
             StepKey::SendPackage,
             StepKey::ReviewPlan,
             StepKey::RunErasure,

@@ -3,4 +3,4 @@
 /**
  * The steps a request goes through.
  */
-export type StepKey = "verify_identity" | "build_package" | "send_package" | "review_plan" | "run_erasure" | "resolve_blocker" | "send_receipt" | "mark_answered" | "none";
+export type StepKey = "verify_identity" | "build_package" | "review_package" | "send_package" | "review_plan" | "run_erasure" | "resolve_blocker" | "send_receipt" | "mark_answered" | "none";
