@@ -240,4 +240,69 @@ fn the_whole_job_in_the_window_only() {
         .unwrap_or_else(|| panic!("no RoPA in Downloads; the window says {status:?}"));
     assert!(std::fs::metadata(&file).expect("the export").len() > 0);
     s.save_screenshot("whole-job-ropa.png");
+
+    // Every screen at three window widths, with the data of the whole job in it; at 1200 px
+    // (the default window) no table and no page scrolls sideways.
+    let screens = [
+        ("dashboard", "#/dashboard".to_owned()),
+        ("processors", "#/processors".to_owned()),
+        ("processor", "#/processors/1".to_owned()),
+        ("activity", "#/activity".to_owned()),
+        ("subjects", "#/subjects".to_owned()),
+        ("requests", "#/requests".to_owned()),
+        ("request", format!("#/requests/{access_id}")),
+        ("deliveries", "#/deliveries".to_owned()),
+        ("reports", "#/reports".to_owned()),
+        ("settings", "#/settings".to_owned()),
+    ];
+    let mut too_wide = Vec::new();
+    for width in [1000, 1200, 1600] {
+        s.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": 800})),
+        )
+        .expect("resize the window");
+        for (name, hash) in &screens {
+            s.execute("window.location.hash = arguments[0]", json!([hash]))
+                .expect("open the screen");
+            s.wait_for("the screen to load", |s| {
+                let text = s.execute(
+                    "const m = document.getElementById('main'); return m ? m.innerText : ''",
+                    json!([]),
+                )?;
+                let loading = text
+                    .as_str()
+                    .is_none_or(|t| t.is_empty() || t.contains("Loading…"));
+                (!loading).then_some(()).ok_or("loading".to_owned())
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            s.save_screenshot(&format!("{name}-{width}.png"));
+            if width == 1200 {
+                let wide = s
+                    .execute(
+                        "const out = []; \
+                         const doc = document.scrollingElement; \
+                         if (doc.scrollWidth > doc.clientWidth) out.push('page ' + doc.scrollWidth + '>' + doc.clientWidth); \
+                         const main = document.getElementById('main'); \
+                         if (main && main.scrollWidth > main.clientWidth) out.push('#main ' + main.scrollWidth + '>' + main.clientWidth); \
+                         for (const t of document.querySelectorAll('table')) { \
+                           const box = t.parentElement; \
+                           if (t.scrollWidth > t.clientWidth || box.scrollWidth > box.clientWidth) \
+                             out.push((t.id || 'table') + ' ' + box.scrollWidth + '>' + box.clientWidth); \
+                         } \
+                         return out;",
+                        json!([]),
+                    )
+                    .expect("measure the screen");
+                for w in wide.as_array().into_iter().flatten() {
+                    too_wide.push(format!("{name}: {w}"));
+                }
+            }
+        }
+    }
+    assert!(
+        too_wide.is_empty(),
+        "sideways scroll at 1200 px: {too_wide:?}"
+    );
 }
