@@ -112,7 +112,8 @@ fn an_unverified_access_package_records_the_override() {
     );
     assert_eq!(o[0]["actor"], "user");
     let page = show(&dir, &a);
-    assert_eq!(page["next_step"]["key"], "send_package", "{page:#}");
+    // Built: reviewed and released next, before it is sent.
+    assert_eq!(page["next_step"]["key"], "review_package", "{page:#}");
     assert_eq!(page["identity_override_needed"], false);
     // Built again: the override stands, nothing more is recorded or warned about.
     let out = run(
@@ -124,7 +125,9 @@ fn an_unverified_access_package_records_the_override() {
     );
     assert!(out.status.success() && !stderr(&out).contains("warning"));
     assert_eq!(entries(&dir, &a, "access.identity_override").len(), 1);
-    // Sending the package answers the request: no reason needed.
+    // Reviewed and released, sending the package answers the request: no reason needed.
+    ok_json(&dir, None, &["dsr", "release", &a, "--out", out_arg]);
+    assert_eq!(show(&dir, &a)["next_step"]["key"], "send_package");
     assert_eq!(
         ok_json(&dir, None, &["dsr", "complete", &a])["status"],
         "completed"

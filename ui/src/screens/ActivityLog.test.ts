@@ -119,7 +119,14 @@ it('refuses a reversed date range without asking the backend', async () => {
   view = renderApp(backend, '#/activity')
   await vi.waitFor(() => expect(text(view!.$('#activity-total'))).toBe('3'))
   const calls = backend.calls.length
+  // Empty date filters read "Any date", not as a set date.
+  const dateBox = (id: string) => view!.$(`#${id}`)!.parentElement!
+  expect(dateBox('filter-from').getAttribute('data-empty')).toBe('true')
+  expect(text(dateBox('filter-from').querySelector('.any-date'))).toBe('Any date')
   type(view.$('#filter-from'), '2026-03-05')
+  await vi.waitFor(() => expect(dateBox('filter-from').querySelector('.any-date')).toBeNull())
+  expect(dateBox('filter-from').getAttribute('data-empty')).toBe('false')
+  expect(dateBox('filter-to').getAttribute('data-empty')).toBe('true')
   type(view.$('#filter-to'), '2026-03-01')
   await vi.waitFor(() => expect(text(view!.$('.filters [role="alert"]'))).toContain('start date is after the end date'))
   expect(backend.calls.slice(calls).some(([m]) => m === 'activityQuery')).toBe(false)
