@@ -213,6 +213,21 @@ fn a_removed_processor_keeps_its_events_and_its_url_is_refused() {
     server.stop();
     let events = cli_json(dir.path(), &["activity", "list"], None);
     assert_eq!(events.as_array().map(Vec::len), Some(1));
+    // The RoPA's activities still name it, marked removed.
+    let ropa = dir.path().join("ropa.json");
+    let ropa_arg = ropa.to_str().unwrap();
+    let out = cli(
+        dir.path(),
+        &["ropa", "export", "--format", "json", "--out", ropa_arg],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = std::fs::read_to_string(&ropa).unwrap();
+    assert!(exported.contains("Stripe (removed)"), "{exported}");
     // Removing it again is a clear error.
     let out = cli(dir.path(), &["processor", "remove", &id_s, "--yes"], None);
     assert!(!out.status.success());

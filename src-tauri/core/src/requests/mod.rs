@@ -680,6 +680,13 @@ mod tests {
 
         access::build(&ctx, id, &out, &mut |_| {}).unwrap();
         let p = page(&ctx, id).unwrap();
+        assert_eq!(p.next_step.key, StepKey::ReviewPackage);
+        assert!(
+            p.closing_needs_reason,
+            "an unreviewed package is not an answer yet"
+        );
+        access::review::release(&ctx, id, None).unwrap();
+        let p = page(&ctx, id).unwrap();
         assert_eq!(p.next_step.key, StepKey::SendPackage);
         assert!(!p.closing_needs_reason);
         assert_eq!(complete(&ctx, id, None).unwrap().status, Status::Completed);
@@ -699,6 +706,6 @@ mod tests {
         override_identity(&ctx, id, "not needed").unwrap();
         assert_eq!(last_entry(&ctx, id).action, "request.identity_verified");
         access::build(&ctx, id, &dir.path().join("out"), &mut |_| {}).unwrap();
-        assert_eq!(next_step(&ctx, id).unwrap().key, StepKey::SendPackage);
+        assert_eq!(next_step(&ctx, id).unwrap().key, StepKey::ReviewPackage);
     }
 }

@@ -250,7 +250,17 @@ pub fn report(ctx: &Context) -> Result<Ropa> {
             q::observed(c)?,
         ))
     })?;
-    let names: BTreeMap<i64, &str> = procs.iter().map(|p| (p.id, p.name.as_str())).collect();
+    // An activity may still name a removed processor: its name stays, marked removed.
+    let removed = ctx.db.read(crate::store::processors::list_removed)?;
+    let removed_names: Vec<(i64, String)> = removed
+        .iter()
+        .map(|p| (p.id, format!("{} (removed)", p.name)))
+        .collect();
+    let names: BTreeMap<i64, &str> = procs
+        .iter()
+        .map(|p| (p.id, p.name.as_str()))
+        .chain(removed_names.iter().map(|(id, n)| (*id, n.as_str())))
+        .collect();
 
     // Observed categories per processor, with event counts.
     let mut observed: BTreeMap<i64, BTreeMap<String, i64>> = BTreeMap::new();
