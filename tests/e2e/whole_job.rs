@@ -163,7 +163,6 @@ fn the_whole_job_in_the_window_only() {
     s.wait_for_count("#next-step[data-step=\"send_package\"]", 1);
     s.click("#next-step-action");
     s.wait_for_count("#next-step[data-step=\"none\"]", 1);
-    let _ = access_id;
 
     // An erasure: blocked by the open invoice at Stripe, resolved there, then run.
     open_alice(s);
