@@ -54,7 +54,7 @@ bench: setup
 	$(WITH_SESSION) cargo bench --bench catchup
 	cargo bench --bench activity
 	$(WITH_SESSION) cargo bench --bench access
-	$(WITH_SESSION) cargo bench --bench startup
+	PD_SOAK_MINUTES=$${PD_SOAK_MINUTES:-20} $(WITH_SESSION) cargo bench --bench startup
 
 fmt:
 	cargo fmt

@@ -19,7 +19,14 @@
 //!
 //! The OS page cache is warm after the first run: "cold" means a new process and an empty data
 //! dir, not a cold disk. Environment: `STARTUP_RUNS` (10).
+//!
+//! Then, with `PD_SOAK_MINUTES` set (`make bench` sets 20), the window's memory over a long
+//! scripted use: see `soak.rs`.
 
+#[path = "soak.rs"]
+mod soak;
+#[path = "../../../tests/integration/support.rs"]
+mod support;
 #[path = "../../../tests/e2e/webdriver.rs"]
 mod webdriver;
 
@@ -98,6 +105,14 @@ fn main() {
     }
 
     report(runs, &through_webdriver, &direct);
+
+    let soak_minutes: u64 = std::env::var("PD_SOAK_MINUTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if soak_minutes > 0 {
+        soak::run(soak_minutes, &out_dir);
+    }
 }
 
 fn launch_through_webdriver(driver: &TauriDriver, expected: &str) -> Run {

@@ -1,5 +1,6 @@
 // Processors: adding a manual and a generic webhook processor. Dashboard: the checklist card.
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { formatDay } from '../lib/format'
 import { click, renderApp, text, type } from '../test/app'
 import { emptyRopa, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend } from '../test/mockIpc'
@@ -89,7 +90,9 @@ describe('dashboard checklist', () => {
     view = renderApp(backend, '#/dashboard')
     await vi.waitFor(() => expect(view!.$$('#dash-checklist li')).toHaveLength(6))
     expect(text(view.$('#dash-checklist-progress'))).toContain('1 of 6 done')
-    expect(text(view.$('[data-step="dpa_executed"]'))).toContain('Done 2026-03-02')
+    // In the locale's one date format, like every other date in the window.
+    expect(text(view.$('[data-step="dpa_executed"]'))).toContain(`Done ${formatDay('2026-03-02', true)}`)
+    expect(text(view.$('[data-step="dpa_executed"]'))).not.toContain('2026-03-02')
     expect(view.$('[data-step="dpa_executed"]')?.getAttribute('data-done')).toBe('true')
     expect(text(view.$('[data-step="privacy_notice"]'))).toContain('Not done')
     expect(view.$('#checklist-card a')?.getAttribute('href')).toBe('#/reports')

@@ -1,0 +1,358 @@
+//! The window over a long use: `PD_SOAK_MINUTES` (20 in `make bench`; 0 skips it) of scripted
+//! use, sampling the resident memory of WebKit's web process and of the app every minute.
+//! Target: the web process's RSS at the end ≤ 1.2× its RSS after the first minute.
+//!
+//! The data dir is seeded before the launch (a Stripe processor, the 30 fixtures, two
+//! requests). In the window the receiver is moved to a free port from Settings; then each round
+//! the bench POSTs four new signed events to the app's own receiver (so every open screen gets
+//! its live updates) and walks every screen as a user would: the Dashboard and its chart, the
+//! Activity Log with a filter typed and cleared and an event's drawer opened and closed, a
+//! subject's page, a request's page, the processor page, Deliveries, Reports and Settings. The
+//! events use 40 customer emails, so the data grows as a shop's would (more events, the same
+//! people), not by a new subject per event.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support;
+use crate::webdriver::{self, Session, TauriDriver};
+
+/// One minute's sample.
+struct Sample {
+    minute: u64,
+    rounds: u64,
+    events: u64,
+    web_kib: u64,
+    /// Of `web_kib`, anonymous memory (the JS heap, WebKit's caches, malloc).
+    web_anon_kib: u64,
+    app_kib: u64,
+    dom_nodes: u64,
+}
+
+/// What each round does: `PD_SOAK_SCRIPT` = `full` (the default), or one part of it, to find
+/// what grows: `screens` (no events), `events` (the Dashboard left open, events arriving) or
+/// `idle` (the Dashboard left open, nothing happening).
+struct Script {
+    name: String,
+    events: bool,
+    screens: bool,
+}
+
+impl Script {
+    fn from_env() -> Script {
+        let name = std::env::var("PD_SOAK_SCRIPT").unwrap_or_else(|_| "full".to_owned());
+        let (events, screens) = match name.as_str() {
+            "full" => (true, true),
+            "screens" => (false, true),
+            "events" => (true, false),
+            "idle" => (false, false),
+            other => panic!("PD_SOAK_SCRIPT={other:?}: use full, screens, events or idle"),
+        };
+        Script {
+            name,
+            events,
+            screens,
+        }
+    }
+}
+
+pub fn run(minutes: u64, out_dir: &Path) {
+    let script = Script::from_env();
+    let data_dir = tempfile::tempdir().expect("create a data dir");
+    let dir = data_dir.path();
+    let (processor, path) = support::add_stripe(dir);
+    {
+        let server = support::Server::start(dir);
+        for f in support::fixtures() {
+            let (status, body) = support::post_signed(server.addr, &path, &f.body);
+            assert_eq!(status, 200, "{} was refused: {body}", f.file);
+        }
+        server.stop();
+    }
+    let mut request_ids = Vec::new();
+    for (kind, email) in [
+        ("access", "soak-1@example.com"),
+        ("erasure", "soak-2@example.com"),
+    ] {
+        let r = support::cli_json(dir, &["dsr", "new", kind, "--email", email], None);
+        request_ids.push(r["id"].as_i64().expect("a request id"));
+    }
+
+    let driver = TauriDriver::start(&out_dir.join("soak-tauri-driver.log"), &[]);
+    let dir_arg = dir.to_str().expect("a UTF-8 temp path").to_owned();
+    let s = Session::create(&driver, support::bin(), &["--data-dir", &dir_arg]);
+    s.wait_for_text("#main h1", "Dashboard");
+    let port = webdriver::free_port();
+    s.click("#nav-settings");
+    s.wait_for_text("#main h1", "Settings");
+    s.replace_text("#set-receiverPort", &port.to_string());
+    s.click("#settings-save");
+    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    wait_until_listening(addr);
+    let web = web_process_of(&dir_arg).expect("WebKit's web process of the app");
+    let app = parent_of(web).expect("the app process");
+
+    let screens = [
+        "#/dashboard".to_owned(),
+        "#/activity".to_owned(),
+        "#/subjects".to_owned(),
+        format!("#/requests/{}", request_ids[0]),
+        "#/requests".to_owned(),
+        format!("#/processors/{processor}"),
+        "#/processors".to_owned(),
+        "#/deliveries".to_owned(),
+        "#/reports".to_owned(),
+        "#/settings".to_owned(),
+    ];
+    let mut samples = vec![sample(&s, 0, 0, 0, web, app)];
+    let start = Instant::now();
+    let end = start + Duration::from_secs(minutes * 60);
+    let (mut rounds, mut events) = (0u64, 0u64);
+    let mut next_sample = 1;
+    eprintln!(
+        "soak: {minutes} min of scripted use ({}), sampled every minute",
+        script.name
+    );
+    while Instant::now() < end {
+        if script.events {
+            for _ in 0..4 {
+                let body = event(events);
+                let (status, answer) = support::post_signed(addr, &path, &body);
+                assert_eq!(status, 200, "event {events} was refused: {answer}");
+                events += 1;
+            }
+        }
+        if script.screens {
+            for hash in &screens {
+                open(&s, hash);
+                match hash.as_str() {
+                    "#/activity" => use_activity_log(&s),
+                    "#/subjects" => {
+                        s.click("#subjects-table tbody tr a");
+                        wait_loaded(&s);
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            // About the time a round of screens takes, on the screen left open.
+            sleep(Duration::from_secs(2));
+        }
+        rounds += 1;
+        if start.elapsed() >= Duration::from_secs(next_sample * 60) {
+            samples.push(sample(&s, next_sample, rounds, events, web, app));
+            next_sample += 1;
+        }
+    }
+    drop(s);
+    webdriver::wait_for_app_exit(&dir_arg, Duration::from_secs(15)).expect("the app exits");
+    drop(driver);
+    report(minutes, &script.name, &samples);
+}
+
+fn sample(s: &Session, minute: u64, rounds: u64, events: u64, web: u32, app: u32) -> Sample {
+    let dom_nodes = s
+        .execute("return document.getElementsByTagName('*').length", json!([]))
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let x = Sample {
+        minute,
+        rounds,
+        events,
+        web_kib: status_kib(web, "VmRSS").expect("the web process is running"),
+        web_anon_kib: status_kib(web, "RssAnon").expect("the web process is running"),
+        app_kib: status_kib(app, "VmRSS").expect("the app is running"),
+        dom_nodes,
+    };
+    eprintln!(
+        "minute {:>2}: {:>4} rounds, {:>5} events, web {:>6.1} MiB ({:.1} anonymous), \
+         app {:>6.1} MiB, {} DOM nodes",
+        x.minute,
+        x.rounds,
+        x.events,
+        mib(x.web_kib),
+        mib(x.web_anon_kib),
+        mib(x.app_kib),
+        x.dom_nodes
+    );
+    x
+}
+
+/// A `customer.updated`-style event for one of 40 customers (unique id, signed on send).
+fn event(n: u64) -> Vec<u8> {
+    let who = n % 40;
+    let kind = if n % 3 == 0 {
+        "customer.updated"
+    } else {
+        "customer.created"
+    };
+    serde_json::to_vec(&json!({
+        "id": format!("evt_soak_{n:08}"),
+        "object": "event",
+        "type": kind,
+        "created": support::now(),
+        "livemode": false,
+        "data": {"object": {
+            "id": format!("cus_soak{who:04}"),
+            "object": "customer",
+            "email": format!("soak-{who}@example.com"),
+            "name": format!("Soak Customer {who}"),
+        }}
+    }))
+    .expect("serialise an event")
+}
+
+fn open(s: &Session, hash: &str) {
+    s.execute("window.location.hash = arguments[0]", json!([hash]))
+        .expect("open a screen");
+    wait_loaded(s);
+}
+
+fn wait_loaded(s: &Session) {
+    s.wait_for("the screen to load", |s| {
+        let text = main_text(s)?;
+        let loading = text.is_empty() || text.contains("Loading…");
+        (!loading).then_some(()).ok_or("loading".to_owned())
+    });
+}
+
+fn wait_main_contains(s: &Session, expected: &str) {
+    s.wait_for(&format!("the screen to say {expected:?}"), |s| {
+        let text = main_text(s)?;
+        text.contains(expected)
+            .then_some(())
+            .ok_or(format!("the screen reads {text:?}"))
+    });
+}
+
+fn main_text(s: &Session) -> Result<String, String> {
+    let text = s.execute(
+        "const m = document.getElementById('main'); return m ? m.innerText : ''",
+        json!([]),
+    )?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// A filter typed and cleared, then the first event's drawer opened and closed.
+fn use_activity_log(s: &Session) {
+    s.replace_text("#filter-subject", "soak-7");
+    wait_main_contains(s, "matching the filters");
+    s.replace_text("#filter-subject", "");
+    s.wait_for("the filter to clear", |s| {
+        let text = main_text(s)?;
+        (!text.contains("matching the filters"))
+            .then_some(())
+            .ok_or("still filtered".to_owned())
+    });
+    s.click("tr[data-event-id] td");
+    s.wait_for_count("#activity-drawer", 1);
+    s.click("#activity-drawer header button");
+    s.wait_for_count("#activity-drawer", 0);
+}
+
+fn wait_until_listening(addr: std::net::SocketAddr) {
+    let deadline = Instant::now() + Session::WAIT_TIMEOUT;
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the receiver did not listen on {addr}"
+        );
+        sleep(Duration::from_millis(100));
+    }
+}
+
+/// The `WebKitWebProcess` whose parent was started with `arg` (the app's unique data dir).
+fn web_process_of(arg: &str) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|&pid| {
+                let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                comm.trim().starts_with("WebKitWebProces")
+                    && parent_of(pid).is_some_and(|parent| has_arg(parent, arg))
+            });
+        if found.is_some() || Instant::now() >= deadline {
+            return found;
+        }
+        sleep(Duration::from_millis(100));
+    }
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn has_arg(pid: u32, arg: &str) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `RssAnon`).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn report(minutes: u64, script: &str, samples: &[Sample]) {
+    println!("\n## The window over {minutes} minutes of scripted use (`{script}`)\n");
+    let version = Command::new("pkg-config")
+        .args(["--modversion", "webkit2gtk-4.1"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    println!(
+        "Release binary under Xvfb, WebKitGTK {version}. Each round: 4 new signed events to the \
+         app's receiver, then every screen (the Activity Log with a filter and a drawer). RSS \
+         is VmRSS from /proc.\n"
+    );
+    println!(
+        "| minute | rounds | events sent | web process MiB | of it anonymous MiB | app MiB | DOM nodes |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for x in samples {
+        println!(
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+            x.minute,
+            x.rounds,
+            x.events,
+            mib(x.web_kib),
+            mib(x.web_anon_kib),
+            mib(x.app_kib),
+            x.dom_nodes
+        );
+    }
+    let first = samples.iter().find(|x| x.minute == 1);
+    if let (Some(first), Some(last)) = (first, samples.last()) {
+        let ratio = last.web_kib as f64 / first.web_kib.max(1) as f64;
+        println!(
+            "\nResult: web process {:.1} MiB after minute 1, {:.1} MiB after minute {}: \
+             {ratio:.2}× ({} the ≤ 1.2× target).",
+            mib(first.web_kib),
+            mib(last.web_kib),
+            last.minute,
+            if ratio <= 1.2 { "meets" } else { "misses" }
+        );
+    }
+}
