@@ -335,8 +335,5 @@ fn the_whole_job_in_the_window_only() {
             }
         }
     }
-    assert!(
-        too_wide.is_empty(),
-        "sideways scroll: {too_wide:?}"
-    );
+    assert!(too_wide.is_empty(), "sideways scroll: {too_wide:?}");
 }

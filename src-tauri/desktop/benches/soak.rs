@@ -158,7 +158,10 @@ pub fn run(minutes: u64, out_dir: &Path) {
 
 fn sample(s: &Session, minute: u64, rounds: u64, events: u64, web: u32, app: u32) -> Sample {
     let dom_nodes = s
-        .execute("return document.getElementsByTagName('*').length", json!([]))
+        .execute(
+            "return document.getElementsByTagName('*').length",
+            json!([]),
+        )
         .ok()
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
