@@ -55,6 +55,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0012_jobs",
         include_str!("../../../../migrations/0012_jobs.sql"),
     ),
+    (
+        "0016_scale",
+        include_str!("../../../../migrations/0016_scale.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.
