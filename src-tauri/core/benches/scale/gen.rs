@@ -24,15 +24,15 @@ pub fn heavy(n: u64) -> Vec<(String, u64)> {
 }
 
 const FIRST: &[&str] = &[
-    "Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Greta", "Hugo", "Inès", "Jonas",
-    "Karin", "Léo", "Maya", "Nils", "Olga", "Paul", "Quentin", "Rosa", "Sami", "Théa", "Ugo",
-    "Vera", "Wim", "Xavier", "Yasmin", "Zoé", "Anna", "Ben", "Clara", "Dario",
+    "Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Greta", "Hugo", "Inès", "Jonas", "Karin",
+    "Léo", "Maya", "Nils", "Olga", "Paul", "Quentin", "Rosa", "Sami", "Théa", "Ugo", "Vera", "Wim",
+    "Xavier", "Yasmin", "Zoé", "Anna", "Ben", "Clara", "Dario",
 ];
 const LAST: &[&str] = &[
     "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
     "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
-    "Vincent", "Fournier", "Morel", "Girard", "Andre", "Mercier", "Dupont", "Lambert",
-    "Bonnet", "Francois", "Martinez", "Legrand", "Schmidt", "Müller", "Rossi", "Jansen",
+    "Vincent", "Fournier", "Morel", "Girard", "Andre", "Mercier", "Dupont", "Lambert", "Bonnet",
+    "Francois", "Martinez", "Legrand", "Schmidt", "Müller", "Rossi", "Jansen",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
     ("Lyon", "69002", "FR"),
@@ -187,7 +187,9 @@ impl Gen {
         let progress = self.k as f64 / self.n.max(1) as f64;
         // The light subject: signs up at 30 %, orders twice, updates a phone number.
         let light_at = [0.3, 0.4, 0.6, 0.8];
-        if (self.light_done as usize) < light_at.len() && progress >= light_at[self.light_done as usize] {
+        if (self.light_done as usize) < light_at.len()
+            && progress >= light_at[self.light_done as usize]
+        {
             let step = self.light_done;
             self.light_done += 1;
             return match step {
@@ -256,14 +258,22 @@ impl Gen {
                 // A payment for a customer this app never hears about: stays `unlinked`.
                 let stranger = self.customers.len() + self.below(1_000) as usize;
                 let order = self.orders + 1;
-                let pi = self.payment_intent(Some(stranger), order, "requires_payment_method", None);
+                let pi =
+                    self.payment_intent(Some(stranger), order, "requires_payment_method", None);
                 self.push(None, "payment_intent.created", pi, None, out)
             }
             _ => self.no_subject(out),
         }
     }
 
-    fn push(&mut self, c: Option<usize>, ty: &str, object: String, previous: Option<String>, out: &mut Vec<Body>) {
+    fn push(
+        &mut self,
+        c: Option<usize>,
+        ty: &str,
+        object: String,
+        previous: Option<String>,
+        out: &mut Vec<Body>,
+    ) {
         let created = self.now_s();
         self.k += 1;
         if let Some(c) = c {
@@ -298,7 +308,10 @@ impl Gen {
                 self.customers[c].email_gen += 1;
                 previous = Some(format!(r#"{{"email":"{old}"}}"#));
             } else {
-                previous = Some(format!(r#"{{"phone":"+3361234{:04}"}}"#, self.below(10_000)));
+                previous = Some(format!(
+                    r#"{{"phone":"+3361234{:04}"}}"#,
+                    self.below(10_000)
+                ));
             }
         }
         let t = self.now_s();
@@ -326,24 +339,45 @@ impl Gen {
         self.push(Some(c), ty, object, None, out);
     }
 
-    fn charge(&self, c: Option<usize>, order: u64, status: &str, refunded: bool, email: &str, name: &str, address: &str) -> String {
+    fn charge(
+        &self,
+        c: Option<usize>,
+        order: u64,
+        status: &str,
+        refunded: bool,
+        (email, name, address): (&str, &str, &str),
+    ) -> String {
         let t = self.now_s();
-        let customer = c.map_or("null".to_owned(), |c| format!("\"{}\"", Self::customer_id(c)));
+        let customer = c.map_or("null".to_owned(), |c| {
+            format!("\"{}\"", Self::customer_id(c))
+        });
         let amount = 1500 + order % 40 * 250;
         format!(
             r#"{{"id":"ch_{order:024}","object":"charge","amount":{amount},"amount_captured":{},"amount_refunded":{},"balance_transaction":"txn_{order:024}","billing_details":{{"address":{address},"email":"{email}","name":"{name}","phone":null,"tax_id":null}},"calculated_statement_descriptor":"FERNHILL PRINTS","captured":true,"created":{t},"currency":"eur","customer":{customer},"description":"Order FP-{order}","disputed":false,"failure_code":{},"livemode":false,"metadata":{{"order_id":"FP-{order}"}},"outcome":{{"network_status":"approved_by_network","reason":null,"risk_level":"normal","seller_message":"Payment complete.","type":"authorized"}},"paid":{},"payment_intent":"pi_{order:024}","payment_method":"pm_{order:024}","payment_method_details":{{"card":{{"brand":"visa","country":"FR","exp_month":4,"exp_year":2029,"fingerprint":"Sr{:014X}","funding":"credit","last4":"{:04}"}},"type":"card"}},"receipt_email":"{email}","refunded":{refunded},"status":"{status}"}}"#,
             if status == "succeeded" { amount } else { 0 },
             if refunded { amount } else { 0 },
-            if status == "failed" { "\"card_declined\"" } else { "null" },
+            if status == "failed" {
+                "\"card_declined\""
+            } else {
+                "null"
+            },
             status == "succeeded",
             order * 131,
             order % 10_000
         )
     }
 
-    fn payment_intent(&self, c: Option<usize>, order: u64, status: &str, email: Option<&str>) -> String {
+    fn payment_intent(
+        &self,
+        c: Option<usize>,
+        order: u64,
+        status: &str,
+        email: Option<&str>,
+    ) -> String {
         let t = self.now_s();
-        let customer = c.map_or("null".to_owned(), |c| format!("\"{}\"", Self::customer_id(c)));
+        let customer = c.map_or("null".to_owned(), |c| {
+            format!("\"{}\"", Self::customer_id(c))
+        });
         let amount = 1500 + order % 40 * 250;
         let receipt = email.map_or("null".to_owned(), |e| format!("\"{e}\""));
         let error = if status == "requires_payment_method" {
@@ -375,7 +409,9 @@ impl Gen {
             }
         };
         let t = self.now_s();
-        let customer = c.map_or("null".to_owned(), |c| format!("\"{}\"", Self::customer_id(c)));
+        let customer = c.map_or("null".to_owned(), |c| {
+            format!("\"{}\"", Self::customer_id(c))
+        });
         let amount = 1500 + order % 40 * 250;
         let session = format!(
             r#"{{"id":"cs_test_{order:058}","object":"checkout.session","amount_subtotal":{amount},"amount_total":{amount},"created":{t},"currency":"eur","customer":{customer},"customer_details":{{"address":{address},"email":"{email}","name":"{name}","phone":null,"tax_exempt":"none","tax_ids":[]}},"invoice":null,"livemode":false,"metadata":{{"order_id":"FP-{order}"}},"mode":"payment","payment_intent":"pi_{order:024}","payment_status":"paid","status":"complete","subscription":null,"success_url":"https://shop.example/thanks"}}"#
@@ -385,7 +421,7 @@ impl Gen {
         self.push(c, "payment_intent.created", pi, None, out);
         let pi = self.payment_intent(c, order, "succeeded", Some(&email));
         self.push(c, "payment_intent.succeeded", pi, None, out);
-        let ch = self.charge(c, order, "succeeded", false, &email, &name, &address);
+        let ch = self.charge(c, order, "succeeded", false, (&email, &name, &address));
         self.push(c, "charge.succeeded", ch, None, out);
     }
 
@@ -411,16 +447,19 @@ impl Gen {
         let (n, order) = (self.invoices, self.orders);
         self.customers[c].last_order = order;
         let (email, name, address) = (self.email(c), self.name(c), self.address(c));
-        for (ty, st) in [
-            ("invoice.created", "draft"),
-            ("invoice.finalized", "open"),
-        ] {
+        for (ty, st) in [("invoice.created", "draft"), ("invoice.finalized", "open")] {
             let inv = self.invoice(c, n, st);
             self.push(Some(c), ty, inv, None, out);
         }
         let pi = self.payment_intent(Some(c), order, "succeeded", None);
         self.push(Some(c), "payment_intent.succeeded", pi, None, out);
-        let ch = self.charge(Some(c), order, "succeeded", false, &email, &name, &address);
+        let ch = self.charge(
+            Some(c),
+            order,
+            "succeeded",
+            false,
+            (&email, &name, &address),
+        );
         self.push(Some(c), "charge.succeeded", ch, None, out);
         for ty in ["invoice.paid", "invoice.payment_succeeded"] {
             let inv = self.invoice(c, n, "paid");
@@ -435,7 +474,7 @@ impl Gen {
         let (email, name, address) = (self.email(c), self.name(c), self.address(c));
         let pi = self.payment_intent(Some(c), order, "requires_payment_method", None);
         self.push(Some(c), "payment_intent.payment_failed", pi, None, out);
-        let ch = self.charge(Some(c), order, "failed", false, &email, &name, &address);
+        let ch = self.charge(Some(c), order, "failed", false, (&email, &name, &address));
         self.push(Some(c), "charge.failed", ch, None, out);
         let inv = self.invoice(c, n, "open");
         self.push(Some(c), "invoice.payment_failed", inv, None, out);
@@ -447,7 +486,7 @@ impl Gen {
             return self.customer_event(c, "customer.updated", out);
         }
         let (email, name, address) = (self.email(c), self.name(c), self.address(c));
-        let ch = self.charge(Some(c), order, "succeeded", true, &email, &name, &address);
+        let ch = self.charge(Some(c), order, "succeeded", true, (&email, &name, &address));
         self.push(Some(c), "charge.refunded", ch, None, out);
         let t = self.now_s();
         let re = format!(

@@ -37,8 +37,8 @@ impl Load {
         let receiver = Receiver::start(ctx, Config::new(SocketAddr::from(([127, 0, 0, 1], 0))))
             .expect("start the receiver");
         let addr = receiver.local_addr().expect("an address");
-        // Enough bodies for ten minutes, made before the clock starts.
-        let want = (rate * 600.0) as usize;
+        // Enough bodies for twenty minutes, made before the clock starts.
+        let want = (rate * 1200.0) as usize;
         let mut bodies: Vec<String> = Vec::with_capacity(want);
         let mut out: Vec<Body> = Vec::new();
         while bodies.len() < want {

@@ -199,7 +199,7 @@ fn fill(ctx: &Context, pid: i64, n: u64, gen: &mut Gen) -> FillTimes {
         }
         store += t.elapsed();
         batches += 1;
-        if batches % 8 == 0 {
+        if batches.is_multiple_of(8) {
             link_all(&mut store, &mut link);
         }
         if last_report.elapsed() > Duration::from_secs(30) {
@@ -414,8 +414,13 @@ fn queries(ctx: &Context, runs: usize, start_s: i64) {
     };
     let (t, _) = timed(runs, || subjects::page(db, light_id).expect("subject page"));
     row("subject page, 10 events", t);
-    let (t, _) = timed(runs, || subjects::page(db, typical.id).expect("subject page"));
-    row(&format!("subject page, {} events", typical.activity_count), t);
+    let (t, _) = timed(runs, || {
+        subjects::page(db, typical.id).expect("subject page")
+    });
+    row(
+        &format!("subject page, {} events", typical.activity_count),
+        t,
+    );
     let (t, p) = timed(runs, || subjects::page(db, heavy_id).expect("subject page"));
     row(
         &format!(
@@ -429,7 +434,9 @@ fn queries(ctx: &Context, runs: usize, start_s: i64) {
     row("subjects list, first page of 50", t);
     let middle = subjects::list_page(db, Some("m"), 50).expect("list");
     assert!(!middle.rows.is_empty() && first.next_cursor.is_some());
-    let (t, _) = timed(runs, || subjects::list_page(db, Some("m"), 50).expect("list"));
+    let (t, _) = timed(runs, || {
+        subjects::list_page(db, Some("m"), 50).expect("list")
+    });
     row("subjects list, a page in the middle (after `m`)", t);
     let (t, _) = timed(runs, || dashboard::summary(ctx).expect("dashboard"));
     row("dashboard", t);

@@ -290,7 +290,7 @@ pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
     while db.write(move |c| replay_cache::delete_seen_before(c, horizon, 2_000))? > 0 {
         std::thread::sleep(PURGE_YIELD);
     }
-    db.write(|c| events::forget_empty_counts(c))?;
+    db.write(events::forget_empty_counts)?;
     Ok(deleted)
 }
 

@@ -363,7 +363,12 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
             },
             0,
         );
-        return query_rows(conn, &format!("SELECT {ACTIVITY_COLUMNS} FROM events WHERE 1{}", w.sql), w.args, f.limit);
+        return query_rows(
+            conn,
+            &format!("SELECT {ACTIVITY_COLUMNS} FROM events WHERE 1{}", w.sql),
+            w.args,
+            f.limit,
+        );
     };
     if types.is_empty() {
         return Ok(Vec::new());
@@ -398,14 +403,16 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<ActivityRow>> {
             w.sql, f.limit
         ));
     }
-    let sql = format!(
-        "SELECT * FROM ({}) WHERE 1",
-        arms.join(" UNION ALL ")
-    );
+    let sql = format!("SELECT * FROM ({}) WHERE 1", arms.join(" UNION ALL "));
     query_rows(conn, &sql, args, f.limit)
 }
 
-fn query_rows(conn: &Connection, select: &str, mut args: Vec<Value>, limit: u32) -> Result<Vec<ActivityRow>> {
+fn query_rows(
+    conn: &Connection,
+    select: &str,
+    mut args: Vec<Value>,
+    limit: u32,
+) -> Result<Vec<ActivityRow>> {
     args.push(Value::Integer(limit.into()));
     let sql = format!(
         "{select} ORDER BY occurred_at DESC, id DESC LIMIT ?{}",
@@ -479,7 +486,9 @@ pub fn count(conn: &Connection, f: &Filter) -> Result<i64> {
     }
     let types = types.as_deref();
     // Whole days [lo, hi).
-    let lo = f.since.map(|s| day_of(s) + i64::from(s.rem_euclid(DAY_MS) != 0));
+    let lo = f
+        .since
+        .map(|s| day_of(s) + i64::from(s.rem_euclid(DAY_MS) != 0));
     let hi = f.until.map(day_of);
     if let (Some(l), Some(h)) = (lo, hi) {
         if l >= h {
@@ -699,10 +708,13 @@ mod tests {
                     f.until = Some(5 * DAY + 77);
                 }),
             ),
-            ("within a day", f(|f| {
-                f.since = Some(2 * DAY + 5);
-                f.until = Some(2 * DAY + DAY / 2);
-            })),
+            (
+                "within a day",
+                f(|f| {
+                    f.since = Some(2 * DAY + 5);
+                    f.until = Some(2 * DAY + DAY / 2);
+                }),
+            ),
             ("since, before 1970", f(|f| f.since = Some(-DAY / 2 - 3))),
             ("until", f(|f| f.until = Some(3 * DAY + 1))),
             ("subject", f(|f| f.subject_ids = Some(vec![1]))),
@@ -783,8 +795,7 @@ mod tests {
                 };
                 f.source.as_ref().is_none_or(|s| s == src)
                     && f.type_glob.as_deref().is_none_or(glob)
-                    && f
-                        .subject_ids
+                    && f.subject_ids
                         .as_ref()
                         .is_none_or(|ids| subject.is_some_and(|s| ids.contains(&s)))
                     && f.status.as_ref().is_none_or(|s| s == st)
@@ -897,7 +908,10 @@ mod tests {
                 (requests::SUBJECT_EVENTS_BY_SUBJECT, "events_by_subject"),
                 (requests::SUBJECT_EVENTS_BY_CUSTOMER, "events_by_customer"),
                 (requests::SUBJECT_EVENTS_BY_OWNER_EMAIL, "events_by_subject"),
-                (requests::SUBJECT_EVENTS_BY_ORPHAN_EMAIL, "events_by_orphan_email"),
+                (
+                    requests::SUBJECT_EVENTS_BY_ORPHAN_EMAIL,
+                    "events_by_orphan_email",
+                ),
             ];
             db.read(|c| {
                 for (sql, index) in subject {
@@ -905,8 +919,9 @@ mod tests {
                     let n = sql.matches('?').count();
                     let lines = plan(c, sql, &args[..n]);
                     assert!(
-                        lines.iter().all(|l| l.starts_with("SEARCH events USING")
-                            && l.contains(index)),
+                        lines
+                            .iter()
+                            .all(|l| l.starts_with("SEARCH events USING") && l.contains(index)),
                         "{sql}: {lines:?}"
                     );
                 }
