@@ -22,7 +22,7 @@ help:
 	@echo "make fmt     format the Rust code"
 	@echo "make bindings  regenerate the TypeScript types from the Rust types"
 	@echo "make lint    clippy and svelte-check"
-	@echo "make bench   cargo bench --bench ingest and --bench catchup inside a test session"
+	@echo "make bench   every benchmark (ingest, writer, catchup, activity, access, scale, startup with a 20-minute soak)"
 	@echo "make proptest-long  the property tests with a million cases each (optimised build)"
 
 setup:
@@ -54,6 +54,7 @@ bench: setup
 	$(WITH_SESSION) cargo bench --bench catchup
 	cargo bench --bench activity
 	$(WITH_SESSION) cargo bench --bench access
+	$(WITH_SESSION) cargo bench --bench scale
 	PD_SOAK_MINUTES=$${PD_SOAK_MINUTES:-20} $(WITH_SESSION) cargo bench --bench startup
 
 fmt:

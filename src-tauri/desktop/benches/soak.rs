@@ -191,7 +191,7 @@ fn sample(s: &Session, minute: u64, rounds: u64, events: u64, web: u32, app: u32
 /// A `customer.updated`-style event for one of 40 customers (unique id, signed on send).
 fn event(n: u64) -> Vec<u8> {
     let who = n % 40;
-    let kind = if n % 3 == 0 {
+    let kind = if n.is_multiple_of(3) {
         "customer.updated"
     } else {
         "customer.created"

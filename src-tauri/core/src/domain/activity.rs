@@ -121,7 +121,6 @@ fn to_filter(db: &Db, q: &ActivityQuery) -> Result<Option<events::Filter>> {
         until: optional_time(&q.until, DayEdge::EndExclusive)?,
         before,
         limit: q.limit.clamp(1, 1_000_000),
-        scan_by_time: false,
     }))
 }
 
@@ -174,13 +173,13 @@ pub fn page(db: &Db, q: &ActivityQuery) -> Result<ActivityPage> {
             next_cursor: None,
         });
     };
+    // One snapshot: the total and the rows agree while events arrive.
     let (rows, total) = db.read(|c| {
-        let mut f = f.clone();
-        let total = events::count(c, &f)?;
-        // When at least 1 % of all events match, a page fills within ~100 × limit rows of
-        // the time index; otherwise the filter's own index and a sort of its matches win.
-        f.scan_by_time = total * 100 >= events::approximate_total(c)?;
-        Ok((events::list(c, &f)?, total))
+        let tx = c.unchecked_transaction()?;
+        let total = events::count(&tx, &f)?;
+        let rows = events::list(&tx, &f)?;
+        tx.finish()?;
+        Ok((rows, total))
     })?;
     let next_cursor = (rows.len() as u32 == f.limit)
         .then(|| rows.last().map(|r| format!("{}:{}", r.occurred_at, r.id)))
@@ -265,17 +264,34 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
 /// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
 pub(crate) const REPLAY_HORIZON_DAYS: i64 = 365;
 
+/// How long one transaction of the retention purge may hold the writer, and how long the
+/// purge then leaves it to the receiver's group commit: a purge of a million events holds
+/// back no webhook's acknowledgement by more than a few milliseconds (docs/benchmarks.md).
+const PURGE_BATCH: std::time::Duration = std::time::Duration::from_millis(2);
+const PURGE_YIELD: std::time::Duration = std::time::Duration::from_millis(8);
+
 /// Deletes events received more than `days` ago (the activity-log retention setting), and
-/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`]. The deleted events'
-/// ids go into the replay cache (a trigger, migrations/0011_replay_cache.sql).
-pub(crate) fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
+/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`], in transactions of a
+/// few milliseconds each with a pause between them for the receiver. The deleted events' ids
+/// go into the replay cache (a trigger, migrations/0011_replay_cache.sql). Returns how many
+/// events were deleted.
+pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
     let before = now - i64::from(days) * 86_400_000;
     let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
-    db.write(move |c| {
-        let n = events::delete_received_before(c, before)?;
-        replay_cache::delete_seen_before(c, horizon)?;
-        Ok(n)
-    })
+    let mut deleted = 0;
+    loop {
+        let n = db.write(move |c| events::delete_received_before(c, before, PURGE_BATCH))?;
+        if n == 0 {
+            break;
+        }
+        deleted += n;
+        std::thread::sleep(PURGE_YIELD);
+    }
+    while db.write(move |c| replay_cache::delete_seen_before(c, horizon, 2_000))? > 0 {
+        std::thread::sleep(PURGE_YIELD);
+    }
+    db.write(events::forget_empty_counts)?;
+    Ok(deleted)
 }
 
 /// The user's glob (`*` only) as an SQLite GLOB: other GLOB metacharacters match literally.

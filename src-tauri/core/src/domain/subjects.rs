@@ -52,6 +52,29 @@ pub fn list(db: &Db) -> Result<Vec<Subject>> {
     Ok(db.read(q::list)?.into_iter().map(view).collect())
 }
 
+/// One page of the subjects list, by email.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectListPage {
+    pub rows: Vec<Subject>,
+    /// Pass as `after` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Up to `limit` subjects (1–1000) by email, after the email `after` (a previous page's
+/// `next_cursor`). Its cost grows with the page, not with the number of subjects.
+pub fn list_page(db: &Db, after: Option<&str>, limit: u32) -> Result<SubjectListPage> {
+    let limit = limit.clamp(1, 1000);
+    let rows: Vec<Subject> = db
+        .read(|c| q::list_after(c, after, limit))?
+        .into_iter()
+        .map(view)
+        .collect();
+    let next_cursor = (rows.len() as u32 == limit)
+        .then(|| rows.last().map(|s| s.email.clone()))
+        .flatten();
+    Ok(SubjectListPage { rows, next_cursor })
+}
+
 /// By current or earlier email, case-insensitively.
 pub fn show(db: &Db, email: &str) -> Result<SubjectDetail> {
     let norm =

@@ -285,7 +285,7 @@ mod tests {
         // Both deleted as retention deletes them (an erasure deletes rows the same way, and
         // the trigger does not care which).
         db.write(|c| {
-            events::delete_received_before(c, 3_000)?;
+            events::delete_received_before(c, 3_000, std::time::Duration::from_secs(5))?;
             assert_eq!(replay_cache::count(c)?, 2);
             Ok(())
         })
@@ -318,7 +318,7 @@ mod tests {
             .iter()
             .all(|h| h.len() == 16 && !h.windows(3).any(|w| w == b"evt")));
         // Entries expire by their received time.
-        db.write(|c| replay_cache::delete_seen_before(c, 2_001))
+        db.write(|c| replay_cache::delete_seen_before(c, 2_001, 100))
             .unwrap();
         assert_eq!(
             store_blocking(&db, keyed(pid, "evt_old")).unwrap(),

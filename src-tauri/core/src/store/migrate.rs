@@ -63,6 +63,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0014_access_review",
         include_str!("../../../../migrations/0014_access_review.sql"),
     ),
+    (
+        "0015_scale",
+        include_str!("../../../../migrations/0015_scale.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.
@@ -207,6 +211,71 @@ mod tests {
             Some("0123456789abcdef"),
             "adopted once"
         );
+    }
+
+    /// The per-day counts and the types seen are built from the events a database held
+    /// before v15 (also before 1970), then kept by the triggers.
+    #[test]
+    fn the_counts_start_from_the_events_already_stored() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate_to(&mut c, 12).unwrap();
+        c.execute(
+            "INSERT INTO processors (name, kind, created_at) VALUES ('Stripe', 'stripe', 1)",
+            [],
+        )
+        .unwrap();
+        for (i, (t, ty, st)) in [
+            (-1, "charge.succeeded", "linked"),
+            (-86_400_000, "charge.succeeded", "linked"),
+            (0, "charge.succeeded", "linked"),
+            (86_399_999, "customer.created", "pending"),
+            (86_400_000, "customer.created", "pending"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            c.execute(
+                "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
+                     received_at, status, data) VALUES (1, 'stripe', ?1, ?2, ?3, 0, ?4, '{}')",
+                rusqlite::params![format!("evt_{i}"), ty, t, st],
+            )
+            .unwrap();
+        }
+        migrate_to(&mut c, latest_version()).unwrap();
+        let rows: Vec<(i64, String, String, i64)> = c
+            .prepare(
+                "SELECT day, t.event_type, status, n FROM event_counts
+                 JOIN event_types t ON t.id = type_id ORDER BY day, t.event_type",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let row = |d: i64, t: &str, s: &str, n: i64| (d, t.to_owned(), s.to_owned(), n);
+        assert_eq!(
+            rows,
+            [
+                row(-1, "charge.succeeded", "linked", 2),
+                row(0, "charge.succeeded", "linked", 1),
+                row(0, "customer.created", "pending", 1),
+                row(1, "customer.created", "pending", 1),
+            ]
+        );
+        // Then kept by the triggers: linking moves one between statuses.
+        c.execute(
+            "UPDATE events SET status = 'linked' WHERE event_id = 'evt_4'",
+            [],
+        )
+        .unwrap();
+        let n: i64 = c
+            .query_row(
+                "SELECT n FROM event_counts WHERE day = 1 AND status = 'linked'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

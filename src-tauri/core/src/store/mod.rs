@@ -110,6 +110,7 @@ struct Inner {
     tx: SyncSender<Msg>,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<Checkpointer>>,
 }
 
 impl Db {
@@ -122,6 +123,10 @@ impl Db {
         let mut conn = Connection::open(&path)?;
         configure(&conn, false)?;
         migrate::migrate_to(&mut conn, migrate::latest_version())?;
+        // The WAL is copied into the database by the checkpointer's thread, not in the
+        // writer's commits; this is only the backstop should that thread fall behind.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
+        let checkpointer = Checkpointer::start(&path)?;
 
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
         let writer = std::thread::Builder::new()
@@ -134,6 +139,7 @@ impl Db {
                 tx,
                 readers: Mutex::new(Vec::new()),
                 writer: Mutex::new(Some(writer)),
+                checkpointer: Mutex::new(Some(checkpointer)),
             }),
         })
     }
@@ -234,6 +240,7 @@ impl Db {
         if let Some(h) = self.inner.writer.lock().expect("writer handle").take() {
             let _ = h.join();
         }
+        drop(self.inner.checkpointer.lock().expect("checkpointer").take());
     }
 }
 
@@ -242,6 +249,56 @@ impl Drop for Inner {
         let _ = self.tx.send(Msg::Stop);
         if let Some(h) = self.writer.get_mut().ok().and_then(|w| w.take()) {
             let _ = h.join();
+        }
+        drop(self.checkpointer.get_mut().ok().and_then(|c| c.take()));
+    }
+}
+
+/// How often the checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// The writer checkpoints itself only past this many WAL pages (40 MiB).
+const WAL_BACKSTOP_PAGES: i64 = 10_000;
+
+/// A thread with a connection of its own that copies the WAL into the database
+/// (`wal_checkpoint(PASSIVE)`: it never waits for the writer, nor the writer for it) every
+/// 200 ms. Left to SQLite, the commit that takes the WAL past 1000 pages does it, on the
+/// writer thread: the webhooks waiting for that commit wait for the copy and its fsync too
+/// (tens of milliseconds when a purge has written many pages).
+struct Checkpointer {
+    stop: SyncSender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_millis(100))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        let (stop, stopped) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("db-checkpoint".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // Busy (another checkpoint, an erasure's TRUNCATE) is fine: next round.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| Error::Io(format!("cannot start the database checkpointer: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.try_send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }

@@ -14,9 +14,15 @@ pub fn contains(conn: &Connection, hash: &[u8; 16]) -> Result<bool> {
         .is_some())
 }
 
-/// Forgets the entries of events received before `before_ms`.
-pub(crate) fn delete_seen_before(conn: &Connection, before_ms: i64) -> Result<usize> {
-    Ok(conn.execute("DELETE FROM replay_cache WHERE seen_at < ?1", [before_ms])?)
+/// Forgets up to `limit` of the entries of events received before `before_ms`, oldest
+/// first; returns how many.
+pub(crate) fn delete_seen_before(conn: &Connection, before_ms: i64, limit: u32) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "DELETE FROM replay_cache WHERE hash IN (
+                 SELECT hash FROM replay_cache WHERE seen_at < ?1 ORDER BY seen_at LIMIT {limit})"
+        ))?
+        .execute([before_ms])?)
 }
 
 /// How many entries there are (tests, diagnostics).

@@ -352,7 +352,14 @@ pub(crate) struct SubjectEvent {
 }
 
 /// Events linked to `subject_id`, or naming one of `customers` (processor, customer id),
-/// or carrying one of `emails` as their subject email; oldest first.
+/// or carrying one of `emails` as their subject email; oldest first. Every part is a range
+/// of an index on the subject (`events_by_subject`, `events_by_customer`,
+/// `events_by_orphan_email`): the cost grows with the subject's events, not with the log.
+///
+/// An event's `subject_email` is its subject's address when it was linked, and a subject
+/// keeps every address it had (`subject_emails`, each address one subject's) until it is
+/// deleted, which sets the events' `subject_id` to NULL. So the events carrying an email are
+/// the owner's events with it, and the orphaned events with it.
 pub(crate) fn subject_events(
     conn: &Connection,
     subject_id: Option<i64>,
@@ -360,29 +367,25 @@ pub(crate) fn subject_events(
     emails: &[String],
 ) -> Result<Vec<SubjectEvent>> {
     let mut ids: std::collections::BTreeSet<i64> = Default::default();
-    if let Some(s) = subject_id {
-        let mut st = conn.prepare_cached("SELECT id FROM events WHERE subject_id = ?1")?;
-        for r in st.query_map([s], |r| r.get(0))? {
+    let mut add = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<()> {
+        let mut st = conn.prepare_cached(sql)?;
+        for r in st.query_map(args, |r| r.get(0))? {
             ids.insert(r?);
         }
+        Ok(())
+    };
+    if let Some(s) = subject_id {
+        add(SUBJECT_EVENTS_BY_SUBJECT, &[&s])?;
     }
-    {
-        let mut st = conn.prepare_cached(
-            "SELECT id FROM events WHERE processor_id = ?1 AND customer_ref = ?2",
-        )?;
-        for (p, c) in customers {
-            for r in st.query_map(params![p, c], |r| r.get(0))? {
-                ids.insert(r?);
-            }
-        }
+    for (p, c) in customers {
+        add(SUBJECT_EVENTS_BY_CUSTOMER, &[p, c])?;
     }
-    {
-        let mut st = conn.prepare_cached("SELECT id FROM events WHERE subject_email = ?1")?;
-        for e in emails {
-            for r in st.query_map([e], |r| r.get(0))? {
-                ids.insert(r?);
-            }
+    for e in emails {
+        let owner = super::subjects::id_by_email(conn, e)?;
+        if let Some(o) = owner.filter(|o| Some(*o) != subject_id) {
+            add(SUBJECT_EVENTS_BY_OWNER_EMAIL, &[&o, e])?;
         }
+        add(SUBJECT_EVENTS_BY_ORPHAN_EMAIL, &[e])?;
     }
     let mut st = conn.prepare_cached(
         "SELECT id, processor_id, source, event_id, event_type, occurred_at, received_at,
@@ -409,6 +412,15 @@ pub(crate) fn subject_events(
     out.sort_by_key(|e| (e.occurred_at, e.id));
     Ok(out)
 }
+
+/// The queries of [`subject_events`] (their plans are checked in the tests).
+pub(super) const SUBJECT_EVENTS_BY_SUBJECT: &str = "SELECT id FROM events WHERE subject_id = ?1";
+pub(super) const SUBJECT_EVENTS_BY_CUSTOMER: &str =
+    "SELECT id FROM events WHERE processor_id = ?1 AND customer_ref = ?2";
+pub(super) const SUBJECT_EVENTS_BY_OWNER_EMAIL: &str =
+    "SELECT id FROM events WHERE subject_id = ?1 AND subject_email = ?2";
+pub(super) const SUBJECT_EVENTS_BY_ORPHAN_EMAIL: &str =
+    "SELECT id FROM events WHERE subject_email = ?1 AND subject_id IS NULL";
 
 pub(crate) fn delete_event(conn: &Connection, id: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM events WHERE id = ?1")?

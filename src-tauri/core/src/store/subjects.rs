@@ -80,6 +80,16 @@ pub fn list(conn: &Connection) -> Result<Vec<SubjectRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Up to `limit` subjects by current email, from the first after `after` (keyset paging on
+/// the unique email's index).
+pub fn list_after(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<SubjectRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE s.email > ?1 ORDER BY s.email LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Subjects whose current or earlier email, or name, contains `text` (case-insensitive).
 pub fn search(conn: &Connection, text: &str, limit: u32) -> Result<Vec<SubjectRow>> {
     let pattern = format!(
