@@ -32,31 +32,38 @@ struct Sample {
     web_anon_kib: u64,
     app_kib: u64,
     dom_nodes: u64,
+    /// Screens left more than 20 screens ago, and how many of them are still alive.
+    screens_left: u64,
+    screens_alive: u64,
 }
 
 /// What each round does: `PD_SOAK_SCRIPT` = `full` (the default), or one part of it, to find
 /// what grows: `screens` (no events), `events` (the Dashboard left open, events arriving) or
-/// `idle` (the Dashboard left open, nothing happening).
+/// `idle` (the Dashboard left open, nothing happening), or `ipc` (the Dashboard left open and
+/// the commands a round of screens calls, called from the page without rendering anything).
 struct Script {
     name: String,
     events: bool,
     screens: bool,
+    ipc: bool,
 }
 
 impl Script {
     fn from_env() -> Script {
         let name = std::env::var("PD_SOAK_SCRIPT").unwrap_or_else(|_| "full".to_owned());
-        let (events, screens) = match name.as_str() {
-            "full" => (true, true),
-            "screens" => (false, true),
-            "events" => (true, false),
-            "idle" => (false, false),
-            other => panic!("PD_SOAK_SCRIPT={other:?}: use full, screens, events or idle"),
+        let (events, screens, ipc) = match name.as_str() {
+            "full" => (true, true, false),
+            "screens" => (false, true, false),
+            "events" => (true, false, false),
+            "idle" => (false, false, false),
+            "ipc" => (false, false, true),
+            other => panic!("PD_SOAK_SCRIPT={other:?}: use full, screens, events, idle or ipc"),
         };
         Script {
             name,
             events,
             screens,
+            ipc,
         }
     }
 }
@@ -110,6 +117,26 @@ pub fn run(minutes: u64, out_dir: &Path) {
         "#/reports".to_owned(),
         "#/settings".to_owned(),
     ];
+    // `PD_SOAK_SCREENS`: only the screens whose route starts with one of these (`activity,
+    // reports`), to find which screen's use grows.
+    let only = std::env::var("PD_SOAK_SCREENS").unwrap_or_default();
+    let only: Vec<String> = only
+        .split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| format!("#/{}", x.trim()))
+        .collect();
+    let screens: Vec<String> = screens
+        .into_iter()
+        .filter(|h| only.is_empty() || only.iter().any(|o| h.starts_with(o.as_str())))
+        .collect();
+    // `PD_SOAK_PAUSE_MS` (0): a pause on each screen, for a user's pace instead of the
+    // bench's (about 2 s a round of ten screens).
+    let pause = Duration::from_millis(
+        std::env::var("PD_SOAK_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    );
     let mut samples = vec![sample(&s, 0, 0, 0, web, app)];
     let start = Instant::now();
     let end = start + Duration::from_secs(minutes * 60);
@@ -131,6 +158,7 @@ pub fn run(minutes: u64, out_dir: &Path) {
         if script.screens {
             for hash in &screens {
                 open(&s, hash);
+                sleep(pause);
                 match hash.as_str() {
                     "#/activity" => use_activity_log(&s),
                     "#/subjects" => {
@@ -140,6 +168,8 @@ pub fn run(minutes: u64, out_dir: &Path) {
                     _ => {}
                 }
             }
+        } else if script.ipc {
+            call_commands(&s);
         } else {
             // About the time a round of screens takes, on the screen left open.
             sleep(Duration::from_secs(2));
@@ -165,6 +195,16 @@ fn sample(s: &Session, minute: u64, rounds: u64, events: u64, web: u32, app: u32
         .ok()
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
+    let left = s
+        .execute(
+            "const l = window.__soakLeft ?? []; \
+             const old = l.slice(0, Math.max(0, l.length - 20)); \
+             return [old.length, old.filter((r) => r.deref() !== undefined).length];",
+            json!([]),
+        )
+        .unwrap_or(json!([0, 0]));
+    let screens_left = left[0].as_u64().unwrap_or(0);
+    let screens_alive = left[1].as_u64().unwrap_or(0);
     let x = Sample {
         minute,
         rounds,
@@ -173,17 +213,21 @@ fn sample(s: &Session, minute: u64, rounds: u64, events: u64, web: u32, app: u32
         web_anon_kib: status_kib(web, "RssAnon").expect("the web process is running"),
         app_kib: status_kib(app, "VmRSS").expect("the app is running"),
         dom_nodes,
+        screens_left,
+        screens_alive,
     };
     eprintln!(
         "minute {:>2}: {:>4} rounds, {:>5} events, web {:>6.1} MiB ({:.1} anonymous), \
-         app {:>6.1} MiB, {} DOM nodes",
+         app {:>6.1} MiB, {} DOM nodes, {} of {} screens left still alive",
         x.minute,
         x.rounds,
         x.events,
         mib(x.web_kib),
         mib(x.web_anon_kib),
         mib(x.app_kib),
-        x.dom_nodes
+        x.dom_nodes,
+        x.screens_alive,
+        x.screens_left
     );
     x
 }
@@ -212,9 +256,20 @@ fn event(n: u64) -> Vec<u8> {
     .expect("serialise an event")
 }
 
+/// Opens a screen. The heading of the screen left behind is kept in a `WeakRef`: a sample
+/// counts how many of the last 500 screens left, but more than 20 ago, are still alive (a
+/// detached tree that something still holds), which tells a leak in the page from the
+/// engine's own growth.
 fn open(s: &Session, hash: &str) {
-    s.execute("window.location.hash = arguments[0]", json!([hash]))
-        .expect("open a screen");
+    s.execute(
+        "const h = document.querySelector('#main h1'); \
+         const left = (window.__soakLeft ??= []); \
+         if (h) left.push(new WeakRef(h)); \
+         if (left.length > 500) left.splice(0, left.length - 500); \
+         window.location.hash = arguments[0];",
+        json!([hash]),
+    )
+    .expect("open a screen");
     wait_loaded(s);
 }
 
@@ -241,6 +296,24 @@ fn main_text(s: &Session) -> Result<String, String> {
         json!([]),
     )?;
     Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// The list commands a round of screens calls (each screen's first load), from the page.
+fn call_commands(s: &Session) {
+    let answer = s.execute_async(
+        "const done = arguments[arguments.length - 1]; \
+         const invoke = window.__TAURI_INTERNALS__.invoke; \
+         const calls = []; \
+         for (let i = 0; i < 4; i++) { \
+           calls.push(invoke('dashboard', {}), invoke('processors_list', {}), \
+             invoke('jobs_report', {}), invoke('subjects_search', { text: '' }), \
+             invoke('requests_list', {}), invoke('deliveries_list', { limit: 200 }), \
+             invoke('ropa_report', {})); \
+         } \
+         Promise.all(calls).then(() => done('ok'), (e) => done(String(e && e.message || e)));",
+        json!([]),
+    );
+    assert_eq!(answer, Ok(json!("ok")), "the commands from the page");
 }
 
 /// A filter typed and cleared, then the first event's drawer opened and closed.
@@ -377,19 +450,21 @@ fn report(minutes: u64, script: &str, samples: &[Sample]) {
          is VmRSS from /proc.\n"
     );
     println!(
-        "| minute | rounds | events sent | web process MiB | of it anonymous MiB | app MiB | DOM nodes |"
+        "| minute | rounds | events sent | web process MiB | of it anonymous MiB | app MiB | DOM nodes | screens left alive |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for x in samples {
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} of {} |",
             x.minute,
             x.rounds,
             x.events,
             mib(x.web_kib),
             mib(x.web_anon_kib),
             mib(x.app_kib),
-            x.dom_nodes
+            x.dom_nodes,
+            x.screens_alive,
+            x.screens_left
         );
     }
     let first = samples.iter().find(|x| x.minute == 1);
