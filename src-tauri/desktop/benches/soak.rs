@@ -10,6 +10,11 @@
 //! subject's page, a request's page, the processor page, Deliveries, Reports and Settings. The
 //! events use 40 customer emails, so the data grows as a shop's would (more events, the same
 //! people), not by a new subject per event.
+//!
+//! To find what grows, one variable at a time: `PD_SOAK_SCRIPT` (one part of a round, see
+//! `Script`), `PD_SOAK_SCREENS` (some screens only), `PD_SOAK_PAUSE_MS` (a pause on each screen:
+//! a user's pace), `PD_SOAK_REPLACE` (navigate with `history.replaceState`, adding no history
+//! entries). Results and what they showed: docs/benchmarks.md, "The window over a long use".
 
 use std::fs;
 use std::path::Path;
@@ -266,8 +271,11 @@ fn open(s: &Session, hash: &str) {
          const left = (window.__soakLeft ??= []); \
          if (h) left.push(new WeakRef(h)); \
          if (left.length > 500) left.splice(0, left.length - 500); \
-         window.location.hash = arguments[0];",
-        json!([hash]),
+         if (arguments[1]) { \
+           history.replaceState(null, '', arguments[0]); \
+           window.dispatchEvent(new HashChangeEvent('hashchange')); \
+         } else { window.location.hash = arguments[0]; }",
+        json!([hash, std::env::var_os("PD_SOAK_REPLACE").is_some()]),
     )
     .expect("open a screen");
     wait_loaded(s);
