@@ -12,7 +12,7 @@ use privacy_desk_core::webhook::{self, SignatureEncoding, WebhookConfig};
 use serde_json::{json, Value};
 
 use super::{app, split_webhook_url, support, wait_until_listening, RunningApp};
-use crate::webdriver;
+use crate::webdriver::{self, Session};
 
 const CONTROLLER: &str = "Atelier Dupré SARL";
 const DPO: &str = "Claire Martin";
@@ -168,7 +168,12 @@ fn organisation_processors_activity_edit_and_ropa_export() {
     s.click("#activity-save");
     s.wait_for_count("#activity-form", 0);
     let row = s.wait_for_text_containing(&format!("tr[data-activity-id=\"{id}\"]"), RETENTION);
-    assert!(row.contains("2026-03-28"), "the last review in {row:?}");
+    // Dates read in the window's locale, like every date in the window.
+    let last_review = local_day(s, 2026, 3, 28);
+    assert!(
+        row.contains(&last_review) && !row.contains("2026-03-28"),
+        "the last review as {last_review:?} in {row:?}"
+    );
 
     // A checklist step done on Reports…
     let step = "tr[data-step=\"stripe_terms_reviewed\"]";
@@ -188,7 +193,7 @@ fn organisation_processors_activity_edit_and_ropa_export() {
     s.wait_for_text("#main h1", "Dashboard");
     s.wait_for_text_containing(
         "#dash-checklist [data-step=\"stripe_terms_reviewed\"]",
-        "Done 2026-03-27",
+        &format!("Done {}", local_day(s, 2026, 3, 27)),
     );
     s.wait_for_text_containing("#dash-checklist [data-step=\"privacy_notice\"]", "Not done");
     s.execute(
@@ -319,4 +324,17 @@ fn find(sheet: &Range<Data>, matches: impl Fn(&str) -> bool) -> Option<(u32, u32
             let (r0, c0) = sheet.start().unwrap_or((0, 0));
             (r as u32 + r0, c as u32 + c0)
         })
+}
+
+/// A day as the window writes it: the locale's medium date ("Mar 28, 2026" in en-US).
+fn local_day(s: &Session, y: i32, m: u32, d: u32) -> String {
+    let v = s.execute(
+        "return new Date(arguments[0], arguments[1] - 1, arguments[2]) \
+           .toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })",
+        json!([y, m, d]),
+    );
+    match v {
+        Ok(Value::String(t)) => t.replace(['\u{a0}', '\u{202f}'], " "),
+        other => panic!("Intl in the window: {other:?}"),
+    }
 }
