@@ -215,6 +215,27 @@ fn process_with_arg_running(arg: &str) -> bool {
         })
 }
 
+/// Moves the app's receiver to a free port from the Settings screen, as a user would, and
+/// waits until it listens there; returns the port. (8787 may be taken on a shared machine.)
+pub fn receiver_on_free_port(s: &Session) -> u16 {
+    let port = free_port();
+    s.click("#nav-settings");
+    s.wait_for_text("#main h1", "Settings");
+    s.replace_text("#set-receiverPort", &port.to_string());
+    s.click("#settings-save");
+    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Session::WAIT_TIMEOUT;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the receiver did not listen on port {port} after it was saved"
+        );
+        sleep(Duration::from_millis(100));
+    }
+    port
+}
+
 /// A WebDriver session on the app, deleted on drop (which closes the app).
 pub struct Session {
     http: reqwest::blocking::Client,

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::requests::fake_stripe::{FakeStripe, KEY};
 use super::requests::{open_alice, request_id, scroll_into_view, zip_files, CUS, EMAIL, NAME};
-use super::{fixture, split_webhook_url, support, wait_until_listening, wizard_next, RunningApp};
+use super::{fixture, split_webhook_url, support, wizard_next, RunningApp};
 use crate::webdriver;
 
 const INVOICE: &str = "in_whole_job_open";
@@ -45,13 +45,7 @@ fn the_whole_job_in_the_window_only() {
     s.wait_for_text("#main h1", "Dashboard");
 
     // Settings: the receiver on a free port.
-    let port = webdriver::free_port();
-    s.click("#nav-settings");
-    s.wait_for_text("#main h1", "Settings");
-    s.replace_text("#set-receiverPort", &port.to_string());
-    s.click("#settings-save");
-    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
-    wait_until_listening(port);
+    webdriver::receiver_on_free_port(s);
 
     // Onboarding, skipping the key.
     s.click("#nav-processors");

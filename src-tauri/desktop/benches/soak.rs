@@ -99,14 +99,8 @@ pub fn run(minutes: u64, out_dir: &Path) {
     let dir_arg = dir.to_str().expect("a UTF-8 temp path").to_owned();
     let s = Session::create(&driver, support::bin(), &["--data-dir", &dir_arg]);
     s.wait_for_text("#main h1", "Dashboard");
-    let port = webdriver::free_port();
-    s.click("#nav-settings");
-    s.wait_for_text("#main h1", "Settings");
-    s.replace_text("#set-receiverPort", &port.to_string());
-    s.click("#settings-save");
-    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    let port = webdriver::receiver_on_free_port(&s);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    wait_until_listening(addr);
     let web = web_process_of(&dir_arg).expect("WebKit's web process of the app");
     let app = parent_of(web).expect("the app process");
 
@@ -385,17 +379,6 @@ fn wait_for_count(s: &Session, css: &str, n: u64) {
             .then_some(())
             .ok_or(format!("{found} of {css}"))
     });
-}
-
-fn wait_until_listening(addr: std::net::SocketAddr) {
-    let deadline = Instant::now() + Session::WAIT_TIMEOUT;
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the receiver did not listen on {addr}"
-        );
-        sleep(Duration::from_millis(100));
-    }
 }
 
 /// The `WebKitWebProcess` whose parent was started with `arg` (the app's unique data dir).
