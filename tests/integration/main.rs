@@ -4,6 +4,7 @@
 mod fake_stripe;
 mod support;
 
+mod backup;
 mod cli;
 mod crash;
 mod crosscheck;

@@ -3,6 +3,7 @@
 //! window); each says what "no subcommand" means by the `open_window` it passes to [`run`].
 
 mod audit;
+mod backup;
 mod dsr;
 mod output;
 mod ropa;
@@ -82,7 +83,22 @@ pub enum Command {
     /// The hash-chained audit trail of requests and their steps.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
-    /// Check the install: keychain entries nothing will read again (orphans), other installs.
+    /// Back up everything into one encrypted file (passphrase from stdin), while receiving.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also carry the processors' signing secrets, URL tokens, API keys and the ngrok
+        /// authtoken, so a restore needs no re-onboarding (the audit key always goes in).
+        #[arg(long)]
+        include_credentials: bool,
+    },
+    /// Restore a backup into an empty data directory (passphrase from stdin).
+    Restore {
+        file: PathBuf,
+    },
+    /// Is everything all right? The database's integrity, the audit chain, the keychain, the
+    /// receiver, the last backup, free disk space; then keychain entries nothing will read
+    /// again (orphans) and other installs. Exit 1 when a check finds a problem.
     Doctor {
         /// Delete the orphaned entries listed (this install's, and those of installs whose
         /// data directory was deleted or recreated).
@@ -206,6 +222,8 @@ pub fn run(cli: Cli, open_window: OpenWindow) -> i32 {
         };
         match cli.command {
             None => open_window(&dir),
+            // Into an empty data directory: no database may be opened there first.
+            Some(Command::Restore { file }) => backup::restore(&dir, &file, cli.json),
             Some(cmd) => dispatch(cmd, &dir, cli.json),
         }
     })();
@@ -247,10 +265,21 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
         Command::Ropa(r) => ropa::run(&ctx, r, json),
         Command::Dsr(d) => dsr::run(&ctx, d, json),
         Command::Audit(a) => audit::run(&ctx, a, json),
+        Command::Backup {
+            out,
+            include_credentials,
+        } => backup::create(&ctx, &out, include_credentials, json),
+        Command::Restore { .. } => unreachable!("restore runs before a database is opened"),
         Command::Doctor {
             remove_orphans,
             remove_namespace,
-        } => doctor(&ctx, remove_orphans, remove_namespace, json),
+        } => {
+            let remove = privacy_desk_core::doctor::Remove {
+                orphans: remove_orphans,
+                namespaces: remove_namespace,
+            };
+            backup::doctor(&ctx, &remove, json)
+        }
         Command::Jobs => jobs_cmd(&ctx, json),
         Command::Deliveries(DeliveriesCmd::List { limit }) => {
             let rows = deliveries::list(&ctx.db, limit, false, None)?;
@@ -286,27 +315,15 @@ fn dispatch(cmd: Command, dir: &std::path::Path, json: bool) -> Result<()> {
     out
 }
 
-fn doctor(
-    ctx: &Context,
-    remove_orphans: bool,
-    remove_namespace: Vec<String>,
-    json: bool,
-) -> Result<()> {
-    let remove = privacy_desk_core::doctor::Remove {
-        orphans: remove_orphans,
-        namespaces: remove_namespace,
-    };
-    let r = privacy_desk_core::doctor::check(ctx, &remove)?;
-    if json {
-        return output::json(&r);
-    }
+/// `doctor`'s keychain housekeeping, for people.
+pub(crate) fn keychain_report(r: &privacy_desk_core::doctor::Report) {
     println!(
         "install {} (keychain namespace {})",
         r.install_id, r.keychain_namespace
     );
     if r.keychain_listing != "complete" {
         println!("this platform's keychain cannot list its entries: orphans cannot be found");
-        return Ok(());
+        return;
     }
     println!("{} keychain entries in use", r.entries);
     println!("\norphaned keychain entries:");
@@ -337,7 +354,6 @@ fn doctor(
     } else if !r.orphans.is_empty() {
         println!("\nremove the orphans with `privacy-desk doctor --remove-orphans`");
     }
-    Ok(())
 }
 
 fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {

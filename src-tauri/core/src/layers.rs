@@ -15,9 +15,9 @@ const LAYERS: &[&[&str]] = &[
     &["audit", "ingest"],
     &["stripe", "webhook"],
     &["domain"],
-    &["stripe_sync", "doctor"],
+    &["stripe_sync", "doctor", "backup"],
     &["receiver"],
-    &["tunnel", "requests", "ropa"],
+    &["tunnel", "requests", "ropa", "health"],
     &["jobs"],
 ];
 

@@ -25,7 +25,9 @@ pub mod webhook;
 pub mod domain;
 
 // Workflows on top.
+pub mod backup;
 pub mod doctor;
+pub mod health;
 pub mod receiver;
 pub mod requests;
 pub mod ropa;

@@ -21,6 +21,15 @@ pub fn start_jobs(app: &AppHandle) {
     opts.on_linked = Some(Arc::new(move |n| {
         crate::commands::ACTIVITY_CHANGED.emit(&emitter, &n);
     }));
+    let backup_notifier = app.clone();
+    opts.on_backup_failed = Some(Arc::new(move |error| {
+        let _ = backup_notifier
+            .notification()
+            .builder()
+            .title("Privacy Desk: the daily backup failed")
+            .body(format!("{error}. Open Settings → Backups to fix it."))
+            .show();
+    }));
     match Scheduler::start(&state.ctx, opts) {
         Ok(s) => *state.jobs.lock().expect("jobs slot") = Some(s),
         Err(e) => tracing::warn!(error = %e, "the background jobs did not start"),

@@ -346,6 +346,59 @@ pub fn endpoint(ctx: &Context, endpoint_id: &str) -> Result<Option<Endpoint>> {
     }))
 }
 
+/// A keychain entry an active processor's database recorded writing, which the keychain does
+/// not hold (a restore without the credentials, a keychain reset): what to re-enter, where.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct MissingSecret {
+    pub processor_id: i64,
+    pub processor_name: String,
+    /// What is missing, in words: "webhook signing secret".
+    pub secret: String,
+    /// Whether something stops until it is entered again (a signing secret: the processor's
+    /// webhooks are refused; an API key: the catch-up and erasures at Stripe). A URL token
+    /// only cannot be shown again.
+    pub stops_working: bool,
+    pub fix: String,
+}
+
+/// Every [`MissingSecret`] of the active processors.
+pub fn missing_secrets(ctx: &Context) -> Result<Vec<MissingSecret>> {
+    let mut out = Vec::new();
+    for p in ctx.db.read(q::list)? {
+        for kind in [
+            SecretKind::SigningSecret,
+            SecretKind::EndpointToken,
+            SecretKind::ApiKey,
+        ] {
+            if !ctx.keychain.is_recorded(p.id, kind)? || ctx.keychain.get(p.id, kind)?.is_some() {
+                continue;
+            }
+            let fix = match kind {
+                SecretKind::SigningSecret => format!(
+                    "enter it again on Processors → {} → Signing secret; until then its \
+                     webhooks are refused",
+                    p.name
+                ),
+                SecretKind::ApiKey => format!(
+                    "enter it again on Processors → {} → Restricted API key",
+                    p.name
+                ),
+                _ => "the webhook URL still works, but it cannot be shown again: to see a \
+                      URL, add the processor again and register the new URL"
+                    .to_owned(),
+            };
+            out.push(MissingSecret {
+                processor_id: p.id,
+                processor_name: p.name.clone(),
+                secret: kind.title().to_owned(),
+                stops_working: kind != SecretKind::EndpointToken,
+                fix,
+            });
+        }
+    }
+    Ok(out)
+}
+
 pub fn token_hash(token: &Secret) -> [u8; 32] {
     Sha256::digest(token.expose().as_bytes()).into()
 }

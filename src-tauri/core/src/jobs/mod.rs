@@ -47,16 +47,19 @@ pub enum Job {
     DeliveriesCap,
     /// Erasures whose last step, the WAL checkpoint, could not run yet.
     WaitingErasures,
+    /// The daily backup into the chosen folder, when it is on (`backup::schedule`).
+    Backup,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::CatchUp,
         Job::StripePending,
         Job::Retention,
         Job::Reminders,
         Job::DeliveriesCap,
         Job::WaitingErasures,
+        Job::Backup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Job {
             Job::Reminders => "reminders",
             Job::DeliveriesCap => "deliveries_cap",
             Job::WaitingErasures => "waiting_erasures",
+            Job::Backup => "backup",
         }
     }
 
@@ -79,6 +83,7 @@ impl Job {
             Job::Reminders => "Deadline reminders",
             Job::DeliveriesCap => "Deliveries log cap",
             Job::WaitingErasures => "Erasures waiting to finish",
+            Job::Backup => "Daily backup",
         }
     }
 
@@ -89,7 +94,8 @@ impl Job {
             // A sweep for what a nudge missed (an event stored while it ran).
             Job::StripePending => Duration::from_secs(5 * 60),
             Job::Retention => Duration::from_secs(24 * 3600),
-            Job::Reminders | Job::DeliveriesCap => Duration::from_secs(3600),
+            // Looks each hour whether the last good backup is a day old.
+            Job::Reminders | Job::DeliveriesCap | Job::Backup => Duration::from_secs(3600),
             Job::WaitingErasures => Duration::from_secs(60),
         }
     }
@@ -123,6 +129,8 @@ pub(crate) fn retry_after(job: Job, failures: u32) -> Duration {
 
 /// Shows one deadline reminder.
 pub(crate) type OnReminder = Arc<dyn Fn(&Reminder) + Send + Sync>;
+/// Tells the officer that the scheduled backup failed (its error, in words).
+pub(crate) type OnBackupFailed = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What the scheduler needs from the program that runs it.
 #[derive(Clone)]
@@ -133,6 +141,9 @@ pub struct Options {
     pub on_reminder: Option<OnReminder>,
     /// Hears that a job linked events (the window refreshes the Activity Log).
     pub on_linked: Option<crate::ingest::link::OnLinked>,
+    /// Hears that a scheduled backup failed, once per run of failures (the window's
+    /// notification).
+    pub on_backup_failed: Option<OnBackupFailed>,
     periods: [Duration; Job::ALL.len()],
 }
 
@@ -142,6 +153,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             on_reminder: None,
             on_linked: None,
+            on_backup_failed: None,
             periods: Job::ALL.map(Job::period),
         }
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::{Job, Options};
+use crate::backup;
 use crate::context::Context;
 use crate::domain::processors::ProcessorKind;
 use crate::domain::{activity, settings};
@@ -40,7 +41,19 @@ pub(super) fn run(job: Job, ctx: &Context, opts: &Options) -> Result<String> {
                 count_of(done.len() as u64, "erasure", "erasures")
             ))
         }
+        Job::Backup => backup(ctx, opts, now),
     }
+}
+
+/// The scheduled backup; the first failure after a good one is told to the officer.
+fn backup(ctx: &Context, opts: &Options, now: i64) -> Result<String> {
+    let outcome = backup::schedule::run_due(ctx, now);
+    if let (Err(e), Some(tell)) = (&outcome, &opts.on_backup_failed) {
+        if backup::schedule::failures_in_a_row(ctx)? == 1 {
+            tell(&e.to_string());
+        }
+    }
+    outcome
 }
 
 /// Stripe processors, each with whether the keychain holds its API key.

@@ -218,6 +218,13 @@ impl Gate {
     }
 }
 
+/// Whether something accepts connections on the loopback `port` (the health check: a
+/// connection opened and closed without a request, so no delivery is logged).
+pub fn is_listening(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).is_ok()
+}
+
 pub struct Receiver {
     gate: Gate,
     addr: Option<SocketAddr>,

@@ -148,6 +148,13 @@ impl InstallKeychain {
         self.keychain.get(&self.processor_entry(processor_id, kind))
     }
 
+    /// Whether this database recorded writing a processor's `kind` entry.
+    pub fn is_recorded(&self, processor_id: i64, kind: SecretKind) -> Result<bool> {
+        let slug = kind.slug();
+        self.ledger()?
+            .read(|c| install::is_recorded(c, processor_id, slug))
+    }
+
     pub fn delete(&self, processor_id: i64, kind: SecretKind) -> Result<()> {
         let ledger = self.ledger()?;
         self.keychain
@@ -184,6 +191,78 @@ impl InstallKeychain {
     #[cfg(test)]
     pub(crate) fn delete_app(&self, kind: SecretKind) -> Result<()> {
         self.keychain.delete(&self.app_entry(kind))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backups: the entries a backup carries, written back by a restore
+
+/// A keychain entry inside a backup: its account in the namespace, and its secret.
+pub struct Carried {
+    /// `app/{kind}` or `processor/{id}/{kind}`.
+    pub account: String,
+    pub secret: Secret,
+}
+
+/// An account of a carried entry, parsed: the processor (none for an app-wide entry) and kind.
+pub(crate) fn parse_account(account: &str) -> Option<(Option<i64>, SecretKind)> {
+    let mut parts = account.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("app"), Some(kind), None, None) => Some((None, SecretKind::from_slug(kind)?)),
+        (Some("processor"), Some(id), Some(kind), None) => {
+            let id: i64 = id.parse().ok().filter(|i| *i > 0)?;
+            Some((Some(id), SecretKind::from_slug(kind)?))
+        }
+        _ => None,
+    }
+}
+
+impl InstallKeychain {
+    /// The entries a backup carries: always the audit and hash key (without it the audit trail
+    /// cannot be verified, nor an erased subject's later events recognised); with
+    /// `credentials`, also every processor entry the database recorded and the tunnel token.
+    /// Never the backup passphrase.
+    pub(crate) fn entries_for_backup(&self, credentials: bool) -> Result<Vec<Carried>> {
+        let mut out = Vec::new();
+        let mut app = vec![SecretKind::HashKey];
+        if credentials {
+            app.push(SecretKind::TunnelToken);
+        }
+        for kind in app {
+            if let Some(secret) = self.get_app(kind)? {
+                out.push(Carried {
+                    account: format!("app/{}", kind.slug()),
+                    secret,
+                });
+            }
+        }
+        if credentials {
+            for (id, slug) in self.ledger()?.read(install::recorded_entries)? {
+                let Some(kind) = SecretKind::from_slug(&slug) else {
+                    continue;
+                };
+                if let Some(secret) = self.get(id, kind)? {
+                    out.push(Carried {
+                        account: format!("processor/{id}/{slug}"),
+                        secret,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes one entry a backup carried (a restore), refusing an account this build does not
+    /// know and the backup passphrase.
+    pub(crate) fn restore_entry(&self, entry: &Carried) -> Result<()> {
+        match parse_account(&entry.account) {
+            Some((_, SecretKind::BackupPassphrase)) | None => Err(Error::invalid(format!(
+                "the backup holds an unknown keychain entry ({})",
+                entry.account
+            ))),
+            Some((None, kind)) => self.set_app(kind, &entry.secret),
+            Some((Some(id), kind)) => self.set(id, kind, &entry.secret),
+        }
     }
 }
 

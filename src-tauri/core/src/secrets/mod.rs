@@ -28,7 +28,7 @@ mod keyed_hash;
 pub(crate) mod memory;
 pub(crate) mod os;
 
-pub use install::{legacy_namespace, InstallKeychain, Listed, MARKER};
+pub use install::{legacy_namespace, Carried, InstallKeychain, Listed, MARKER};
 pub use keyed_hash::HashKey;
 
 /// The keychain service name every entry is filed under.
@@ -83,6 +83,8 @@ pub enum SecretKind {
     /// The key of the keyed hashes that name erased subjects and chain the audit trail
     /// (app-wide, generated once: see [`InstallKeychain::hash_key`]).
     HashKey,
+    /// The passphrase scheduled backups are encrypted with (app-wide; never put in a backup).
+    BackupPassphrase,
 }
 
 impl SecretKind {
@@ -93,6 +95,32 @@ impl SecretKind {
             SecretKind::ApiKey => "api-key",
             SecretKind::TunnelToken => "tunnel-token",
             SecretKind::HashKey => "hash-key",
+            SecretKind::BackupPassphrase => "backup-passphrase",
+        }
+    }
+
+    const ALL: [SecretKind; 6] = [
+        SecretKind::SigningSecret,
+        SecretKind::EndpointToken,
+        SecretKind::ApiKey,
+        SecretKind::TunnelToken,
+        SecretKind::HashKey,
+        SecretKind::BackupPassphrase,
+    ];
+
+    fn from_slug(slug: &str) -> Option<SecretKind> {
+        SecretKind::ALL.into_iter().find(|k| k.slug() == slug)
+    }
+
+    /// What it is, in the officer's words.
+    pub fn title(self) -> &'static str {
+        match self {
+            SecretKind::SigningSecret => "webhook signing secret",
+            SecretKind::EndpointToken => "webhook URL token",
+            SecretKind::ApiKey => "Stripe restricted API key",
+            SecretKind::TunnelToken => "ngrok authtoken",
+            SecretKind::HashKey => "audit and hash key",
+            SecretKind::BackupPassphrase => "backup passphrase",
         }
     }
 }

@@ -67,6 +67,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0015_scale",
         include_str!("../../../../migrations/0015_scale.sql"),
     ),
+    (
+        "0016_backups",
+        include_str!("../../../../migrations/0016_backups.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.

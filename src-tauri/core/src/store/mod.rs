@@ -44,6 +44,7 @@ macro_rules! text_enum {
 
 pub mod access_review;
 pub mod audit;
+pub mod backup;
 pub mod deliveries;
 pub mod events;
 pub mod install;
@@ -453,7 +454,7 @@ where
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -484,6 +485,21 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
     #[cfg(not(unix))]
     o.open(path).map_err(io)?;
+    Ok(())
+}
+
+/// Creates `path`, which must not exist yet (a link planted there is not followed), mode 0600:
+/// a database copy (backups, restores).
+pub(crate) fn create_private_new(path: &Path) -> Result<()> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .map_err(|e| Error::Io(format!("cannot create {}: {e}", path.display())))?;
     Ok(())
 }
 

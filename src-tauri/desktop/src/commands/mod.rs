@@ -9,6 +9,7 @@
 //! the order listed. Errors reach the frontend as `{code, message}`.
 
 pub mod activity;
+pub mod backup;
 pub mod dashboard;
 pub mod files;
 pub mod processors;
@@ -26,6 +27,9 @@ use ts_rs::TS;
 
 use crate::state::AppState;
 use privacy_desk_core::audit::{AuditCheck, AuditEntry};
+use privacy_desk_core::backup::schedule::{Schedule as BackupSchedule, ScheduleInput};
+use privacy_desk_core::backup::{BackupReport, BackupStatus};
+use privacy_desk_core::health::Health;
 use privacy_desk_core::doctor::Report as KeychainReport;
 use privacy_desk_core::domain::activity::{ActivityDetail, ActivityPage, ActivityQuery};
 use privacy_desk_core::domain::deliveries::Delivery;
@@ -169,6 +173,18 @@ contract! {
         /// Removes the orphaned entries (never another live install's); recorded in the audit
         /// trail.
         fn keychain_remove_orphans() -> KeychainReport => settings::keychain_remove_orphans;
+        /// The last backup attempt, the last good one, and the schedule.
+        fn backup_status() -> BackupStatus => backup::status;
+        /// Saves the daily schedule; a new folder must be the folder dialog's answer.
+        fn backup_schedule_save(schedule: ScheduleInput) -> BackupSchedule
+            => backup::schedule_save;
+        /// Keeps the passphrase backups are encrypted with in the keychain (12 characters at
+        /// least).
+        fn backup_set_passphrase(passphrase: String) -> BackupSchedule => backup::set_passphrase;
+        /// Backs up now into the schedule's folder (Downloads unless one was chosen).
+        fn backup_now() -> BackupReport => backup::now;
+        /// "Is everything all right?": the checks of `privacy-desk doctor`.
+        fn health_check() -> Health => backup::health;
         /// The Records of Processing Activities with checklist and observed-vs-declared gaps.
         fn ropa_report() -> Ropa => ropa::report;
         /// Creates (`id` null) or replaces a processing activity.

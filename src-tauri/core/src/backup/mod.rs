@@ -1,0 +1,232 @@
+//! Backups: everything Privacy Desk proves, in one encrypted file, and back.
+//!
+//! - [`create`]: a consistent copy of the live database (SQLite's online backup API, while the
+//!   receiver keeps committing), its [`Manifest`], the install's audit and hash key and, when
+//!   asked, every credential in the keychain, encrypted with a passphrase (`archive.rs`).
+//! - [`restore`] (`restore.rs`): into an empty data directory only; a wrong passphrase, a
+//!   truncated or altered file and a newer schema are refused before anything is left behind.
+//! - The schedule (`schedule.rs`): daily into a folder, keeping the last N, run by the jobs.
+//!
+//! Every attempt is a row in `backups` (the Dashboard's "last good backup", `doctor`).
+
+mod archive;
+mod restore;
+pub mod schedule;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::files;
+use crate::secrets::Secret;
+use crate::store::backup::{self as q, BackupRow, Counts};
+use crate::time::{now_ms, to_rfc3339};
+
+pub use restore::{restore, RestoreReport};
+pub use crate::domain::processors::MissingSecret;
+
+/// The format of the file; a restore refuses one it does not know.
+pub const FORMAT: u32 = 1;
+/// The file name extension Privacy Desk gives its backups.
+pub const EXTENSION: &str = "pdbackup";
+/// A passphrase shorter than this is refused: the file may sit on a synced drive for years.
+pub const MIN_PASSPHRASE: usize = 12;
+
+/// What a backup holds, written first inside the encrypted file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Manifest {
+    pub format: u32,
+    pub app_version: String,
+    pub created_at: String,
+    /// `PRAGMA user_version` of the database inside.
+    pub schema_version: u32,
+    pub counts: Counts,
+    /// The audit trail's last entry when the copy was taken; `null` for an empty trail.
+    pub audit_head: Option<AuditHead>,
+    pub database: FileDigest,
+    /// The keychain entries inside, by account (`app/hash-key`, `processor/3/signing-secret`).
+    pub secrets: Vec<String>,
+    /// Whether the credentials (signing secrets, URL tokens, API keys, the ngrok authtoken)
+    /// are inside, or only the audit and hash key.
+    pub credentials_included: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditHead {
+    pub id: i64,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FileDigest {
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// What `privacy-desk backup` and "Back up now" report.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BackupReport {
+    pub path: String,
+    /// Of the encrypted file, to check a copy of it.
+    pub sha256: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub manifest: Manifest,
+}
+
+/// Refuses a passphrase too short to protect the file.
+pub fn check_passphrase(p: &Secret) -> Result<()> {
+    if p.expose().chars().count() < MIN_PASSPHRASE {
+        return Err(Error::invalid(format!(
+            "the backup passphrase must be at least {MIN_PASSPHRASE} characters long"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a backup of `ctx`'s install to `out` (a new file, 0600, written under a temporary
+/// name and renamed into place), with the credentials if `credentials`. Records the attempt.
+pub fn create(
+    ctx: &Context,
+    out: &Path,
+    passphrase: &Secret,
+    credentials: bool,
+) -> Result<BackupReport> {
+    create_as(ctx, out, passphrase, credentials, false)
+}
+
+fn create_as(
+    ctx: &Context,
+    out: &Path,
+    passphrase: &Secret,
+    credentials: bool,
+    scheduled: bool,
+) -> Result<BackupReport> {
+    let at = now_ms();
+    let made = check_passphrase(passphrase).and_then(|()| write(ctx, out, passphrase, credentials));
+    let row = match &made {
+        Ok(r) => BackupRow {
+            at,
+            scheduled,
+            ok: true,
+            path: Some(r.path.clone()),
+            bytes: Some(r.bytes as i64),
+            sha256: Some(r.sha256.clone()),
+            error: None,
+        },
+        Err(e) => BackupRow {
+            at,
+            scheduled,
+            ok: false,
+            path: None,
+            bytes: None,
+            sha256: None,
+            error: Some(e.to_string()),
+        },
+    };
+    ctx.db.write(move |c| q::record(c, &row))?;
+    made
+}
+
+/// The snapshot beside the live database, removed when dropped (it holds what the database
+/// holds, so it lives where the database does, mode 0600).
+struct Snapshot(PathBuf);
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write(ctx: &Context, out: &Path, passphrase: &Secret, credentials: bool) -> Result<BackupReport> {
+    if out.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is a folder: give the backup file's name",
+            out.display()
+        )));
+    }
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
+    let snap = Snapshot(
+        ctx.data_dir
+            .join(format!(".backup-{}.db", hex::encode(nonce))),
+    );
+    q::snapshot_into(&ctx.db, &snap.0)?;
+    let seen = q::inspect(&snap.0)?;
+    let (sha256, bytes) = archive::digest_of(&snap.0)?;
+    let secrets = ctx.keychain.entries_for_backup(credentials)?;
+    let manifest = Manifest {
+        format: FORMAT,
+        app_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: to_rfc3339(now_ms()),
+        schema_version: seen.schema_version,
+        counts: seen.counts,
+        audit_head: seen.audit_head.map(|(id, hash)| AuditHead { id, hash }),
+        database: FileDigest { bytes, sha256 },
+        secrets: secrets.iter().map(|c| c.account.clone()).collect(),
+        credentials_included: credentials,
+    };
+    files::write_private(out, |f| {
+        archive::write(f, passphrase, &manifest, &secrets, &snap.0)
+    })?;
+    drop(snap);
+    let (sha256, bytes) = archive::digest_of(out)?;
+    Ok(BackupReport {
+        path: out.display().to_string(),
+        sha256,
+        bytes,
+        manifest,
+    })
+}
+
+/// The newest backup attempt and the newest good one, for the Dashboard and `doctor`.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BackupStatus {
+    pub last_attempt: Option<Attempt>,
+    pub last_good: Option<Attempt>,
+    pub schedule: schedule::Schedule,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Attempt {
+    pub at: String,
+    pub scheduled: bool,
+    pub ok: bool,
+    pub path: Option<String>,
+    #[ts(type = "number | null")]
+    pub bytes: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl From<BackupRow> for Attempt {
+    fn from(r: BackupRow) -> Attempt {
+        Attempt {
+            at: to_rfc3339(r.at),
+            scheduled: r.scheduled,
+            ok: r.ok,
+            path: r.path,
+            bytes: r.bytes,
+            error: r.error,
+        }
+    }
+}
+
+pub fn status(ctx: &Context) -> Result<BackupStatus> {
+    let (last, good) = ctx.db.read(q::latest)?;
+    Ok(BackupStatus {
+        last_attempt: last.map(Attempt::from),
+        last_good: good.map(Attempt::from),
+        schedule: schedule::get(ctx)?,
+    })
+}
+
+/// The name of a backup made at `ms`: `privacy-desk-2026-12-04-1830.pdbackup`.
+pub fn file_name_at(ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    format!("privacy-desk-{}.{EXTENSION}", t.format("%Y-%m-%d-%H%M%S"))
+}

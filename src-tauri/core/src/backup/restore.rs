@@ -1,0 +1,196 @@
+//! Restoring a backup into an empty data directory, e.g. on a new computer.
+//!
+//! Nothing is created before the passphrase has opened the file and its manifest was accepted
+//! (format, schema no newer than this build's). The database is then streamed into a staging
+//! folder inside the data directory, checked (SHA-256 against the manifest, `PRAGMA
+//! integrity_check`, the counts), made a new install (its own keychain namespace), and only
+//! then moved into place; any failure removes what was written, and the data directory too if
+//! the restore created it. Then the carried secrets are written to the keychain, the restore
+//! is recorded in the audit trail, and the report names every secret to re-enter.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::json;
+use ts_rs::TS;
+
+use super::{archive, Manifest, FORMAT};
+use crate::audit::{self, Entry, SYSTEM};
+use crate::context::Context;
+use crate::domain::processors::{self, MissingSecret};
+use crate::error::{Error, Result};
+use crate::secrets::Secret;
+use crate::store::{backup as q, install, DB_FILE};
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RestoreReport {
+    pub data_dir: String,
+    pub manifest: Manifest,
+    /// The keychain entries written, by account.
+    pub secrets_restored: Vec<String>,
+    /// What the backup did not carry, and where to enter it again.
+    pub secrets_to_reenter: Vec<MissingSecret>,
+    /// `audit verify` on the restored trail.
+    pub audit_intact: bool,
+}
+
+/// What the restore wrote so far, removed when dropped unless [`Staged::keep`] was called.
+struct Staged {
+    data_dir: PathBuf,
+    created_data_dir: bool,
+    staging: Option<PathBuf>,
+    kept: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if let Some(s) = &self.staging {
+            let _ = fs::remove_dir_all(s);
+        }
+        if self.created_data_dir {
+            let _ = fs::remove_dir(&self.data_dir);
+        }
+    }
+}
+
+/// Refuses a data directory that holds anything; `Ok(true)` if it does not exist yet.
+fn check_empty(data_dir: &Path) -> Result<bool> {
+    match fs::symlink_metadata(data_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::Io(format!(
+            "cannot read the data directory {}: {e}",
+            data_dir.display()
+        ))),
+        Ok(m) if !m.is_dir() => Err(Error::invalid(format!(
+            "{} is not a folder: restore into a new, empty data directory (--data-dir DIR)",
+            data_dir.display()
+        ))),
+        Ok(_) => {
+            let mut entries = fs::read_dir(data_dir).map_err(|e| {
+                Error::Io(format!("cannot read {}: {e}", data_dir.display()))
+            })?;
+            if entries.next().is_some() {
+                return Err(Error::invalid(format!(
+                    "the data directory {} is not empty: restore into a new, empty one \
+                     (--data-dir DIR); nothing was restored",
+                    data_dir.display()
+                )));
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// Restores the backup `file` into `data_dir`, which must be empty or not exist.
+pub fn restore(data_dir: &Path, file: &Path, passphrase: &Secret) -> Result<(Context, RestoreReport)> {
+    let created_data_dir = check_empty(data_dir)?;
+    let mut staged = Staged {
+        data_dir: data_dir.to_path_buf(),
+        created_data_dir,
+        staging: None,
+        kept: false,
+    };
+    let staged_db = std::cell::RefCell::new(None::<PathBuf>);
+    let opened = {
+        let prepare = |m: &Manifest| -> Result<File> {
+            accept(m)?;
+            crate::store::create_private_dir(data_dir)?;
+            let mut nonce = [0u8; 8];
+            getrandom::fill(&mut nonce)
+                .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
+            let staging = data_dir.join(format!(".restore-{}", hex::encode(nonce)));
+            crate::store::create_private_dir(&staging)?;
+            staged.staging = Some(staging.clone());
+            let db = staging.join(DB_FILE);
+            crate::store::create_private_new(&db)?;
+            *staged_db.borrow_mut() = Some(db.clone());
+            OpenOptions::new()
+                .write(true)
+                .open(&db)
+                .map_err(|e| Error::Io(format!("cannot write {}: {e}", db.display())))
+        };
+        archive::read(file, passphrase, prepare)?
+    };
+    let db = staged_db
+        .into_inner()
+        .ok_or_else(|| Error::Io("the backup's database was not written".into()))?;
+
+    let problems = q::integrity_problems_of(&db)?;
+    if !problems.is_empty() {
+        return Err(Error::Integrity(format!(
+            "the backup's database fails its integrity check ({}); nothing was restored",
+            problems.join("; ")
+        )));
+    }
+    let seen = q::inspect(&db)?;
+    if seen.schema_version != opened.manifest.schema_version
+        || seen.counts != opened.manifest.counts
+    {
+        return Err(Error::Integrity(
+            "the backup's database does not hold what its manifest says; nothing was restored"
+                .into(),
+        ));
+    }
+    q::make_new_install(&db, &install::new_install_id()?)?;
+    let target = data_dir.join(DB_FILE);
+    fs::rename(&db, &target)
+        .map_err(|e| Error::Io(format!("cannot move the restored database into place: {e}")))?;
+    if let Some(s) = staged.staging.take() {
+        let _ = fs::remove_dir_all(&s);
+    }
+    staged.kept = true;
+
+    // From here on the data directory holds the restored database: a failure leaves it for
+    // the officer to try again (the restore's own checks all passed).
+    let ctx = Context::open(data_dir)?;
+    let mut secrets_restored = Vec::new();
+    for entry in &opened.secrets {
+        ctx.keychain.restore_entry(entry)?;
+        secrets_restored.push(entry.account.clone());
+    }
+    let m = &opened.manifest;
+    audit::record(
+        &ctx,
+        Entry::new(SYSTEM, "backup.restored").details(json!({
+            "backup_created_at": m.created_at,
+            "schema_version": m.schema_version,
+            "audit_head_id": m.audit_head.as_ref().map(|h| h.id),
+            "secrets_restored": secrets_restored.len(),
+            "credentials_included": m.credentials_included,
+        })),
+    )?;
+    let audit_intact = audit::verify(&ctx)?.ok;
+    let report = RestoreReport {
+        data_dir: data_dir.display().to_string(),
+        secrets_to_reenter: processors::missing_secrets(&ctx)?,
+        manifest: opened.manifest,
+        secrets_restored,
+        audit_intact,
+    };
+    Ok((ctx, report))
+}
+
+/// The manifest's format and schema must be ones this build reads.
+fn accept(m: &Manifest) -> Result<()> {
+    if m.format != FORMAT {
+        return Err(Error::invalid(format!(
+            "this backup is in format {} and this Privacy Desk reads format {FORMAT}: update \
+             Privacy Desk; nothing was restored",
+            m.format
+        )));
+    }
+    if m.schema_version > q::latest_schema() {
+        return Err(Error::invalid(format!(
+            "this backup was made by a newer Privacy Desk (schema {}, this one knows up to {}): \
+             update Privacy Desk, then restore; nothing was restored",
+            m.schema_version,
+            q::latest_schema()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Scheduled backups: daily into a folder the officer chose (a synced drive, a USB disk),
+//! keeping the last N, encrypted with a passphrase kept in the keychain. Run by the jobs
+//! (`Job::Backup`, hourly: it backs up when the last good scheduled backup is a day old), and
+//! "Back up now" from Settings.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::{check_passphrase, create_as, file_name_at, BackupReport, EXTENSION};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::files;
+use crate::secrets::{Secret, SecretKind};
+use crate::store::{backup as q, settings as sq};
+use crate::time::{count_of, to_rfc3339};
+
+const KEY: &str = "backup_schedule";
+/// A scheduled backup is due this long after the last good one.
+pub const EVERY_MS: i64 = 24 * 3600 * 1000;
+const DEFAULT_KEEP: u32 = 7;
+
+/// What the officer sets in Settings → Backups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ScheduleInput {
+    /// Back up daily.
+    pub enabled: bool,
+    /// The folder backups go to; `null`: the Downloads folder.
+    pub folder: Option<String>,
+    /// How many scheduled backups to keep (1–365); older ones are deleted.
+    pub keep: u32,
+    /// Put the credentials (signing secrets, URL tokens, API keys, the ngrok authtoken) in
+    /// the backup, so a restore needs no re-onboarding.
+    pub include_credentials: bool,
+}
+
+impl Default for ScheduleInput {
+    fn default() -> Self {
+        ScheduleInput {
+            enabled: false,
+            folder: None,
+            keep: DEFAULT_KEEP,
+            include_credentials: true,
+        }
+    }
+}
+
+/// The schedule as Settings and the Dashboard show it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Schedule {
+    #[serde(flatten)]
+    pub input: ScheduleInput,
+    /// The folder backups go to now (the chosen one, or Downloads).
+    pub folder_in_use: String,
+    /// Whether the keychain holds the backup passphrase.
+    pub passphrase_set: bool,
+    /// When the next scheduled backup is due; `null` when the schedule is off.
+    pub next_due_at: Option<String>,
+}
+
+fn input(ctx: &Context) -> Result<ScheduleInput> {
+    Ok(ctx
+        .db
+        .read(|c| sq::get(c, KEY))?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+fn folder_of(i: &ScheduleInput) -> Result<PathBuf> {
+    match &i.folder {
+        Some(f) => Ok(PathBuf::from(f)),
+        None => files::downloads_path(),
+    }
+}
+
+pub fn get(ctx: &Context) -> Result<Schedule> {
+    let input = input(ctx)?;
+    let last_ok = ctx.db.read(q::last_scheduled_ok_at)?;
+    Ok(Schedule {
+        folder_in_use: folder_of(&input)?.display().to_string(),
+        passphrase_set: ctx.keychain.get_app(SecretKind::BackupPassphrase)?.is_some(),
+        next_due_at: input.enabled.then(|| {
+            to_rfc3339(last_ok.map_or_else(crate::time::now_ms, |t| t + EVERY_MS))
+        }),
+        input,
+    })
+}
+
+/// Saves the schedule. Turning it on needs the passphrase set, and a folder that exists.
+pub fn save(ctx: &Context, s: ScheduleInput) -> Result<Schedule> {
+    if !(1..=365).contains(&s.keep) {
+        return Err(Error::invalid(
+            "keep between 1 and 365 backups",
+        ));
+    }
+    if let Some(f) = &s.folder {
+        let p = Path::new(f);
+        if !p.is_absolute() || !p.is_dir() {
+            return Err(Error::invalid(format!(
+                "the backup folder {f} does not exist: choose a folder"
+            )));
+        }
+    }
+    if s.enabled && ctx.keychain.get_app(SecretKind::BackupPassphrase)?.is_none() {
+        return Err(Error::invalid(
+            "set a backup passphrase before turning on daily backups",
+        ));
+    }
+    let json = serde_json::to_string(&s).expect("the schedule serialises");
+    ctx.db.write(move |c| sq::set(c, KEY, &json))?;
+    get(ctx)
+}
+
+/// Keeps `passphrase` in the keychain for scheduled backups and "Back up now".
+pub fn set_passphrase(ctx: &Context, passphrase: &Secret) -> Result<Schedule> {
+    check_passphrase(passphrase)?;
+    ctx.keychain
+        .set_app(SecretKind::BackupPassphrase, passphrase)?;
+    get(ctx)
+}
+
+fn stored_passphrase(ctx: &Context) -> Result<Secret> {
+    ctx.keychain
+        .get_app(SecretKind::BackupPassphrase)?
+        .ok_or_else(|| {
+            Error::invalid("no backup passphrase is set: set one in Settings → Backups first")
+        })
+}
+
+/// A backup now, into the schedule's folder, with the stored passphrase ("Back up now").
+pub fn back_up_now(ctx: &Context) -> Result<BackupReport> {
+    let i = input(ctx)?;
+    let passphrase = stored_passphrase(ctx)?;
+    let out = new_file_in(&folder_of(&i)?, crate::time::now_ms())?;
+    create_as(ctx, &out, &passphrase, i.include_credentials, false)
+}
+
+fn new_file_in(folder: &Path, now: i64) -> Result<PathBuf> {
+    if !folder.is_dir() {
+        // Downloads may not exist yet; a chosen folder that went away is an error.
+        std::fs::create_dir_all(folder).map_err(|e| {
+            Error::Io(format!(
+                "the backup folder {} is not there ({e}): choose another in Settings → Backups",
+                folder.display()
+            ))
+        })?;
+    }
+    let name = file_name_at(now);
+    let stem = name.trim_end_matches(&format!(".{EXTENSION}"));
+    files::free_name(folder, stem, EXTENSION).ok_or_else(|| {
+        Error::Io(format!(
+            "no free file name in {}: clear out old backups",
+            folder.display()
+        ))
+    })
+}
+
+/// The job's run: a backup when the schedule is on and the last good one is a day old, then
+/// the oldest beyond the number kept deleted. `Err` when the backup failed.
+pub fn run_due(ctx: &Context, now: i64) -> Result<String> {
+    let i = input(ctx)?;
+    if !i.enabled {
+        return Ok("daily backups are off".to_owned());
+    }
+    if let Some(t) = ctx.db.read(q::last_scheduled_ok_at)? {
+        if now - t < EVERY_MS && t <= now {
+            return Ok(format!("next backup due {}", to_rfc3339(t + EVERY_MS)));
+        }
+    }
+    let ready = stored_passphrase(ctx)
+        .and_then(|p| Ok((p, new_file_in(&folder_of(&i)?, now)?)));
+    let (passphrase, out) = match ready {
+        Ok(r) => r,
+        Err(e) => {
+            let row = q::BackupRow {
+                at: now,
+                scheduled: true,
+                ok: false,
+                path: None,
+                bytes: None,
+                sha256: None,
+                error: Some(e.to_string()),
+            };
+            ctx.db.write(move |c| q::record(c, &row))?;
+            return Err(e);
+        }
+    };
+    // `create_as` records the attempt, good or failed.
+    let report = create_as(ctx, &out, &passphrase, i.include_credentials, true)?;
+    let removed = prune(ctx, i.keep)?;
+    Ok(format!(
+        "backed up to {} ({} older removed)",
+        report.path,
+        count_of(removed as u64, "backup", "backups")
+    ))
+}
+
+/// Deletes the schedule's backups beyond the newest `keep`. Only files it wrote itself (their
+/// paths are in `backups`, with its extension) are ever deleted.
+fn prune(ctx: &Context, keep: u32) -> Result<usize> {
+    let files = ctx.db.read(q::scheduled_files)?;
+    let mut removed = 0;
+    for (id, path) in files.into_iter().skip(keep as usize) {
+        let p = Path::new(&path);
+        if p.extension().and_then(|e| e.to_str()) == Some(EXTENSION) {
+            match std::fs::remove_file(p) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "an old backup could not be removed");
+                    continue;
+                }
+            }
+        }
+        ctx.db.write(move |c| q::forget_file(c, id))?;
+    }
+    Ok(removed)
+}
+
+/// Failed scheduled backups since the last good one (the first one raises a notification).
+pub fn failures_in_a_row(ctx: &Context) -> Result<i64> {
+    ctx.db.read(q::scheduled_failures_in_a_row)
+}

@@ -1,0 +1,53 @@
+//! Settings → Backups and the Dashboard's health card: the schedule, the passphrase, "Back up
+//! now", and the checks of `privacy-desk doctor` (`privacy_desk_core::backup`, `health`).
+
+use tauri::{AppHandle, Manager};
+
+use crate::state::AppState;
+use privacy_desk_core::backup::schedule::{self, Schedule, ScheduleInput};
+use privacy_desk_core::backup::{self, BackupReport, BackupStatus};
+use privacy_desk_core::error::Result;
+use privacy_desk_core::health::{self, Health};
+use privacy_desk_core::secrets::Secret;
+
+pub async fn status(app: AppHandle) -> Result<BackupStatus> {
+    backup::status(&app.state::<AppState>().ctx)
+}
+
+/// Saves the schedule. A new folder must be the folder dialog's answer (or in Downloads).
+pub async fn schedule_save(app: AppHandle, schedule: ScheduleInput) -> Result<Schedule> {
+    let state = app.state::<AppState>();
+    let before = schedule::get(&state.ctx)?;
+    if let Some(f) = schedule.folder.as_deref() {
+        if before.input.folder.as_deref() != Some(f) {
+            state.destinations.folder(f)?;
+        }
+    }
+    let saved = schedule::save(&state.ctx, schedule)?;
+    if saved.input.enabled {
+        if let Some(n) = state.jobs_nudger() {
+            n.nudge(privacy_desk_core::jobs::Job::Backup);
+        }
+    }
+    Ok(saved)
+}
+
+/// Keeps the backup passphrase in the keychain.
+pub async fn set_passphrase(app: AppHandle, passphrase: String) -> Result<Schedule> {
+    let secret = Secret::new(passphrase);
+    super::blocking(app, move |s| schedule::set_passphrase(&s.ctx, &secret)).await
+}
+
+/// A backup now, into the schedule's folder (Downloads unless one was chosen).
+pub async fn now(app: AppHandle) -> Result<BackupReport> {
+    super::blocking(app, |s| schedule::back_up_now(&s.ctx)).await
+}
+
+/// Every health check; the receiver is the window's own.
+pub async fn health(app: AppHandle) -> Result<Health> {
+    super::blocking(app, |s| {
+        let running = s.receiver_status().running;
+        health::run(&s.ctx, Some(running))
+    })
+    .await
+}
