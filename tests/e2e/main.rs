@@ -6,6 +6,7 @@
 #![cfg(target_os = "linux")]
 
 mod access_review;
+mod backups;
 mod reports;
 mod requests;
 #[path = "../integration/support.rs"]

@@ -23,7 +23,11 @@ fn backup(dir: &Path, out: &Path, extra: &[&str]) -> Value {
 }
 
 fn restore(dir: &Path, file: &Path, pass: &str) -> std::process::Output {
-    cli(dir, &["restore", file.to_str().unwrap(), "--json"], Some(&format!("{pass}\n")))
+    cli(
+        dir,
+        &["restore", file.to_str().unwrap(), "--json"],
+        Some(&format!("{pass}\n")),
+    )
 }
 
 /// The fields of `activity list` that a copy must hold as they were (the status and subject
@@ -64,7 +68,11 @@ fn a_backup_taken_while_receiving_restores_everything_acknowledged_on_a_fresh_ke
     for email in ["ann@example.com", "bob@example.com"] {
         cli_json(&src, &["dsr", "new", "access", "--email", email], None);
     }
-    cli_json(&src, &["dsr", "new", "erasure", "--email", "cy@example.com"], None);
+    cli_json(
+        &src,
+        &["dsr", "new", "erasure", "--email", "cy@example.com"],
+        None,
+    );
     let server = Server::start(&src);
     let addr = server.addr;
 
@@ -121,9 +129,15 @@ fn a_backup_taken_while_receiving_restores_everything_acknowledged_on_a_fresh_ke
     let restored = activity(&dst);
     let got = event_ids(&restored);
     let missing: Vec<_> = before.difference(&got).collect();
-    assert!(missing.is_empty(), "acknowledged before the backup, not restored: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, not restored: {missing:?}"
+    );
     let unacked: Vec<_> = got.difference(&all_acked).collect();
-    assert!(unacked.is_empty(), "restored but never acknowledged: {unacked:?}");
+    assert!(
+        unacked.is_empty(),
+        "restored but never acknowledged: {unacked:?}"
+    );
     assert_eq!(
         report["manifest"]["counts"]["events"].as_u64().unwrap() as usize,
         restored.len()
@@ -136,7 +150,11 @@ fn a_backup_taken_while_receiving_restores_everything_acknowledged_on_a_fresh_ke
     assert_eq!(restored, src_same);
     assert_eq!(cli_json(&dst, &["dsr", "list"], None), src_dsrs);
     let verify = cli(&dst, &["audit", "verify"], None);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
     let actions: Vec<String> = cli_json(&dst, &["audit", "list"], None)
         .as_array()
         .unwrap()
@@ -219,7 +237,11 @@ fn a_restore_refuses_bad_input_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("source");
     add_stripe(&src);
-    cli_json(&src, &["dsr", "new", "access", "--email", "ann@example.com"], None);
+    cli_json(
+        &src,
+        &["dsr", "new", "access", "--email", "ann@example.com"],
+        None,
+    );
     let good = tmp.path().join("good.pdbackup");
     backup(&src, &good, &[]);
     let bytes = std::fs::read(&good).unwrap();
@@ -277,11 +299,19 @@ fn a_restore_refuses_bad_input_and_leaves_nothing_behind() {
         refused(&restore(&empty, file, pass), 2, says);
         assert_eq!(tree(&empty), Vec::<PathBuf>::new(), "{}", file.display());
     }
-    let missing = restore(&tmp.path().join("x"), &tmp.path().join("nope.pdbackup"), PASS);
+    let missing = restore(
+        &tmp.path().join("x"),
+        &tmp.path().join("nope.pdbackup"),
+        PASS,
+    );
     assert_eq!(missing.status.code(), Some(2));
     assert!(!tmp.path().join("x").exists());
     // A passphrase too short to protect a file for years is refused when backing up.
-    let out = cli(&src, &["backup", "--out", tmp.path().join("weak").to_str().unwrap()], Some("short\n"));
+    let out = cli(
+        &src,
+        &["backup", "--out", tmp.path().join("weak").to_str().unwrap()],
+        Some("short\n"),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
     assert!(!tmp.path().join("weak").exists());
@@ -343,7 +373,11 @@ fn without_the_credentials_a_restore_says_which_secrets_to_enter_again_and_docto
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("source");
     let (pid, _) = add_stripe(&src);
-    cli_json(&src, &["processor", "rename", &pid.to_string(), "Shop Stripe"], None);
+    cli_json(
+        &src,
+        &["processor", "rename", &pid.to_string(), "Shop Stripe"],
+        None,
+    );
 
     // A fresh install: no backup yet, nothing receiving (warnings, exit 0).
     let d = cli_json(&src, &["doctor"], None);
@@ -372,7 +406,10 @@ fn without_the_credentials_a_restore_says_which_secrets_to_enter_again_and_docto
 
     let file = tmp.path().join("lean.pdbackup");
     let report = backup(&src, &file, &[]);
-    assert_eq!(report["manifest"]["secrets"], serde_json::json!(["app/hash-key"]));
+    assert_eq!(
+        report["manifest"]["secrets"],
+        serde_json::json!(["app/hash-key"])
+    );
     let d = cli_json(&src, &["doctor"], None);
     assert_eq!(status(&d, "backup"), "ok", "{d}");
 
@@ -382,11 +419,19 @@ fn without_the_credentials_a_restore_says_which_secrets_to_enter_again_and_docto
     let again = r["secrets_to_reenter"].as_array().unwrap();
     let what: Vec<(&str, bool)> = again
         .iter()
-        .map(|s| (s["secret"].as_str().unwrap(), s["stops_working"].as_bool().unwrap()))
+        .map(|s| {
+            (
+                s["secret"].as_str().unwrap(),
+                s["stops_working"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         what,
-        [("webhook signing secret", true), ("webhook URL token", false)]
+        [
+            ("webhook signing secret", true),
+            ("webhook URL token", false)
+        ]
     );
     assert!(again[0]["fix"]
         .as_str()
@@ -400,8 +445,16 @@ fn without_the_credentials_a_restore_says_which_secrets_to_enter_again_and_docto
     let d: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status(&d, "keychain"), "problem");
     assert_eq!(d["status"], "problem");
-    let set = cli(&dst, &["processor", "set-secret", &pid.to_string()], Some(&format!("{SECRET}\n")));
+    let set = cli(
+        &dst,
+        &["processor", "set-secret", &pid.to_string()],
+        Some(&format!("{SECRET}\n")),
+    );
     assert!(set.status.success());
     let d = cli_json(&dst, &["doctor"], None);
-    assert_eq!(status(&d, "keychain"), "warning", "only the URL token is left: {d}");
+    assert_eq!(
+        status(&d, "keychain"),
+        "warning",
+        "only the URL token is left: {d}"
+    );
 }

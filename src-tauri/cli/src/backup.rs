@@ -54,7 +54,11 @@ pub fn restore(data_dir: &Path, file: &Path, json: bool) -> Result<()> {
     );
     println!(
         "  audit trail {}",
-        if r.audit_intact { "intact" } else { "BROKEN: run `privacy-desk audit verify`" }
+        if r.audit_intact {
+            "intact"
+        } else {
+            "BROKEN: run `privacy-desk audit verify`"
+        }
     );
     println!("  {} keychain entries restored", r.secrets_restored.len());
     if !r.secrets_to_reenter.is_empty() {
@@ -106,7 +110,11 @@ pub fn doctor(ctx: &Context, remove: &doctor::Remove, json: bool) -> Result<()> 
         println!();
         super::keychain_report(&k);
     }
-    let problems = h.checks.iter().filter(|c| c.status == Status::Problem).count();
+    let problems = h
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Problem)
+        .count();
     if problems > 0 {
         return Err(Error::Integrity(format!(
             "doctor found {problems} problem{}: see what to do above",

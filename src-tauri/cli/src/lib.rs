@@ -93,9 +93,7 @@ pub enum Command {
         include_credentials: bool,
     },
     /// Restore a backup into an empty data directory (passphrase from stdin).
-    Restore {
-        file: PathBuf,
-    },
+    Restore { file: PathBuf },
     /// Is everything all right? The database's integrity, the audit chain, the keychain, the
     /// receiver, the last backup, free disk space; then keychain entries nothing will read
     /// again (orphans) and other installs. Exit 1 when a check finds a problem.

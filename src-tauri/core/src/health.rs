@@ -20,6 +20,7 @@ use crate::time::{now_ms, to_rfc3339};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "HealthStatus")]
 pub enum Status {
     Ok,
     Warning,
@@ -28,6 +29,7 @@ pub enum Status {
 
 /// One check.
 #[derive(Debug, Clone, Serialize, TS)]
+#[ts(rename = "HealthCheck")]
 pub struct Check {
     /// Stable id: `database`, `audit`, `keychain`, `receiver`, `backup`, `disk`.
     pub name: String,

@@ -14,6 +14,10 @@ use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
 
 pub fn run(data_dir: &Path) -> Result<()> {
+    // A backup the window restored over this new install is moved in before it opens.
+    if privacy_desk_core::backup::finish_pending_restore(data_dir)? {
+        tracing::info!("a restored backup was moved into the data directory");
+    }
     let ctx = Context::open(data_dir)?;
     let app = tauri::Builder::default()
         // First: a second launch focuses the running window instead.

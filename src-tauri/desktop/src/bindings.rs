@@ -68,12 +68,27 @@ mod contract {
         }
     }
 
+    /// The Rust type behind each file written, to refuse two under one name.
+    static EXPORTED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, &'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+
     /// Writes the files of `T` (or of its generic arguments) and everything they depend on.
     fn export<T: TS + 'static>(cfg: &Config) {
         struct Export<'a>(&'a Config);
         impl TypeVisitor for Export<'_> {
             fn visit<T: TS + 'static + ?Sized>(&mut self) {
-                if T::output_path().is_some() {
+                if let Some(path) = T::output_path() {
+                    // Two Rust types under one TypeScript name would overwrite each other's
+                    // file: give one a `#[ts(rename = "…")]`.
+                    let rust = std::any::type_name::<T>();
+                    let mut seen = EXPORTED.lock().unwrap_or_else(|p| p.into_inner());
+                    match seen.insert(path.clone(), rust) {
+                        Some(other) if other != rust => {
+                            panic!("{other} and {rust} both export {}", path.display())
+                        }
+                        _ => {}
+                    }
+                    drop(seen);
                     if let Err(e) = T::export_all(self.0) {
                         panic!("{}: {e}", std::any::type_name::<T>());
                     }

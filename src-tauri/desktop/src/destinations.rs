@@ -14,6 +14,9 @@ use privacy_desk_core::files;
 #[derive(Default)]
 pub struct Destinations {
     chosen: Mutex<Vec<PathBuf>>,
+    /// The open dialog's answers not yet used: files the window may have read (a backup to
+    /// restore), so a page cannot have the app read a file of its choosing.
+    opened: Mutex<Vec<PathBuf>>,
 }
 
 /// The most answers kept: older ones (the officer chose, then did not export) are forgotten.
@@ -26,6 +29,26 @@ impl Destinations {
         chosen.push(path);
         let over = chosen.len().saturating_sub(KEPT);
         chosen.drain(..over);
+    }
+
+    /// Remembers the open dialog's answer.
+    pub fn record_opened(&self, path: PathBuf) {
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        opened.push(path);
+        let over = opened.len().saturating_sub(KEPT);
+        opened.drain(..over);
+    }
+
+    /// The file `path` may be read: the open dialog's answer (used up now).
+    pub fn opened(&self, path: &str) -> Result<PathBuf> {
+        let p = PathBuf::from(path);
+        let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        match opened.iter().position(|c| c == &p) {
+            Some(i) => Ok(opened.remove(i)),
+            None => Err(Error::invalid(
+                "the app reads only a file you chose in its open dialog: choose it again",
+            )),
+        }
     }
 
     /// The file `path` may be written: a dialog's answer (used up now) or a file in Downloads.

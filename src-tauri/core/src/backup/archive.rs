@@ -63,7 +63,12 @@ pub(super) fn write(
     let mut tar = tar::Builder::new(sealed);
 
     let manifest_json = serde_json::to_vec_pretty(manifest).expect("the manifest serialises");
-    append(&mut tar, MANIFEST, manifest_json.len() as u64, &manifest_json[..])?;
+    append(
+        &mut tar,
+        MANIFEST,
+        manifest_json.len() as u64,
+        &manifest_json[..],
+    )?;
 
     let list: Vec<CarriedJson> = secrets
         .iter()
@@ -73,11 +78,21 @@ pub(super) fn write(
         })
         .collect();
     let secrets_json = Zeroizing::new(serde_json::to_vec(&list).expect("secrets serialise"));
-    append(&mut tar, SECRETS, secrets_json.len() as u64, &secrets_json[..])?;
+    append(
+        &mut tar,
+        SECRETS,
+        secrets_json.len() as u64,
+        &secrets_json[..],
+    )?;
 
     let db = File::open(db_file).map_err(io("the database copy"))?;
     let size = db.metadata().map_err(io("the database copy"))?.len();
-    append(&mut tar, DATABASE, size, BufReader::with_capacity(1 << 16, db))?;
+    append(
+        &mut tar,
+        DATABASE,
+        size,
+        BufReader::with_capacity(1 << 16, db),
+    )?;
 
     let sealed = tar.into_inner().map_err(io("the archive's end"))?;
     let buffered = sealed.finish().map_err(io("the last block"))?;
@@ -87,7 +102,12 @@ pub(super) fn write(
     Ok(())
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, name: &str, size: u64, data: impl Read) -> Result<()> {
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(size);
     header.set_mode(0o600);
@@ -121,9 +141,8 @@ pub(super) fn read(
     passphrase: &Secret,
     prepare: impl FnOnce(&Manifest) -> Result<File>,
 ) -> Result<Opened> {
-    let f = File::open(file).map_err(|e| {
-        Error::invalid(format!("cannot open the backup {}: {e}", file.display()))
-    })?;
+    let f = File::open(file)
+        .map_err(|e| Error::invalid(format!("cannot open the backup {}: {e}", file.display())))?;
     let decryptor = match age::Decryptor::new_buffered(BufReader::with_capacity(1 << 16, f)) {
         Ok(d) => d,
         Err(age::DecryptError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
@@ -134,7 +153,8 @@ pub(super) fn read(
     if !decryptor.is_scrypt() {
         return Err(not_ours());
     }
-    let mut identity = age::scrypt::Identity::new(SecretString::from(passphrase.expose().to_owned()));
+    let mut identity =
+        age::scrypt::Identity::new(SecretString::from(passphrase.expose().to_owned()));
     identity.set_max_work_factor(MAX_WORK_FACTOR);
     let plain = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
@@ -165,7 +185,10 @@ pub(super) fn read(
     let manifest: Manifest = {
         let entry = next(MANIFEST)?;
         let mut buf = Vec::new();
-        entry.take(SMALL_ENTRY_MAX).read_to_end(&mut buf).map_err(damaged)?;
+        entry
+            .take(SMALL_ENTRY_MAX)
+            .read_to_end(&mut buf)
+            .map_err(damaged)?;
         serde_json::from_slice(&buf).map_err(|_| not_ours())?
     };
     let mut db_out = prepare(&manifest)?;
@@ -173,7 +196,10 @@ pub(super) fn read(
     let secrets = {
         let entry = next(SECRETS)?;
         let mut buf = Zeroizing::new(Vec::new());
-        entry.take(SMALL_ENTRY_MAX).read_to_end(&mut buf).map_err(damaged)?;
+        entry
+            .take(SMALL_ENTRY_MAX)
+            .read_to_end(&mut buf)
+            .map_err(damaged)?;
         let list: Vec<CarriedJson> = serde_json::from_slice(&buf).map_err(|_| not_ours())?;
         list.into_iter()
             .map(|c| Carried {
@@ -192,15 +218,16 @@ pub(super) fn read(
         };
         io::copy(&mut entry, &mut hasher).map_err(damaged)?;
         let HashingWriter { inner, hash, bytes } = hasher;
-        let write_err = |e: io::Error| Error::Io(format!("cannot write the restored database: {e}"));
+        let write_err =
+            |e: io::Error| Error::Io(format!("cannot write the restored database: {e}"));
         let f = inner.into_inner().map_err(|e| write_err(e.into_error()))?;
         f.sync_all().map_err(write_err)?;
-        if bytes != manifest.database.bytes || hex::encode(hash.finalize()) != manifest.database.sha256
+        if bytes != manifest.database.bytes
+            || hex::encode(hash.finalize()) != manifest.database.sha256
         {
             return Err(damaged("the database is not the one its manifest names"));
         }
     }
-    drop(entries);
     // Read to the end: age checks the last chunk's mark there (a file cut after the database
     // entry fails here).
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(damaged)?;
@@ -229,8 +256,8 @@ impl<W: Write> Write for HashingWriter<W> {
 
 /// The SHA-256 (hex) and size of the file `path`.
 pub(super) fn digest_of(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path)
-        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    let mut f =
+        File::open(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
     let mut hash = Sha256::new();
     let bytes = io::copy(&mut f, &mut hash)
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;

@@ -25,8 +25,10 @@ use crate::secrets::Secret;
 use crate::store::backup::{self as q, BackupRow, Counts};
 use crate::time::{now_ms, to_rfc3339};
 
-pub use restore::{restore, RestoreReport};
 pub use crate::domain::processors::MissingSecret;
+pub use restore::{
+    finish_pending_restore, is_new_install, restore, restore_over_new_install, RestoreReport,
+};
 
 /// The format of the file; a restore refuses one it does not know.
 pub const FORMAT: u32 = 1;
@@ -96,7 +98,7 @@ pub fn create(
     passphrase: &Secret,
     credentials: bool,
 ) -> Result<BackupReport> {
-    create_as(ctx, out, passphrase, credentials, false)
+    create_as(ctx, out, passphrase, credentials, false, now_ms())
 }
 
 fn create_as(
@@ -105,8 +107,8 @@ fn create_as(
     passphrase: &Secret,
     credentials: bool,
     scheduled: bool,
+    at: i64,
 ) -> Result<BackupReport> {
-    let at = now_ms();
     let made = check_passphrase(passphrase).and_then(|()| write(ctx, out, passphrase, credentials));
     let row = match &made {
         Ok(r) => BackupRow {
@@ -142,7 +144,12 @@ impl Drop for Snapshot {
     }
 }
 
-fn write(ctx: &Context, out: &Path, passphrase: &Secret, credentials: bool) -> Result<BackupReport> {
+fn write(
+    ctx: &Context,
+    out: &Path,
+    passphrase: &Secret,
+    credentials: bool,
+) -> Result<BackupReport> {
     if out.is_dir() {
         return Err(Error::invalid(format!(
             "{} is a folder: give the backup file's name",
@@ -190,6 +197,8 @@ pub struct BackupStatus {
     pub last_attempt: Option<Attempt>,
     pub last_good: Option<Attempt>,
     pub schedule: schedule::Schedule,
+    /// Nothing is recorded here yet: the window may restore a backup over this install.
+    pub new_install: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -222,6 +231,7 @@ pub fn status(ctx: &Context) -> Result<BackupStatus> {
         last_attempt: last.map(Attempt::from),
         last_good: good.map(Attempt::from),
         schedule: schedule::get(ctx)?,
+        new_install: is_new_install(ctx)?,
     })
 }
 

@@ -71,9 +71,8 @@ fn check_empty(data_dir: &Path) -> Result<bool> {
             data_dir.display()
         ))),
         Ok(_) => {
-            let mut entries = fs::read_dir(data_dir).map_err(|e| {
-                Error::Io(format!("cannot read {}: {e}", data_dir.display()))
-            })?;
+            let mut entries = fs::read_dir(data_dir)
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", data_dir.display())))?;
             if entries.next().is_some() {
                 return Err(Error::invalid(format!(
                     "the data directory {} is not empty: restore into a new, empty one \
@@ -87,7 +86,11 @@ fn check_empty(data_dir: &Path) -> Result<bool> {
 }
 
 /// Restores the backup `file` into `data_dir`, which must be empty or not exist.
-pub fn restore(data_dir: &Path, file: &Path, passphrase: &Secret) -> Result<(Context, RestoreReport)> {
+pub fn restore(
+    data_dir: &Path,
+    file: &Path,
+    passphrase: &Secret,
+) -> Result<(Context, RestoreReport)> {
     let created_data_dir = check_empty(data_dir)?;
     let mut staged = Staged {
         data_dir: data_dir.to_path_buf(),
@@ -193,4 +196,107 @@ fn accept(m: &Manifest) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// From the window: over a new install, finished at the next start
+
+/// The marker in the data directory naming the restored copy to move in at the next start.
+const PENDING: &str = "restore-pending";
+const STAGED_PREFIX: &str = ".privacy-desk-restore-";
+
+/// Whether the install holds nothing an officer did or received (no processor, event, request
+/// or audit entry): the window may restore a backup over it.
+pub fn is_new_install(ctx: &Context) -> Result<bool> {
+    let c = q::inspect(ctx.db.path())?.counts;
+    Ok(c.processors == 0 && c.events == 0 && c.requests == 0 && c.audit_entries == 0)
+}
+
+/// Restores `file` for the window, whose new install is open in `ctx`: into a new folder
+/// beside the data directory (checked as [`restore`] does), then a marker in the data
+/// directory; the app restarts and [`finish_pending_restore`] moves the copy in before the
+/// database is opened. Refused unless [`is_new_install`].
+pub fn restore_over_new_install(
+    ctx: &Context,
+    file: &Path,
+    passphrase: &Secret,
+) -> Result<RestoreReport> {
+    if !is_new_install(ctx)? {
+        return Err(Error::invalid(
+            "this install already holds records: a backup is restored only into a new install \
+             (start Privacy Desk with another data folder); nothing was restored",
+        ));
+    }
+    let data_dir = &ctx.data_dir;
+    let parent = data_dir
+        .parent()
+        .ok_or_else(|| Error::invalid("the data directory has no parent folder"))?;
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
+    let staged = parent.join(format!("{STAGED_PREFIX}{}", hex::encode(nonce)));
+    let (restored, report) = restore(&staged, file, passphrase)?;
+    restored.db.shutdown();
+    drop(restored);
+    let marker = data_dir.join(PENDING);
+    crate::files::write_private(&marker, |f| {
+        use std::io::Write;
+        f.write_all(staged.to_string_lossy().as_bytes())
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", PENDING)))
+    })
+    .inspect_err(|_| {
+        let _ = fs::remove_dir_all(&staged);
+    })?;
+    Ok(RestoreReport {
+        data_dir: data_dir.display().to_string(),
+        ..report
+    })
+}
+
+/// At start, before the database is opened: moves in a copy [`restore_over_new_install`]
+/// left, over the new install it was restored onto. `Ok(false)`: nothing was pending.
+pub fn finish_pending_restore(data_dir: &Path) -> Result<bool> {
+    let marker = data_dir.join(PENDING);
+    let Ok(named) = fs::read_to_string(&marker) else {
+        return Ok(false);
+    };
+    let staged = PathBuf::from(named.trim());
+    let ours = staged.parent() == data_dir.parent()
+        && staged
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(STAGED_PREFIX));
+    let db = data_dir.join(DB_FILE);
+    let new_install = || -> Result<bool> {
+        if !db.exists() {
+            return Ok(true);
+        }
+        let c = q::inspect(&db)?.counts;
+        Ok(c.processors == 0 && c.events == 0 && c.requests == 0 && c.audit_entries == 0)
+    };
+    if !ours || !staged.join(DB_FILE).is_file() || !new_install()? {
+        // Not one of ours, gone, or the install was used meanwhile: keep what is there.
+        let _ = fs::remove_file(&marker);
+        return Ok(false);
+    }
+    let io = |e: std::io::Error| Error::Io(format!("cannot move the restored database in: {e}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("{DB_FILE}{suffix}");
+        match fs::remove_file(data_dir.join(&name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+        let from = staged.join(&name);
+        if from.exists() {
+            fs::rename(&from, data_dir.join(&name)).map_err(io)?;
+        }
+    }
+    let _ = fs::remove_dir_all(&staged);
+    fs::remove_file(&marker).map_err(io)?;
+    // The install's keychain marker named the folder it was restored in: name this one, or
+    // `doctor` elsewhere would take its entries for a deleted install's.
+    let ctx = Context::open(data_dir)?;
+    ctx.keychain.mark_install();
+    ctx.db.shutdown();
+    Ok(true)
 }

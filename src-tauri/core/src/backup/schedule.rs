@@ -80,10 +80,13 @@ pub fn get(ctx: &Context) -> Result<Schedule> {
     let last_ok = ctx.db.read(q::last_scheduled_ok_at)?;
     Ok(Schedule {
         folder_in_use: folder_of(&input)?.display().to_string(),
-        passphrase_set: ctx.keychain.get_app(SecretKind::BackupPassphrase)?.is_some(),
-        next_due_at: input.enabled.then(|| {
-            to_rfc3339(last_ok.map_or_else(crate::time::now_ms, |t| t + EVERY_MS))
-        }),
+        passphrase_set: ctx
+            .keychain
+            .get_app(SecretKind::BackupPassphrase)?
+            .is_some(),
+        next_due_at: input
+            .enabled
+            .then(|| to_rfc3339(last_ok.map_or_else(crate::time::now_ms, |t| t + EVERY_MS))),
         input,
     })
 }
@@ -91,9 +94,7 @@ pub fn get(ctx: &Context) -> Result<Schedule> {
 /// Saves the schedule. Turning it on needs the passphrase set, and a folder that exists.
 pub fn save(ctx: &Context, s: ScheduleInput) -> Result<Schedule> {
     if !(1..=365).contains(&s.keep) {
-        return Err(Error::invalid(
-            "keep between 1 and 365 backups",
-        ));
+        return Err(Error::invalid("keep between 1 and 365 backups"));
     }
     if let Some(f) = &s.folder {
         let p = Path::new(f);
@@ -103,7 +104,12 @@ pub fn save(ctx: &Context, s: ScheduleInput) -> Result<Schedule> {
             )));
         }
     }
-    if s.enabled && ctx.keychain.get_app(SecretKind::BackupPassphrase)?.is_none() {
+    if s.enabled
+        && ctx
+            .keychain
+            .get_app(SecretKind::BackupPassphrase)?
+            .is_none()
+    {
         return Err(Error::invalid(
             "set a backup passphrase before turning on daily backups",
         ));
@@ -133,8 +139,9 @@ fn stored_passphrase(ctx: &Context) -> Result<Secret> {
 pub fn back_up_now(ctx: &Context) -> Result<BackupReport> {
     let i = input(ctx)?;
     let passphrase = stored_passphrase(ctx)?;
-    let out = new_file_in(&folder_of(&i)?, crate::time::now_ms())?;
-    create_as(ctx, &out, &passphrase, i.include_credentials, false)
+    let now = crate::time::now_ms();
+    let out = new_file_in(&folder_of(&i)?, now)?;
+    create_as(ctx, &out, &passphrase, i.include_credentials, false, now)
 }
 
 fn new_file_in(folder: &Path, now: i64) -> Result<PathBuf> {
@@ -169,8 +176,7 @@ pub fn run_due(ctx: &Context, now: i64) -> Result<String> {
             return Ok(format!("next backup due {}", to_rfc3339(t + EVERY_MS)));
         }
     }
-    let ready = stored_passphrase(ctx)
-        .and_then(|p| Ok((p, new_file_in(&folder_of(&i)?, now)?)));
+    let ready = stored_passphrase(ctx).and_then(|p| Ok((p, new_file_in(&folder_of(&i)?, now)?)));
     let (passphrase, out) = match ready {
         Ok(r) => r,
         Err(e) => {
@@ -188,7 +194,7 @@ pub fn run_due(ctx: &Context, now: i64) -> Result<String> {
         }
     };
     // `create_as` records the attempt, good or failed.
-    let report = create_as(ctx, &out, &passphrase, i.include_credentials, true)?;
+    let report = create_as(ctx, &out, &passphrase, i.include_credentials, true, now)?;
     let removed = prune(ctx, i.keep)?;
     Ok(format!(
         "backed up to {} ({} older removed)",
@@ -219,7 +225,131 @@ fn prune(ctx: &Context, keep: u32) -> Result<usize> {
     Ok(removed)
 }
 
+/// A backup file found where backups are kept, for "Restore" in the window.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FoundBackup {
+    pub path: String,
+    pub name: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub modified_at: Option<String>,
+}
+
+/// The backup files (regular files named `*.pdbackup`, no links) in the schedule's folder and
+/// in Downloads, newest first, at most 50.
+pub fn found(ctx: &Context) -> Result<Vec<FoundBackup>> {
+    let mut dirs = vec![folder_of(&input(ctx)?)?];
+    if let Ok(d) = files::downloads_path() {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    let mut out: Vec<(i64, FoundBackup)> = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if !m.is_file() || p.extension().and_then(|x| x.to_str()) != Some(EXTENSION) {
+                continue;
+            }
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64);
+            out.push((
+                modified.unwrap_or(0),
+                FoundBackup {
+                    path: p.display().to_string(),
+                    name: e.file_name().to_string_lossy().into_owned(),
+                    bytes: m.len(),
+                    modified_at: modified
+                        .filter(|t| crate::time::in_range(*t))
+                        .map(to_rfc3339),
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Ok(out.into_iter().take(50).map(|(_, f)| f).collect())
+}
+
 /// Failed scheduled backups since the last good one (the first one raises a notification).
 pub fn failures_in_a_row(ctx: &Context) -> Result<i64> {
     ctx.db.read(q::scheduled_failures_in_a_row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_schedule_backs_up_once_a_day_keeps_the_last_n_and_counts_failures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ctx = Context::open_in_memory_keychain(&tmp.path().join("data")).unwrap();
+        let folder = tmp.path().join("backups");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("mine.pdbackup.txt"), "not ours").unwrap();
+        let t0 = crate::time::now_ms();
+        assert_eq!(run_due(&ctx, t0).unwrap(), "daily backups are off");
+
+        let on = ScheduleInput {
+            enabled: true,
+            folder: Some(folder.display().to_string()),
+            keep: 2,
+            include_credentials: false,
+        };
+        let e = save(&ctx, on.clone()).unwrap_err();
+        assert!(e.to_string().contains("passphrase"), "{e}");
+        assert!(set_passphrase(&ctx, &Secret::new("too short")).is_err());
+        assert!(!get(&ctx).unwrap().passphrase_set);
+        set_passphrase(&ctx, &Secret::new("a long enough passphrase")).unwrap();
+        let s = save(&ctx, on.clone()).unwrap();
+        assert!(s.passphrase_set);
+        assert_eq!(s.folder_in_use, folder.display().to_string());
+
+        // Four days: a backup each day; the oldest two are deleted, and the file not its own
+        // is left alone.
+        for day in 0..4 {
+            let summary = run_due(&ctx, t0 + day * EVERY_MS).unwrap();
+            assert!(summary.starts_with("backed up to"), "{summary}");
+        }
+        let want: Vec<String> = [2, 3]
+            .iter()
+            .map(|d| file_name_at(t0 + d * EVERY_MS))
+            .chain(["mine.pdbackup.txt".to_owned()])
+            .collect();
+        let mut want = want;
+        want.sort();
+        assert_eq!(names(&folder), want);
+        // Within the day: not due.
+        let s = run_due(&ctx, t0 + 3 * EVERY_MS + 3_600_000).unwrap();
+        assert!(s.starts_with("next backup due"), "{s}");
+        assert_eq!(names(&folder).len(), 3);
+
+        // The folder goes away: each run fails and counts.
+        std::fs::remove_dir_all(&folder).unwrap();
+        std::fs::write(&folder, "a file where the folder was").unwrap();
+        assert_eq!(failures_in_a_row(&ctx).unwrap(), 0);
+        assert!(run_due(&ctx, t0 + 4 * EVERY_MS).is_err());
+        assert!(run_due(&ctx, t0 + 4 * EVERY_MS + 1).is_err());
+        assert_eq!(failures_in_a_row(&ctx).unwrap(), 2);
+        let st = crate::backup::status(&ctx).unwrap();
+        assert!(!st.last_attempt.unwrap().ok);
+        assert!(st.last_good.unwrap().ok);
+    }
 }

@@ -163,6 +163,12 @@ impl InstallKeychain {
         ledger.write(move |c| install::forget_entry(c, processor_id, slug))
     }
 
+    /// Writes the marker naming this install's data directory again (a restored install
+    /// moved into place).
+    pub(crate) fn mark_install(&self) {
+        self.write_marker();
+    }
+
     /// Writes (again) the marker naming this install's data directory. Best effort: without
     /// it `doctor` reports the namespace as unknown, never as an orphan.
     fn write_marker(&self) {

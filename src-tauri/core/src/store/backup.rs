@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 
 /// How many rows a database holds, as the manifest records and a restore checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(rename = "BackupCounts")]
 pub struct Counts {
     pub processors: i64,
     pub events: i64,

@@ -4,8 +4,8 @@
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
-use privacy_desk_core::backup::schedule::{self, Schedule, ScheduleInput};
-use privacy_desk_core::backup::{self, BackupReport, BackupStatus};
+use privacy_desk_core::backup::schedule::{self, FoundBackup, Schedule, ScheduleInput};
+use privacy_desk_core::backup::{self, BackupReport, BackupStatus, RestoreReport};
 use privacy_desk_core::error::Result;
 use privacy_desk_core::health::{self, Health};
 use privacy_desk_core::secrets::Secret;
@@ -50,4 +50,35 @@ pub async fn health(app: AppHandle) -> Result<Health> {
         health::run(&s.ctx, Some(running))
     })
     .await
+}
+
+/// The backup files in the backup folder and Downloads, newest first.
+pub async fn found(app: AppHandle) -> Result<Vec<FoundBackup>> {
+    super::blocking(app, |s| schedule::found(&s.ctx)).await
+}
+
+/// Restores the backup at `path` (one `backup_found` listed, or the open dialog's answer) over
+/// this new install; the restored copy is moved in when the app restarts (`app_restart`).
+pub async fn restore(app: AppHandle, path: String, passphrase: String) -> Result<RestoreReport> {
+    let listed = {
+        let ctx = &app.state::<AppState>().ctx;
+        schedule::found(ctx)?.into_iter().any(|f| f.path == path)
+    };
+    let file = if listed {
+        std::path::PathBuf::from(&path)
+    } else {
+        app.state::<AppState>().destinations.opened(&path)?
+    };
+    let secret = Secret::new(passphrase);
+    super::blocking(app, move |s| {
+        backup::restore_over_new_install(&s.ctx, &file, &secret)
+    })
+    .await
+}
+
+/// Restarts the app (after a restore: the copy is moved in before the database opens).
+pub async fn restart(app: AppHandle) -> Result<()> {
+    crate::state::stop_receiver(&app);
+    app.state::<AppState>().stop_jobs();
+    app.restart()
 }

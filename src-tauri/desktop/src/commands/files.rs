@@ -33,6 +33,28 @@ pub async fn choose_folder(app: AppHandle, title: String) -> Result<Option<Strin
     remember(&app, rx.await.ok().flatten())
 }
 
+/// Asks for a file to open (a backup to restore); the answer may then be read once.
+pub async fn choose_open_path(
+    app: AppHandle,
+    filter_name: String,
+    extension: String,
+) -> Result<Option<String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .add_filter(filter_name, &[extension.as_str()])
+        .pick_file(move |p| drop(tx.send(p)));
+    let Some(answer) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = answer
+        .into_path()
+        .map_err(|e| Error::invalid(format!("the dialog answered with no local path: {e}")))?;
+    let shown = path.to_string_lossy().into_owned();
+    app.state::<AppState>().destinations.record_opened(path);
+    Ok(Some(shown))
+}
+
 fn remember(app: &AppHandle, answer: Option<FilePath>) -> Result<Option<String>> {
     let Some(answer) = answer else {
         return Ok(None);

@@ -27,9 +27,8 @@ use ts_rs::TS;
 
 use crate::state::AppState;
 use privacy_desk_core::audit::{AuditCheck, AuditEntry};
-use privacy_desk_core::backup::schedule::{Schedule as BackupSchedule, ScheduleInput};
-use privacy_desk_core::backup::{BackupReport, BackupStatus};
-use privacy_desk_core::health::Health;
+use privacy_desk_core::backup::schedule::{FoundBackup, Schedule as BackupSchedule, ScheduleInput};
+use privacy_desk_core::backup::{BackupReport, BackupStatus, RestoreReport};
 use privacy_desk_core::doctor::Report as KeychainReport;
 use privacy_desk_core::domain::activity::{ActivityDetail, ActivityPage, ActivityQuery};
 use privacy_desk_core::domain::deliveries::Delivery;
@@ -37,6 +36,7 @@ use privacy_desk_core::domain::processors::Processor;
 use privacy_desk_core::domain::settings::Settings;
 use privacy_desk_core::domain::subjects::{Subject, SubjectPage};
 use privacy_desk_core::error::Result;
+use privacy_desk_core::health::Health;
 use privacy_desk_core::jobs::JobsReport;
 use privacy_desk_core::requests::access::review::Review as AccessReview;
 use privacy_desk_core::requests::access::{AccessPackage, Progress as AccessProgress};
@@ -161,6 +161,9 @@ contract! {
             -> Option<String> => files::choose_save_path;
         /// Asks the user for a folder; `null` when they cancel.
         fn choose_folder(title: String) -> Option<String> => files::choose_folder;
+        /// Opens the open dialog; the answer may then be read once (a backup to restore).
+        fn choose_open_path(filter_name: String, extension: String) -> Option<String>
+            => files::choose_open_path;
         fn subjects_search(text: String) -> Vec<Subject> => subjects::search;
         /// The subject with its ids, email history and timeline (newest first).
         fn subject_detail(id: i64) -> SubjectPage => subjects::detail;
@@ -185,6 +188,13 @@ contract! {
         fn backup_now() -> BackupReport => backup::now;
         /// "Is everything all right?": the checks of `privacy-desk doctor`.
         fn health_check() -> Health => backup::health;
+        /// The backup files in the backup folder and Downloads, newest first.
+        fn backup_found() -> Vec<FoundBackup> => backup::found;
+        /// Restores a backup (one `backup_found` listed, or the open dialog's answer) over this
+        /// new install (refused once it holds records); it is moved in at the restart.
+        fn backup_restore(path: String, passphrase: String) -> RestoreReport => backup::restore;
+        /// Restarts the app.
+        fn app_restart() -> () => backup::restart;
         /// The Records of Processing Activities with checklist and observed-vs-declared gaps.
         fn ropa_report() -> Ropa => ropa::report;
         /// Creates (`id` null) or replaces a processing activity.
