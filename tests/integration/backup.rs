@@ -315,6 +315,16 @@ fn a_restore_refuses_bad_input_and_leaves_nothing_behind() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
     assert!(!tmp.path().join("weak").exists());
+    // Nor can a backup go into the data directory it backs up (over the database, say).
+    let db = src.join("privacy-desk.db");
+    let out = cli(
+        &src,
+        &["backup", "--out", db.to_str().unwrap()],
+        Some(&format!("{PASS}\n")),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data directory it backs up"));
+    assert_eq!(&std::fs::read(&db).unwrap()[..15], b"SQLite format 3");
 }
 
 #[test]

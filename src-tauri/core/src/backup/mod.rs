@@ -144,6 +144,28 @@ impl Drop for Snapshot {
     }
 }
 
+/// A snapshot is removed as soon as its backup is written; one older than an hour was left by
+/// a crash, and holds personal data an erasure must not leave behind.
+fn remove_stale_snapshots(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        if name.starts_with(SNAPSHOT_PREFIX) && name.ends_with(".db") && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+const SNAPSHOT_PREFIX: &str = ".backup-";
+
 fn write(
     ctx: &Context,
     out: &Path,
@@ -156,12 +178,20 @@ fn write(
             out.display()
         )));
     }
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    if parent.map(canonical) == Some(canonical(&ctx.data_dir)) {
+        return Err(Error::invalid(
+            "a backup cannot go into the data directory it backs up: choose another folder",
+        ));
+    }
+    remove_stale_snapshots(&ctx.data_dir);
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce)
         .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
     let snap = Snapshot(
         ctx.data_dir
-            .join(format!(".backup-{}.db", hex::encode(nonce))),
+            .join(format!("{SNAPSHOT_PREFIX}{}.db", hex::encode(nonce))),
     );
     q::snapshot_into(&ctx.db, &snap.0)?;
     let seen = q::inspect(&snap.0)?;

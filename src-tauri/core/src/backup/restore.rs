@@ -20,7 +20,7 @@ use crate::audit::{self, Entry, SYSTEM};
 use crate::context::Context;
 use crate::domain::processors::{self, MissingSecret};
 use crate::error::{Error, Result};
-use crate::secrets::Secret;
+use crate::secrets::{parse_account, Secret, SecretKind};
 use crate::store::{backup as q, install, DB_FILE};
 
 /// What a restore did.
@@ -122,6 +122,16 @@ pub fn restore(
     let db = staged_db
         .into_inner()
         .ok_or_else(|| Error::Io("the backup's database was not written".into()))?;
+    // Every carried entry must be one this build writes, before anything is moved in.
+    if let Some(bad) = opened.secrets.iter().find(
+        |c| !matches!(parse_account(&c.account), Some((_, k)) if k != SecretKind::BackupPassphrase),
+    ) {
+        return Err(Error::invalid(format!(
+            "the backup holds a keychain entry this Privacy Desk does not know ({}); nothing \
+             was restored",
+            bad.account
+        )));
+    }
 
     let problems = q::integrity_problems_of(&db)?;
     if !problems.is_empty() {

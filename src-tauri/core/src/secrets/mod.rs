@@ -28,6 +28,7 @@ mod keyed_hash;
 pub(crate) mod memory;
 pub(crate) mod os;
 
+pub(crate) use install::parse_account;
 pub use install::{legacy_namespace, Carried, InstallKeychain, Listed, MARKER};
 pub use keyed_hash::HashKey;
 
