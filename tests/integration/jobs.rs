@@ -354,7 +354,8 @@ fn jobs_json_shows_each_job_s_last_and_next_run_and_none_after_serve_stops() {
             "retention",
             "reminders",
             "deliveries_cap",
-            "waiting_erasures"
+            "waiting_erasures",
+            "backup"
         ]
     );
     for j in r["jobs"].as_array().unwrap() {
