@@ -64,10 +64,10 @@ fn back_up_now_from_settings_and_the_health_card_shows_it() {
     s.replace_text("#backup-pass", PASS);
     s.replace_text("#backup-pass2", "something else entirely");
     s.click("#backup-pass-save");
-    s.wait_for_text_containing("#backups-section [role=\"alert\"]", "match");
+    s.wait_for_text_containing("#backup-pass-error", "match");
     s.replace_text("#backup-pass2", PASS);
     s.click("#backup-pass-save");
-    s.wait_for_text_containing("#backups-section", "Passphrase kept in the keychain");
+    s.wait_for_text_containing("#backup-pass-state", "Passphrase kept in the keychain");
 
     s.click("#backup-now");
     let shown = s.wait_for_text_containing("#backup-result", ".pdbackup");

@@ -68,27 +68,41 @@ mod contract {
         }
     }
 
-    /// The Rust type behind each file written, to refuse two under one name.
-    static EXPORTED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, &'static str>> =
+    /// The declaration (and its Rust type) in each file written, to refuse two under one name.
+    static EXPORTED: std::sync::Mutex<std::collections::BTreeMap<PathBuf, (String, &'static str)>> =
         std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+    /// Records the Rust type behind the file of `T` and of every type it depends on, and fails
+    /// when two Rust types would write one file (they would overwrite each other's): give one
+    /// a `#[ts(rename = "…")]`.
+    struct Claim<'a>(&'a Config);
+
+    impl TypeVisitor for Claim<'_> {
+        fn visit<T: TS + 'static + ?Sized>(&mut self) {
+            let Some(path) = T::output_path() else {
+                return;
+            };
+            let (decl, rust) = (T::decl(self.0), std::any::type_name::<T>());
+            let mut seen = EXPORTED.lock().unwrap_or_else(|p| p.into_inner());
+            match seen.insert(path.clone(), (decl.clone(), rust)) {
+                Some((d, other)) if d != decl => {
+                    panic!("{other} and {rust} both export {}", path.display())
+                }
+                Some(_) => return,
+                None => {}
+            }
+            drop(seen);
+            T::visit_dependencies(self);
+        }
+    }
 
     /// Writes the files of `T` (or of its generic arguments) and everything they depend on.
     fn export<T: TS + 'static>(cfg: &Config) {
         struct Export<'a>(&'a Config);
         impl TypeVisitor for Export<'_> {
             fn visit<T: TS + 'static + ?Sized>(&mut self) {
-                if let Some(path) = T::output_path() {
-                    // Two Rust types under one TypeScript name would overwrite each other's
-                    // file: give one a `#[ts(rename = "…")]`.
-                    let rust = std::any::type_name::<T>();
-                    let mut seen = EXPORTED.lock().unwrap_or_else(|p| p.into_inner());
-                    match seen.insert(path.clone(), rust) {
-                        Some(other) if other != rust => {
-                            panic!("{other} and {rust} both export {}", path.display())
-                        }
-                        _ => {}
-                    }
-                    drop(seen);
+                if T::output_path().is_some() {
+                    Claim(self.0).visit::<T>();
                     if let Err(e) = T::export_all(self.0) {
                         panic!("{}: {e}", std::any::type_name::<T>());
                     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PROCESSOR_STATUS, humanise, maskToken, splitEventType, statusInfo } from './format'
+import { PROCESSOR_STATUS, formatBytes, humanise, maskToken, splitEventType, statusInfo } from './format'
 
 describe('format', () => {
   it('labels known and unknown statuses', () => {
@@ -18,5 +18,16 @@ describe('format', () => {
     expect(maskToken('http://127.0.0.1:8787/webhooks/stripe/ab12?token=s3cr3t')).toBe(
       'http://127.0.0.1:8787/webhooks/stripe/ab12?token=••••••',
     )
+  })
+
+  it('reads file sizes in KB and MB', () => {
+    const n = (v: number, digits: number) => v.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    expect(formatBytes(1)).toBe('1 byte')
+    expect(formatBytes(512)).toBe('512 bytes')
+    expect(formatBytes(1536)).toBe(`${n(1.5, 1)} KB`)
+    expect(formatBytes(300 * 1024)).toBe('300 KB')
+    expect(formatBytes(13_000_000)).toBe('12 MB')
+    expect(formatBytes(5 * 1024 ** 3)).toBe(`${n(5, 1)} GB`)
+    expect(formatBytes(null)).toBe('—')
   })
 })

@@ -23,6 +23,24 @@ export function formatCount(n: number): string {
   return n.toLocaleString()
 }
 
+/**
+ * A file size in the units a file manager shows: "512 bytes", "4.2 KB", "13 MB", "1.1 GB"
+ * (1 KB = 1024 bytes; one decimal below 10, in the user's locale).
+ */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null || !Number.isFinite(bytes) || bytes < 0) return '—'
+  if (bytes < 1024) return plural(bytes, 'byte')
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let v = bytes / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  const digits = v < 10 ? 1 : 0
+  return `${v.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${units[i]}`
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`
 }

@@ -15,6 +15,8 @@ describe('router', () => {
     expect(parseRoute('#/deliveries')).toEqual({ name: 'deliveries' })
     expect(parseRoute('#/reports')).toEqual({ name: 'reports' })
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' })
+    expect(parseRoute(href.settings('backups'))).toEqual({ name: 'settings', part: 'backups' })
+    expect(parseRoute('#/settings/nonsense')).toEqual({ name: 'settings' })
     expect(parseRoute('#/nonsense')).toEqual({ name: 'dashboard' })
   })
 

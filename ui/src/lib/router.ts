@@ -12,7 +12,11 @@ export type Route =
   | { name: 'request'; id: number }
   | { name: 'deliveries' }
   | { name: 'reports' }
-  | { name: 'settings' }
+  | { name: 'settings'; part?: SettingsPart }
+
+/** A section of the Settings screen a link can open at (`#/settings/backups`). */
+export type SettingsPart = 'backups'
+const SETTINGS_PARTS: readonly SettingsPart[] = ['backups']
 
 export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'requests' | 'deliveries' | 'reports' | 'settings'
 
@@ -53,8 +57,10 @@ export function parseRoute(hash: string): Route {
       return { name: 'deliveries' }
     case 'reports':
       return { name: 'reports' }
-    case 'settings':
-      return { name: 'settings' }
+    case 'settings': {
+      const part = SETTINGS_PARTS.find((p) => p === path[1])
+      return part ? { name: 'settings', part } : { name: 'settings' }
+    }
     default:
       return { name: 'dashboard' }
   }
@@ -77,6 +83,7 @@ export function sectionOf(route: Route): Section {
 export const href = {
   section: (s: Section) => `#/${s}`,
   newProcessor: () => '#/processors/new',
+  settings: (part: SettingsPart) => `#/settings/${part}`,
   resumeProcessor: (id: number) => `#/processors/${id}/setup`,
   processor: (id: number) => `#/processors/${id}`,
   subject: (id: number) => `#/subjects/${id}`,

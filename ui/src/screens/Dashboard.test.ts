@@ -1,8 +1,9 @@
 // The Dashboard's "Background work" card, over the invoke-level mock.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { relativeTime } from '../lib/format'
-import { renderApp, text } from '../test/app'
-import { jobsReport, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { formatDateTime, relativeTime } from '../lib/format'
+import type { Health } from '../lib/types'
+import { click, renderApp, text } from '../test/app'
+import { HEALTH_CHECKS, attempt, backupStatus, health, jobsReport, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
@@ -34,10 +35,10 @@ describe('dashboard: background work', () => {
       }),
     })
     view = renderApp(backend, '#/dashboard')
-    await vi.waitFor(() => expect(view!.$$('#jobs-table tbody tr')).toHaveLength(6))
+    await vi.waitFor(() => expect(view!.$$('#jobs-table tbody tr')).toHaveLength(7))
     const card = text(view.$('#jobs-card'))
     expect(card).toContain('Background work')
-    for (const title of ['Catch up with Stripe', 'Customer lookups and thin events', 'Retention purges', 'Deadline reminders', 'Deliveries log cap', 'Erasures waiting to finish']) {
+    for (const title of ['Catch up with Stripe', 'Customer lookups and thin events', 'Retention purges', 'Deadline reminders', 'Deliveries log cap', 'Erasures waiting to finish', 'Daily backup']) {
       expect(card).toContain(title)
     }
     // Titles, never the job ids, are what a reader sees.
@@ -87,6 +88,88 @@ describe('dashboard: background work', () => {
     view = renderApp(backend, '#/dashboard')
     await vi.waitFor(() => expect(text(view!.$('#jobs-card'))).toContain('cannot read the jobs table'))
     expect(text(view.$('#main'))).toContain('Webhook receiver')
+  })
+})
+
+describe('dashboard: health', () => {
+  const RFC3339 = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/
+  const checks = () => view!.$$('#health-card [data-check]')
+
+  it('lists every check with its status in words, its detail and what to do', async () => {
+    const good = attempt({ at: '2026-03-29T22:15:00Z' })
+    const backend = createMockBackend({
+      healthCheck: health(
+        {
+          audit: { status: 'problem', detail: 'entry 41 was edited after it was written', fix: 'restore the last good backup into a new data directory' },
+          backup: { status: 'warning', detail: 'the last good backup is 3 days old', fix: 'turn on daily backups in Settings → Backups' },
+          disk: { status: 'problem', detail: '150 MB free', fix: 'free disk space' },
+        },
+        { backup: backupStatus({ last_good: good }) },
+      ),
+    })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(checks()).toHaveLength(HEALTH_CHECKS.length))
+    expect(checks().map((c) => [c.dataset.check, c.dataset.status])).toEqual([
+      ['database', 'ok'],
+      ['audit', 'problem'],
+      ['keychain', 'ok'],
+      ['receiver', 'ok'],
+      ['backup', 'warning'],
+      ['disk', 'problem'],
+    ])
+    const row = (name: string) => view!.$(`#health-card [data-check="${name}"]`)
+    expect(text(row('database'))).toContain('OK')
+    expect(text(row('database'))).toContain('Database')
+    expect(text(row('database'))).not.toContain('What to do')
+    expect(text(row('audit'))).toContain('Problem')
+    expect(text(row('audit'))).toContain('entry 41 was edited after it was written')
+    expect(text(row('audit')?.querySelector('.fix') ?? null)).toBe('What to do: restore the last good backup into a new data directory')
+    expect(text(row('backup'))).toContain('Warning')
+    expect(text(row('backup'))).toContain('What to do: turn on daily backups in Settings → Backups')
+
+    expect(text(view.$('#health-summary'))).toBe('2 problems, 1 warning')
+    expect(text(view.$('#health-backup'))).toContain(`Last good backup: ${formatDateTime(good.at)}`)
+    expect(text(view.$('#health-checked'))).toBe(`Checked ${formatDateTime('2026-03-30T09:20:00Z')}`)
+    expect(text(view.$('#health-card'))).not.toMatch(RFC3339)
+    expect(view.$('#health-backups-link')?.getAttribute('href')).toBe('#/settings/backups')
+  })
+
+  it('says all is good, and that there is no backup yet, with a way to set one up', async () => {
+    view = renderApp(createMockBackend(), '#/dashboard')
+    await vi.waitFor(() => expect(checks()).toHaveLength(HEALTH_CHECKS.length))
+    expect(text(view.$('#health-summary'))).toBe('All good')
+    expect(checks().every((c) => text(c).includes('OK'))).toBe(true)
+    expect(text(view.$('#health-backup'))).toContain('No backup yet')
+    expect(text(view.$('#health-backups-link'))).toBe('Set up backups')
+  })
+
+  it('shows the rest of the dashboard while the checks run, and checks again when asked', async () => {
+    let finish: (h: Health) => void = () => {}
+    const backend = createMockBackend({ healthCheck: () => new Promise<Health>((resolve) => (finish = resolve)) })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#health-card')).not.toBeNull())
+    expect(text(view.$('#main'))).toContain('Webhook receiver')
+    expect(text(view.$('#health-card'))).toContain('Checking the database')
+    expect(view.$<HTMLButtonElement>('#health-recheck')?.disabled).toBe(true)
+
+    finish(health({ disk: { status: 'warning', detail: '900 MB free', fix: 'free disk space' } }))
+    await vi.waitFor(() => expect(text(view!.$('#health-summary'))).toBe('1 warning'))
+    expect(text(view.$('#health-recheck'))).toBe('Check again')
+
+    backend.fixtures.healthCheck = health()
+    click(view.$('#health-recheck'))
+    await vi.waitFor(() => expect(text(view!.$('#health-summary'))).toBe('All good'))
+    expect(backend.calls.filter(([m]) => m === 'healthCheck')).toHaveLength(2)
+  })
+
+  it('says when the checks could not run, and keeps the rest', async () => {
+    const backend = createMockBackend()
+    backend.failNext('healthCheck', { code: 'io', message: 'the data directory cannot be read' })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(text(view!.$('#health-card [role="alert"]'))).toBe('The checks could not run: the data directory cannot be read'))
+    expect(text(view.$('#main'))).toContain('Webhook receiver')
+    click(view.$('#health-recheck'))
+    await vi.waitFor(() => expect(text(view!.$('#health-summary'))).toBe('All good'))
   })
 })
 

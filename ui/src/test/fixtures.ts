@@ -8,8 +8,13 @@ import type {
   Activity,
   ActivityPage,
   ActivityQuery,
+  Attempt,
+  BackupReport,
+  BackupStatus,
   ChecklistItem,
   Dashboard,
+  Health,
+  HealthCheck,
   Job,
   JobStatus,
   JobsReport,
@@ -22,6 +27,7 @@ import type {
   Request,
   RetentionSettings,
   Ropa,
+  Schedule,
   Settings,
   StepKey,
   Workflow,
@@ -84,6 +90,7 @@ export const JOBS: readonly [Job, string][] = [
   ['reminders', 'Deadline reminders'],
   ['deliveries_cap', 'Deliveries log cap'],
   ['waiting_erasures', 'Erasures waiting to finish'],
+  ['backup', 'Daily backup'],
 ]
 
 /** One job as `jobs_report` sends it: never run and not scheduled unless `over` says otherwise. */
@@ -343,10 +350,106 @@ export function accessReview(id: number, over: Partial<AccessReview> = {}): Acce
   }
 }
 
+export const DOWNLOADS = '/home/officer/Downloads'
+
+/** The backup schedule as `backup_status` sends it: off, Downloads, keep 7, no passphrase, unless `over` says otherwise. */
+export function backupSchedule(over: Partial<Schedule> = {}): Schedule {
+  return {
+    enabled: false,
+    folder: null,
+    keep: 7,
+    include_credentials: true,
+    folder_in_use: DOWNLOADS,
+    passphrase_set: false,
+    next_due_at: null,
+    ...over,
+  }
+}
+
+/** One recorded backup attempt: a good one made with "Back up now" unless `over` says otherwise. */
+export function attempt(over: Partial<Attempt> = {}): Attempt {
+  return {
+    at: '2026-03-29T22:15:00Z',
+    scheduled: false,
+    ok: true,
+    path: `${DOWNLOADS}/privacy-desk-2026-03-29-2215.pdbackup`,
+    bytes: 4_404_019,
+    error: null,
+    ...over,
+  }
+}
+
+/** What `backup_status` answers: nothing backed up yet, unless `over` says otherwise. */
+export function backupStatus(over: Partial<BackupStatus> = {}): BackupStatus {
+  return { last_attempt: null, last_good: null, schedule: backupSchedule(), new_install: false, ...over }
+}
+
+/** What "Back up now" reports. */
+export function backupReport(over: Partial<BackupReport> = {}): BackupReport {
+  return {
+    path: `${DOWNLOADS}/privacy-desk-2026-03-30-0914.pdbackup`,
+    sha256: '9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f',
+    bytes: 13_000_000,
+    manifest: {
+      format: 1,
+      app_version: '0.1.0',
+      created_at: '2026-03-30T09:14:05Z',
+      schema_version: 16,
+      counts: { processors: 2, events: 1200, subjects: 300, requests: 4, audit_entries: 57 },
+      audit_head: { id: 57, hash: 'a1b2c3' },
+      database: { bytes: 12_800_000, sha256: '0d1e2f' },
+      secrets: ['app/audit-key', 'app/hash-key'],
+      credentials_included: true,
+    },
+    ...over,
+  }
+}
+
+/**
+ * Settings → Backups over one schedule the commands read and replace: `backupScheduleSave`
+ * and `backupSetPassphrase` answer with the schedule as sent (the backend's refusals are for
+ * each test to state, with `failNext` or its own fixture).
+ */
+export function backupFixtures(start: Partial<BackupStatus> = {}): Fixtures & { state: BackupStatus } {
+  const state = backupStatus(start)
+  return {
+    state,
+    backupStatus: () => state,
+    backupScheduleSave: (input) => {
+      state.schedule = { ...state.schedule, ...input, folder_in_use: input.folder ?? DOWNLOADS }
+      return state.schedule
+    },
+    backupSetPassphrase: () => {
+      state.schedule = { ...state.schedule, passphrase_set: true }
+      return state.schedule
+    },
+    backupNow: () => backupReport(),
+  }
+}
+
+/** The core's health checks in its order, with its titles (health.rs). */
+export const HEALTH_CHECKS: readonly [string, string][] = [
+  ['database', 'Database'],
+  ['audit', 'Audit trail'],
+  ['keychain', 'Keychain'],
+  ['receiver', 'Webhook receiver'],
+  ['backup', 'Backups'],
+  ['disk', 'Disk space'],
+]
+
+/** Every check as `health_check` sends it: all OK unless `checks` says otherwise. */
+export function health(checks: Record<string, Partial<HealthCheck>> = {}, over: Partial<Health> = {}): Health {
+  const all = HEALTH_CHECKS.map(([name, title]): HealthCheck => ({ name, title, status: 'ok', detail: `${title.toLowerCase()} is fine`, fix: null, ...checks[name] }))
+  const worst = all.some((c) => c.status === 'problem') ? 'problem' : all.some((c) => c.status === 'warning') ? 'warning' : 'ok'
+  return { status: worst, checked_at: '2026-03-30T09:20:00Z', checks: all, backup: backupStatus(), ...over }
+}
+
 /** What an app with nothing in it answers. */
 export function defaultFixtures(): Fixtures {
   const { list: _list, ...processors } = processorFixtures([])
+  const { state: _backups, ...backups } = backupFixtures()
   void _list
+  void _backups
   return {
     appInfo: { name: 'Privacy Desk', version: '0.1.0', data_dir: '/home/officer/.local/share/privacy-desk' },
     ...processors,
@@ -386,6 +489,8 @@ export function defaultFixtures(): Fixtures {
     accessReview: (id) => accessReview(id),
     financialRetentionGet: retentionSettings(),
     jobsReport: jobsReport(),
+    ...backups,
+    healthCheck: health(),
   }
 }
 

@@ -3,4 +3,4 @@
 /**
  * A background job.
  */
-export type Job = "catch_up" | "stripe_pending" | "retention" | "reminders" | "deliveries_cap" | "waiting_erasures";
+export type Job = "catch_up" | "stripe_pending" | "retention" | "reminders" | "deliveries_cap" | "waiting_erasures" | "backup";

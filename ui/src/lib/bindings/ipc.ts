@@ -12,6 +12,8 @@ import type { AuditCheck } from "./AuditCheck";
 import type { AuditEntry } from "./AuditEntry";
 import type { BackfillProgress } from "./BackfillProgress";
 import type { BackfillReport } from "./BackfillReport";
+import type { BackupReport } from "./BackupReport";
+import type { BackupStatus } from "./BackupStatus";
 import type { CatchUpStatus } from "./CatchUpStatus";
 import type { Check } from "./Check";
 import type { ChecklistItem } from "./ChecklistItem";
@@ -22,6 +24,8 @@ import type { ErasureMethod } from "./ErasureMethod";
 import type { ErasureResult } from "./ErasureResult";
 import type { Exported } from "./Exported";
 import type { Format } from "./Format";
+import type { FoundBackup } from "./FoundBackup";
+import type { Health } from "./Health";
 import type { JobsReport } from "./JobsReport";
 import type { KeySet } from "./KeySet";
 import type { KeychainReport } from "./KeychainReport";
@@ -36,9 +40,12 @@ import type { Registration } from "./Registration";
 import type { Removed } from "./Removed";
 import type { Request } from "./Request";
 import type { RequestPage } from "./RequestPage";
+import type { RestoreReport } from "./RestoreReport";
 import type { RetentionSettings } from "./RetentionSettings";
 import type { Ropa } from "./Ropa";
 import type { RopaProcessor } from "./RopaProcessor";
+import type { Schedule } from "./Schedule";
+import type { ScheduleInput } from "./ScheduleInput";
 import type { Settings } from "./Settings";
 import type { Subject } from "./Subject";
 import type { SubjectPage } from "./SubjectPage";
@@ -70,6 +77,7 @@ export const COMMANDS = {
   activityExportCsv: { name: "activity_export_csv", args: ["query", "path"] },
   chooseSavePath: { name: "choose_save_path", args: ["defaultName", "filterName", "extension"] },
   chooseFolder: { name: "choose_folder", args: ["title"] },
+  chooseOpenPath: { name: "choose_open_path", args: ["filterName", "extension"] },
   subjectsSearch: { name: "subjects_search", args: ["text"] },
   subjectDetail: { name: "subject_detail", args: ["id"] },
   subjectRequests: { name: "subject_requests", args: ["id"] },
@@ -77,6 +85,14 @@ export const COMMANDS = {
   settingsSave: { name: "settings_save", args: ["settings"] },
   keychainCheck: { name: "keychain_check", args: [] },
   keychainRemoveOrphans: { name: "keychain_remove_orphans", args: [] },
+  backupStatus: { name: "backup_status", args: [] },
+  backupScheduleSave: { name: "backup_schedule_save", args: ["schedule"] },
+  backupSetPassphrase: { name: "backup_set_passphrase", args: ["passphrase"] },
+  backupNow: { name: "backup_now", args: [] },
+  healthCheck: { name: "health_check", args: [] },
+  backupFound: { name: "backup_found", args: [] },
+  backupRestore: { name: "backup_restore", args: ["path", "passphrase"] },
+  appRestart: { name: "app_restart", args: [] },
   ropaReport: { name: "ropa_report", args: [] },
   ropaActivitySave: { name: "ropa_activity_save", args: ["id", "fields", "processorIds"] },
   ropaActivityDelete: { name: "ropa_activity_delete", args: ["id"] },
@@ -162,6 +178,8 @@ export function commands(invoke: Invoke) {
     chooseSavePath: (defaultName: string, filterName: string, extension: string): Promise<string | null> => invoke("choose_save_path", { defaultName, filterName, extension }),
     /** Asks the user for a folder; `null` when they cancel. */
     chooseFolder: (title: string): Promise<string | null> => invoke("choose_folder", { title }),
+    /** Opens the open dialog; the answer may then be read once (a backup to restore). */
+    chooseOpenPath: (filterName: string, extension: string): Promise<string | null> => invoke("choose_open_path", { filterName, extension }),
     subjectsSearch: (text: string): Promise<Array<Subject>> => invoke("subjects_search", { text }),
     /** The subject with its ids, email history and timeline (newest first). */
     subjectDetail: (id: number): Promise<SubjectPage> => invoke("subject_detail", { id }),
@@ -176,6 +194,28 @@ export function commands(invoke: Invoke) {
      * trail.
      */
     keychainRemoveOrphans: (): Promise<KeychainReport> => invoke("keychain_remove_orphans", {}),
+    /** The last backup attempt, the last good one, and the schedule. */
+    backupStatus: (): Promise<BackupStatus> => invoke("backup_status", {}),
+    /** Saves the daily schedule; a new folder must be the folder dialog's answer. */
+    backupScheduleSave: (schedule: ScheduleInput): Promise<Schedule> => invoke("backup_schedule_save", { schedule }),
+    /**
+     * Keeps the passphrase backups are encrypted with in the keychain (12 characters at
+     * least).
+     */
+    backupSetPassphrase: (passphrase: string): Promise<Schedule> => invoke("backup_set_passphrase", { passphrase }),
+    /** Backs up now into the schedule's folder (Downloads unless one was chosen). */
+    backupNow: (): Promise<BackupReport> => invoke("backup_now", {}),
+    /** "Is everything all right?": the checks of `privacy-desk doctor`. */
+    healthCheck: (): Promise<Health> => invoke("health_check", {}),
+    /** The backup files in the backup folder and Downloads, newest first. */
+    backupFound: (): Promise<Array<FoundBackup>> => invoke("backup_found", {}),
+    /**
+     * Restores a backup (one `backup_found` listed, or the open dialog's answer) over this
+     * new install (refused once it holds records); it is moved in at the restart.
+     */
+    backupRestore: (path: string, passphrase: string): Promise<RestoreReport> => invoke("backup_restore", { path, passphrase }),
+    /** Restarts the app. */
+    appRestart: (): Promise<null> => invoke("app_restart", {}),
     /** The Records of Processing Activities with checklist and observed-vs-declared gaps. */
     ropaReport: (): Promise<Ropa> => invoke("ropa_report", {}),
     /** Creates (`id` null) or replaces a processing activity. */
