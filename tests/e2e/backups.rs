@@ -56,7 +56,10 @@ fn back_up_now_from_settings_and_the_health_card_shows_it() {
     let s = &app.session;
 
     // Before any backup, the Health card says so.
-    s.wait_for_text_containing("#health-card [data-check=\"backup\"]", "No backup");
+    s.wait_for_text_containing(
+        "#health-card [data-check=\"backup\"]",
+        "no backup was made yet",
+    );
 
     s.click("#nav-settings");
     s.wait_for_text("#main h1", "Settings");

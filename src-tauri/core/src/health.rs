@@ -253,7 +253,7 @@ fn backup_check(ctx: &Context, b: &backup::BackupStatus, now: i64) -> Result<Che
             "backup",
             title,
             Status::Warning,
-            format!("the last good backup is from {}", to_rfc3339(t)),
+            format!("the last good backup is {} old", age_in_words(now - t)),
             Some(if b.schedule.input.enabled {
                 "the daily backup has not run: keep Privacy Desk open, or Back up now".into()
             } else {
@@ -264,10 +264,20 @@ fn backup_check(ctx: &Context, b: &backup::BackupStatus, now: i64) -> Result<Che
             "backup",
             title,
             Status::Ok,
-            format!("last good backup {}", to_rfc3339(t)),
+            format!("the last good backup is {} old", age_in_words(now - t)),
             None,
         ),
     })
+}
+
+/// `ms` as "3 hours", "2 days" (no date: the window shows dates in the officer's locale).
+fn age_in_words(ms: i64) -> String {
+    let hours = ms.max(0) / 3_600_000;
+    match hours {
+        0 => "less than an hour".to_owned(),
+        h if h < 48 => crate::time::count_of(h, "hour", "hours"),
+        h => crate::time::count_of(h / 24, "day", "days"),
+    }
 }
 
 /// Bytes free for the user on the file system of `dir`; `None` where it cannot be measured.
