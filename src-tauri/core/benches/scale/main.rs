@@ -9,14 +9,16 @@
 //! Log filter mix (first page of 50 and the total), the subject page, the subjects list's
 //! pages, the dashboard, the access package (local data only, no Stripe key) and the erasure
 //! plan for a subject with 10 and with 10,000 events, the database's bytes per event (and per
-//! table and index), and last a retention purge of the oldest 10 % of the log while a real
-//! receiver on loopback takes signed webhooks at `PD_SCALE_RATE` (333) events/s: its
-//! acknowledgement latency p50/p99/max before and during the purge.
+//! table and index), a backup of it all and its restore into a new data directory, and last
+//! a retention purge of the oldest 10 % of the log while a real receiver on loopback takes
+//! signed webhooks at `PD_SCALE_RATE` (333) events/s: its acknowledgement latency
+//! p50/p99/max before and during the purge.
 //!
 //! Environment: `PD_SCALE_EVENTS` (1000000), `PD_SCALE_RUNS` (30 per query), `PD_SCALE_RATE`
 //! (333), `PD_SCALE_BASELINE_SECS` (10), `PD_SCALE_DIR` (a directory to keep the database in;
 //! default a temporary one, removed at the end), `PD_SCALE_SKIP` (comma-separated phases to
-//! skip: `queries`, `dsr`, `purge`). The report is printed as markdown (docs/benchmarks.md).
+//! skip: `backup`, `queries`, `dsr`, `purge`). The report is printed as markdown
+//! (docs/benchmarks.md).
 
 mod gen;
 mod load;
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use privacy_desk_core::backup;
 use privacy_desk_core::context::Context;
 use privacy_desk_core::domain::activity::{self, ActivityQuery};
 use privacy_desk_core::domain::{dashboard, processors, subjects};
@@ -114,6 +117,9 @@ fn main() {
     let ctx = Context::open(&dir).expect("reopen");
     sizes(&ctx, stored);
 
+    if !skip("backup") {
+        backup_and_restore(&ctx, &dir);
+    }
     if !skip("queries") {
         queries(&ctx, runs, start_s);
     }
@@ -124,6 +130,39 @@ fn main() {
         purge_under_load(&ctx, &p, &mut gen, start_s);
     }
     ctx.db.shutdown();
+}
+
+/// A backup of the whole install (with the credentials) and its restore into a new data
+/// directory: times, throughput, the file's size against the database's.
+fn backup_and_restore(ctx: &Context, dir: &std::path::Path) {
+    let parent = dir.parent().expect("the data directory has a parent");
+    let out = parent.join("scale.pdbackup");
+    let target = parent.join("restored");
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_dir_all(&target);
+    let pass = Secret::new("a passphrase for the scale bench");
+    let t = Instant::now();
+    let r = backup::create(ctx, &out, &pass, true).expect("back up");
+    let took = t.elapsed();
+    let db = r.manifest.database.bytes as f64 / (1 << 20) as f64;
+    let t = Instant::now();
+    let (restored, report) = backup::restore(&target, &out, &pass).expect("restore");
+    let back = t.elapsed();
+    assert!(report.audit_intact);
+    assert_eq!(report.manifest.counts.events, count_events(&restored));
+    restored.db.shutdown();
+    println!(
+        "Backup: {db:.0} MiB database → {:.0} MiB file in {:.1} s ({:.0} MiB/s: online copy, \
+         SHA-256, tar, age); restore into a new data directory in {:.1} s ({:.0} MiB/s: \
+         decrypt, SHA-256, integrity check, counts).\n",
+        r.bytes as f64 / (1 << 20) as f64,
+        took.as_secs_f64(),
+        db / took.as_secs_f64(),
+        back.as_secs_f64(),
+        db / back.as_secs_f64(),
+    );
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_dir_all(&target);
 }
 
 struct FillTimes {

@@ -140,3 +140,61 @@ fn a_nudge_runs_the_stripe_job_at_once_rather_than_after_its_period() {
         "0 customers looked up, 0 thin events fetched"
     );
 }
+
+#[test]
+fn a_failing_daily_backup_is_told_once_until_one_succeeds_again() {
+    use crate::backup::schedule::{self, ScheduleInput};
+    use crate::secrets::Secret;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = Context::open_in_memory_keychain(&tmp.path().join("data")).unwrap();
+    let folder = tmp.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    schedule::set_passphrase(&ctx, &Secret::new("a long enough passphrase")).unwrap();
+    schedule::save(
+        &ctx,
+        ScheduleInput {
+            enabled: true,
+            folder: Some(folder.display().to_string()),
+            keep: 3,
+            include_credentials: true,
+        },
+    )
+    .unwrap();
+    let told = Arc::new(AtomicUsize::new(0));
+    let mut opts = Options::default();
+    let t = told.clone();
+    opts.on_backup_failed = Some(Arc::new(move |e: &str| {
+        assert!(e.contains("backup folder"), "{e}");
+        t.fetch_add(1, Ordering::SeqCst);
+    }));
+
+    assert!(run_once(&ctx, Job::Backup, &opts)
+        .unwrap()
+        .starts_with("backed up"));
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, "a file where the folder was").unwrap();
+    let day = 86_400_000;
+    let clock = |at: i64| Options {
+        clock: Arc::new(ManualClock::new(at)),
+        ..opts.clone()
+    };
+    let later = crate::time::now_ms() + day;
+    for i in 0..3 {
+        assert!(run_once(&ctx, Job::Backup, &clock(later + i)).is_err());
+    }
+    assert_eq!(
+        told.load(Ordering::SeqCst),
+        1,
+        "told once, not at every retry"
+    );
+    // The folder is back: the next run succeeds, and a later failure is told again.
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::create_dir(&folder).unwrap();
+    assert!(run_once(&ctx, Job::Backup, &clock(later + 10)).is_ok());
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, "gone again").unwrap();
+    assert!(run_once(&ctx, Job::Backup, &clock(later + 2 * day)).is_err());
+    assert_eq!(told.load(Ordering::SeqCst), 2);
+}
