@@ -38,20 +38,24 @@ fn cli_json(dir: &std::path::Path, args: &[&str], stdin: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A Stripe processor and the fixture corpus, signed, over HTTP; returns how many were new.
+fn seed(dir: &std::path::Path) -> u64 {
+    let (_, path) = support::add_stripe(dir);
+    let server = support::Server::start(dir);
+    let mut accepted = 0;
+    for f in support::fixtures() {
+        let (status, body) = support::post_signed(server.addr, &path, &f.body);
+        assert_eq!(status, 200, "{} was refused: {body}", f.file);
+        accepted += u64::from(body["outcome"] == "accepted");
+    }
+    server.stop();
+    accepted
+}
+
 #[test]
 fn back_up_now_from_settings_and_the_health_card_shows_it() {
     let data_dir = tempfile::tempdir().expect("create a temporary data dir");
-    let (_, path) = support::add_stripe(data_dir.path());
-    let mut accepted = 0;
-    {
-        let server = support::Server::start(data_dir.path());
-        for f in support::fixtures() {
-            let (status, body) = support::post_signed(server.addr, &path, &f.body);
-            assert_eq!(status, 200, "{} was refused: {body}", f.file);
-            accepted += u64::from(body["outcome"] == "accepted");
-        }
-        server.stop();
-    }
+    let accepted = seed(data_dir.path());
     let app = RunningApp::launch_on("backups", data_dir, &[]);
     let s = &app.session;
 
@@ -125,4 +129,109 @@ fn back_up_now_from_settings_and_the_health_card_shows_it() {
     assert_eq!(r["manifest"]["counts"]["events"].as_u64(), Some(accepted));
     // The window's default carries the credentials: nothing to enter again.
     assert_eq!(r["secrets_to_reenter"], serde_json::json!([]), "{r}");
+}
+
+/// The pids of live processes with `arg` among their arguments.
+fn pids_with_arg(arg: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            cmdline
+                .split(|b| *b == 0)
+                .any(|a| a == arg.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_install_restores_a_backup_from_the_window_and_restarts_into_it() {
+    // The old computer: a Stripe processor and the fixtures, backed up with the credentials.
+    let old = tempfile::tempdir().unwrap();
+    let accepted = seed(old.path());
+    let file = old.path().join("shop.pdbackup");
+    cli_json(
+        old.path(),
+        &[
+            "backup",
+            "--out",
+            file.to_str().unwrap(),
+            "--include-credentials",
+        ],
+        &format!("{PASS}\n"),
+    );
+
+    // The new computer: a fresh install, the backup copied into its Downloads folder.
+    let app = RunningApp::launch("restore");
+    let s = &app.session;
+    let dir = app.data_dir.path().to_str().unwrap().to_owned();
+    std::fs::create_dir_all(&app.driver.downloads).unwrap();
+    std::fs::copy(&file, app.driver.downloads.join("shop.pdbackup")).unwrap();
+    s.wait_for_text_containing("#restore-hint", "Restore");
+    s.click("#nav-settings");
+    s.wait_for_text("#main h1", "Settings");
+    let item = "#restore-list li[data-backup-name=\"shop.pdbackup\"]";
+    s.wait_for_text_containing(item, "shop.pdbackup");
+    s.click(&format!("{item} button.restore-pick"));
+    s.replace_text("#restore-pass", "not the passphrase at all");
+    s.click("#restore-go");
+    s.wait_for_text_containing("#restore-error", "passphrase does not open");
+    s.replace_text("#restore-pass", PASS);
+    s.click("#restore-go");
+    let result = s.wait_for_text_containing("#restore-result", "intact");
+    assert!(result.contains(&accepted.to_string()), "{result}");
+    s.save_screenshot("restore-done");
+    let before: Vec<u32> = pids_with_arg(&dir);
+    s.click("#restore-restart");
+
+    // The app restarts into the restored records: the CLI reads them from its data directory.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let events = loop {
+        let restarted = pids_with_arg(&dir).iter().any(|p| !before.contains(p));
+        let n = restarted
+            .then(|| cli_json(app.data_dir.path(), &["activity", "list"], ""))
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0);
+        if n as u64 == accepted || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        events as u64, accepted,
+        "the restarted app holds the restored events"
+    );
+    assert!(!app.data_dir.path().join("restore-pending").exists());
+    let verify = Command::new(app())
+        .arg("--data-dir")
+        .arg(app.data_dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    // No restored copy is left beside the data directory.
+    let parent = app.data_dir.path().parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".privacy-desk-restore-")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // The restarted window is not the driver's: close it here.
+    for pid in pids_with_arg(&dir) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
 }

@@ -120,15 +120,7 @@ fn create_as(
             sha256: Some(r.sha256.clone()),
             error: None,
         },
-        Err(e) => BackupRow {
-            at,
-            scheduled,
-            ok: false,
-            path: None,
-            bytes: None,
-            sha256: None,
-            error: Some(e.to_string()),
-        },
+        Err(e) => BackupRow::failed(at, scheduled, e.to_string()),
     };
     ctx.db.write(move |c| q::record(c, &row))?;
     made

@@ -180,15 +180,7 @@ pub fn run_due(ctx: &Context, now: i64) -> Result<String> {
     let (passphrase, out) = match ready {
         Ok(r) => r,
         Err(e) => {
-            let row = q::BackupRow {
-                at: now,
-                scheduled: true,
-                ok: false,
-                path: None,
-                bytes: None,
-                sha256: None,
-                error: Some(e.to_string()),
-            };
+            let row = q::BackupRow::failed(now, true, e.to_string());
             ctx.db.write(move |c| q::record(c, &row))?;
             return Err(e);
         }

@@ -153,6 +153,21 @@ pub struct BackupRow {
     pub error: Option<String>,
 }
 
+impl BackupRow {
+    /// A failed attempt, with its error in words.
+    pub fn failed(at: i64, scheduled: bool, error: String) -> BackupRow {
+        BackupRow {
+            at,
+            scheduled,
+            ok: false,
+            path: None,
+            bytes: None,
+            sha256: None,
+            error: Some(error),
+        }
+    }
+}
+
 /// Rows kept in `backups`: the history the Dashboard needs, not every attempt forever.
 const HISTORY_KEPT: i64 = 500;
 

@@ -1,6 +1,8 @@
 //! The save and folder dialogs, opened from Rust so that their answers are known to be the
 //! officer's (`crate::destinations`). Cancelled → `None`.
 
+use std::path::PathBuf;
+
 use tauri::{AppHandle, Manager};
 use tauri_plugin_dialog::{DialogExt, FilePath};
 
@@ -44,18 +46,19 @@ pub async fn choose_open_path(
         .file()
         .add_filter(filter_name, &[extension.as_str()])
         .pick_file(move |p| drop(tx.send(p)));
-    let Some(answer) = rx.await.ok().flatten() else {
-        return Ok(None);
-    };
-    let path = answer
-        .into_path()
-        .map_err(|e| Error::invalid(format!("the dialog answered with no local path: {e}")))?;
-    let shown = path.to_string_lossy().into_owned();
-    app.state::<AppState>().destinations.record_opened(path);
-    Ok(Some(shown))
+    keep(rx.await.ok().flatten(), |path| {
+        app.state::<AppState>().destinations.record_opened(path)
+    })
 }
 
 fn remember(app: &AppHandle, answer: Option<FilePath>) -> Result<Option<String>> {
+    keep(answer, |path| {
+        app.state::<AppState>().destinations.record(path)
+    })
+}
+
+/// A dialog's answer as a local path: handed to `record`, and returned as text for the page.
+fn keep(answer: Option<FilePath>, record: impl FnOnce(PathBuf)) -> Result<Option<String>> {
     let Some(answer) = answer else {
         return Ok(None);
     };
@@ -63,6 +66,6 @@ fn remember(app: &AppHandle, answer: Option<FilePath>) -> Result<Option<String>>
         .into_path()
         .map_err(|e| Error::invalid(format!("the dialog answered with no local path: {e}")))?;
     let shown = path.to_string_lossy().into_owned();
-    app.state::<AppState>().destinations.record(path);
+    record(path);
     Ok(Some(shown))
 }
