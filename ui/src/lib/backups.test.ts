@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { healthHeadline, healthStatus, parseKeep, passphraseProblem } from './backups'
+import { fileName, healthHeadline, healthStatus, parseKeep, passphraseProblem, restoredCounts } from './backups'
 
 describe('backups', () => {
   it('asks for 12 characters, counted as characters, and the same passphrase twice', () => {
@@ -26,5 +26,21 @@ describe('backups', () => {
     expect(healthHeadline([{ status: 'ok' }])).toEqual({ text: 'All good', tone: 'good' })
     expect(healthHeadline([{ status: 'warning' }, { status: 'warning' }])).toEqual({ text: '2 warnings', tone: 'warn' })
     expect(healthHeadline([{ status: 'problem' }, { status: 'warning' }, { status: 'ok' }])).toEqual({ text: '1 problem, 1 warning', tone: 'bad' })
+  })
+
+  it('tells what a restored backup holds, every count in words', () => {
+    expect(restoredCounts({ processors: 1, events: 1200, subjects: 300, requests: 0, audit_entries: 1 }).map((c) => c.text)).toEqual([
+      '1 processor',
+      `${(1200).toLocaleString()} events`,
+      '300 data subjects',
+      '0 requests',
+      '1 audit entry',
+    ])
+  })
+
+  it('names the file the open dialog answered', () => {
+    expect(fileName('/home/officer/Backups/privacy-desk-2026-03-30-0914.pdbackup')).toBe('privacy-desk-2026-03-30-0914.pdbackup')
+    expect(fileName('C:\\Users\\officer\\Downloads\\old.pdbackup')).toBe('old.pdbackup')
+    expect(fileName('old.pdbackup')).toBe('old.pdbackup')
   })
 })

@@ -1,7 +1,9 @@
 // Settings → Backups and the Dashboard's health card: what the fields accept before they are
-// sent (the backend checks again and has the last word), and the words for a health status.
+// sent (the backend checks again and has the last word), the words for a health status, and
+// how a restored backup's contents are told.
 
 import { plural, type Tone } from './format'
+import type { BackupCounts } from './types'
 
 /** The shortest passphrase the backend accepts (`backup::MIN_PASSPHRASE`), counted in characters. */
 export const MIN_PASSPHRASE = 12
@@ -49,4 +51,21 @@ export function healthHeadline(checks: readonly { status: string }[]): { text: s
   if (problems === 0 && warnings === 0) return { text: 'All good', tone: 'good' }
   const parts = [problems ? plural(problems, 'problem') : '', warnings ? plural(warnings, 'warning') : ''].filter(Boolean)
   return { text: parts.join(', '), tone: problems ? 'bad' : 'warn' }
+}
+
+/** What a restored backup holds, in words: "1,200 events", "300 data subjects", … (every count, 0 too). */
+export function restoredCounts(c: BackupCounts): { key: keyof BackupCounts; text: string }[] {
+  return [
+    { key: 'processors', text: plural(c.processors, 'processor') },
+    { key: 'events', text: plural(c.events, 'event') },
+    { key: 'subjects', text: plural(c.subjects, 'data subject') },
+    { key: 'requests', text: plural(c.requests, 'request') },
+    { key: 'audit_entries', text: plural(c.audit_entries, 'audit entry', 'audit entries') },
+  ]
+}
+
+/** The file name of a path the open dialog answered, on any system (`C:\x\a.pdbackup`, `/x/a.pdbackup`). */
+export function fileName(path: string): string {
+  const name = path.split(/[\\/]/).filter(Boolean).pop()
+  return name ?? path
 }

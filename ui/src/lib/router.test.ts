@@ -16,6 +16,7 @@ describe('router', () => {
     expect(parseRoute('#/reports')).toEqual({ name: 'reports' })
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' })
     expect(parseRoute(href.settings('backups'))).toEqual({ name: 'settings', part: 'backups' })
+    expect(parseRoute(href.settings('restore'))).toEqual({ name: 'settings', part: 'restore' })
     expect(parseRoute('#/settings/nonsense')).toEqual({ name: 'settings' })
     expect(parseRoute('#/nonsense')).toEqual({ name: 'dashboard' })
   })

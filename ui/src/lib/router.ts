@@ -14,9 +14,9 @@ export type Route =
   | { name: 'reports' }
   | { name: 'settings'; part?: SettingsPart }
 
-/** A section of the Settings screen a link can open at (`#/settings/backups`). */
-export type SettingsPart = 'backups'
-const SETTINGS_PARTS: readonly SettingsPart[] = ['backups']
+/** A section of the Settings screen a link can open at (`#/settings/backups`; `restore`: Backups → Restore a backup). */
+export type SettingsPart = 'backups' | 'restore'
+const SETTINGS_PARTS: readonly SettingsPart[] = ['backups', 'restore']
 
 export type Section = 'dashboard' | 'processors' | 'activity' | 'subjects' | 'requests' | 'deliveries' | 'reports' | 'settings'
 

@@ -1,9 +1,9 @@
 // Settings → Backups, over the invoke-level mock: what a privacy officer sees and sends.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { formatDateTime } from '../lib/format'
-import type { BackupReport } from '../lib/types'
+import type { BackupReport, RestoreReport } from '../lib/types'
 import { click, renderApp, text, type } from '../test/app'
-import { DOWNLOADS, attempt, backupFixtures, backupReport, backupSchedule } from '../test/fixtures'
+import { CHOSEN_BACKUP, DOWNLOADS, attempt, backupFixtures, backupReport, backupSchedule, foundBackup, restoreReport } from '../test/fixtures'
 import { createMockBackend } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
@@ -213,5 +213,201 @@ describe('settings: backup schedule', () => {
     const backend = createMockBackend(backupFixtures())
     view = renderApp(backend, '#/settings/backups')
     await vi.waitFor(() => expect(document.activeElement?.id).toBe('backups'))
+  })
+})
+
+describe('settings: restore a backup', () => {
+  const newInstall = (over: Parameters<typeof backupFixtures>[0] = {}) => backupFixtures({ new_install: true, ...over })
+
+  async function openRestore(fixtures: Parameters<typeof createMockBackend>[0]) {
+    const opened = await openBackups(fixtures)
+    await vi.waitFor(() => expect(view!.$('#restore-choose')).not.toBeNull())
+    return opened
+  }
+
+  it('lists the backups found with their size and date in the locale format', async () => {
+    const older = foundBackup({ name: 'privacy-desk-2026-03-28-2215.pdbackup', bytes: 900, modified_at: '2026-03-28T22:15:40Z' })
+    const newer = foundBackup({ path: '/home/officer/Backups/privacy-desk-2026-03-30-0914.pdbackup', name: 'privacy-desk-2026-03-30-0914.pdbackup', bytes: 13_000_000 })
+    const { backend, view } = await openRestore({ ...newInstall(), backupFound: [newer, older] })
+    expect(text(view.$('#restore'))).toBe('Restore a backup')
+    expect(text(view.$('#restore-intro'))).toContain('Moving from another computer? Restore its backup')
+    expect(text(view.$('#restore-intro'))).toContain('the activity log, data subjects, requests and the audit trail')
+    const items = view.$$('#restore-list li')
+    expect(items.map((li) => li.getAttribute('data-backup-name'))).toEqual([newer.name, older.name])
+    const first = text(view.$(`li[data-backup-name="${newer.name}"]`))
+    expect(first).toContain(newer.name)
+    expect(first).toContain('12 MB')
+    expect(first).toContain(formatDateTime(newer.modified_at))
+    expect(first).toContain(newer.path)
+    expect(text(view.$(`li[data-backup-name="${older.name}"]`))).toContain('900 bytes')
+    expect(text(view.$('#restore-list'))).not.toMatch(RFC3339)
+    expect(view.$$('#restore-list button.restore-pick').map((b) => text(b))).toEqual(['Restore…', 'Restore…'])
+    expect(sent(backend, 'backupFound')).toEqual([[]])
+    // Nothing is read or restored until a file is picked.
+    expect(view.$('#restore-pass')).toBeNull()
+    expect(sent(backend, 'backupRestore')).toEqual([])
+  })
+
+  it('says when no backup was found, and still offers the open dialog', async () => {
+    const { view } = await openRestore(newInstall())
+    expect(view.$('#restore-list')).toBeNull()
+    expect(text(view.$('#restore-none'))).toContain('No backup found')
+    expect(text(view.$('#restore-choose'))).toBe('Choose a file…')
+  })
+
+  it('restores a backup found: progress, then what came back, and a restart', async () => {
+    const b = foundBackup()
+    let finish: (r: RestoreReport) => void = () => {}
+    const fixtures = { ...newInstall(), backupFound: [b], backupRestore: () => new Promise<RestoreReport>((resolve) => (finish = resolve)) }
+    const { backend, view } = await openRestore(fixtures)
+    click(view.$(`li[data-backup-name="${b.name}"] button.restore-pick`))
+    expect(view.$('#restore-list')).toBeNull()
+    const file = text(view.$('#restore-file'))
+    expect(file).toContain(b.name)
+    expect(file).toContain(formatDateTime(b.modified_at))
+    expect(file).not.toMatch(RFC3339)
+    const pass = view.$<HTMLInputElement>('#restore-pass')
+    expect(pass?.type).toBe('password')
+    expect(text(view.$('label[for="restore-pass"]'))).toBe('Backup passphrase')
+    await vi.waitFor(() => expect(document.activeElement?.id).toBe('restore-pass'))
+
+    type(pass, PASS)
+    click(view.$('#restore-go'))
+    await vi.waitFor(() => expect(text(view.$('#restore-go'))).toBe('Restoring…'))
+    expect(view.$<HTMLButtonElement>('#restore-go')?.disabled).toBe(true)
+    expect(text(view.$('#restore-progress'))).toContain('takes a few seconds')
+    expect(sent(backend, 'backupRestore')).toEqual([[b.path, PASS]])
+
+    const report = restoreReport()
+    finish(report)
+    await vi.waitFor(() => expect(view.$('#restore-result')).not.toBeNull())
+    const result = text(view.$('#restore-result'))
+    expect(result).toContain(`Restored the backup of ${formatDateTime(report.manifest.created_at)}`)
+    expect(result).not.toMatch(RFC3339)
+    for (const count of [`${(1200).toLocaleString()} events`, '300 data subjects', '4 requests', '57 audit entries']) expect(result).toContain(count)
+    expect(text(view.$('#restore-audit'))).toContain('Audit trail intact')
+    expect(result).toContain('The restored records appear when Privacy Desk restarts')
+    expect(view.$('#restore-reenter')).toBeNull()
+    expect(view.$('#restore-pass')).toBeNull()
+    expect(view.$('#restore-progress')).toBeNull()
+
+    const restartButton = view.$<HTMLButtonElement>('#restore-restart')
+    expect(text(restartButton)).toBe('Restart Privacy Desk now')
+    expect(restartButton?.classList.contains('primary')).toBe(true)
+    expect(sent(backend, 'appRestart')).toEqual([])
+    click(restartButton)
+    await vi.waitFor(() => expect(sent(backend, 'appRestart')).toEqual([[]]))
+  })
+
+  it('restores a file chosen in the open dialog', async () => {
+    const { backend, view } = await openRestore(newInstall())
+    click(view.$('#restore-choose'))
+    await vi.waitFor(() => expect(view.$('#restore-pass')).not.toBeNull())
+    expect(sent(backend, 'chooseOpenPath')).toEqual([['Privacy Desk backup', 'pdbackup']])
+    const file = text(view.$('#restore-file'))
+    expect(file).toContain('privacy-desk-2026-03-27-1810.pdbackup')
+    expect(file).toContain(CHOSEN_BACKUP)
+    type(view.$('#restore-pass'), PASS)
+    click(view.$('#restore-go'))
+    await vi.waitFor(() => expect(view.$('#restore-restart')).not.toBeNull())
+    expect(sent(backend, 'backupRestore')).toEqual([[CHOSEN_BACKUP, PASS]])
+  })
+
+  it('does nothing when the open dialog is cancelled', async () => {
+    const { backend, view } = await openRestore({ ...newInstall(), backupFound: [foundBackup()], chooseOpenPath: null })
+    click(view.$('#restore-choose'))
+    await vi.waitFor(() => expect(sent(backend, 'chooseOpenPath')).toHaveLength(1))
+    expect(view.$('#restore-pass')).toBeNull()
+    expect(view.$('#restore-list')).not.toBeNull()
+  })
+
+  it("shows why a restore failed and keeps the passphrase to fix it", async () => {
+    const b = foundBackup()
+    const { backend, view } = await openRestore({ ...newInstall(), backupFound: [b] })
+    click(view.$('button.restore-pick'))
+    const message = 'the passphrase does not open this backup; nothing was restored'
+    backend.failNext('backupRestore', { code: 'invalid_input', message })
+    type(view.$('#restore-pass'), `${PASS}?`)
+    click(view.$('#restore-go'))
+    await vi.waitFor(() => expect(view.$('#restore-error')).not.toBeNull())
+    expect(text(view.$('#restore-error'))).toBe(message)
+    expect(view.$('#restore-error')?.getAttribute('role')).toBe('alert')
+    expect(view.$<HTMLInputElement>('#restore-pass')?.value).toBe(`${PASS}?`)
+    expect(view.$('#restore-pass')?.getAttribute('aria-describedby')).toContain('restore-error')
+    expect(document.activeElement?.id).toBe('restore-pass')
+    expect(view.$('#restore-result')).toBeNull()
+    expect(text(view.$('#restore-go'))).toBe('Restore')
+
+    // Fixed: the second try restores.
+    type(view.$('#restore-pass'), PASS)
+    expect(view.$('#restore-error')).toBeNull()
+    click(view.$('#restore-go'))
+    await vi.waitFor(() => expect(view.$('#restore-result')).not.toBeNull())
+    expect(sent(backend, 'backupRestore')).toEqual([
+      [b.path, `${PASS}?`],
+      [b.path, PASS],
+    ])
+  })
+
+  it('asks for the passphrase before sending anything, and goes back to the list on cancel', async () => {
+    const { backend, view } = await openRestore({ ...newInstall(), backupFound: [foundBackup()] })
+    click(view.$('button.restore-pick'))
+    click(view.$('#restore-go'))
+    expect(text(view.$('#restore-error'))).toBe('Enter the passphrase this backup was made with.')
+    expect(sent(backend, 'backupRestore')).toEqual([])
+    type(view.$('#restore-pass'), PASS)
+    click(view.$('#restore-cancel'))
+    expect(view.$('#restore-pass')).toBeNull()
+    expect(view.$('#restore-list')).not.toBeNull()
+    // Picked again: the passphrase typed before is gone.
+    click(view.$('button.restore-pick'))
+    expect(view.$<HTMLInputElement>('#restore-pass')?.value).toBe('')
+  })
+
+  it('warns when the restored audit trail does not check out, and lists the secrets to enter again', async () => {
+    const report = restoreReport({
+      audit_intact: false,
+      secrets_restored: ['app/audit-key', 'app/hash-key'],
+      secrets_to_reenter: [
+        { processor_id: 3, processor_name: 'Stripe EU', secret: 'webhook signing secret', stops_working: true, fix: "enter it on the processor's page (Processors → Stripe EU)" },
+        { processor_id: 4, processor_name: 'QuickBooks', secret: 'URL token', stops_working: false, fix: 'nothing to do: it cannot be shown again' },
+      ],
+    })
+    report.manifest.credentials_included = false
+    const { view } = await openRestore({ ...newInstall(), backupFound: [foundBackup()], backupRestore: report })
+    click(view.$('button.restore-pick'))
+    type(view.$('#restore-pass'), PASS)
+    click(view.$('#restore-go'))
+    await vi.waitFor(() => expect(view.$('#restore-result')).not.toBeNull())
+    const audit = view.$('#restore-audit')
+    expect(audit?.classList.contains('warn')).toBe(true)
+    expect(text(audit)).toContain('does not check out')
+    expect(text(audit)).not.toContain('intact')
+    const items = view.$$('#restore-reenter li')
+    expect(items.map((li) => li.getAttribute('data-processor-id'))).toEqual(['3', '4'])
+    expect(text(items[0])).toContain('Stripe EU')
+    expect(text(items[0])).toContain('webhook signing secret')
+    expect(text(items[0])).toContain("What to do: enter it on the processor's page")
+    expect(text(items[0])).toContain('Stops until entered')
+    expect(text(items[1])).not.toContain('Stops until entered')
+    expect(text(view.$('#restore-result'))).toContain('made without the processors’ secrets')
+    expect(view.$('#restore-restart')).not.toBeNull()
+  })
+
+  it('says why there is nothing to restore into an install that holds records', async () => {
+    const { backend, view } = await openBackups(backupFixtures({ new_install: false }))
+    expect(text(view.$('#restore'))).toBe('Restore a backup')
+    expect(text(view.$('#restore-not-new'))).toContain('this install already holds records')
+    expect(text(view.$('#restore-not-new'))).toContain('new computer')
+    const part = view.$('#restore-part')
+    expect(part?.querySelectorAll('button')).toHaveLength(0)
+    for (const sel of ['#restore-list', '#restore-choose', 'button.restore-pick', '#restore-pass', '#restore-go']) expect(view.$(sel)).toBeNull()
+    expect(sent(backend, 'backupFound')).toEqual([])
+  })
+
+  it('opens at "Restore a backup" from a link', async () => {
+    const backend = createMockBackend(newInstall())
+    view = renderApp(backend, '#/settings/restore')
+    await vi.waitFor(() => expect(document.activeElement?.id).toBe('restore'))
   })
 })

@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { formatDateTime, relativeTime } from '../lib/format'
 import type { Health } from '../lib/types'
-import { click, renderApp, text } from '../test/app'
-import { HEALTH_CHECKS, attempt, backupStatus, health, jobsReport, processorFixtures, stripeProcessor } from '../test/fixtures'
+import { click, navigate, renderApp, text } from '../test/app'
+import { HEALTH_CHECKS, attempt, backupFixtures, backupStatus, health, jobsReport, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend } from '../test/mockIpc'
 
 let view: ReturnType<typeof renderApp> | null = null
@@ -170,6 +170,38 @@ describe('dashboard: health', () => {
     expect(text(view.$('#main'))).toContain('Webhook receiver')
     click(view.$('#health-recheck'))
     await vi.waitFor(() => expect(text(view!.$('#health-summary'))).toBe('All good'))
+  })
+})
+
+describe('dashboard: restore hint', () => {
+  it('points a new install to restoring a backup from another computer', async () => {
+    const backend = createMockBackend(backupFixtures({ new_install: true }))
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#restore-hint')).not.toBeNull())
+    const hint = view.$('#restore-hint')
+    expect(text(hint)).toBe('Moving from another computer? Restore a backup')
+    expect(hint?.getAttribute('href')).toBe('#/settings/restore')
+
+    navigate(hint!.getAttribute('href')!)
+    await vi.waitFor(() => expect(document.activeElement?.id).toBe('restore'))
+    expect(view.$('#restore-choose')).not.toBeNull()
+  })
+
+  it('is not shown once the install holds records', async () => {
+    const backend = createMockBackend(backupFixtures({ new_install: false }))
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#health-card')).not.toBeNull())
+    await vi.waitFor(() => expect(backend.calls.some(([m]) => m === 'backupStatus')).toBe(true))
+    expect(view.$('#restore-hint')).toBeNull()
+  })
+
+  it('is not shown when the backup status cannot be read', async () => {
+    const backend = createMockBackend(backupFixtures({ new_install: true }))
+    backend.failNext('backupStatus', { code: 'io', message: 'the database cannot be read' })
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#health-card')).not.toBeNull())
+    expect(view.$('#restore-hint')).toBeNull()
+    expect(text(view.$('#main'))).toContain('Webhook receiver')
   })
 })
 

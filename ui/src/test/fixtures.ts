@@ -12,6 +12,7 @@ import type {
   BackupReport,
   BackupStatus,
   ChecklistItem,
+  FoundBackup,
   Dashboard,
   Health,
   HealthCheck,
@@ -25,6 +26,7 @@ import type {
   PlanItem,
   Processor,
   Request,
+  RestoreReport,
   RetentionSettings,
   Ropa,
   Schedule,
@@ -405,10 +407,33 @@ export function backupReport(over: Partial<BackupReport> = {}): BackupReport {
   }
 }
 
+/** A backup file `backup_found` lists: a daily one in Downloads unless `over` says otherwise. */
+export function foundBackup(over: Partial<FoundBackup> = {}): FoundBackup {
+  const name = over.name ?? 'privacy-desk-2026-03-29-2215.pdbackup'
+  return { path: `${DOWNLOADS}/${name}`, name, bytes: 4_404_019, modified_at: '2026-03-29T22:15:40Z', ...over }
+}
+
+/** Where the open dialog's answer is, in the fixtures: a drive outside the backup folders. */
+export const CHOSEN_BACKUP = '/media/officer/USB/privacy-desk-2026-03-27-1810.pdbackup'
+
+/** What `backup_restore` reports: the backup of `backupReport()`, its trail intact, every secret carried, unless `over` says otherwise. */
+export function restoreReport(over: Partial<RestoreReport> = {}): RestoreReport {
+  const manifest = backupReport().manifest
+  return {
+    data_dir: '/home/officer/.local/share/privacy-desk',
+    manifest,
+    secrets_restored: manifest.secrets,
+    secrets_to_reenter: [],
+    audit_intact: true,
+    ...over,
+  }
+}
+
 /**
  * Settings → Backups over one schedule the commands read and replace: `backupScheduleSave`
  * and `backupSetPassphrase` answer with the schedule as sent (the backend's refusals are for
- * each test to state, with `failNext` or its own fixture).
+ * each test to state, with `failNext` or its own fixture). Restoring: no backup found, the
+ * open dialog answers `CHOSEN_BACKUP`, a restore reports `restoreReport()`.
  */
 export function backupFixtures(start: Partial<BackupStatus> = {}): Fixtures & { state: BackupStatus } {
   const state = backupStatus(start)
@@ -424,6 +449,10 @@ export function backupFixtures(start: Partial<BackupStatus> = {}): Fixtures & { 
       return state.schedule
     },
     backupNow: () => backupReport(),
+    backupFound: [],
+    chooseOpenPath: CHOSEN_BACKUP,
+    backupRestore: () => restoreReport(),
+    appRestart: null,
   }
 }
 
