@@ -148,12 +148,29 @@ fn pids_with_arg(arg: &str) -> Vec<u32> {
         .collect()
 }
 
+/// The restored copies waiting beside `data_dir` for the app's restart.
+fn staged_copies(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(data_dir.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".privacy-desk-restore-")
+        })
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn a_new_install_restores_a_backup_from_the_window_and_restarts_into_it() {
     // The old computer: a Stripe processor and the fixtures, backed up with the credentials.
     let old = tempfile::tempdir().unwrap();
     let accepted = seed(old.path());
-    let file = old.path().join("shop.pdbackup");
+    let kept = tempfile::tempdir().unwrap();
+    let file = kept.path().join("shop.pdbackup");
     cli_json(
         old.path(),
         &[
@@ -180,13 +197,20 @@ fn a_new_install_restores_a_backup_from_the_window_and_restarts_into_it() {
     s.replace_text("#restore-pass", "not the passphrase at all");
     s.click("#restore-go");
     s.wait_for_text_containing("#restore-error", "passphrase does not open");
+    let staged_before = staged_copies(app.data_dir.path());
     s.replace_text("#restore-pass", PASS);
     s.click("#restore-go");
     let result = s.wait_for_text_containing("#restore-result", "intact");
     assert!(result.contains(&accepted.to_string()), "{result}");
     s.save_screenshot("restore-done");
     let before: Vec<u32> = pids_with_arg(&dir);
-    s.click("#restore-restart");
+    // Clicked from a timer: the app restarts at once, and the WebDriver session (the old
+    // process's) would end inside the click's own command.
+    s.execute(
+        "setTimeout(() => document.querySelector('#restore-restart').click(), 300)",
+        serde_json::json!([]),
+    )
+    .unwrap();
 
     // The app restarts into the restored records: the CLI reads them from its data directory.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -206,7 +230,7 @@ fn a_new_install_restores_a_backup_from_the_window_and_restarts_into_it() {
         "the restarted app holds the restored events"
     );
     assert!(!app.data_dir.path().join("restore-pending").exists());
-    let verify = Command::new(app())
+    let verify = Command::new(super::app())
         .arg("--data-dir")
         .arg(app.data_dir.path())
         .args(["audit", "verify"])

@@ -39,16 +39,17 @@ impl Destinations {
         opened.drain(..over);
     }
 
-    /// The file `path` may be read: the open dialog's answer (used up now).
+    /// The file `path` may be read: one of the open dialog's last answers (a read does not use
+    /// it up: a mistyped passphrase can be tried again).
     pub fn opened(&self, path: &str) -> Result<PathBuf> {
         let p = PathBuf::from(path);
-        let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
-        match opened.iter().position(|c| c == &p) {
-            Some(i) => Ok(opened.remove(i)),
-            None => Err(Error::invalid(
+        let opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        if !opened.iter().any(|c| c == &p) {
+            return Err(Error::invalid(
                 "the app reads only a file you chose in its open dialog: choose it again",
-            )),
+            ));
         }
+        Ok(p)
     }
 
     /// The file `path` may be written: a dialog's answer (used up now) or a file in Downloads.

@@ -285,7 +285,11 @@ pub fn finish_pending_restore(data_dir: &Path) -> Result<bool> {
         Ok(c.processors == 0 && c.events == 0 && c.requests == 0 && c.audit_entries == 0)
     };
     if !ours || !staged.join(DB_FILE).is_file() || !new_install()? {
-        // Not one of ours, gone, or the install was used meanwhile: keep what is there.
+        // Not one of ours, gone, or the install was used meanwhile: keep what is here, and
+        // remove the restored copy (it holds personal data nothing will read).
+        if ours {
+            let _ = fs::remove_dir_all(&staged);
+        }
         let _ = fs::remove_file(&marker);
         return Ok(false);
     }

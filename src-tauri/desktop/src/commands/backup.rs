@@ -76,9 +76,13 @@ pub async fn restore(app: AppHandle, path: String, passphrase: String) -> Result
     .await
 }
 
-/// Restarts the app (after a restore: the copy is moved in before the database opens).
+/// Restarts the app (after a restore: the copy is moved in before the database opens). The
+/// exit goes through the event loop, which stops the jobs, the tunnel, the receiver and the
+/// database writer first (`app::run`).
 pub async fn restart(app: AppHandle) -> Result<()> {
-    crate::state::stop_receiver(&app);
-    app.state::<AppState>().stop_jobs();
-    app.restart()
+    app.state::<AppState>()
+        .quitting
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    app.request_restart();
+    Ok(())
 }
