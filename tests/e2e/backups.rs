@@ -242,17 +242,7 @@ fn a_new_install_restores_a_backup_from_the_window_and_restarts_into_it() {
         String::from_utf8_lossy(&verify.stderr)
     );
     // No restored copy is left beside the data directory.
-    let parent = app.data_dir.path().parent().unwrap();
-    let left: Vec<_> = std::fs::read_dir(parent)
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(".privacy-desk-restore-")
-        })
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(staged_copies(app.data_dir.path()), staged_before);
 
     // The restarted window is not the driver's: close it here.
     for pid in pids_with_arg(&dir) {

@@ -68,16 +68,30 @@ const DISK_CRITICAL: u64 = 200 << 20;
 /// Runs every check. `receiver_running`: what the caller knows of its own receiver (the
 /// window runs one in-process); `None` probes the configured port.
 pub fn run(ctx: &Context, receiver_running: Option<bool>) -> Result<Health> {
+    run_reusing(ctx, receiver_running, slow_checks(ctx))
+}
+
+/// The checks that read the whole database (its integrity, the audit chain): the window
+/// reuses them for a while ([`run_reusing`]).
+pub fn slow_checks(ctx: &Context) -> Vec<Check> {
+    vec![database(ctx), audit_chain(ctx)]
+}
+
+/// Every check, with the slow ones given (from [`slow_checks`], maybe a while ago).
+pub fn run_reusing(
+    ctx: &Context,
+    receiver_running: Option<bool>,
+    slow: Vec<Check>,
+) -> Result<Health> {
     let now = now_ms();
     let backup = backup::status(ctx)?;
-    let checks = vec![
-        database(ctx),
-        audit_chain(ctx),
+    let mut checks = slow;
+    checks.extend([
         keychain(ctx),
         receiver_check(ctx, receiver_running)?,
         backup_check(ctx, &backup, now)?,
         disk(&ctx.data_dir),
-    ];
+    ]);
     Ok(Health {
         status: checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok),
         checked_at: to_rfc3339(now),

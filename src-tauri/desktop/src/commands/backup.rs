@@ -43,11 +43,29 @@ pub async fn now(app: AppHandle) -> Result<BackupReport> {
     super::blocking(app, |s| schedule::back_up_now(&s.ctx)).await
 }
 
-/// Every health check; the receiver is the window's own.
-pub async fn health(app: AppHandle) -> Result<Health> {
-    super::blocking(app, |s| {
-        let running = s.receiver_status().running;
-        health::run(&s.ctx, Some(running))
+/// The integrity and audit-chain checks are reused this long unless a fresh run is asked for.
+const SLOW_CHECKS_REUSED_FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Every health check (the receiver is the window's own). The integrity and audit-chain
+/// checks, which read the whole database, are those of the last run if it is less than 10
+/// minutes old, unless `fresh`; the others run every time.
+pub async fn health(app: AppHandle, fresh: bool) -> Result<Health> {
+    super::blocking(app, move |s| {
+        let last = s
+            .slow_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let slow = match last.filter(|(at, _)| !fresh && at.elapsed() < SLOW_CHECKS_REUSED_FOR) {
+            Some((_, checks)) => checks,
+            None => {
+                let checks = health::slow_checks(&s.ctx);
+                *s.slow_checks.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((std::time::Instant::now(), checks.clone()));
+                checks
+            }
+        };
+        health::run_reusing(&s.ctx, Some(s.receiver_status().running), slow)
     })
     .await
 }

@@ -186,8 +186,9 @@ contract! {
         fn backup_set_passphrase(passphrase: String) -> BackupSchedule => backup::set_passphrase;
         /// Backs up now into the schedule's folder (Downloads unless one was chosen).
         fn backup_now() -> BackupReport => backup::now;
-        /// "Is everything all right?": the checks of `privacy-desk doctor`.
-        fn health_check() -> Health => backup::health;
+        /// "Is everything all right?": the checks of `privacy-desk doctor`; the integrity and
+        /// audit-chain checks of the last run if less than 10 minutes old, unless `fresh`.
+        fn health_check(fresh: bool) -> Health => backup::health;
         /// The backup files in the backup folder and Downloads, newest first.
         fn backup_found() -> Vec<FoundBackup> => backup::found;
         /// Restores a backup (one `backup_found` listed, or the open dialog's answer) over this

@@ -89,7 +89,7 @@ export const COMMANDS = {
   backupScheduleSave: { name: "backup_schedule_save", args: ["schedule"] },
   backupSetPassphrase: { name: "backup_set_passphrase", args: ["passphrase"] },
   backupNow: { name: "backup_now", args: [] },
-  healthCheck: { name: "health_check", args: [] },
+  healthCheck: { name: "health_check", args: ["fresh"] },
   backupFound: { name: "backup_found", args: [] },
   backupRestore: { name: "backup_restore", args: ["path", "passphrase"] },
   appRestart: { name: "app_restart", args: [] },
@@ -205,8 +205,11 @@ export function commands(invoke: Invoke) {
     backupSetPassphrase: (passphrase: string): Promise<Schedule> => invoke("backup_set_passphrase", { passphrase }),
     /** Backs up now into the schedule's folder (Downloads unless one was chosen). */
     backupNow: (): Promise<BackupReport> => invoke("backup_now", {}),
-    /** "Is everything all right?": the checks of `privacy-desk doctor`. */
-    healthCheck: (): Promise<Health> => invoke("health_check", {}),
+    /**
+     * "Is everything all right?": the checks of `privacy-desk doctor`; the integrity and
+     * audit-chain checks of the last run if less than 10 minutes old, unless `fresh`.
+     */
+    healthCheck: (fresh: boolean): Promise<Health> => invoke("health_check", { fresh }),
     /** The backup files in the backup folder and Downloads, newest first. */
     backupFound: (): Promise<Array<FoundBackup>> => invoke("backup_found", {}),
     /**
