@@ -403,13 +403,14 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
 
     // Background work: the scheduler the window started has run the catch-up once (no Stripe
     // key here, so it says so), and every job is listed by its title.
-    s.wait_for_count("#jobs-table tbody tr[data-job]", 6);
+    s.wait_for_count("#jobs-table tbody tr[data-job]", 7);
     let jobs = s.wait_for_text_containing("#jobs-card", "Catch up with Stripe");
     for title in [
         "Customer lookups and thin events",
         "Retention purges",
         "Deliveries log cap",
         "Erasures waiting to finish",
+        "Daily backup",
     ] {
         assert!(
             jobs.contains(title),
