@@ -6,6 +6,7 @@
 #![cfg(target_os = "linux")]
 
 mod access_review;
+mod autostart;
 mod backups;
 mod reports;
 mod requests;

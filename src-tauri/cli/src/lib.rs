@@ -38,6 +38,10 @@ pub struct Cli {
     /// Print exactly one JSON document on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Started at login (the autostart entry): the window starts hidden, receiving from the
+    /// tray.
+    #[arg(long, hide = true)]
+    pub at_login: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -207,8 +211,9 @@ pub enum DeliveriesCmd {
     },
 }
 
-/// What a binary does when no subcommand is given (the window opens, one way or another).
-pub type OpenWindow = fn(&std::path::Path) -> Result<()>;
+/// What a binary does when no subcommand is given (the window opens, one way or another):
+/// with the data directory, and whether it was started at login.
+pub type OpenWindow = fn(&std::path::Path, bool) -> Result<()>;
 
 /// Runs the parsed command line; returns the process exit status.
 pub fn run(cli: Cli, open_window: OpenWindow) -> i32 {
@@ -219,7 +224,7 @@ pub fn run(cli: Cli, open_window: OpenWindow) -> i32 {
             None => default_data_dir()?,
         };
         match cli.command {
-            None => open_window(&dir),
+            None => open_window(&dir, cli.at_login),
             // Into an empty data directory: no database may be opened there first.
             Some(Command::Restore { file }) => backup::restore(&dir, &file, cli.json),
             Some(cmd) => dispatch(cmd, &dir, cli.json),

@@ -18,7 +18,7 @@ const GUI: &str = "privacy-desk-gui";
 
 /// Replaces this process by `privacy-desk-gui` with the same arguments and environment (on
 /// Windows: runs it and exits with its status).
-fn open_window(_data_dir: &std::path::Path) -> error::Result<()> {
+fn open_window(_data_dir: &std::path::Path, _at_login: bool) -> error::Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| error::Error::Io(format!("cannot find this program's location: {e}")))?;
     let gui = exe.with_file_name(GUI);

@@ -13,7 +13,7 @@ use crate::tray::{ensure_tray, show_main_window};
 use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
 
-pub fn run(data_dir: &Path) -> Result<()> {
+pub fn run(data_dir: &Path, at_login: bool) -> Result<()> {
     // A backup the window restored over this new install is moved in before it opens.
     if privacy_desk_core::backup::finish_pending_restore(data_dir)? {
         tracing::info!("a restored backup was moved into the data directory");
@@ -27,17 +27,25 @@ pub fn run(data_dir: &Path) -> Result<()> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(autostart(data_dir))
         .plugin(
             tauri_plugin_log::Builder::new()
                 .level(log::LevelFilter::Info)
                 .build(),
         )
         .manage(AppState::new(ctx))
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             // Catch-up, Stripe lookups, purges, reminders: first, since the receiver nudges them.
             start_jobs(&handle);
             start_receiver(&handle);
+            if at_login {
+                // Started at login: no window until the officer opens it from the tray.
+                ensure_tray(&handle);
+                if let Some(w) = handle.get_webview_window("main") {
+                    let _ = w.hide();
+                }
+            }
             let state = handle.state::<AppState>();
             if let Ok(s) = privacy_desk_core::domain::settings::get(&state.ctx) {
                 if s.background_receiving {
@@ -72,6 +80,20 @@ pub fn run(data_dir: &Path) -> Result<()> {
         }
     });
     Ok(())
+}
+
+/// Start at login (off until the officer turns it on: Settings, the onboarding's last step):
+/// the OS starts this program with `--at-login`, and with `--data-dir` when the data directory
+/// is not the default one (and has no space, which an autostart entry's `Exec` line cannot
+/// carry unquoted).
+fn autostart(data_dir: &Path) -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let mut b = tauri_plugin_autostart::Builder::new().arg("--at-login");
+    let default = privacy_desk_core::context::default_data_dir().ok();
+    let shown = data_dir.to_string_lossy();
+    if default.as_deref() != Some(data_dir) && !shown.contains(char::is_whitespace) {
+        b = b.arg("--data-dir").arg(shown.into_owned());
+    }
+    b.build()
 }
 
 #[cfg(test)]

@@ -171,6 +171,11 @@ contract! {
         fn subject_requests(id: i64) -> Vec<Request> => subjects::requests;
         fn settings_get() -> Settings => settings::get;
         fn settings_save(settings: Settings) -> Settings => settings::save;
+        /// Whether the OS starts Privacy Desk at login.
+        fn autostart_get() -> bool => settings::autostart_get;
+        /// Turns start at login on or off (at login: in the tray, receiving, no window);
+        /// returns the setting as it is now.
+        fn autostart_set(enabled: bool) -> bool => settings::autostart_set;
         /// This install's keychain entries, and the orphaned ones (names only, never secrets).
         fn keychain_check() -> KeychainReport => settings::keychain_check;
         /// Removes the orphaned entries (never another live install's); recorded in the audit

@@ -2,7 +2,7 @@ use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
 use privacy_desk_core::domain::settings::{self, Settings};
-use privacy_desk_core::error::Result;
+use privacy_desk_core::error::{Error, Result};
 
 pub async fn get(app: AppHandle) -> Result<Settings> {
     settings::get(&app.state::<AppState>().ctx)
@@ -40,4 +40,28 @@ pub async fn keychain_remove_orphans(app: AppHandle) -> Result<privacy_desk_core
         privacy_desk_core::doctor::check(&s.ctx, &remove)
     })
     .await
+}
+
+/// Whether the OS starts Privacy Desk at login (its autostart entry exists).
+pub async fn autostart_get(app: AppHandle) -> Result<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|e| Error::Io(format!("cannot read the start-at-login setting: {e}")))
+}
+
+/// Turns start at login on or off; returns the setting as it is now. At login the app starts
+/// in the tray, receiving, without a window.
+pub async fn autostart_set(app: AppHandle, enabled: bool) -> Result<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let changed = if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    changed.map_err(|e| Error::Io(format!("cannot change start at login: {e}")))?;
+    launcher
+        .is_enabled()
+        .map_err(|e| Error::Io(format!("cannot read the start-at-login setting: {e}")))
 }
