@@ -34,7 +34,7 @@ fn app() -> &'static str {
 
 /// One app at a time: it is a single instance per D-Bus session (a second launch would only
 /// focus the first window and exit).
-static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The app on a fresh data dir, under its own tauri-driver. Dropped in order: the session
 /// (closes the window), tauri-driver, then (after the app has exited) the data dir.
@@ -57,15 +57,32 @@ impl RunningApp {
         Self::launch_on(name, data_dir, env)
     }
 
+    /// Launches the app with extra arguments after `--data-dir DIR` (e.g. `--at-login`).
+    fn launch_with_args(name: &str, args: &[&str]) -> RunningApp {
+        let data_dir = tempfile::tempdir().expect("create a temporary data dir");
+        Self::launch_full(name, data_dir, &[], args)
+    }
+
     /// Launches the app on an already seeded data dir.
     fn launch_on(name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> RunningApp {
+        Self::launch_full(name, data_dir, env, &[])
+    }
+
+    fn launch_full(
+        name: &str,
+        data_dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> RunningApp {
         let one_at_a_time = ONE_APP_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
         let driver = TauriDriver::start(&log, env);
         let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
-        let session = Session::create(&driver, app(), &["--data-dir", dir]);
+        let mut all = vec!["--data-dir", dir];
+        all.extend_from_slice(args);
+        let session = Session::create(&driver, app(), &all);
         RunningApp {
             session,
             driver,

@@ -186,6 +186,88 @@ describe('settings', () => {
     expect(text(view.$('#keychain-summary'))).toBe('3 entries in use; no orphaned entries.')
   })
 
+  describe('start at login', () => {
+    const box = () => view!.$<HTMLInputElement>('#set-autostart')!
+
+    it('is off on a new install; a click turns it on at once, outside "Save settings"', async () => {
+      const backend = createMockBackend()
+      view = renderApp(backend, '#/settings')
+      await vi.waitFor(() => expect(box()?.disabled).toBe(false))
+      expect(box().checked).toBe(false)
+      expect(box().getAttribute('role')).toBe('switch')
+      expect(text(view.$('label:has(#set-autostart)'))).toBe('Start Privacy Desk when I log in')
+      expect(text(view.$('#set-autostart-hint'))).toBe('It starts in the tray and receives events, with no window, so none wait for the catch-up after a restart.')
+      expect(box().getAttribute('aria-describedby')).toBe('set-autostart-hint')
+      expect(backend.calls.filter(([m]) => m === 'autostartGet')).toHaveLength(1)
+
+      click(box())
+      await vi.waitFor(() => expect(text(view!.$('#set-autostart-saved'))).toBe('Saved.'))
+      expect(backend.calls.find(([m]) => m === 'autostartSet')?.[1]).toEqual([true])
+      expect(box().checked).toBe(true)
+      expect(box().disabled).toBe(false)
+      expect(backend.calls.some(([m]) => m === 'settingsSave')).toBe(false)
+      // The settings form is not dirty: the switch is not one of its fields.
+      expect(view.$<HTMLButtonElement>('.form-footer button[type="button"]')?.disabled).toBe(true)
+
+      click(box())
+      expect(box().disabled).toBe(true)
+      await vi.waitFor(() => expect(box().disabled).toBe(false))
+      expect(backend.calls.at(-1)).toEqual(['autostartSet', [false]])
+      expect(box().checked).toBe(false)
+      expect(text(view.$('#set-autostart-saved'))).toBe('Saved.')
+    })
+
+    it('shows it on when the system starts Privacy Desk at login', async () => {
+      view = renderApp(createMockBackend({ autostartGet: true }), '#/settings')
+      await vi.waitFor(() => expect(box()?.disabled).toBe(false))
+      expect(box().checked).toBe(true)
+    })
+
+    it('is disabled while the call runs', async () => {
+      let answer: (on: boolean) => void = () => {}
+      const backend = createMockBackend({ autostartSet: () => new Promise<boolean>((resolve) => (answer = resolve)) })
+      view = renderApp(backend, '#/settings')
+      await vi.waitFor(() => expect(box()?.disabled).toBe(false))
+      click(box())
+      await vi.waitFor(() => expect(box().disabled).toBe(true))
+      expect(box().getAttribute('aria-busy')).toBe('true')
+      answer(true)
+      await vi.waitFor(() => expect(box().disabled).toBe(false))
+      expect(box().checked).toBe(true)
+    })
+
+    it('shows why it failed and puts the switch back', async () => {
+      const backend = createMockBackend()
+      view = renderApp(backend, '#/settings')
+      await vi.waitFor(() => expect(box()?.disabled).toBe(false))
+      backend.failNext('autostartSet', { code: 'io', message: 'could not write ~/.config/autostart/privacy-desk.desktop: permission denied' })
+      click(box())
+      await vi.waitFor(() => expect(text(view!.$('#set-autostart-error'))).toBe('could not write ~/.config/autostart/privacy-desk.desktop: permission denied'))
+      expect(view.$('#set-autostart-error')?.getAttribute('role')).toBe('alert')
+      expect(box().checked).toBe(false)
+      expect(box().disabled).toBe(false)
+      expect(box().getAttribute('aria-describedby')).toBe('set-autostart-hint set-autostart-error')
+      expect(text(view.$('#set-autostart-saved'))).toBe('')
+
+      // The next try clears the message.
+      click(box())
+      expect(view.$('#set-autostart-error')).toBeNull()
+      await vi.waitFor(() => expect(text(view!.$('#set-autostart-saved'))).toBe('Saved.'))
+      expect(box().checked).toBe(true)
+    })
+
+    it('stays disabled, with the reason, when the setting cannot be read', async () => {
+      const backend = createMockBackend()
+      backend.failNext('autostartGet', { code: 'io', message: 'no autostart folder' })
+      view = renderApp(backend, '#/settings')
+      await vi.waitFor(() => expect(text(view!.$('#set-autostart-load-error'))).toContain('no autostart folder'))
+      expect(box().disabled).toBe(true)
+      click(view.$('#set-autostart-load-error button'))
+      await vi.waitFor(() => expect(box().disabled).toBe(false))
+      expect(view.$('#set-autostart-load-error')).toBeNull()
+    })
+  })
+
   it('shows the backend message when saving fails', async () => {
     const backend = createMockBackend()
     view = renderApp(backend, '#/settings')

@@ -90,6 +90,52 @@ it('walks from "Add Stripe" to Interconnected', async () => {
   await vi.waitFor(() => expect(window.location.hash).toBe('#/processors'))
 })
 
+/** Resumes processor 5 at its webhook URL and saves a signing secret: the last step. */
+async function toLastStep(backend: ReturnType<typeof createMockBackend>) {
+  view = renderApp(backend, '#/processors/5/setup')
+  await vi.waitFor(() => expect(view!.$('#webhook-url')).not.toBeNull())
+  next()
+  await vi.waitFor(() => expect(view!.$('#signing-secret')).not.toBeNull())
+  type(view!.$('#signing-secret'), fake('whsec', 'test') + '_0123456789')
+  next()
+  await vi.waitFor(() => expect(view!.$('#wizard-status')).not.toBeNull())
+  expect(stepTitle()).toBe('Test event')
+}
+
+it('offers to start Privacy Desk at login on the last step, off by default, set at once', async () => {
+  const backend = createMockBackend([stripeProcessor(5)])
+  await toLastStep(backend)
+  const box = view!.$<HTMLInputElement>('#wizard-autostart')!
+  await vi.waitFor(() => expect(box.disabled).toBe(false))
+  expect(box.checked).toBe(false)
+  expect(text(view!.$('label:has(#wizard-autostart)'))).toBe('Start Privacy Desk when I log in')
+  expect(text(view!.$('#wizard-autostart-hint'))).toBe('It starts in the tray and receives events, with no window, so none wait for the catch-up after a restart.')
+
+  click(box)
+  await vi.waitFor(() => expect(text(view!.$('#wizard-autostart-saved'))).toBe('Saved.'))
+  expect(backend.calls.find(([m]) => m === 'autostartSet')?.[1]).toEqual([true])
+  expect(box.checked).toBe(true)
+  // The switch is not the wizard's Next: still on the last step.
+  expect(stepTitle()).toBe('Test event')
+  expect(window.location.hash).toBe('#/processors/5/setup')
+})
+
+it('shows start at login on when it already is, and puts it back when turning it off fails', async () => {
+  const backend = createMockBackend([stripeProcessor(5)])
+  backend.fixtures.autostartGet = true
+  await toLastStep(backend)
+  const box = view!.$<HTMLInputElement>('#wizard-autostart')!
+  await vi.waitFor(() => expect(box.disabled).toBe(false))
+  expect(box.checked).toBe(true)
+
+  backend.failNext('autostartSet', { code: 'io', message: 'the login items could not be changed' })
+  click(box)
+  await vi.waitFor(() => expect(text(view!.$('#wizard-autostart-error'))).toBe('the login items could not be changed'))
+  expect(view!.$('#wizard-autostart-error')?.getAttribute('role')).toBe('alert')
+  expect(backend.calls.find(([m]) => m === 'autostartSet')?.[1]).toEqual([false])
+  expect(box.checked).toBe(true)
+})
+
 it('"Continue setup" resumes an existing processor at its webhook URL', async () => {
   const backend = createMockBackend([stripeProcessor(5)])
   view = renderApp(backend, '#/processors')

@@ -492,6 +492,9 @@ export function defaultFixtures(): Fixtures {
     subjectRequests: [],
     settingsGet: defaultSettings(),
     settingsSave: (s) => s,
+    // Start at login: off, as on a new install; a change is answered as asked.
+    autostartGet: false,
+    autostartSet: (enabled) => enabled,
     ropaReport: emptyRopa(),
     chooseSavePath: '/tmp/export.csv',
     chooseFolder: '/home/officer/Documents',

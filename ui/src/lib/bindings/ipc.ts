@@ -83,6 +83,8 @@ export const COMMANDS = {
   subjectRequests: { name: "subject_requests", args: ["id"] },
   settingsGet: { name: "settings_get", args: [] },
   settingsSave: { name: "settings_save", args: ["settings"] },
+  autostartGet: { name: "autostart_get", args: [] },
+  autostartSet: { name: "autostart_set", args: ["enabled"] },
   keychainCheck: { name: "keychain_check", args: [] },
   keychainRemoveOrphans: { name: "keychain_remove_orphans", args: [] },
   backupStatus: { name: "backup_status", args: [] },
@@ -187,6 +189,13 @@ export function commands(invoke: Invoke) {
     subjectRequests: (id: number): Promise<Array<Request>> => invoke("subject_requests", { id }),
     settingsGet: (): Promise<Settings> => invoke("settings_get", {}),
     settingsSave: (settings: Settings): Promise<Settings> => invoke("settings_save", { settings }),
+    /** Whether the OS starts Privacy Desk at login. */
+    autostartGet: (): Promise<boolean> => invoke("autostart_get", {}),
+    /**
+     * Turns start at login on or off (at login: in the tray, receiving, no window);
+     * returns the setting as it is now.
+     */
+    autostartSet: (enabled: boolean): Promise<boolean> => invoke("autostart_set", { enabled }),
     /** This install's keychain entries, and the orphaned ones (names only, never secrets). */
     keychainCheck: (): Promise<KeychainReport> => invoke("keychain_check", {}),
     /**
