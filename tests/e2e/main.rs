@@ -57,32 +57,15 @@ impl RunningApp {
         Self::launch_on(name, data_dir, env)
     }
 
-    /// Launches the app with extra arguments after `--data-dir DIR` (e.g. `--at-login`).
-    fn launch_with_args(name: &str, args: &[&str]) -> RunningApp {
-        let data_dir = tempfile::tempdir().expect("create a temporary data dir");
-        Self::launch_full(name, data_dir, &[], args)
-    }
-
     /// Launches the app on an already seeded data dir.
     fn launch_on(name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> RunningApp {
-        Self::launch_full(name, data_dir, env, &[])
-    }
-
-    fn launch_full(
-        name: &str,
-        data_dir: tempfile::TempDir,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> RunningApp {
         let one_at_a_time = ONE_APP_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let log = artifacts_dir().join(format!("tauri-driver-{name}.log"));
         let driver = TauriDriver::start(&log, env);
         let dir = data_dir.path().to_str().expect("a UTF-8 temp path");
-        let mut all = vec!["--data-dir", dir];
-        all.extend_from_slice(args);
-        let session = Session::create(&driver, app(), &all);
+        let session = Session::create(&driver, app(), &["--data-dir", dir]);
         RunningApp {
             session,
             driver,
