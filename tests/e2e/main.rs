@@ -176,7 +176,7 @@ fn onboard_stripe_then_follow_events_through_every_screen() {
     s.wait_for_text("#data-dir", &app.data_dir.path().display().to_string());
     s.replace_text("#set-receiverPort", &port.to_string());
     s.click("#settings-save");
-    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    s.wait_for_text("#settings-status", "Settings saved.");
     wait_until_listening(port);
     s.save_screenshot("settings.png");
 

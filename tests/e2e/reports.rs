@@ -42,7 +42,7 @@ fn organisation_processors_activity_edit_and_ropa_export() {
     s.replace_text("#set-dpoEmail", "dpo@atelier-dupre.example");
     s.replace_text("#set-receiverPort", &port.to_string());
     s.click("#settings-save");
-    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    s.wait_for_text("#settings-status", "Settings saved.");
     wait_until_listening(port);
 
     // Stripe, added beforehand through the CLI on the app's data dir.

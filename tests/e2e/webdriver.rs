@@ -223,7 +223,7 @@ pub fn receiver_on_free_port(s: &Session) -> u16 {
     s.wait_for_text("#main h1", "Settings");
     s.replace_text("#set-receiverPort", &port.to_string());
     s.click("#settings-save");
-    s.wait_for_text("form.settings p[role=\"status\"]", "Settings saved.");
+    s.wait_for_text("#settings-status", "Settings saved.");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Session::WAIT_TIMEOUT;
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
