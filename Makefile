@@ -12,11 +12,13 @@ NPM := npm --prefix ui
 # Runs a command with a virtual display, a private D-Bus and a throwaway unlocked keychain.
 WITH_SESSION := .ci/with-session.sh
 
-.PHONY: help setup build run test bench fmt lint bindings proptest-long
+.PHONY: help setup build run test bench fmt lint bindings proptest-long dist
 
 help:
 	@echo "make run     set up, build the UI and open the app"
-	@echo "make test    set up, then fmt, svelte-check, vitest, UI build, clippy, cargo test"
+	@echo "make test    set up, then fmt, svelte-check, vitest, UI build, clippy, cargo test, and"
+	@echo "             on Linux the package install test (.ci/install-test.sh: installs system-wide)"
+	@echo "make dist    the Linux packages (.deb, .rpm) in $(CARGO_TARGET_DIR)/release/bundle/"
 	@echo "make build   release binary at $(CARGO_TARGET_DIR)/release/privacy-desk"
 	@echo "make setup   install only what is missing (apt packages, tauri-driver, npm, .venv)"
 	@echo "make fmt     format the Rust code"
@@ -45,6 +47,12 @@ test: setup
 	$(NPM) run build
 	cargo clippy --all-targets --locked -- -D warnings
 	$(WITH_SESSION) cargo test --locked
+	@if [ "$$(uname -s)" = Linux ]; then .ci/install-test.sh; fi
+
+# The Linux packages (.deb and .rpm, release build) in $(CARGO_TARGET_DIR)/release/bundle/.
+dist: setup
+	$(NPM) run build
+	.ci/bundle.sh release
 
 bench: setup
 	$(NPM) run build

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev librsvg2-dev
   libxdo-dev pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring
-  libsecret-1-dev keyutils imagemagick python3 python3-venv poppler-utils x11-utils
+  libsecret-1-dev keyutils imagemagick python3 python3-venv poppler-utils x11-utils rpm
 )
 
 say() { printf '==> %s\n' "$*"; }
