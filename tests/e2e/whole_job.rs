@@ -204,7 +204,9 @@ fn the_whole_job_in_the_window_only() {
     s.wait_for_count("#execute-erasure:not([disabled])", 1);
     s.click("#execute-erasure");
     s.click("#confirm-erasure");
-    let result = s.wait_up_to(std::time::Duration::from_secs(60), "#erasure-result", |s| {
+    // Up to a job period and a half: an erasure whose checkpoint a reader held back is
+    // completed by the background job, and the page shows it when it is.
+    let result = s.wait_up_to(std::time::Duration::from_secs(90), "#erasure-result", |s| {
         s.text("#erasure-result")
     });
     assert!(result.contains("Erasure completed"), "{result:?}");

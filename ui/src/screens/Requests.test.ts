@@ -251,6 +251,27 @@ describe('request page', () => {
     expect(backend.calls.find(([m]) => m === 'erasureReceipt')?.[1]).toEqual([1, '/tmp/receipt.html'])
   })
 
+  it('watches an erasure waiting for its checkpoint until the background job completes it', async () => {
+    const list = [mockRequest(1, { kind: 'erasure' })]
+    const backend = createMockBackend({ ...requestFixtures(list), erasurePlan: plan(list[0]) })
+    view = renderApp(backend, '#/requests/1')
+    await vi.waitFor(() => expect(view!.$('#review-plan')).not.toBeNull())
+    click(view.$('#review-plan'))
+    await vi.waitFor(() => expect(view!.$$('[data-plan-action]')).toHaveLength(3))
+    backend.failNext('erasureExecute', {
+      code: 'unavailable',
+      message: 'request 1 is erased but not completed yet: the request waits for it',
+    })
+    click(view.$('#execute-erasure'))
+    click(view.$('#confirm-erasure'))
+    await vi.waitFor(() => expect(text(view!.$('#erasure-error'))).toContain('not completed yet'))
+    expect(view.$('#erasure-result')).toBeNull()
+    // The job completes it a little later; the page shows it without a reload.
+    Object.assign(list[0], { status: 'completed', completed_at: new Date().toISOString(), erased: true })
+    await vi.waitFor(() => expect(text(view!.$('#erasure-result'))).toContain('Erasure completed'), { timeout: 6000 })
+    expect(view.$('#erasure-error')).toBeNull()
+  })
+
   it('shows blocked items with what to do and keeps execution off', async () => {
     const backend = withRequests(mockRequest(1, { kind: 'erasure' }))
     backend.fixtures.erasurePlan = {

@@ -101,7 +101,18 @@ pub async fn erasure_resolve_blocker(
 }
 
 pub async fn erasure_execute(app: AppHandle, id: i64) -> Result<ErasureResult> {
-    blocking(app, move |s| erasure::execute(&s.ctx, id)).await
+    blocking(app, move |s| {
+        let out = erasure::execute(&s.ctx, id);
+        // Erased, its checkpoint held back by a reader: the job that completes it tries now
+        // rather than at its next minute (the page watches for the completion).
+        if let (Err(privacy_desk_core::error::Error::Unavailable(_)), Some(n)) =
+            (&out, s.jobs_nudger())
+        {
+            n.nudge(privacy_desk_core::jobs::Job::WaitingErasures);
+        }
+        out
+    })
+    .await
 }
 
 /// Writes the erasure receipt to `path` (HTML, or JSON for a `.json` path): the save dialog's

@@ -298,8 +298,8 @@ pub fn execute(ctx: &Context, id: i64) -> Result<ErasureResult> {
                 "request {id} is erased but not completed yet: the database's write-ahead log \
                  still holds the deleted pages and could not be cleared, because another \
                  program is reading the database. The request waits for it: Privacy Desk \
-                 retries every minute while it runs; close other Privacy Desk windows or \
-                 commands, or run `privacy-desk dsr erase {id} --yes` again"
+                 retries every minute while it runs, and you can run the erasure again; \
+                 close other Privacy Desk windows or commands first"
             )));
         }
         let now = now_ms();
