@@ -134,7 +134,7 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
             others.entry(e.namespace.clone()).or_default().push(e);
             continue;
         }
-        match parse_processor_account(&e.account) {
+        match secrets::processor_account(&e.account) {
             Some((pid, kind)) if recorded.contains(&(pid, kind.to_owned())) => report.entries += 1,
             Some((pid, kind)) => {
                 report.orphans.push(Orphan {
@@ -196,7 +196,7 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
             }
         };
         for e in entries {
-            let processor = parse_processor_account(&e.account);
+            let processor = secrets::processor_account(&e.account);
             report.orphans.push(Orphan {
                 entry: format!("{}/{}", e.namespace, e.account),
                 namespace: e.namespace.clone(),
@@ -231,13 +231,6 @@ pub fn check(ctx: &Context, remove: &Remove) -> Result<Report> {
     Ok(report)
 }
 
-/// `processor/{id}/{kind}` → (id, kind).
-fn parse_processor_account(account: &str) -> Option<(i64, &str)> {
-    let rest = account.strip_prefix("processor/")?;
-    let (id, kind) = rest.split_once('/')?;
-    Some((id.parse().ok()?, kind))
-}
-
 /// Whether the install of namespace `ns`, whose marker names `dir`, is still there.
 fn fate_of(dir: &Path, ns: &str) -> Fate {
     let db = dir.join(DB_FILE);
@@ -266,12 +259,12 @@ mod tests {
     #[test]
     fn processor_accounts_parse() {
         assert_eq!(
-            parse_processor_account("processor/12/signing-secret"),
+            secrets::processor_account("processor/12/signing-secret"),
             Some((12, "signing-secret"))
         );
-        assert_eq!(parse_processor_account("app/hash-key"), None);
-        assert_eq!(parse_processor_account(MARKER), None);
-        assert_eq!(parse_processor_account("processor/x/api-key"), None);
+        assert_eq!(secrets::processor_account("app/hash-key"), None);
+        assert_eq!(secrets::processor_account(MARKER), None);
+        assert_eq!(secrets::processor_account("processor/x/api-key"), None);
     }
 
     /// The orphans of `report` in `namespace`: (account, reason).

@@ -23,13 +23,10 @@ pub(crate) fn write_private<T>(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce)
-        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
     let tmp: PathBuf = dir.join(format!(
         ".{}.{}.partial",
         name.to_string_lossy(),
-        hex::encode(nonce)
+        random_name_part()?
     ));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -46,6 +43,15 @@ pub(crate) fn write_private<T>(
         let _ = std::fs::remove_file(&tmp);
     }
     out
+}
+
+/// 64 random bits from the OS, hex: the part of a temporary file or folder's name nobody can
+/// guess (so nobody can plant a link there first).
+pub(crate) fn random_name_part() -> Result<String> {
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
+    Ok(hex::encode(nonce))
 }
 
 /// Where the app saves a package unless the officer chooses a folder: the user's Downloads

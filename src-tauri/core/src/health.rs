@@ -72,24 +72,49 @@ pub fn run(ctx: &Context, receiver_running: Option<bool>) -> Result<Health> {
 }
 
 /// The checks that read the whole database (its integrity, the audit chain): the window
-/// reuses them for a while ([`run_reusing`]).
-pub fn slow_checks(ctx: &Context) -> Vec<Check> {
+/// reuses them for a while ([`Reuse`]).
+fn slow_checks(ctx: &Context) -> Vec<Check> {
     vec![database(ctx), audit_chain(ctx)]
 }
 
+/// The slow checks of the last run, reused for [`Reuse::FOR`] unless a fresh run is asked for
+/// (the window's Health card, shown on every visit to the Dashboard).
+#[derive(Default)]
+pub struct Reuse(std::sync::Mutex<Option<(std::time::Instant, Vec<Check>)>>);
+
+impl Reuse {
+    pub const FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+    /// Every check; the slow ones from the last run if it is recent and `fresh` is false.
+    pub fn run(
+        &self,
+        ctx: &Context,
+        receiver_running: Option<bool>,
+        fresh: bool,
+    ) -> Result<Health> {
+        let last = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let slow = match last.filter(|(at, _)| !fresh && at.elapsed() < Self::FOR) {
+            Some((_, checks)) => checks,
+            None => {
+                let checks = slow_checks(ctx);
+                *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((std::time::Instant::now(), checks.clone()));
+                checks
+            }
+        };
+        run_reusing(ctx, receiver_running, slow)
+    }
+}
+
 /// Every check, with the slow ones given (from [`slow_checks`], maybe a while ago).
-pub fn run_reusing(
-    ctx: &Context,
-    receiver_running: Option<bool>,
-    slow: Vec<Check>,
-) -> Result<Health> {
+fn run_reusing(ctx: &Context, receiver_running: Option<bool>, slow: Vec<Check>) -> Result<Health> {
     let now = now_ms();
     let backup = backup::status(ctx)?;
     let mut checks = slow;
     checks.extend([
         keychain(ctx),
         receiver_check(ctx, receiver_running)?,
-        backup_check(ctx, &backup, now)?,
+        backup_check(&backup, now),
         disk(&ctx.data_dir),
     ]);
     Ok(Health {
@@ -240,10 +265,10 @@ fn receiver_check(ctx: &Context, running: Option<bool>) -> Result<Check> {
     })
 }
 
-fn backup_check(ctx: &Context, b: &backup::BackupStatus, now: i64) -> Result<Check> {
+fn backup_check(b: &backup::BackupStatus, now: i64) -> Check {
     let title = "Backups";
     if let Some(last) = b.last_attempt.as_ref().filter(|a| !a.ok) {
-        return Ok(check(
+        return check(
             "backup",
             title,
             Status::Problem,
@@ -252,10 +277,9 @@ fn backup_check(ctx: &Context, b: &backup::BackupStatus, now: i64) -> Result<Che
                 last.error.as_deref().unwrap_or("no reason recorded")
             ),
             Some("Settings → Backups: check the folder and passphrase, then Back up now".into()),
-        ));
+        );
     }
-    let good_at = ctx.db.read(bq::latest)?.1.map(|r| r.at);
-    Ok(match good_at {
+    match b.last_good.as_ref().map(|a| a.at_ms) {
         None => check(
             "backup",
             title,
@@ -281,7 +305,7 @@ fn backup_check(ctx: &Context, b: &backup::BackupStatus, now: i64) -> Result<Che
             format!("the last good backup is {} old", age_in_words(now - t)),
             None,
         ),
-    })
+    }
 }
 
 /// `ms` as "3 hours", "2 days" (no date: the window shows dates in the officer's locale).

@@ -35,9 +35,8 @@ pub struct AppState {
     last_failure_notice: AtomicI64,
     /// Dialog answers the window may write to (and Downloads).
     pub destinations: destinations::Destinations,
-    /// The last integrity and audit-chain checks and when they ran: they read the whole
-    /// database, so the Dashboard reuses them for a while unless the officer asks again.
-    pub slow_checks: Mutex<Option<(std::time::Instant, Vec<privacy_desk_core::health::Check>)>>,
+    /// The Health card's slow checks (they read the whole database), reused for a while.
+    pub health: privacy_desk_core::health::Reuse,
 }
 
 #[derive(Default)]
@@ -88,7 +87,7 @@ impl AppState {
             quitting: AtomicBool::new(false),
             destinations: destinations::Destinations::default(),
             last_failure_notice: AtomicI64::new(0),
-            slow_checks: Mutex::new(None),
+            health: Default::default(),
         }
     }
 

@@ -91,25 +91,31 @@ pub fn check_passphrase(p: &Secret) -> Result<()> {
 }
 
 /// Writes a backup of `ctx`'s install to `out` (a new file, 0600, written under a temporary
-/// name and renamed into place), with the credentials if `credentials`. Records the attempt.
+/// name and renamed into place), with the credentials if `credentials`. Records the attempt;
+/// a passphrase too short is refused before it (bad input, not a failed backup).
 pub fn create(
     ctx: &Context,
     out: &Path,
     passphrase: &Secret,
     credentials: bool,
 ) -> Result<BackupReport> {
-    create_as(ctx, out, passphrase, credentials, false, now_ms())
+    check_passphrase(passphrase)?;
+    attempt(ctx, false, now_ms(), credentials, || {
+        Ok((passphrase.clone(), out.to_path_buf()))
+    })
 }
 
-fn create_as(
+/// One backup attempt, recorded in `backups` whether it succeeds or fails: `prepare` gives
+/// the passphrase and the file to write (its failure — no passphrase kept, no folder — is a
+/// failed attempt too).
+fn attempt(
     ctx: &Context,
-    out: &Path,
-    passphrase: &Secret,
-    credentials: bool,
     scheduled: bool,
     at: i64,
+    credentials: bool,
+    prepare: impl FnOnce() -> Result<(Secret, PathBuf)>,
 ) -> Result<BackupReport> {
-    let made = check_passphrase(passphrase).and_then(|()| write(ctx, out, passphrase, credentials));
+    let made = prepare().and_then(|(pass, out)| write(ctx, &out, &pass, credentials));
     let row = match &made {
         Ok(r) => BackupRow {
             at,
@@ -178,13 +184,10 @@ fn write(
         ));
     }
     remove_stale_snapshots(&ctx.data_dir);
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce)
-        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
-    let snap = Snapshot(
-        ctx.data_dir
-            .join(format!("{SNAPSHOT_PREFIX}{}.db", hex::encode(nonce))),
-    );
+    let snap = Snapshot(ctx.data_dir.join(format!(
+        "{SNAPSHOT_PREFIX}{}.db",
+        files::random_name_part()?
+    )));
     q::snapshot_into(&ctx.db, &snap.0)?;
     let seen = q::inspect(&snap.0)?;
     let (sha256, bytes) = archive::digest_of(&snap.0)?;
@@ -226,6 +229,10 @@ pub struct BackupStatus {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Attempt {
     pub at: String,
+    /// `at` in unix ms, for the health check's arithmetic.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub at_ms: i64,
     pub scheduled: bool,
     pub ok: bool,
     pub path: Option<String>,
@@ -238,6 +245,7 @@ impl From<BackupRow> for Attempt {
     fn from(r: BackupRow) -> Attempt {
         Attempt {
             at: to_rfc3339(r.at),
+            at_ms: r.at,
             scheduled: r.scheduled,
             ok: r.ok,
             path: r.path,
@@ -257,8 +265,9 @@ pub fn status(ctx: &Context) -> Result<BackupStatus> {
     })
 }
 
-/// The name of a backup made at `ms`: `privacy-desk-2026-12-04-1830.pdbackup`.
-pub fn file_name_at(ms: i64) -> String {
+/// The name, without its extension, of a backup made at `ms`:
+/// `privacy-desk-2026-12-04-183012`.
+pub fn file_stem_at(ms: i64) -> String {
     let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
-    format!("privacy-desk-{}.{EXTENSION}", t.format("%Y-%m-%d-%H%M%S"))
+    format!("privacy-desk-{}", t.format("%Y-%m-%d-%H%M%S"))
 }

@@ -92,36 +92,26 @@ pub fn restore(
     passphrase: &Secret,
 ) -> Result<(Context, RestoreReport)> {
     let created_data_dir = check_empty(data_dir)?;
+    let staging = data_dir.join(format!(".restore-{}", crate::files::random_name_part()?));
+    let db = staging.join(DB_FILE);
+    // Removes what is written below if the restore fails (nothing exists before `prepare`).
     let mut staged = Staged {
         data_dir: data_dir.to_path_buf(),
         created_data_dir,
-        staging: None,
+        staging: Some(staging.clone()),
         kept: false,
     };
-    let staged_db = std::cell::RefCell::new(None::<PathBuf>);
-    let opened = {
-        let prepare = |m: &Manifest| -> Result<File> {
-            accept(m)?;
-            crate::store::create_private_dir(data_dir)?;
-            let mut nonce = [0u8; 8];
-            getrandom::fill(&mut nonce)
-                .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
-            let staging = data_dir.join(format!(".restore-{}", hex::encode(nonce)));
-            crate::store::create_private_dir(&staging)?;
-            staged.staging = Some(staging.clone());
-            let db = staging.join(DB_FILE);
-            crate::store::create_private_new(&db)?;
-            *staged_db.borrow_mut() = Some(db.clone());
-            OpenOptions::new()
-                .write(true)
-                .open(&db)
-                .map_err(|e| Error::Io(format!("cannot write {}: {e}", db.display())))
-        };
-        archive::read(file, passphrase, prepare)?
+    let prepare = |m: &Manifest| -> Result<File> {
+        accept(m)?;
+        crate::store::create_private_dir(data_dir)?;
+        crate::store::create_private_dir(&staging)?;
+        crate::store::create_private_new(&db)?;
+        OpenOptions::new()
+            .write(true)
+            .open(&db)
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", db.display())))
     };
-    let db = staged_db
-        .into_inner()
-        .ok_or_else(|| Error::Io("the backup's database was not written".into()))?;
+    let opened = archive::read(file, passphrase, prepare)?;
     // Every carried entry must be one this build writes, before anything is moved in.
     if let Some(bad) = opened.secrets.iter().find(
         |c| !matches!(parse_account(&c.account), Some((_, k)) if k != SecretKind::BackupPassphrase),
@@ -218,8 +208,7 @@ const STAGED_PREFIX: &str = ".privacy-desk-restore-";
 /// Whether the install holds nothing an officer did or received (no processor, event, request
 /// or audit entry): the window may restore a backup over it.
 pub fn is_new_install(ctx: &Context) -> Result<bool> {
-    let c = q::inspect(ctx.db.path())?.counts;
-    Ok(c.processors == 0 && c.events == 0 && c.requests == 0 && c.audit_entries == 0)
+    Ok(!q::inspect(ctx.db.path())?.counts.holds_records())
 }
 
 /// Restores `file` for the window, whose new install is open in `ctx`: into a new folder
@@ -241,10 +230,10 @@ pub fn restore_over_new_install(
     let parent = data_dir
         .parent()
         .ok_or_else(|| Error::invalid("the data directory has no parent folder"))?;
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce)
-        .map_err(|e| Error::Io(format!("no randomness for a temporary name: {e}")))?;
-    let staged = parent.join(format!("{STAGED_PREFIX}{}", hex::encode(nonce)));
+    let staged = parent.join(format!(
+        "{STAGED_PREFIX}{}",
+        crate::files::random_name_part()?
+    ));
     let (restored, report) = restore(&staged, file, passphrase)?;
     restored.db.shutdown();
     drop(restored);
@@ -277,13 +266,8 @@ pub fn finish_pending_restore(data_dir: &Path) -> Result<bool> {
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with(STAGED_PREFIX));
     let db = data_dir.join(DB_FILE);
-    let new_install = || -> Result<bool> {
-        if !db.exists() {
-            return Ok(true);
-        }
-        let c = q::inspect(&db)?.counts;
-        Ok(c.processors == 0 && c.events == 0 && c.requests == 0 && c.audit_entries == 0)
-    };
+    let new_install =
+        || -> Result<bool> { Ok(!db.exists() || !q::inspect(&db)?.counts.holds_records()) };
     if !ours || !staged.join(DB_FILE).is_file() || !new_install()? {
         // Not one of ours, gone, or the install was used meanwhile: keep what is here, and
         // remove the restored copy (it holds personal data nothing will read).

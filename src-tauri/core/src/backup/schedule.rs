@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{check_passphrase, create_as, file_name_at, BackupReport, EXTENSION};
+use super::{attempt, check_passphrase, file_stem_at, BackupReport, EXTENSION};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::files;
@@ -138,10 +138,10 @@ fn stored_passphrase(ctx: &Context) -> Result<Secret> {
 /// A backup now, into the schedule's folder, with the stored passphrase ("Back up now").
 pub fn back_up_now(ctx: &Context) -> Result<BackupReport> {
     let i = input(ctx)?;
-    let passphrase = stored_passphrase(ctx)?;
     let now = crate::time::now_ms();
-    let out = new_file_in(&folder_of(&i)?, now)?;
-    create_as(ctx, &out, &passphrase, i.include_credentials, false, now)
+    attempt(ctx, false, now, i.include_credentials, || {
+        Ok((stored_passphrase(ctx)?, new_file_in(&folder_of(&i)?, now)?))
+    })
 }
 
 fn new_file_in(folder: &Path, now: i64) -> Result<PathBuf> {
@@ -154,9 +154,7 @@ fn new_file_in(folder: &Path, now: i64) -> Result<PathBuf> {
             ))
         })?;
     }
-    let name = file_name_at(now);
-    let stem = name.trim_end_matches(&format!(".{EXTENSION}"));
-    files::free_name(folder, stem, EXTENSION).ok_or_else(|| {
+    files::free_name(folder, &file_stem_at(now), EXTENSION).ok_or_else(|| {
         Error::Io(format!(
             "no free file name in {}: clear out old backups",
             folder.display()
@@ -176,17 +174,9 @@ pub fn run_due(ctx: &Context, now: i64) -> Result<String> {
             return Ok(format!("next backup due {}", to_rfc3339(t + EVERY_MS)));
         }
     }
-    let ready = stored_passphrase(ctx).and_then(|p| Ok((p, new_file_in(&folder_of(&i)?, now)?)));
-    let (passphrase, out) = match ready {
-        Ok(r) => r,
-        Err(e) => {
-            let row = q::BackupRow::failed(now, true, e.to_string());
-            ctx.db.write(move |c| q::record(c, &row))?;
-            return Err(e);
-        }
-    };
-    // `create_as` records the attempt, good or failed.
-    let report = create_as(ctx, &out, &passphrase, i.include_credentials, true, now)?;
+    let report = attempt(ctx, true, now, i.include_credentials, || {
+        Ok((stored_passphrase(ctx)?, new_file_in(&folder_of(&i)?, now)?))
+    })?;
     let removed = prune(ctx, i.keep)?;
     Ok(format!(
         "backed up to {} ({} older removed)",
@@ -322,7 +312,7 @@ mod tests {
         }
         let want: Vec<String> = [2, 3]
             .iter()
-            .map(|d| file_name_at(t0 + d * EVERY_MS))
+            .map(|d| format!("{}.{EXTENSION}", file_stem_at(t0 + d * EVERY_MS)))
             .chain(["mine.pdbackup.txt".to_owned()])
             .collect();
         let mut want = want;

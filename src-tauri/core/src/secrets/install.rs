@@ -210,17 +210,22 @@ pub struct Carried {
     pub secret: Secret,
 }
 
-/// An account of a carried entry, parsed: the processor (none for an app-wide entry) and kind.
+/// `processor/{id}/{kind}` → (id, kind): a processor entry's account (of any kind, known to
+/// this build or not: `doctor` lists those too).
+pub(crate) fn processor_account(account: &str) -> Option<(i64, &str)> {
+    let rest = account.strip_prefix("processor/")?;
+    let (id, kind) = rest.split_once('/')?;
+    Some((id.parse().ok()?, kind))
+}
+
+/// An account of a carried entry, parsed: the processor (none for an app-wide entry) and a
+/// kind this build knows.
 pub(crate) fn parse_account(account: &str) -> Option<(Option<i64>, SecretKind)> {
-    let mut parts = account.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("app"), Some(kind), None, None) => Some((None, SecretKind::from_slug(kind)?)),
-        (Some("processor"), Some(id), Some(kind), None) => {
-            let id: i64 = id.parse().ok().filter(|i| *i > 0)?;
-            Some((Some(id), SecretKind::from_slug(kind)?))
-        }
-        _ => None,
+    if let Some(kind) = account.strip_prefix("app/") {
+        return Some((None, SecretKind::from_slug(kind)?));
     }
+    let (id, kind) = processor_account(account).filter(|(id, _)| *id > 0)?;
+    Some((Some(id), SecretKind::from_slug(kind)?))
 }
 
 impl InstallKeychain {
@@ -334,6 +339,26 @@ mod tests {
             .unwrap();
         let kc = InstallKeychain::open(keychain.clone(), &db, dir).unwrap();
         (db, kc)
+    }
+
+    #[test]
+    fn a_carried_account_parses_only_to_a_kind_this_build_writes() {
+        assert_eq!(
+            parse_account("app/hash-key"),
+            Some((None, SecretKind::HashKey))
+        );
+        assert_eq!(
+            parse_account("processor/3/signing-secret"),
+            Some((Some(3), SecretKind::SigningSecret))
+        );
+        for bad in [
+            "app/other",
+            "processor/0/api-key",
+            "processor/3/api-key/x",
+            "x/hash-key",
+        ] {
+            assert_eq!(parse_account(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -28,8 +28,8 @@ mod keyed_hash;
 pub(crate) mod memory;
 pub(crate) mod os;
 
-pub(crate) use install::parse_account;
 pub use install::{legacy_namespace, Carried, InstallKeychain, Listed, MARKER};
+pub(crate) use install::{parse_account, processor_account};
 pub use keyed_hash::HashKey;
 
 /// The keychain service name every entry is filed under.

@@ -24,6 +24,14 @@ pub struct Counts {
     pub audit_entries: i64,
 }
 
+impl Counts {
+    /// Whether anything an officer did or received is recorded (a processor, an event, a
+    /// request, an audit entry): a new install holds none.
+    pub fn holds_records(&self) -> bool {
+        self.processors + self.events + self.requests + self.audit_entries > 0
+    }
+}
+
 /// What a database file holds, read from the file itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspected {

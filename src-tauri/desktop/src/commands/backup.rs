@@ -7,7 +7,7 @@ use crate::state::AppState;
 use privacy_desk_core::backup::schedule::{self, FoundBackup, Schedule, ScheduleInput};
 use privacy_desk_core::backup::{self, BackupReport, BackupStatus, RestoreReport};
 use privacy_desk_core::error::Result;
-use privacy_desk_core::health::{self, Health};
+use privacy_desk_core::health::Health;
 use privacy_desk_core::secrets::Secret;
 
 pub async fn status(app: AppHandle) -> Result<BackupStatus> {
@@ -43,29 +43,13 @@ pub async fn now(app: AppHandle) -> Result<BackupReport> {
     super::blocking(app, |s| schedule::back_up_now(&s.ctx)).await
 }
 
-/// The integrity and audit-chain checks are reused this long unless a fresh run is asked for.
-const SLOW_CHECKS_REUSED_FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
-
 /// Every health check (the receiver is the window's own). The integrity and audit-chain
 /// checks, which read the whole database, are those of the last run if it is less than 10
 /// minutes old, unless `fresh`; the others run every time.
 pub async fn health(app: AppHandle, fresh: bool) -> Result<Health> {
     super::blocking(app, move |s| {
-        let last = s
-            .slow_checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let slow = match last.filter(|(at, _)| !fresh && at.elapsed() < SLOW_CHECKS_REUSED_FOR) {
-            Some((_, checks)) => checks,
-            None => {
-                let checks = health::slow_checks(&s.ctx);
-                *s.slow_checks.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((std::time::Instant::now(), checks.clone()));
-                checks
-            }
-        };
-        health::run_reusing(&s.ctx, Some(s.receiver_status().running), slow)
+        s.health
+            .run(&s.ctx, Some(s.receiver_status().running), fresh)
     })
     .await
 }
@@ -98,6 +82,8 @@ pub async fn restore(app: AppHandle, path: String, passphrase: String) -> Result
 /// exit goes through the event loop, which stops the jobs, the tunnel, the receiver and the
 /// database writer first (`app::run`).
 pub async fn restart(app: AppHandle) -> Result<()> {
+    // As the tray's Quit does: the window closes even when it would keep receiving from the
+    // tray.
     app.state::<AppState>()
         .quitting
         .store(true, std::sync::atomic::Ordering::SeqCst);
