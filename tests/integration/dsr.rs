@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::fake_stripe::{FakeStripe, KEY, VERSION};
-use crate::support::{add_stripe, cli_with, now};
+use crate::support::{add_stripe, cli_with, now, scannable_bytes};
 
 pub(crate) const EMAIL: &str = "zelda.quintanilla@example.org";
 pub(crate) const NAME: &str = "Zelda Quintanilla";
@@ -172,7 +172,7 @@ pub(crate) fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
                 stack.push(p);
                 continue;
             }
-            let bytes = std::fs::read(&p).unwrap().to_ascii_lowercase();
+            let bytes = scannable_bytes(&p).to_ascii_lowercase();
             for n in needles {
                 let n = n.to_ascii_lowercase();
                 if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {

@@ -320,3 +320,23 @@ pub fn event_body(id: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// What a file of the data directory holds, as a scan for data that must not be there has to
+/// see it: its bytes, and for the database every event's payload as JSON, which the file keeps
+/// compressed (core `store/payload.rs`), so that a byte scan alone would not see into it.
+pub fn scannable_bytes(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    if path.file_name().and_then(|n| n.to_str()) == Some(privacy_desk_core::store::DB_FILE) {
+        // Read-only: closing it never checkpoints or removes the WAL the scan also reads.
+        let conn = privacy_desk_core::store::Connection::open_with_flags(
+            path,
+            privacy_desk_core::store::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        for json in privacy_desk_core::store::events::payload_texts(&conn).unwrap() {
+            bytes.push(b'\n');
+            bytes.extend_from_slice(json.as_bytes());
+        }
+    }
+    bytes
+}

@@ -264,31 +264,41 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
 /// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
 pub(crate) const REPLAY_HORIZON_DAYS: i64 = 365;
 
-/// How long one transaction of the retention purge may hold the writer, and how long the
-/// purge then leaves it to the receiver's group commit: a purge of a million events holds
-/// back no webhook's acknowledgement by more than a few milliseconds (docs/benchmarks.md).
-const PURGE_BATCH: std::time::Duration = std::time::Duration::from_millis(2);
-const PURGE_YIELD: std::time::Duration = std::time::Duration::from_millis(8);
+/// How many events one transaction of the retention purge deletes. Each deleted event dirties
+/// a page of the log's table and of each of its indexes, which that commit writes to the WAL
+/// and syncs, and a webhook that arrives meanwhile waits for that commit: the fewer, the
+/// shorter the wait (docs/benchmarks.md, "The app at scale").
+const PURGE_ROWS: usize = 8;
+/// Between two of its transactions the purge leaves the writer to the receiver's group commit
+/// at least this long, and at least twice as long as its last transaction took: the purge
+/// takes at most a third of the writer's time, whatever the disk's speed.
+const PURGE_YIELD: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// Deletes events received more than `days` ago (the activity-log retention setting), and
-/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`], in transactions of a
-/// few milliseconds each with a pause between them for the receiver. The deleted events' ids
-/// go into the replay cache (a trigger, migrations/0011_replay_cache.sql). Returns how many
-/// events were deleted.
+/// the replay-cache entries older than that by [`REPLAY_HORIZON_DAYS`], in small
+/// transactions with a pause after each for the receiver. The deleted events' ids go into the
+/// replay cache (a trigger, migrations/0011_replay_cache.sql). Returns how many events were
+/// deleted.
 pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
     let before = now - i64::from(days) * 86_400_000;
     let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
+    let pause = |took: std::time::Duration| std::thread::sleep(PURGE_YIELD.max(took * 2));
     let mut deleted = 0;
     loop {
-        let n = db.write(move |c| events::delete_received_before(c, before, PURGE_BATCH))?;
+        let t = std::time::Instant::now();
+        let n = db.write(move |c| events::delete_received_before(c, before, PURGE_ROWS))?;
         if n == 0 {
             break;
         }
         deleted += n;
-        std::thread::sleep(PURGE_YIELD);
+        pause(t.elapsed());
     }
-    while db.write(move |c| replay_cache::delete_seen_before(c, horizon, 2_000))? > 0 {
-        std::thread::sleep(PURGE_YIELD);
+    loop {
+        let t = std::time::Instant::now();
+        if db.write(move |c| replay_cache::delete_seen_before(c, horizon, 2_000))? == 0 {
+            break;
+        }
+        pause(t.elapsed());
     }
     db.write(events::forget_empty_counts)?;
     Ok(deleted)

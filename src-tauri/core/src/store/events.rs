@@ -58,7 +58,14 @@ pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
             e.object_id,
             e.customer_ref,
             e.observed,
-            e.data,
+            super::payload::encode(
+                &e.data,
+                super::payload::Columns {
+                    object_id: e.object_id.as_deref(),
+                    customer_ref: e.customer_ref.as_deref(),
+                    observed: &e.observed,
+                }
+            )?,
             e.replay_hash.as_ref().map(|h| &h[..])
         ])?;
     Ok(n == 1)
@@ -79,17 +86,18 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
     // whenever a parameter in its LIMIT is bound, and this runs after every batch of stored
     // events, in the writer thread. One cached statement per limit value.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, processor_id, event_type, customer_ref, data, occurred_at FROM events
-         WHERE status = 'pending' ORDER BY id LIMIT {limit}"
+        "SELECT id, processor_id, event_type, occurred_at, {} FROM events
+         WHERE status = 'pending' ORDER BY id LIMIT {limit}",
+        super::payload::COLUMNS
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok(Pending {
             id: r.get(0)?,
             processor_id: r.get(1)?,
             event_type: r.get(2)?,
-            customer_ref: r.get(3)?,
-            data: r.get(4)?,
-            occurred_at: r.get(5)?,
+            occurred_at: r.get(3)?,
+            customer_ref: r.get(5)?,
+            data: super::payload::read(r, 4)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -579,15 +587,13 @@ pub(crate) fn occurred_per_day(conn: &Connection, since_ms: i64) -> Result<Vec<(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Deletes events received before `before_ms` (the activity-log retention), a few at a time
-/// until `budget` has passed, so that a purge of millions holds the writer a few milliseconds
-/// per transaction. Returns how many; 0 when none is left.
+/// Deletes at most `limit` of the events received before `before_ms` (the activity-log
+/// retention), oldest first per processor. Returns how many; 0 when none is left.
 pub(crate) fn delete_received_before(
     conn: &Connection,
     before_ms: i64,
-    budget: std::time::Duration,
+    limit: usize,
 ) -> Result<usize> {
-    let start = std::time::Instant::now();
     let processors: Vec<i64> = conn
         .prepare_cached("SELECT id FROM processors ORDER BY id")?
         .query_map([], |r| r.get(0))?
@@ -595,20 +601,16 @@ pub(crate) fn delete_received_before(
     // By processor: a range of `events_by_processor` (processor, received_at) each.
     let mut st = conn.prepare_cached(
         "DELETE FROM events WHERE id IN (
-             SELECT id FROM events WHERE processor_id = ?1 AND received_at < ?2 LIMIT 8)",
+             SELECT id FROM events WHERE processor_id = ?1 AND received_at < ?2
+             ORDER BY received_at LIMIT ?3)",
     )?;
     let mut deleted = 0;
     for p in processors {
-        loop {
-            let n = st.execute(params![p, before_ms])?;
-            deleted += n;
-            if start.elapsed() >= budget {
-                return Ok(deleted);
-            }
-            if n == 0 {
-                break;
-            }
+        if deleted >= limit {
+            break;
         }
+        let left = i64::try_from(limit - deleted).unwrap_or(i64::MAX);
+        deleted += st.execute(params![p, before_ms, left])?;
     }
     Ok(deleted)
 }
@@ -618,14 +620,28 @@ pub(crate) fn forget_empty_counts(conn: &Connection) -> Result<usize> {
     Ok(conn.execute("DELETE FROM event_counts WHERE n <= 0", [])?)
 }
 
+/// Every stored payload as its JSON text. For checks of what the database file holds: a byte
+/// scan of the file does not see into a compressed payload (`store/payload.rs`).
+pub fn payload_texts(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {} FROM events ORDER BY id",
+        super::payload::COLUMNS
+    ))?;
+    let rows = st.query_map([], |r| super::payload::read(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// One event with its minimised payload.
 pub fn get(conn: &Connection, id: i64) -> Result<Option<(ActivityRow, String)>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            &format!("SELECT {ACTIVITY_COLUMNS}, data FROM events WHERE id = ?1"),
+            &format!(
+                "SELECT {ACTIVITY_COLUMNS}, {} FROM events WHERE id = ?1",
+                super::payload::COLUMNS
+            ),
             [id],
-            |r| Ok((activity_row(r)?, r.get(10)?)),
+            |r| Ok((activity_row(r)?, super::payload::read(r, 10)?)),
         )
         .optional()?)
 }
@@ -848,7 +864,7 @@ mod tests {
             for id in [3, 4, 5, 77, 78] {
                 requests::delete_event(c, id)?;
             }
-            while delete_received_before(c, 1_000, std::time::Duration::ZERO)? > 0 {}
+            while delete_received_before(c, 1_000, 8)? > 0 {}
             forget_empty_counts(c)?;
             Ok(())
         })

@@ -71,6 +71,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0016_backups",
         include_str!("../../../../migrations/0016_backups.sql"),
     ),
+    (
+        "0017_compressed_payloads",
+        include_str!("../../../../migrations/0017_compressed_payloads.sql"),
+    ),
 ];
 
 /// What a migration needs that SQL cannot give, run after its script in the same transaction.

@@ -50,6 +50,7 @@ pub mod events;
 pub mod install;
 pub mod jobs;
 pub mod migrate;
+pub mod payload;
 pub mod processors;
 pub mod replay_cache;
 pub mod requests;
@@ -64,8 +65,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-pub use rusqlite::Connection;
-use rusqlite::OpenFlags;
+pub use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 

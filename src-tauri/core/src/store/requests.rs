@@ -387,11 +387,11 @@ pub(crate) fn subject_events(
         }
         add(SUBJECT_EVENTS_BY_ORPHAN_EMAIL, &[e])?;
     }
-    let mut st = conn.prepare_cached(
-        "SELECT id, processor_id, source, event_id, event_type, occurred_at, received_at,
-                object_id, customer_ref, data
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT id, processor_id, source, event_id, event_type, occurred_at, received_at, {}
          FROM events WHERE id = ?1",
-    )?;
+        super::payload::COLUMNS
+    ))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(st.query_row([id], |r| {
@@ -405,7 +405,7 @@ pub(crate) fn subject_events(
                 received_at: r.get(6)?,
                 object_id: r.get(7)?,
                 customer_ref: r.get(8)?,
-                data: r.get(9)?,
+                data: super::payload::read(r, 7)?,
             })
         })?);
     }

@@ -205,7 +205,20 @@ pub(crate) fn set_fetched(
         "UPDATE events SET status = 'pending', object_id = ?2, customer_ref = ?3, observed = ?4,
              data = ?5
          WHERE id = ?1 AND status = 'awaiting_fetch'",
-        params![id, object_id, customer_ref, observed, data],
+        params![
+            id,
+            object_id,
+            customer_ref,
+            observed,
+            super::payload::encode(
+                data,
+                super::payload::Columns {
+                    object_id,
+                    customer_ref,
+                    observed
+                }
+            )?
+        ],
     )?;
     Ok(n == 1)
 }
