@@ -9,7 +9,7 @@ pub mod model;
 
 use crate::error::{Error, Result};
 use crate::secrets::HashKey;
-use crate::store::{self, deliveries, events, replay_cache, Connection, Db};
+use crate::store::{self, deliveries, events, payload, replay_cache, Connection, Db};
 use model::Incoming;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,12 @@ pub fn row(
     }
 }
 
-fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
+/// Stores `row`, whose payload's stored form `stored` (if given) was computed off the writer.
+fn store_row(
+    conn: &Connection,
+    row: &events::NewEvent,
+    stored: Option<&payload::Stored>,
+) -> Result<Outcome> {
     // Stored once and deleted since (retention, erasure): a replay, not a new event.
     if let Some(h) = &row.replay_hash {
         if replay_cache::contains(conn, h)? {
@@ -71,8 +76,11 @@ fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
     }
     // An erased subject's personal data must not come back with a later event.
     let suppressed = link::suppressed_row(conn, row)?;
-    let row = suppressed.as_ref().unwrap_or(row);
-    Ok(if events::insert(conn, row)? {
+    let inserted = match &suppressed {
+        Some(other) => events::insert(conn, other)?,
+        None => events::insert_stored(conn, row, stored)?,
+    };
+    Ok(if inserted {
         Outcome::Accepted
     } else {
         Outcome::Duplicate
@@ -83,6 +91,9 @@ fn store_row(conn: &Connection, row: &events::NewEvent) -> Result<Outcome> {
 /// Many of these share one transaction (group commit).
 pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
     row: events::NewEvent,
+    /// The payload's stored form, compressed where the job is made (the receiver's threads),
+    /// so that the writer, the one serial stage, does not spend its time on it.
+    stored: Option<payload::Stored>,
     /// Record the delivery (the receiver's 200) in the same transaction as the event.
     log_delivery: bool,
     outcome: Option<Result<Outcome>>,
@@ -92,6 +103,8 @@ pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
 impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
     pub fn new(row: events::NewEvent, done: F) -> Box<Self> {
         Box::new(StoreJob {
+            // Should it fail, the writer tries again and reports the error.
+            stored: events::stored_payload(&row).ok(),
             row,
             log_delivery: false,
             outcome: None,
@@ -109,7 +122,7 @@ impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
 
 impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
     fn apply(&mut self, conn: &Connection) -> bool {
-        let r = store_row(conn, &self.row);
+        let r = store_row(conn, &self.row, self.stored.as_ref());
         let ok = r.is_ok();
         if let (Ok(outcome), true) = (&r, self.log_delivery) {
             let delivery = deliveries::DeliveryRow {
@@ -153,7 +166,8 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
 
 /// Stores one event and waits for the commit (catch-up, backfill, tests).
 pub fn store_blocking(db: &Db, row: events::NewEvent) -> Result<Outcome> {
-    db.write(move |conn| store_row(conn, &row))
+    let stored = events::stored_payload(&row)?;
+    db.write(move |conn| store_row(conn, &row, Some(&stored)))
 }
 
 #[cfg(test)]

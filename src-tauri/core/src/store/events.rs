@@ -38,6 +38,37 @@ pub struct NewEvent {
 
 /// Inserts unless (processor, event id) is stored already. Returns whether it was new.
 pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
+    insert_stored(conn, e, None)
+}
+
+/// The payload's stored form (`store/payload.rs`) of `e`, to compute before its write job
+/// reaches the writer thread, and pass to [`insert_stored`].
+pub(crate) fn stored_payload(e: &NewEvent) -> Result<super::payload::Stored> {
+    super::payload::encode(
+        &e.data,
+        super::payload::Columns {
+            object_id: e.object_id.as_deref(),
+            customer_ref: e.customer_ref.as_deref(),
+            observed: &e.observed,
+        },
+    )
+}
+
+/// [`insert`] with the payload's stored form computed beforehand ([`stored_payload`] of this
+/// very row), or `None` to compute it here.
+pub(crate) fn insert_stored(
+    conn: &Connection,
+    e: &NewEvent,
+    stored: Option<&super::payload::Stored>,
+) -> Result<bool> {
+    let fresh;
+    let stored = match stored {
+        Some(s) => s,
+        None => {
+            fresh = stored_payload(e)?;
+            &fresh
+        }
+    };
     let n = conn
         .prepare_cached(
             "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
@@ -58,14 +89,7 @@ pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
             e.object_id,
             e.customer_ref,
             e.observed,
-            super::payload::encode(
-                &e.data,
-                super::payload::Columns {
-                    object_id: e.object_id.as_deref(),
-                    customer_ref: e.customer_ref.as_deref(),
-                    observed: &e.observed,
-                }
-            )?,
+            stored,
             e.replay_hash.as_ref().map(|h| &h[..])
         ])?;
     Ok(n == 1)
