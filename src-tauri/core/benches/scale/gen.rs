@@ -113,6 +113,18 @@ impl Gen {
         }
     }
 
+    /// Makes (and drops) the first `n` events, as a fill would have: the stream then goes on
+    /// where a fill of `n` left it.
+    pub fn skip(&mut self, n: u64) {
+        let mut out = Vec::new();
+        let mut made = 0;
+        while made < n {
+            out.clear();
+            self.episode(&mut out);
+            made += out.len() as u64;
+        }
+    }
+
     pub fn customers(&self) -> usize {
         self.customers.len()
     }

@@ -17,8 +17,12 @@
 //! Environment: `PD_SCALE_EVENTS` (1000000), `PD_SCALE_RUNS` (30 per query), `PD_SCALE_RATE`
 //! (333), `PD_SCALE_BASELINE_SECS` (10), `PD_SCALE_DIR` (a directory to keep the database in;
 //! default a temporary one, removed at the end), `PD_SCALE_SKIP` (comma-separated phases to
-//! skip: `backup`, `queries`, `dsr`, `purge`). The report is printed as markdown
-//! (docs/benchmarks.md).
+//! skip: `backup`, `queries`, `dsr`, `purge`), `PD_SCALE_FILLED` (a directory: when it holds
+//! a filled database the run starts from a copy of it and does not fill; when not, the filled
+//! data directory is copied there; its secrets stay in the keychain, so this is for runs inside
+//! one `.ci/with-session.sh`), `PD_SCALE_PURGE_ROWS` and `PD_SCALE_PURGE_RATE` (the
+//! purge's pace: events per transaction, most events/s; the app's default when unset). The
+//! report is printed as markdown (docs/benchmarks.md).
 
 mod gen;
 mod load;
@@ -64,6 +68,16 @@ fn percentiles(mut t: Vec<Duration>) -> (f64, f64, f64) {
     (at(0.5), at(0.95), ms(*t.last().expect("at least one run")))
 }
 
+/// (p50, p99, max) in ms.
+fn tail(mut t: Vec<Duration>) -> (f64, f64, f64) {
+    if t.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    t.sort();
+    let at = |q: f64| ms(t[((t.len() - 1) as f64 * q).round() as usize]);
+    (at(0.5), at(0.99), ms(*t.last().expect("not empty")))
+}
+
 /// Runs `f` `runs + 3` times and keeps the last `runs` timings (the first ones warm caches).
 fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
     let mut times = Vec::with_capacity(runs);
@@ -93,28 +107,45 @@ fn main() {
     let end_s = privacy_desk_core::time::now_ms() / 1000 - DAY_S;
     let start_s = end_s - SPAN_S;
     println!("## The app at scale: {n} events\n");
-    let ctx = Context::open(&dir).expect("open the data directory");
-    let p = processors::add_stripe(&ctx, Some("Shop"), Some(Secret::new(SECRET)))
-        .expect("add the Stripe processor");
     let mut gen = Gen::new(n, start_s, SPAN_S, 0x5CA1E, "evt_");
-    let fill = fill(&ctx, p.id, n, &mut gen);
-    let stored: i64 = count_events(&ctx);
-    println!(
-        "Fill ({} customers): {stored} events stored in {:.1} s ({:.0} events/s through \
-         parse → minimise → StoreJob group commit), linked in {:.1} s ({:.0} events/s); \
-         {:.0} events/s in all.\n",
-        gen.customers(),
-        fill.store.as_secs_f64(),
-        stored as f64 / fill.store.as_secs_f64(),
-        fill.link.as_secs_f64(),
-        stored as f64 / fill.link.as_secs_f64(),
-        stored as f64 / (fill.store + fill.link).as_secs_f64(),
-    );
+    let filled = std::env::var_os("PD_SCALE_FILLED").map(std::path::PathBuf::from);
+    let reuse = filled.as_ref().filter(|f| f.join(DB_FILE).is_file());
+    if let Some(from) = reuse {
+        copy_dir(from, &dir);
+        gen.skip(n);
+        println!("(The filled database copied from `PD_SCALE_FILLED`: no fill.)\n");
+    } else {
+        let ctx = Context::open(&dir).expect("open the data directory");
+        let p = processors::add_stripe(&ctx, Some("Shop"), Some(Secret::new(SECRET)))
+            .expect("add the Stripe processor");
+        let fill = fill(&ctx, p.id, n, &mut gen);
+        let stored: i64 = count_events(&ctx);
+        println!(
+            "Fill ({} customers): {stored} events stored in {:.1} s ({:.0} events/s through \
+             parse → minimise → StoreJob group commit), linked in {:.1} s ({:.0} events/s); \
+             {:.0} events/s in all.\n",
+            gen.customers(),
+            fill.store.as_secs_f64(),
+            stored as f64 / fill.store.as_secs_f64(),
+            fill.link.as_secs_f64(),
+            stored as f64 / fill.link.as_secs_f64(),
+            stored as f64 / (fill.store + fill.link).as_secs_f64(),
+        );
+        ctx.db.shutdown();
+        drop(ctx);
+        if let Some(to) = &filled {
+            copy_dir(&dir, to);
+        }
+    }
 
     // As at the app's next start (which refreshes the planner's statistics).
-    ctx.db.shutdown();
-    drop(ctx);
     let ctx = Context::open(&dir).expect("reopen");
+    let p = processors::list(&ctx)
+        .expect("the processors")
+        .into_iter()
+        .next()
+        .expect("the Stripe processor");
+    let stored = count_events(&ctx);
     sizes(&ctx, stored);
 
     if !skip("backup") {
@@ -163,6 +194,19 @@ fn backup_and_restore(ctx: &Context, dir: &std::path::Path) {
     );
     let _ = std::fs::remove_file(&out);
     let _ = std::fs::remove_dir_all(&target);
+}
+
+/// Copies a closed data directory's files (the database, with no WAL left after a clean
+/// shutdown) into `to`, replacing what was there.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).expect("the copy's directory");
+    for entry in std::fs::read_dir(from).expect("the filled directory") {
+        let entry = entry.expect("an entry");
+        if entry.file_type().expect("its type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
 }
 
 struct FillTimes {
@@ -552,14 +596,36 @@ fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, sta
     let run = load::Load::start(ctx, &path, SECRET, rate, gen);
     std::thread::sleep(Duration::from_secs(2 + baseline));
     let purge_from = run.offset();
+    let wal = WalWatch::start(&ctx.db.path().with_extension("db-shm"));
     let t = Instant::now();
-    let deleted = activity::purge_older_than(&ctx.db, days, now).expect("purge");
+    let pace = activity::PurgePace {
+        rows: env_or("PD_SCALE_PURGE_ROWS", activity::PurgePace::default().rows),
+        max_per_s: env_or(
+            "PD_SCALE_PURGE_RATE",
+            activity::PurgePace::default().max_per_s,
+        ),
+    };
+    let (mut ran, mut waited) = (Vec::new(), Vec::new());
+    let deleted = activity::purge_at_pace(&ctx.db, days, now, pace, &mut |r, w| {
+        ran.push(r);
+        waited.push(w);
+    })
+    .expect("purge");
     let took = t.elapsed();
     let purge_to = run.offset();
+    let wal = wal.stop();
     std::thread::sleep(Duration::from_secs(1));
     let report = run.stop();
     let after = count_events(ctx);
-    println!("### Retention purge under load ({rate:.0} signed webhooks/s over loopback)\n");
+    println!(
+        "### Retention purge under load ({rate:.0} signed webhooks/s over loopback; {} events \
+         per transaction, at most {} events/s)\n",
+        pace.rows,
+        match pace.max_per_s {
+            0 => "any".to_string(),
+            n => n.to_string(),
+        }
+    );
     println!(
         "Purged {deleted} of {before} events ({:.1} %) in {:.1} s ({:.0} events/s); {} \
          webhooks stored meanwhile ({after} events after).\n",
@@ -577,5 +643,68 @@ fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, sta
         let (count, bad, p50, p99, max) = report.stats(from, to);
         println!("| {name} | {count} | {bad} | {p50:.2} | {p99:.2} | {max:.2} |");
     }
-    println!();
+    let (r50, r99, rmax) = tail(ran);
+    let (w50, w99, wmax) = tail(waited);
+    println!(
+        "\nThe purge's transactions: statements p50 {r50:.2} / p99 {r99:.2} / max {rmax:.2} ms \
+         on the writer; queue, statements and commit p50 {w50:.2} / p99 {w99:.2} / max \
+         {wmax:.2} ms."
+    );
+    println!(
+        "\nThe WAL during the purge (sampled every 20 ms from the wal-index): at most {} \
+         frames ({:.0} MiB), at most {} frames not yet copied into the database; it started \
+         again from its beginning {} times.\n",
+        wal.max_frames,
+        wal.max_frames as f64 * 4096.0 / (1 << 20) as f64,
+        wal.max_behind,
+        wal.restarts
+    );
+}
+
+/// Samples the WAL's length and the checkpointer's progress from the wal-index (`-shm`):
+/// `mxFrame` at byte 16 of its header, `nBackfill` at byte 96 (sqlite's wal.c).
+struct WalWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<WalSeen>,
+}
+
+#[derive(Default)]
+struct WalSeen {
+    max_frames: u32,
+    max_behind: u32,
+    restarts: u32,
+}
+
+impl WalWatch {
+    fn start(shm: &std::path::Path) -> WalWatch {
+        use std::io::{Read, Seek};
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let mut file = std::fs::File::open(shm).expect("the wal-index");
+        let thread = std::thread::spawn(move || {
+            let mut seen = WalSeen::default();
+            let mut last = 0;
+            let mut head = [0u8; 100];
+            while !flag.load(Ordering::Relaxed) {
+                if file.rewind().is_ok() && file.read_exact(&mut head).is_ok() {
+                    let at = |i: usize| u32::from_ne_bytes(head[i..i + 4].try_into().unwrap());
+                    let (frames, backfilled) = (at(16), at(96));
+                    if frames < last {
+                        seen.restarts += 1;
+                    }
+                    last = frames;
+                    seen.max_frames = seen.max_frames.max(frames);
+                    seen.max_behind = seen.max_behind.max(frames.saturating_sub(backfilled));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen
+        });
+        WalWatch { stop, thread }
+    }
+
+    fn stop(self) -> WalSeen {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the WAL watcher")
+    }
 }

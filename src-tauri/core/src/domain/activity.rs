@@ -264,13 +264,29 @@ pub fn export_csv(db: &Db, q: &ActivityQuery, path: &Path) -> Result<usize> {
 /// again. Entries are 16-byte keyed hashes; without a retention setting they are kept.
 pub(crate) const REPLAY_HORIZON_DAYS: i64 = 365;
 
-/// How many events one transaction of the retention purge deletes. Each deleted event dirties
-/// a page of the log's table, of each of its indexes and of the replay cache, most of them
-/// pages no other deleted event shares; the commit writes and syncs them all, and a webhook
-/// that arrives meanwhile waits for it. At a million events, 8 per transaction kept the
-/// receiver's p99 acknowledgement at 28 ms, 2 at 9 ms; at ten million, 2 still gave 22 ms
-/// (docs/benchmarks.md, "The app at scale").
-const PURGE_ROWS: usize = 2;
+/// How fast the retention purge deletes. Each deleted event dirties a page of the log's table,
+/// of each of its indexes and of the replay cache, most of them pages no other deleted event
+/// shares; the commit writes and syncs them all, and a webhook that arrives meanwhile waits
+/// for it. At a million events, 8 per transaction kept the receiver's p99 acknowledgement at
+/// 28 ms, 2 at 9 ms; at ten million, 2 still gave 22 ms (docs/benchmarks.md, "The app at
+/// scale").
+#[derive(Clone, Copy, Debug)]
+pub struct PurgePace {
+    /// Events deleted per transaction.
+    pub rows: usize,
+    /// At most this many events per second, whatever the disk's speed (0: no cap).
+    pub max_per_s: u32,
+}
+
+impl Default for PurgePace {
+    fn default() -> PurgePace {
+        PurgePace {
+            rows: 2,
+            max_per_s: 0,
+        }
+    }
+}
+
 /// Between two of its transactions the purge leaves the writer to the receiver's group commit
 /// at least this long, and at least twice as long as its last transaction took: the purge
 /// takes at most a third of the writer's time, whatever the disk's speed.
@@ -282,18 +298,46 @@ const PURGE_YIELD: std::time::Duration = std::time::Duration::from_millis(2);
 /// replay cache (a trigger, migrations/0011_replay_cache.sql). Returns how many events were
 /// deleted.
 pub fn purge_older_than(db: &Db, days: u32, now: i64) -> Result<usize> {
+    purge_at_pace(db, days, now, PurgePace::default(), &mut |_, _| {})
+}
+
+/// [`purge_older_than`] at a given pace (the scale bench tries several). `on_txn` is told, for
+/// each transaction that deleted events, how long its statements ran on the writer and how
+/// long the purge waited for it in all (the queue, the statements, the commit).
+pub fn purge_at_pace(
+    db: &Db,
+    days: u32,
+    now: i64,
+    pace: PurgePace,
+    on_txn: &mut dyn FnMut(std::time::Duration, std::time::Duration),
+) -> Result<usize> {
     let before = now - i64::from(days) * 86_400_000;
     let horizon = before - REPLAY_HORIZON_DAYS * 86_400_000;
-    let pause = |took: std::time::Duration| std::thread::sleep(PURGE_YIELD.max(took * 2));
+    let rows = pace.rows.max(1);
+    let per_txn = match pace.max_per_s {
+        0 => std::time::Duration::ZERO,
+        n => std::time::Duration::from_secs_f64(rows as f64 / f64::from(n)),
+    };
+    let pause = |took: std::time::Duration| {
+        std::thread::sleep(PURGE_YIELD.max(took * 2).max(per_txn.saturating_sub(took)))
+    };
     let mut deleted = 0;
     loop {
         let t = std::time::Instant::now();
-        let n = db.write(move |c| events::delete_received_before(c, before, PURGE_ROWS))?;
+        let (n, ran) = db.write(move |c| {
+            let t = std::time::Instant::now();
+            Ok((
+                events::delete_received_before(c, before, rows)?,
+                t.elapsed(),
+            ))
+        })?;
         if n == 0 {
             break;
         }
         deleted += n;
-        pause(t.elapsed());
+        let took = t.elapsed();
+        on_txn(ran, took);
+        pause(took);
     }
     loop {
         let t = std::time::Instant::now();
