@@ -21,7 +21,9 @@
 //! a filled database the run starts from a copy of it and does not fill; when not, the filled
 //! data directory is copied there; its secrets stay in the keychain, so this is for runs inside
 //! one `.ci/with-session.sh`), `PD_SCALE_PURGE_ROWS` and `PD_SCALE_PURGE_RATE` (the
-//! purge's pace: events per transaction, most events/s; the app's default when unset). The
+//! purge's pace: events per transaction, most events/s; the app's default when unset),
+//! `PD_SCALE_PURGE_SYNCED` (1: each purge commit waits for the disk, as before),
+//! `PD_SCALE_PURGE_PERCENT` (10: how much of the log the purge deletes). The
 //! report is printed as markdown (docs/benchmarks.md).
 
 mod gen;
@@ -583,28 +585,29 @@ fn new_request(ctx: &Context, kind: Kind, email: &str) -> i64 {
     .id
 }
 
-/// The retention purge of the oldest 10 % of the log while the receiver takes webhooks.
+/// The retention purge of the oldest 10 % (`PD_SCALE_PURGE_PERCENT`) of the log while the
+/// receiver takes webhooks.
 fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, start_s: i64) {
     let rate: f64 = env_or("PD_SCALE_RATE", 333.0);
     let baseline: u64 = env_or("PD_SCALE_BASELINE_SECS", 10);
     let before = count_events(ctx);
     // Events are received 0.8 s after they occur, evenly over the span: the oldest 10 %.
+    let share: f64 = env_or("PD_SCALE_PURGE_PERCENT", 10.0);
     let now = privacy_desk_core::time::now_ms();
-    let cutoff = (start_s + SPAN_S / 10) * 1000;
+    let cutoff = (start_s + (SPAN_S as f64 * share / 100.0) as i64) * 1000;
     let days = ((now - cutoff) / 86_400_000) as u32;
     let path = p.webhook_path.clone().expect("a webhook path");
     let run = load::Load::start(ctx, &path, SECRET, rate, gen);
     std::thread::sleep(Duration::from_secs(2 + baseline));
     let purge_from = run.offset();
     let wal = WalWatch::start(&ctx.db.path().with_extension("db-shm"));
-    let t = Instant::now();
+    let default = activity::PurgePace::default();
     let pace = activity::PurgePace {
-        rows: env_or("PD_SCALE_PURGE_ROWS", activity::PurgePace::default().rows),
-        max_per_s: env_or(
-            "PD_SCALE_PURGE_RATE",
-            activity::PurgePace::default().max_per_s,
-        ),
+        rows: env_or("PD_SCALE_PURGE_ROWS", default.rows),
+        max_per_s: env_or("PD_SCALE_PURGE_RATE", default.max_per_s),
+        synced: env_or("PD_SCALE_PURGE_SYNCED", u8::from(default.synced)) == 1,
     };
+    let t = Instant::now();
     let (mut ran, mut waited) = (Vec::new(), Vec::new());
     let deleted = activity::purge_at_pace(&ctx.db, days, now, pace, &mut |r, w| {
         ran.push(r);
@@ -619,11 +622,16 @@ fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, sta
     let after = count_events(ctx);
     println!(
         "### Retention purge under load ({rate:.0} signed webhooks/s over loopback; {} events \
-         per transaction, at most {} events/s)\n",
+         per transaction, at most {} events/s, {})\n",
         pace.rows,
         match pace.max_per_s {
             0 => "any".to_string(),
             n => n.to_string(),
+        },
+        if pace.synced {
+            "each commit synced"
+        } else {
+            "commits unsynced when alone"
         }
     );
     println!(

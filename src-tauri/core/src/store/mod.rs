@@ -91,6 +91,15 @@ pub trait Job: Send {
     fn needs_savepoint(&self) -> bool {
         true
     }
+    /// Whether the commit that holds this job must be on the disk before the job is told it
+    /// committed (an fsync of the WAL: `synchronous = FULL`). A batch made only of jobs that
+    /// answer `false` commits with `synchronous = NORMAL`: no fsync of its own; the next
+    /// synced commit or checkpoint carries it to the disk, and a power cut before that loses
+    /// it, whole. For work that is done again if lost (the retention purge); never for a
+    /// webhook, a request or the audit trail.
+    fn must_sync(&self) -> bool {
+        true
+    }
     /// Runs after the batch is durably committed (`Ok`) or rolled back (`Err`).
     fn finish(self: Box<Self>, committed: Result<()>);
 }
@@ -155,11 +164,31 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        self.write_job(f, true)
+    }
+
+    /// [`Db::write`] for work that is done again if a power cut loses it (see
+    /// [`Job::must_sync`]): when no other job shares its commit, the commit does not wait
+    /// for the disk.
+    pub(crate) fn write_unsynced<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.write_job(f, false)
+    }
+
+    fn write_job<T, F>(&self, f: F, sync: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
         let (reply, answer) = mpsc::sync_channel(1);
         self.submit(Box::new(FnJob {
             f: Some(f),
             result: None,
             reply,
+            sync,
         }))?;
         answer
             .recv()
@@ -177,6 +206,7 @@ impl Db {
             f: Some(f),
             result: None,
             reply,
+            sync: true,
         }))
         .is_ok()
     }
@@ -257,20 +287,24 @@ impl Drop for Inner {
 
 /// How often the checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often while the last round found frames to copy.
+const CHECKPOINT_BUSY: std::time::Duration = std::time::Duration::from_millis(20);
 /// The writer checkpoints itself only past this many WAL pages (40 MiB).
 const WAL_BACKSTOP_PAGES: i64 = 10_000;
 
 /// A thread with a connection of its own that copies the WAL into the database
 /// (`wal_checkpoint(PASSIVE)`: it never waits for the writer, nor the writer for it) every
-/// 200 ms. Left to SQLite, the commit that takes the WAL past 1000 pages does it, on the
-/// writer thread: the webhooks waiting for that commit wait for the copy and its fsync too
-/// (tens of milliseconds when a purge has written many pages).
+/// 200 ms, and every 20 ms while the last round found frames to copy. Left to SQLite, the
+/// commit that takes the WAL past 1000 pages does it, on the writer thread: the webhooks
+/// waiting for that commit wait for the copy and its fsync too.
 ///
-/// While the writer keeps writing (a purge), a passive copy never catches up with it and the
-/// WAL starts again from its beginning only when it reaches the backstop. Measured, that is
-/// the lesser cost: a `wal_checkpoint(RESTART)` past 4,000 pages, holding the write lock for
-/// the last frames, took the receiver's p99 during a 1M-event purge from 8.4 to 15.4 ms
-/// (docs/benchmarks.md, "The app at scale").
+/// While the writer keeps writing (a purge), a passive copy never quite catches up, and the
+/// WAL starts again from its beginning only when it reaches the writer's backstop: that
+/// commit copies what the checkpointer has not yet, so the less that is, the shorter the
+/// webhooks wait. Every 200 ms left up to ~2,800 pages for it during a purge at a million
+/// events; every 20 ms, 580 in one run and 2,300 in the next (docs/benchmarks.md, "The app at
+/// scale"). Taking the write lock to restart the WAL sooner (`wal_checkpoint(RESTART)` past
+/// 4,000 pages) was measured and not better.
 struct Checkpointer {
     stop: SyncSender<()>,
     thread: Option<JoinHandle<()>>,
@@ -286,11 +320,20 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("db-checkpoint".into())
             .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(CHECKPOINT_EVERY)
-                {
+                let mut wait = CHECKPOINT_EVERY;
+                let mut copied_before = 0;
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
                     // Busy (another checkpoint, an erasure's TRUNCATE) is fine: next round.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    let copied = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2))
+                        .unwrap_or(0);
+                    // While the writer keeps writing, copy often, a little each time.
+                    wait = if copied != copied_before {
+                        CHECKPOINT_BUSY
+                    } else {
+                        CHECKPOINT_EVERY
+                    };
+                    copied_before = copied;
                 }
             })
             .map_err(|e| Error::Io(format!("cannot start the database checkpointer: {e}")))?;
@@ -354,7 +397,19 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
         if batch.is_empty() {
             continue;
         }
-        let committed = run_batch(&conn, &mut batch);
+        let unsynced = !batch.iter().any(|j| j.must_sync());
+        let committed = if unsynced {
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .and_then(|()| run_batch(&conn, &mut batch))
+        } else {
+            run_batch(&conn, &mut batch)
+        };
+        // Back to FULL before anything else commits. Should that fail, nothing else commits:
+        // the writer stops, and later writes fail with `Unavailable`.
+        if unsynced && conn.pragma_update(None, "synchronous", "FULL").is_err() {
+            tracing::error!("the database writer could not go back to synchronous commits");
+            stopping = true;
+        }
         for job in batch.drain(..) {
             job.finish(match &committed {
                 Ok(()) => Ok(()),
@@ -434,6 +489,7 @@ struct FnJob<T, F> {
     f: Option<F>,
     result: Option<Result<T>>,
     reply: SyncSender<Result<T>>,
+    sync: bool,
 }
 
 impl<T, F> Job for FnJob<T, F>
@@ -447,6 +503,10 @@ where
         let ok = r.is_ok();
         self.result = Some(r);
         ok
+    }
+
+    fn must_sync(&self) -> bool {
+        self.sync
     }
 
     fn finish(self: Box<Self>, committed: Result<()>) {
@@ -538,6 +598,37 @@ mod tests {
             let mode = fs::metadata(&data).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn only_a_commit_of_unsynced_work_alone_skips_the_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let sync = |c: &Connection| -> Result<i64> {
+            Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+        };
+        // Alone: NORMAL (1), and FULL (2) again for the next commit.
+        assert_eq!(db.write_unsynced(sync).unwrap(), 1);
+        assert_eq!(db.write(sync).unwrap(), 2);
+        // In one batch with a job that must sync: FULL for both. Both are queued while the
+        // writer is held, so its next batch takes them together.
+        let held = db.hold().unwrap();
+        let queue = |sync_it: bool| {
+            let (reply, answer) = mpsc::sync_channel(1);
+            db.submit(Box::new(FnJob {
+                f: Some(sync),
+                result: None,
+                reply,
+                sync: sync_it,
+            }))
+            .unwrap();
+            answer
+        };
+        let (unsynced, synced) = (queue(false), queue(true));
+        drop(held);
+        let got = |a: mpsc::Receiver<Result<i64>>| a.recv().unwrap().unwrap();
+        assert_eq!((got(unsynced), got(synced)), (2, 2));
+        assert_eq!(db.write(sync).unwrap(), 2);
     }
 
     #[test]
