@@ -64,20 +64,18 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// (p50, p95, max) in ms.
-fn percentiles(mut t: Vec<Duration>) -> (f64, f64, f64) {
-    t.sort();
-    let at = |q: f64| ms(t[((t.len() - 1) as f64 * q).round() as usize]);
-    (at(0.5), at(0.95), ms(*t.last().expect("at least one run")))
+fn percentiles(t: Vec<Duration>) -> (f64, f64, f64) {
+    quantiles(t, 0.95)
 }
 
-/// (p50, p99, max) in ms.
-fn tail(mut t: Vec<Duration>) -> (f64, f64, f64) {
+/// (p50, p`q`, max) in ms; zeros for no timings.
+fn quantiles(mut t: Vec<Duration>, q: f64) -> (f64, f64, f64) {
     if t.is_empty() {
         return (0.0, 0.0, 0.0);
     }
     t.sort();
     let at = |q: f64| ms(t[((t.len() - 1) as f64 * q).round() as usize]);
-    (at(0.5), at(0.99), ms(*t.last().expect("not empty")))
+    (at(0.5), at(q), ms(t[t.len() - 1]))
 }
 
 /// Runs `f` `runs + 3` times and keeps the last `runs` timings (the first ones warm caches).
@@ -651,8 +649,8 @@ fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, sta
         let (count, bad, p50, p99, max) = report.stats(from, to);
         println!("| {name} | {count} | {bad} | {p50:.2} | {p99:.2} | {max:.2} |");
     }
-    let (r50, r99, rmax) = tail(ran);
-    let (w50, w99, wmax) = tail(waited);
+    let (r50, r99, rmax) = quantiles(ran, 0.99);
+    let (w50, w99, wmax) = quantiles(waited, 0.99);
     println!(
         "\nThe purge's transactions: statements p50 {r50:.2} / p99 {r99:.2} / max {rmax:.2} ms \
          on the writer; queue, statements and commit p50 {w50:.2} / p99 {w99:.2} / max \
