@@ -13,7 +13,7 @@ use ts_rs::TS;
 use crate::destinations;
 use privacy_desk_core::context::Context;
 use privacy_desk_core::error::{Error, Result};
-use privacy_desk_core::jobs::{Job, Nudger, Scheduler};
+use privacy_desk_core::jobs::{Nudger, Scheduler};
 use privacy_desk_core::receiver::{self, Receiver};
 use privacy_desk_core::time::now_ms;
 
@@ -195,15 +195,13 @@ pub fn start_receiver(app: &AppHandle) {
         .unwrap_or(privacy_desk_core::domain::settings::DEFAULT_PORT);
     let mut cfg = receiver::Config::new(SocketAddr::from(([127, 0, 0, 1], port)));
     let emitter = app.clone();
-    let nudger = state.jobs_nudger();
-    let stripe = nudger.clone();
     cfg.hooks.on_linked = Some(Arc::new(move |n| {
         crate::commands::ACTIVITY_CHANGED.emit(&emitter, &n);
-        if let Some(j) = &stripe {
-            j.nudge(Job::StripePending);
-        }
     }));
-    cfg.hooks.on_stored = nudger.map(|j| j.stripe_hook());
+    if let Some(jobs) = state.jobs_nudger() {
+        cfg.hooks.on_unlinked = Some(jobs.stripe_hook());
+        cfg.hooks.on_thin_event = Some(jobs.stripe_hook());
+    }
     let notifier = app.clone();
     cfg.hooks.on_rejected = Some(Arc::new(move |a| {
         // Rejections on a real endpoint (bad signature, stale, bad payload) mean Stripe's

@@ -15,13 +15,34 @@ use crate::store::{events, events::status, subjects, Connection, Db};
 
 /// Links up to `limit` pending events. Returns how many were processed.
 pub fn process_pending(conn: &Connection, limit: u32) -> Result<usize> {
+    Ok(link_round(conn, limit)?.processed)
+}
+
+/// What a round of linking did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Pending events processed.
+    pub processed: usize,
+    /// Of them, those left `unlinked`: they name a customer no subject is known by yet,
+    /// which the Stripe job looks up.
+    pub unlinked: usize,
+}
+
+/// [`process_pending`], saying how many events it left waiting for their customer.
+pub fn link_round(conn: &Connection, limit: u32) -> Result<Round> {
     let pending = events::pending(conn, limit)?;
+    let mut unlinked = 0;
     for ev in &pending {
         // Subjects and email history are dated by the event that showed them, not by when
         // it was processed (a catch-up can bring months-old events).
-        link_one(conn, ev, ev.occurred_at)?;
+        if link_one(conn, ev, ev.occurred_at)? == status::UNLINKED {
+            unlinked += 1;
+        }
     }
-    Ok(pending.len())
+    Ok(Round {
+        processed: pending.len(),
+        unlinked,
+    })
 }
 
 /// What linking reads of a stored event's data: the subject's part and the related ids (the
@@ -34,10 +55,12 @@ struct LinkView {
     related: Vec<String>,
 }
 
-fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
+/// Links one event; returns the status it gave it.
+fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<&'static str> {
     let Ok(m) = serde_json::from_str::<LinkView>(&ev.data) else {
         tracing::warn!(row = ev.id, "stored event data unreadable; left unlinked");
-        return events::set_outcome(conn, ev.id, status::NO_SUBJECT, None, None);
+        events::set_outcome(conn, ev.id, status::NO_SUBJECT, None, None)?;
+        return Ok(status::NO_SUBJECT);
     };
     let p = ev.processor_id;
     let s = &m.subject;
@@ -98,7 +121,8 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
         } else {
             status::NO_SUBJECT
         };
-        return events::set_outcome(conn, ev.id, st, None, None);
+        events::set_outcome(conn, ev.id, st, None, None)?;
+        return Ok(st);
     };
     let current = subjects::email_of(conn, id)?;
     if let (Some(cus), false) = (&ev.customer_ref, attached) {
@@ -107,7 +131,8 @@ fn link_one(conn: &Connection, ev: &events::Pending, now: i64) -> Result<()> {
             events::link_waiting(conn, p, cus, id, email)?;
         }
     }
-    events::set_outcome(conn, ev.id, status::LINKED, Some(id), current.as_deref())
+    events::set_outcome(conn, ev.id, status::LINKED, Some(id), current.as_deref())?;
+    Ok(status::LINKED)
 }
 
 /// The event's status when it names an erased subject: stored without personal data, never
@@ -191,19 +216,23 @@ pub struct Linker {
 
 impl Linker {
     /// Starts the thread; it first links whatever a previous run left pending. `on_linked`
-    /// hears how many events each round linked.
-    pub fn start(db: Db, on_linked: Option<OnLinked>) -> Linker {
+    /// hears how many events each round processed, `on_unlinked` how many of them it left
+    /// waiting for their customer (when any did).
+    pub fn start(db: Db, on_linked: Option<OnLinked>, on_unlinked: Option<OnLinked>) -> Linker {
         let (tx, rx) = mpsc::sync_channel::<()>(1);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("linker".into())
             .spawn(move || loop {
-                let mut linked = 0;
+                let (mut linked, mut unlinked) = (0, 0);
                 loop {
-                    match db.write(|c| process_pending(c, 500)) {
-                        Ok(0) => break,
-                        Ok(n) => linked += n,
+                    match db.write(|c| link_round(c, 500)) {
+                        Ok(r) if r.processed == 0 => break,
+                        Ok(r) => {
+                            linked += r.processed;
+                            unlinked += r.unlinked;
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "linking events failed");
                             break;
@@ -212,6 +241,9 @@ impl Linker {
                 }
                 if let (Some(hook), true) = (&on_linked, linked > 0) {
                     hook(linked);
+                }
+                if let (Some(hook), true) = (&on_unlinked, unlinked > 0) {
+                    hook(unlinked);
                 }
                 if stopping.load(Ordering::SeqCst) || rx.recv().is_err() {
                     return;
@@ -249,5 +281,103 @@ impl Drop for Linker {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::processors;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+
+    fn row(processor_id: i64, id: &str, customer: Option<&str>, data: &str) -> events::NewEvent {
+        events::NewEvent {
+            processor_id,
+            source: "stripe".into(),
+            event_id: id.into(),
+            event_type: "charge.succeeded".into(),
+            occurred_at: 1_000,
+            received_at: 2_000,
+            livemode: Some(false),
+            status: status::PENDING,
+            object_id: Some(format!("ch_{id}")),
+            customer_ref: customer.map(str::to_owned),
+            observed: String::new(),
+            data: data.into(),
+            replay_hash: None,
+        }
+    }
+
+    /// The Stripe job is nudged by `on_unlinked` only for rounds that left an event waiting
+    /// for its customer, with how many; `on_linked` hears every round.
+    #[test]
+    fn the_linker_says_how_many_events_wait_for_their_customer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let p = db
+            .write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
+            .unwrap();
+        let (linked, unlinked) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (l, u) = (linked.clone(), unlinked.clone());
+        let unlinked_calls = Arc::new(AtomicUsize::new(0));
+        let counted = unlinked_calls.clone();
+        let linker = Linker::start(
+            db.clone(),
+            Some(Arc::new(move |n| {
+                l.fetch_add(n, Ordering::SeqCst);
+            })),
+            Some(Arc::new(move |n| {
+                u.fetch_add(n, Ordering::SeqCst);
+                counted.fetch_add(1, Ordering::SeqCst);
+            })),
+        );
+        let wait_for = |n: usize| {
+            let start = Instant::now();
+            while linked.load(Ordering::SeqCst) < n {
+                assert!(start.elapsed() < Duration::from_secs(10), "not linked");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        let store = |r: events::NewEvent| {
+            crate::ingest::store_blocking(&db, r).unwrap();
+            linker.handle().nudge();
+        };
+        // A payment with an email, one naming only a customer no one knows, one naming
+        // nobody.
+        store(row(
+            p,
+            "evt_a",
+            Some("cus_a"),
+            r#"{"subject":{"email":"a@example.com"}}"#,
+        ));
+        store(row(p, "evt_b", Some("cus_b"), "{}"));
+        store(row(p, "evt_c", None, "{}"));
+        wait_for(3);
+        assert_eq!(unlinked.load(Ordering::SeqCst), 1);
+        let rounds_with_unlinked = unlinked_calls.load(Ordering::SeqCst);
+        assert!(rounds_with_unlinked >= 1);
+        // Events whose subjects are found nudge nothing.
+        store(row(p, "evt_d", Some("cus_a"), "{}"));
+        store(row(
+            p,
+            "evt_e",
+            None,
+            r#"{"subject":{"email":"e@example.com"}}"#,
+        ));
+        wait_for(5);
+        assert_eq!(unlinked.load(Ordering::SeqCst), 1);
+        assert_eq!(unlinked_calls.load(Ordering::SeqCst), rounds_with_unlinked);
+        let statuses: Vec<String> = db
+            .read(|c| {
+                Ok(c.prepare("SELECT status FROM events ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(
+            statuses,
+            ["linked", "unlinked", "no_subject", "linked", "linked"]
+        );
     }
 }

@@ -186,7 +186,8 @@ impl Nudger {
         self.notifies[job.index()].notify_one();
     }
 
-    /// A hook for the receiver: events were stored or linked, some may need Stripe.
+    /// A hook for the receiver: a thin event was stored, or linking left events waiting for
+    /// their customer (`receiver::Hooks`).
     pub fn stripe_hook(&self) -> crate::ingest::link::OnLinked {
         let me = self.clone();
         Arc::new(move |_| me.nudge(Job::StripePending))
@@ -289,8 +290,9 @@ async fn run(job: Job, ctx: Context, opts: Options, nudger: Nudger, cancel: Canc
             let _ = ctx.db.write(move |c| q::scheduled(c, job.as_str(), next));
         }
         // After a failure a nudge does not cut the retry's wait short: the receiver nudges
-        // on every event (stored, then linked), which would otherwise retry a failing Stripe
-        // at once, again and again. The nudge waits for the retry, which does its work.
+        // on every thin event and every round of linking that leaves an event waiting for its
+        // customer, which would otherwise retry a failing Stripe at once, again and again.
+        // The nudge waits for the retry, which does its work.
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}

@@ -52,8 +52,8 @@ pub struct Server {
     db: Db,
     log: DeliveryLog,
     linker: LinkerHandle,
-    /// Hears each new event (the background jobs).
-    on_stored: Option<crate::ingest::link::OnLinked>,
+    /// Hears each new thin event (the Stripe job fetches its payload).
+    on_thin_event: Option<crate::ingest::link::OnLinked>,
     limits: Limits,
     permits: Arc<Semaphore>,
     refusals: Arc<Semaphore>,
@@ -67,7 +67,7 @@ impl Server {
         db: Db,
         log: DeliveryLog,
         linker: LinkerHandle,
-        on_stored: Option<crate::ingest::link::OnLinked>,
+        on_thin_event: Option<crate::ingest::link::OnLinked>,
         limits: Limits,
     ) -> Server {
         Server {
@@ -75,7 +75,7 @@ impl Server {
             db,
             log,
             linker,
-            on_stored,
+            on_thin_event,
             permits: Arc::new(Semaphore::new(limits.max_connections)),
             refusals: Arc::new(Semaphore::new(REFUSALS)),
             limits,
@@ -227,9 +227,6 @@ impl Server {
         let answer = self.answer(rq, received_at).await;
         if answer.outcome == "accepted" {
             self.linker.nudge();
-            if let Some(hook) = &self.on_stored {
-                hook(1);
-            }
         }
         self.log.record(&answer);
         response(&answer, chunked || answer.status != 200)
@@ -300,6 +297,7 @@ impl Server {
     /// Hands the row to the writer and waits for its commit.
     async fn store(&self, row: crate::store::events::NewEvent) -> Answer {
         let event_id = row.event_id.clone();
+        let thin = row.status == crate::store::events::status::AWAITING_FETCH;
         let (tx, rx) = oneshot::channel();
         let job = StoreJob::new(row, move |outcome| {
             let _ = tx.send(outcome);
@@ -328,6 +326,9 @@ impl Server {
             Err(_) => Answer::new(503, "unavailable", "the receiver is shutting down"),
         };
         answer.event_id = Some(event_id);
+        if let (true, "accepted", Some(hook)) = (thin, answer.outcome, &self.on_thin_event) {
+            hook(1);
+        }
         answer
     }
 }

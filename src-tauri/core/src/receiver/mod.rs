@@ -92,9 +92,11 @@ pub struct Hooks {
     pub on_linked: Option<crate::ingest::link::OnLinked>,
     /// A request was refused (status ≥ 400).
     pub on_rejected: Option<OnRejected>,
-    /// A new event was committed (before it is linked): the background jobs look at what it
-    /// needs from Stripe.
-    pub on_stored: Option<crate::ingest::link::OnLinked>,
+    /// Linking left events waiting for their customer (`unlinked`): how many. The Stripe job
+    /// looks the customers up.
+    pub on_unlinked: Option<crate::ingest::link::OnLinked>,
+    /// A new thin event was committed: the Stripe job fetches its payload.
+    pub on_thin_event: Option<crate::ingest::link::OnLinked>,
 }
 
 pub(crate) type OnRejected = Arc<dyn Fn(&Answer) + Send + Sync>;
@@ -258,7 +260,11 @@ impl Receiver {
             .enable_all()
             .build()
             .map_err(io)?;
-        let linker = Linker::start(ctx.db.clone(), cfg.hooks.on_linked.clone());
+        let linker = Linker::start(
+            ctx.db.clone(),
+            cfg.hooks.on_linked.clone(),
+            cfg.hooks.on_unlinked.clone(),
+        );
         let log = DeliveryLog {
             db: ctx.db.clone(),
             count: Arc::new(AtomicU64::new(0)),
@@ -270,7 +276,7 @@ impl Receiver {
             ctx.db.clone(),
             log,
             linker.handle(),
-            cfg.hooks.on_stored.clone(),
+            cfg.hooks.on_thin_event.clone(),
             cfg.limits,
         ));
         if let Some(l) = listener {

@@ -105,15 +105,25 @@ pub struct Pending {
     pub data: String,
 }
 
+/// The linker's query. Pinned to the partial index of the events still to process: their
+/// rows in stored order, whatever the table's size. Left to the planner, whose statistics
+/// say only how many statuses there are (not that `pending` is rare), it sorts every pending
+/// row or walks the table from its first row.
+pub(super) fn pending_sql(limit: u32) -> String {
+    format!(
+        "SELECT id, processor_id, event_type, occurred_at, {} FROM events
+         INDEXED BY events_to_process
+         WHERE status IN ('pending', 'awaiting_fetch') AND status = 'pending'
+         ORDER BY id LIMIT {limit}",
+        super::payload::COLUMNS
+    )
+}
+
 pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
     // The limit is written into the SQL, not bound: SQLite (3.50) recompiles a statement
     // whenever a parameter in its LIMIT is bound, and this runs after every batch of stored
     // events, in the writer thread. One cached statement per limit value.
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, processor_id, event_type, occurred_at, {} FROM events
-         WHERE status = 'pending' ORDER BY id LIMIT {limit}",
-        super::payload::COLUMNS
-    ))?;
+    let mut stmt = conn.prepare_cached(&pending_sql(limit))?;
     let rows = stmt.query_map([], |r| {
         Ok(Pending {
             id: r.get(0)?,
@@ -673,7 +683,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<(ActivityRow, String)>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{processors, requests, subjects, Db};
+    use crate::store::{processors, requests, stripe_sync, subjects, Db};
 
     const DAY: i64 = DAY_MS;
 
@@ -969,5 +979,86 @@ mod tests {
             })
             .unwrap();
         }
+    }
+
+    /// The queries that run each time events are stored or linked (the linker's, in the
+    /// writer thread; the Stripe job's, after every nudge) read only the rows of their status,
+    /// in stored order, when nearly every event is linked: with and without the planner's
+    /// statistics. Fails when a query stops using its index or the index is dropped.
+    #[test]
+    fn the_queries_run_for_every_event_read_only_the_rows_of_their_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|c| {
+            let p = processors::insert(c, &processors::NewProcessor::bare_stripe("e"))?;
+            for k in 0..3000i64 {
+                let status = match k % 1000 {
+                    1 => status::UNLINKED,
+                    2 => status::PENDING,
+                    3 => status::AWAITING_FETCH,
+                    _ => status::LINKED,
+                };
+                c.execute(
+                    "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
+                         received_at, status, customer_ref, observed, data)
+                     VALUES (?1, 'stripe', ?2, 'customer.updated', ?3, ?3, ?4, ?5, '', '{}')",
+                    params![p, format!("evt_{k}"), k, status, format!("cus_{}", k % 700)],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let queries = [
+            (pending_sql(500), "events_to_process", false),
+            (
+                stripe_sync::AWAITING_FETCH.to_owned(),
+                "events_to_process",
+                false,
+            ),
+            (
+                stripe_sync::UNKNOWN_CUSTOMERS.to_owned(),
+                "events_by_status",
+                true,
+            ),
+        ];
+        for analysed in [false, true] {
+            if analysed {
+                db.write(|c| Ok(c.execute_batch("ANALYZE")?)).unwrap();
+            }
+            db.read(|c| {
+                for (sql, index, distinct) in &queries {
+                    let args = [Value::Integer(1), Value::Integer(50)];
+                    let lines = plan(c, sql, &args[..sql.matches('?').count()]);
+                    let of_events: Vec<_> = lines
+                        .iter()
+                        .filter(|l| l.contains(" events ") || l.contains(" e "))
+                        .collect();
+                    assert!(
+                        of_events.len() == 1 && of_events[0].contains(index),
+                        "analysed: {analysed}: {lines:?}\n{sql}"
+                    );
+                    // In stored order from the index; only the distinct customers are sorted.
+                    let sorts: Vec<_> =
+                        lines.iter().filter(|l| l.contains("TEMP B-TREE")).collect();
+                    assert!(
+                        sorts.is_empty()
+                            || (*distinct && sorts == ["USE TEMP B-TREE FOR DISTINCT"]),
+                        "analysed: {analysed}: {lines:?}\n{sql}"
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        // And they find what they look for.
+        let got = db.write(|c| Ok(pending(c, 500)?.len())).unwrap();
+        assert_eq!(got, 3);
+        let thin = db.read(|c| stripe_sync::awaiting_fetch(c, 1, 50)).unwrap();
+        let ids: Vec<&str> = thin.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(ids, ["evt_3", "evt_1003", "evt_2003"]);
+        let customers = db
+            .read(|c| stripe_sync::unknown_customers(c, 1, 50))
+            .unwrap();
+        assert_eq!(customers, ["cus_1", "cus_301", "cus_601"]);
     }
 }

@@ -175,16 +175,33 @@ pub(crate) fn last_catchup(
         .optional()?)
 }
 
+/// The two queries the background jobs run each time an event is stored or linked (their plans
+/// are checked in `store/events.rs`'s tests). Each is pinned to the index of its status: left
+/// to the planner, whose statistics say only how many statuses there are, not that these are
+/// rare, they read every event of the processor (by `events_by_processor` or
+/// `events_by_customer`) to find the few they want.
+pub(super) const AWAITING_FETCH: &str = "SELECT id, event_id, event_type FROM events
+     INDEXED BY events_to_process
+     WHERE status IN ('pending', 'awaiting_fetch') AND status = 'awaiting_fetch'
+       AND processor_id = ?1
+     ORDER BY id LIMIT ?2";
+pub(super) const UNKNOWN_CUSTOMERS: &str = "SELECT DISTINCT e.customer_ref FROM events e
+     INDEXED BY events_by_status
+     WHERE e.status = 'unlinked' AND e.processor_id = ?1 AND e.customer_ref IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM external_ids x
+                       WHERE x.processor_id = e.processor_id AND x.external_id = e.customer_ref)
+       AND NOT EXISTS (SELECT 1 FROM events i
+                       WHERE i.processor_id = e.processor_id
+                         AND i.event_id = 'import_' || e.customer_ref)
+     ORDER BY e.customer_ref LIMIT ?2";
+
 /// A thin event waiting for its payload: (row id, event id, event type).
 pub fn awaiting_fetch(
     conn: &Connection,
     processor_id: i64,
     limit: u32,
 ) -> Result<Vec<(i64, String, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, event_id, event_type FROM events
-         WHERE processor_id = ?1 AND status = 'awaiting_fetch' ORDER BY id LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(AWAITING_FETCH)?;
     let rows = stmt.query_map(params![processor_id, limit], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
@@ -225,16 +242,7 @@ pub(crate) fn set_fetched(
 
 /// Customer ids named by `unlinked` events that have no subject yet and were never looked up.
 pub fn unknown_customers(conn: &Connection, processor_id: i64, limit: u32) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT e.customer_ref FROM events e
-         WHERE e.processor_id = ?1 AND e.status = 'unlinked' AND e.customer_ref IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM external_ids x
-                           WHERE x.processor_id = e.processor_id AND x.external_id = e.customer_ref)
-           AND NOT EXISTS (SELECT 1 FROM events i
-                           WHERE i.processor_id = e.processor_id
-                             AND i.event_id = 'import_' || e.customer_ref)
-         ORDER BY e.customer_ref LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(UNKNOWN_CUSTOMERS)?;
     let rows = stmt.query_map(params![processor_id, limit], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
