@@ -102,6 +102,8 @@ pub struct Pending {
     pub occurred_at: i64,
     pub event_type: String,
     pub customer_ref: Option<String>,
+    /// The payload without what the row's columns hold (`payload::read_without_columns`):
+    /// its `subject` and `related` are all the linker reads.
     pub data: String,
 }
 
@@ -111,11 +113,10 @@ pub struct Pending {
 /// row or walks the table from its first row.
 pub(super) fn pending_sql(limit: u32) -> String {
     format!(
-        "SELECT id, processor_id, event_type, occurred_at, {} FROM events
+        "SELECT id, processor_id, event_type, occurred_at, customer_ref, data FROM events
          INDEXED BY events_to_process
          WHERE status IN ('pending', 'awaiting_fetch') AND status = 'pending'
-         ORDER BY id LIMIT {limit}",
-        super::payload::COLUMNS
+         ORDER BY id LIMIT {limit}"
     )
 }
 
@@ -130,8 +131,8 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
             processor_id: r.get(1)?,
             event_type: r.get(2)?,
             occurred_at: r.get(3)?,
-            customer_ref: r.get(5)?,
-            data: super::payload::read(r, 4)?,
+            customer_ref: r.get(4)?,
+            data: super::payload::read_without_columns(r, 5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

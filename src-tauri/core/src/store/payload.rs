@@ -189,7 +189,32 @@ pub fn read(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
     }
 }
 
+/// The payload's JSON without what the row's own columns hold (`object_id`, `customer_ref`,
+/// `observed`, `fields.id`, `fields.customer` may be missing), from the `data` column `i`:
+/// for a reader that needs none of them (the linker reads only `subject` and `related`),
+/// which then does not parse and rewrite the whole payload to put them back.
+pub fn read_without_columns(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    let damaged = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            format!("an event's stored payload is damaged ({what})").into(),
+        )
+    };
+    match r.get_ref(i)? {
+        ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|_| damaged("not UTF-8")),
+        ValueRef::Blob(b) => decompress(b).map(|(form, _)| form).map_err(damaged),
+        _ => Err(damaged("not a payload")),
+    }
+}
+
 fn decode(blob: &[u8], cols: Columns<'_>) -> std::result::Result<String, &'static str> {
+    let (form, left_out) = decompress(blob)?;
+    restore(&form, left_out, cols).map_err(|()| "cannot restore")
+}
+
+/// The stored form's JSON and what it left out.
+fn decompress(blob: &[u8]) -> std::result::Result<(String, u8), &'static str> {
     let (header, frame) = blob.split_first().ok_or("empty")?;
     if header >> DICTIONARY_SHIFT != DICTIONARY_1 {
         return Err("unknown dictionary");
@@ -213,7 +238,7 @@ fn decode(blob: &[u8], cols: Columns<'_>) -> std::result::Result<String, &'stati
         })
         .map_err(|_| "bad frame")?;
     let form = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
-    restore(&form, header & ((1 << DICTIONARY_SHIFT) - 1), cols).map_err(|()| "cannot restore")
+    Ok((form, header & ((1 << DICTIONARY_SHIFT) - 1)))
 }
 
 #[cfg(test)]
@@ -297,6 +322,24 @@ mod tests {
             };
             let (len, back) = round_trip(&conn, &row, &e.data);
             assert_eq!(value(&back), value(&e.data), "{name}");
+            // What the linker reads, without the columns put back: the same subject and
+            // related ids, and none of the row's own columns.
+            let partial = value(
+                &conn
+                    .query_row("SELECT data FROM t", [], |r| read_without_columns(r, 0))
+                    .unwrap(),
+            );
+            let full = value(&e.data);
+            for key in ["subject", "related"] {
+                assert_eq!(partial.get(key), full.get(key), "{name}: {key}");
+            }
+            for key in ["object_id", "customer_ref", "observed"] {
+                let column = full.get(key).filter(|v| !v.is_null());
+                assert!(
+                    column.is_none() || partial.get(key).is_none(),
+                    "{name}: {key}"
+                );
+            }
             raw += e.data.len();
             stored += len;
             n += 1;
