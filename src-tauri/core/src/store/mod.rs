@@ -76,6 +76,8 @@ pub const WRITE_QUEUE: usize = 4096;
 /// At most this many jobs share one transaction.
 const MAX_BATCH: usize = 512;
 const IDLE_READERS: usize = 4;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
 
 /// A unit of work for the writer thread.
 pub trait Job: Send {
@@ -356,6 +358,10 @@ impl Drop for Checkpointer {
 /// The pragmas, chosen in docs/adr/0002-sqlite.md.
 fn configure(conn: &Connection, read_only: bool) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every statement the writer runs for a webhook and its linking stays prepared. They are
+    // more than rusqlite's default of 16: with it the writer compiled 2.6 statements again
+    // for each webhook (docs/benchmarks.md).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;

@@ -132,36 +132,29 @@ pub(crate) fn change_email(
     now: i64,
 ) -> Result<bool> {
     let owner: Option<i64> = conn
-        .query_row(
-            "SELECT subject_id FROM subject_emails WHERE email = ?1",
-            [new_email],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT subject_id FROM subject_emails WHERE email = ?1")?
+        .query_row([new_email], |r| r.get(0))
         .optional()?;
     match owner {
         Some(other) if other != subject_id => return Ok(false),
         Some(_) => {
-            conn.execute(
-                "UPDATE subject_emails SET replaced_at = NULL WHERE email = ?1",
-                [new_email],
-            )?;
+            conn.prepare_cached("UPDATE subject_emails SET replaced_at = NULL WHERE email = ?1")?
+                .execute([new_email])?;
         }
         None => {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO subject_emails (email, subject_id, first_seen_at) VALUES (?1, ?2, ?3)",
-                params![new_email, subject_id, now],
-            )?;
+            )?
+            .execute(params![new_email, subject_id, now])?;
         }
     }
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE subject_emails SET replaced_at = ?3
          WHERE subject_id = ?1 AND email <> ?2 AND replaced_at IS NULL",
-        params![subject_id, new_email, now],
-    )?;
-    conn.execute(
-        "UPDATE subjects SET email = ?2, updated_at = ?3 WHERE id = ?1",
-        params![subject_id, new_email, now],
-    )?;
+    )?
+    .execute(params![subject_id, new_email, now])?;
+    conn.prepare_cached("UPDATE subjects SET email = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![subject_id, new_email, now])?;
     Ok(true)
 }
 
@@ -172,11 +165,11 @@ pub(crate) fn add_past_email(
     email: &str,
     now: i64,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO subject_emails (email, subject_id, first_seen_at, replaced_at)
          VALUES (?1, ?2, ?3, ?3) ON CONFLICT (email) DO NOTHING",
-        params![email, subject_id, now],
-    )?;
+    )?
+    .execute(params![email, subject_id, now])?;
     Ok(())
 }
 
@@ -208,10 +201,8 @@ pub(crate) fn set_name(conn: &Connection, subject_id: i64, name: &str, now: i64)
 }
 
 pub(crate) fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE subjects SET status = ?2, updated_at = ?3 WHERE id = ?1",
-        params![subject_id, status, now],
-    )?;
+    conn.prepare_cached("UPDATE subjects SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![subject_id, status, now])?;
     Ok(())
 }
 
