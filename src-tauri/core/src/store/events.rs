@@ -985,7 +985,8 @@ mod tests {
     /// The queries that run each time events are stored or linked (the linker's, in the
     /// writer thread; the Stripe job's, after every nudge) read only the rows of their status,
     /// in stored order, when nearly every event is linked: with and without the planner's
-    /// statistics. Fails when a query stops using its index or the index is dropped.
+    /// statistics; and the catch-up finds the newest event from the end of the time index.
+    /// Fails when a query stops using its index or the index is dropped.
     #[test]
     fn the_queries_run_for_every_event_read_only_the_rows_of_their_status() {
         let dir = tempfile::tempdir().unwrap();
@@ -1061,5 +1062,31 @@ mod tests {
             .read(|c| stripe_sync::unknown_customers(c, 1, 50))
             .unwrap();
         assert_eq!(customers, ["cus_1", "cus_301", "cus_601"]);
+
+        // The catch-up's start: the newest event walked back to from the end of the time
+        // index (no sort, no read of the processor's every event); imports do not count.
+        db.write(|c| {
+            c.execute(
+                "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
+                     received_at, status, customer_ref, observed, data)
+                 VALUES (1, 'stripe', 'import_cus_1', 'customer.imported', 9000, 9000,
+                     'linked', 'cus_1', '', '{}')",
+                [],
+            )?;
+            Ok(c.execute_batch("ANALYZE")?)
+        })
+        .unwrap();
+        db.read(|c| {
+            let lines = plan(c, stripe_sync::NEWEST_EVENT, &[Value::Integer(1)]);
+            assert_eq!(lines, ["SCAN events USING INDEX events_by_time"]);
+            Ok(())
+        })
+        .unwrap();
+        let newest = db.read(|c| stripe_sync::newest_event_at(c, 1)).unwrap();
+        assert_eq!(newest, Some(2999));
+        assert_eq!(
+            db.read(|c| stripe_sync::newest_event_at(c, 2)).unwrap(),
+            None
+        );
     }
 }

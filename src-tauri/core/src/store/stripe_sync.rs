@@ -107,13 +107,18 @@ pub(crate) fn set_backfill_state(
 /// The `created` time (unix ms) of the newest real Stripe event stored for this processor
 /// (imports from the API do not count: they are not events).
 pub(crate) fn newest_event_at(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT max(occurred_at) FROM events
-         WHERE processor_id = ?1 AND substr(event_id, 1, 4) = 'evt_'",
-        [processor_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(NEWEST_EVENT)?
+        .query_row([processor_id], |r| r.get(0))
+        .optional()?)
 }
+
+/// [`newest_event_at`]'s query: from the newest event back, until one is the processor's own
+/// (usually the first). `max(occurred_at)` with the same condition read every event of the
+/// processor (1.6 s at a million events).
+pub(super) const NEWEST_EVENT: &str = "SELECT occurred_at FROM events INDEXED BY events_by_time
+     WHERE processor_id = ?1 AND substr(event_id, 1, 4) = 'evt_'
+     ORDER BY occurred_at DESC LIMIT 1";
 
 /// The start of an interrupted catch-up's window, if one is unfinished.
 pub(crate) fn catchup_pending_since(conn: &Connection, processor_id: i64) -> Result<Option<i64>> {
