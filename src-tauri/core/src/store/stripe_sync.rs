@@ -114,8 +114,9 @@ pub(crate) fn newest_event_at(conn: &Connection, processor_id: i64) -> Result<Op
 }
 
 /// [`newest_event_at`]'s query: from the newest event back, until one is the processor's own
-/// (usually the first). `max(occurred_at)` with the same condition read every event of the
-/// processor (1.6 s at a million events).
+/// Stripe event (usually the first; every event only when it has none, as after a backfill
+/// alone). `max(occurred_at)` with the same condition read every event of the processor
+/// each time (1.6 s at a million events).
 pub(super) const NEWEST_EVENT: &str = "SELECT occurred_at FROM events INDEXED BY events_by_time
      WHERE processor_id = ?1 AND substr(event_id, 1, 4) = 'evt_'
      ORDER BY occurred_at DESC LIMIT 1";
@@ -180,8 +181,9 @@ pub(crate) fn last_catchup(
         .optional()?)
 }
 
-/// The two queries the background jobs run each time an event is stored or linked (their plans
-/// are checked in `store/events.rs`'s tests). Each is pinned to the index of its status: left
+/// The two queries the Stripe job runs at each nudge (a thin event stored, an event left
+/// waiting for its customer), which the Dashboard runs too (their plans are checked in
+/// `store/events.rs`'s tests). Each is pinned to the index of its status: left
 /// to the planner, whose statistics say only how many statuses there are, not that these are
 /// rare, they read every event of the processor (by `events_by_processor` or
 /// `events_by_customer`) to find the few they want.
