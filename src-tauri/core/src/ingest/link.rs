@@ -332,9 +332,10 @@ mod tests {
                 counted.fetch_add(1, Ordering::SeqCst);
             })),
         );
-        let wait_for = |n: usize| {
+        // Until `n` events were processed and `waiting` reported left unlinked.
+        let wait_for = |n: usize, waiting: usize| {
             let start = Instant::now();
-            while linked.load(Ordering::SeqCst) < n {
+            while linked.load(Ordering::SeqCst) < n || unlinked.load(Ordering::SeqCst) < waiting {
                 assert!(start.elapsed() < Duration::from_secs(10), "not linked");
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -353,7 +354,9 @@ mod tests {
         ));
         store(row(p, "evt_b", Some("cus_b"), "{}"));
         store(row(p, "evt_c", None, "{}"));
-        wait_for(3);
+        wait_for(3, 1);
+        // Time for a second, wrong report to arrive.
+        std::thread::sleep(Duration::from_millis(50));
         assert_eq!(unlinked.load(Ordering::SeqCst), 1);
         let rounds_with_unlinked = unlinked_calls.load(Ordering::SeqCst);
         assert!(rounds_with_unlinked >= 1);
@@ -365,7 +368,8 @@ mod tests {
             None,
             r#"{"subject":{"email":"e@example.com"}}"#,
         ));
-        wait_for(5);
+        wait_for(5, 1);
+        std::thread::sleep(Duration::from_millis(50));
         assert_eq!(unlinked.load(Ordering::SeqCst), 1);
         assert_eq!(unlinked_calls.load(Ordering::SeqCst), rounds_with_unlinked);
         let statuses: Vec<String> = db
