@@ -293,19 +293,9 @@ mod tests {
 
     fn row(processor_id: i64, id: &str, customer: Option<&str>, data: &str) -> events::NewEvent {
         events::NewEvent {
-            processor_id,
-            source: "stripe".into(),
-            event_id: id.into(),
-            event_type: "charge.succeeded".into(),
-            occurred_at: 1_000,
-            received_at: 2_000,
-            livemode: Some(false),
-            status: status::PENDING,
-            object_id: Some(format!("ch_{id}")),
             customer_ref: customer.map(str::to_owned),
-            observed: String::new(),
             data: data.into(),
-            replay_hash: None,
+            ..crate::ingest::tests::event(processor_id, id)
         }
     }
 

@@ -176,7 +176,8 @@ mod tests {
     use crate::store::processors;
     use std::sync::mpsc;
 
-    fn event(processor_id: i64, event_id: &str) -> events::NewEvent {
+    /// A pending `charge.succeeded` naming no one, as the linker's tests need them too.
+    pub(super) fn event(processor_id: i64, event_id: &str) -> events::NewEvent {
         events::NewEvent {
             processor_id,
             source: "stripe".into(),

@@ -988,7 +988,7 @@ mod tests {
     /// statistics; and the catch-up finds the newest event from the end of the time index.
     /// Fails when a query stops using its index or the index is dropped.
     #[test]
-    fn the_queries_run_for_every_event_read_only_the_rows_of_their_status() {
+    fn the_background_queries_read_only_the_rows_they_look_for() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         db.write(|c| {

@@ -95,9 +95,6 @@ fn observed_list(column: &str) -> Value {
 
 /// Puts back what [`stored_form`] left out.
 fn restore(stored: &str, left_out: u8, cols: Columns<'_>) -> std::result::Result<String, ()> {
-    if left_out == 0 {
-        return Ok(stored.to_owned());
-    }
     let mut m = serde_json::from_str::<Map<String, Value>>(stored).map_err(drop)?;
     let column = |c: Option<&str>| c.map(|s| Value::String(s.into())).ok_or(());
     if left_out & OBJECT_ID != 0 {
@@ -167,6 +164,10 @@ impl ToSql for Stored {
 
 /// The payload's JSON, from the [`COLUMNS`] selected from column `first` on.
 pub fn read(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
+    let (form, left_out) = stored_at(r, first + 3)?;
+    if left_out == 0 {
+        return Ok(form);
+    }
     let object_id: Option<String> = r.get(first)?;
     let customer_ref: Option<String> = r.get(first + 1)?;
     let observed: String = r.get(first + 2)?;
@@ -175,18 +176,7 @@ pub fn read(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
         customer_ref: customer_ref.as_deref(),
         observed: &observed,
     };
-    let damaged = |what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            first + 3,
-            rusqlite::types::Type::Blob,
-            format!("an event's stored payload is damaged ({what})").into(),
-        )
-    };
-    match r.get_ref(first + 3)? {
-        ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|_| damaged("not UTF-8")),
-        ValueRef::Blob(b) => decode(b, cols).map_err(damaged),
-        _ => Err(damaged("not a payload")),
-    }
+    restore(&form, left_out, cols).map_err(|()| damaged(first + 3, "cannot restore"))
 }
 
 /// The payload's JSON without what the row's own columns hold (`object_id`, `customer_ref`,
@@ -194,23 +184,28 @@ pub fn read(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
 /// for a reader that needs none of them (the linker reads only `subject` and `related`),
 /// which then does not parse and rewrite the whole payload to put them back.
 pub fn read_without_columns(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
-    let damaged = |what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Blob,
-            format!("an event's stored payload is damaged ({what})").into(),
-        )
-    };
+    Ok(stored_at(r, i)?.0)
+}
+
+/// The stored form in column `i` and what it left out. A row stored as TEXT before v17 is
+/// the JSON itself, with nothing left out.
+fn stored_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<(String, u8)> {
     match r.get_ref(i)? {
-        ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|_| damaged("not UTF-8")),
-        ValueRef::Blob(b) => decompress(b).map(|(form, _)| form).map_err(damaged),
-        _ => Err(damaged("not a payload")),
+        ValueRef::Text(t) => String::from_utf8(t.to_vec())
+            .map(|json| (json, 0))
+            .map_err(|_| damaged(i, "not UTF-8")),
+        ValueRef::Blob(b) => decompress(b).map_err(|what| damaged(i, what)),
+        _ => Err(damaged(i, "not a payload")),
     }
 }
 
-fn decode(blob: &[u8], cols: Columns<'_>) -> std::result::Result<String, &'static str> {
-    let (form, left_out) = decompress(blob)?;
-    restore(&form, left_out, cols).map_err(|()| "cannot restore")
+/// The error for a payload in column `i` that cannot be read; it names no content.
+fn damaged(i: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Blob,
+        format!("an event's stored payload is damaged ({what})").into(),
+    )
 }
 
 /// The stored form's JSON and what it left out.
