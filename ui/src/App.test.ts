@@ -81,3 +81,49 @@ it('stops listening for events when leaving a screen', async () => {
   navigate('#/settings')
   await vi.waitFor(() => expect(backend.listenerCount()).toBe(0))
 })
+
+it('keeps a sidebar screen as the user left it, out of the document while another is shown, with its data loaded again', async () => {
+  const backend = createMockBackend()
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+  const typed = view.$<HTMLInputElement>('#filter-subject')!
+  typed.value = 'ada@'
+  const queries = () => backend.calls.filter(([m]) => m === 'activityQuery').length
+
+  navigate('#/requests')
+  // Only the screen shown is in the document: one set of ids, nothing the user cannot see.
+  expect(view.$('#filter-subject')).toBeNull()
+  expect(view.$$('#main h1').map(text)).toEqual(['Requests'])
+  // A hidden screen does no work: no live updates, no loads.
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(0))
+  const hiddenQueries = queries()
+  backend.emit('activity-changed', 3)
+  await new Promise((r) => setTimeout(r, 50))
+  expect(queries()).toBe(hiddenQueries)
+
+  navigate('#/activity')
+  // The same screen comes back (what was typed is still there), and it reads the log again.
+  expect(view.$('#filter-subject')).toBe(typed)
+  expect(typed.value).toBe('ada@')
+  expect(view.$$('#main h1').map(text)).toEqual(['Processing Activity Log'])
+  await vi.waitFor(() => expect(queries()).toBe(hiddenQueries + 1))
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+  await vi.waitFor(() => expect(document.activeElement).toBe(view!.$('#main h1')))
+})
+
+it('builds a record\'s page for each visit, and a sidebar link with a filter beside the kept screen', async () => {
+  const backend = createMockBackend()
+  view = renderApp(backend, '#/activity')
+  await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))
+  const kept = view.$('#filter-subject')
+
+  navigate('#/activity?subject=ada%40example.com')
+  const filtered = view.$<HTMLInputElement>('#filter-subject')
+  expect(filtered).not.toBe(kept)
+  expect(filtered?.value).toBe('ada@example.com')
+  expect(view.$$('#main h1')).toHaveLength(1)
+
+  navigate('#/activity')
+  expect(view.$('#filter-subject')).toBe(kept)
+  expect(view.$$('#main h1')).toHaveLength(1)
+})

@@ -255,15 +255,16 @@ fn event(n: u64) -> Vec<u8> {
     .expect("serialise an event")
 }
 
-/// Opens a screen. The heading of the screen left behind is kept in a `WeakRef`: a sample
-/// counts how many of the last 500 screens left, but more than 20 ago, are still alive (a
-/// detached tree that something still holds), which tells a leak in the page from the
-/// engine's own growth.
+/// Opens a screen. The heading of the screen left behind, when it is built for one visit (not
+/// a sidebar screen, which stays built: ui/src/lib/screen.svelte.ts), is kept in a `WeakRef`:
+/// a sample counts how many of the last 500 screens left, but more than 20 ago, are still
+/// alive (a detached tree that something still holds), which tells a leak in the page from
+/// the engine's own growth.
 fn open(s: &Session, hash: &str) {
     s.execute(
         "const h = document.querySelector('#main h1'); \
          const left = (window.__soakLeft ??= []); \
-         if (h) left.push(new WeakRef(h)); \
+         if (h && !h.closest('[data-kept]')) left.push(new WeakRef(h)); \
          if (left.length > 500) left.splice(0, left.length - 500); \
          if (arguments[1]) { \
            history.replaceState(null, '', arguments[0]); \

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { href, parseRoute, sectionOf } from './router'
+import { href, keptScreen, parseRoute, sectionOf } from './router'
 
 describe('router', () => {
   it('parses every screen', () => {
@@ -32,5 +32,20 @@ describe('router', () => {
     expect(sectionOf(parseRoute(href.processor(2)))).toBe('processors')
     expect(sectionOf(parseRoute('#/subjects/3'))).toBe('subjects')
     expect(sectionOf(parseRoute(href.request(3)))).toBe('requests')
+  })
+
+  it('keeps the sidebar screens as their links open them, and builds the rest per visit', () => {
+    for (const section of ['dashboard', 'processors', 'activity', 'subjects', 'requests', 'deliveries', 'reports', 'settings'] as const) {
+      expect(keptScreen(parseRoute(href.section(section)))).toBe(section)
+    }
+    expect(keptScreen(parseRoute(''))).toBe('dashboard')
+    // A link with a filter or a part opens a screen of its own: the kept one keeps what the user left in it.
+    expect(keptScreen(parseRoute(href.activity({ subject: 'ada@example.com' })))).toBeNull()
+    expect(keptScreen(parseRoute('#/subjects?q=ada'))).toBeNull()
+    expect(keptScreen(parseRoute(href.settings('backups')))).toBeNull()
+    // A record's page and the Stripe set-up are built for each visit.
+    for (const hash of [href.processor(4), href.newProcessor(), href.resumeProcessor(4), href.subject(12), href.request(7)]) {
+      expect(keptScreen(parseRoute(hash))).toBeNull()
+    }
   })
 })

@@ -80,6 +80,29 @@ export function sectionOf(route: Route): Section {
   }
 }
 
+/**
+ * The screen a route shows, when it is one that stays built between visits (lib/screen): a
+ * sidebar screen as its link opens it (no filter, no part). Null for the rest, which are built
+ * for each visit (a record's page, a link with a filter, the Stripe set-up).
+ */
+export function keptScreen(route: Route): Section | null {
+  switch (route.name) {
+    case 'dashboard':
+    case 'processors':
+    case 'requests':
+    case 'deliveries':
+    case 'reports':
+      return route.name
+    case 'activity':
+    case 'subjects':
+      return route.params.toString() === '' ? route.name : null
+    case 'settings':
+      return route.part === undefined ? route.name : null
+    default:
+      return null
+  }
+}
+
 export const href = {
   section: (s: Section) => `#/${s}`,
   newProcessor: () => '#/processors/new',
