@@ -1,7 +1,7 @@
 // Dashboard tunnel card and catch-up, Processors backfill panel.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { BackfillReport, TunnelInfo, TunnelStatus } from '../lib/types'
-import { click, renderApp, text, type } from '../test/app'
+import { click, navigate, renderApp, text, type } from '../test/app'
 import { dashboard, noKey, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend, type MockBackend } from '../test/mockIpc'
 
@@ -29,6 +29,19 @@ function tunnel(backend: MockBackend, start: () => TunnelStatus) {
 }
 
 describe('dashboard: tunnel', () => {
+  it('does not keep a token typed but not saved when the user leaves the Dashboard', async () => {
+    const backend = createMockBackend()
+    view = renderApp(backend, '#/dashboard')
+    await vi.waitFor(() => expect(view!.$('#tunnel-token')).not.toBeNull())
+    const input = view.$<HTMLInputElement>('#tunnel-token')!
+    type(input, TOKEN)
+    navigate('#/requests')
+    navigate('#/dashboard')
+    // The same screen is back (it stays built), without the secret.
+    expect(view.$('#tunnel-token')).toBe(input)
+    expect(input.value).toBe('')
+  })
+
   it('saves the token, starts (public URL with Copy), and stops', async () => {
     const backend = createMockBackend()
     const t = tunnel(backend, () => ({ state: 'on', public_url: 'https://privacy-desk-test.ngrok.app', error: null }))
