@@ -43,53 +43,32 @@ interface Kept {
 }
 
 /**
- * The kept screens of one window, shown one at a time in `host`. Call `show` with each route's
- * key (`null`: a screen built for one visit is shown, so none of these) and `destroy` when the
- * window goes. Create it during the owner's initialisation: the screens get its contexts.
+ * The kept screens of one window, shown one at a time in the owner's `host` element. Call
+ * `show` with each route's key (`null`: a screen built for one visit is shown, so none of
+ * these) and `destroy` when the window goes. Create it during the owner's initialisation: the
+ * screens get its contexts.
  */
 export class KeptScreens {
   readonly #contexts: Map<unknown, unknown>
   readonly #built = new Map<string, Kept>()
-  #host: HTMLElement | null = null
   #shown: string | null = null
 
   constructor() {
     this.#contexts = new Map(getAllContexts())
   }
 
-  /** Where the screen shown goes (an element of the owner's). */
-  attach(host: HTMLElement): void {
-    this.#host = host
-  }
-
-  show(key: string | null, component: Component | null): void {
-    if (key === this.#shown && (key === null || this.#built.has(key))) return
-    const host = this.#host
-    if (!host) return
-    if (this.#shown !== null) {
-      const old = this.#built.get(this.#shown)
-      if (old) {
-        old.state.shown = false
-        old.element.remove()
-      }
+  show(host: HTMLElement, key: string | null, component: Component | null): void {
+    if (key === this.#shown) return
+    const hidden = this.#shown === null ? undefined : this.#built.get(this.#shown)
+    if (hidden) {
+      hidden.state.shown = false
+      hidden.element.remove()
     }
     this.#shown = key
     if (key === null || component === null) return
-    let kept = this.#built.get(key)
-    if (kept) {
-      host.append(kept.element)
-      kept.state.shown = true
-      return
-    }
-    const element = document.createElement('div')
-    element.className = 'kept-screen'
-    element.dataset.kept = key
-    host.append(element)
-    const state = $state({ shown: true })
-    const context = new Map(this.#contexts)
-    context.set(KEY, state)
-    const instance = mount(component, { target: element, context })
-    this.#built.set(key, { element, state, instance })
+    const kept = this.#built.get(key) ?? this.#build(key, component)
+    host.append(kept.element)
+    kept.state.shown = true
   }
 
   destroy(): void {
@@ -99,5 +78,17 @@ export class KeptScreens {
     }
     this.#built.clear()
     this.#shown = null
+  }
+
+  #build(key: string, component: Component): Kept {
+    const element = document.createElement('div')
+    element.className = 'kept-screen'
+    element.dataset.kept = key
+    const state = $state({ shown: true })
+    const context = new Map(this.#contexts)
+    context.set(KEY, state)
+    const kept = { element, state, instance: mount(component, { target: element, context }) }
+    this.#built.set(key, kept)
+    return kept
   }
 }
