@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { KeychainReport, Settings, SubjectDetail } from '../lib/types'
-import { click, renderApp, text, type } from '../test/app'
+import { click, navigate, renderApp, text, type } from '../test/app'
 import { activity, keychainReport, processorFixtures, stripeProcessor } from '../test/fixtures'
 import { createMockBackend, type Fixtures } from '../test/mockIpc'
 
@@ -184,6 +184,28 @@ describe('settings', () => {
     await vi.waitFor(() => expect(text(view!.$('#keychain-check [role="status"]'))).toBe('2 orphaned entries removed.'))
     expect(view.$('#keychain-orphans')).toBeNull()
     expect(text(view.$('#keychain-summary'))).toBe('3 entries in use; no orphaned entries.')
+  })
+
+  it('checks the keychain afresh each time Settings is shown, saying so until the new count is in', async () => {
+    let entries = 3
+    let answer: (() => void) | null = null
+    const backend = createMockBackend({
+      keychainCheck: () => {
+        const report = keychainReport({ entries })
+        return entries === 3 ? report : new Promise((resolve) => (answer = () => resolve(report)))
+      },
+    })
+    view = renderApp(backend, '#/settings')
+    await vi.waitFor(() => expect(text(view!.$('#keychain-summary'))).toBe('3 entries in use; no orphaned entries.'))
+    navigate('#/processors')
+    entries = 5
+    navigate('#/settings')
+    // Not the count of the last visit while the keychain is read again.
+    expect(view.$('#keychain-summary')).toBeNull()
+    expect(text(view.$('#keychain-check'))).toContain('Checking…')
+    await vi.waitFor(() => expect(answer).not.toBeNull())
+    answer!()
+    await vi.waitFor(() => expect(text(view!.$('#keychain-summary'))).toBe('5 entries in use; no orphaned entries.'))
   })
 
   describe('start at login', () => {
