@@ -5,7 +5,7 @@
 // the user cannot see) and put back, unchanged, when shown again. A screen loads its data and
 // listens for live updates only while it is shown (`whileShown`).
 
-import { getAllContexts, getContext, mount, setContext, unmount, untrack, type Component } from 'svelte'
+import { getAllContexts, getContext, mount, unmount, untrack, type Component } from 'svelte'
 
 const KEY = Symbol('screen')
 
