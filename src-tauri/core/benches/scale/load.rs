@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use privacy_desk_core::context::Context;
+use privacy_desk_core::jobs::{self, Scheduler};
 use privacy_desk_core::receiver::{Config, Receiver};
 use sha2::Sha256;
 
@@ -24,6 +25,7 @@ pub struct Load {
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<Vec<Sample>>>,
     receiver: Receiver,
+    jobs: Option<Scheduler>,
 }
 
 /// (due, from the start; latency; answered 200).
@@ -32,10 +34,25 @@ type Sample = (Duration, Duration, bool);
 pub struct Report(Vec<Sample>);
 
 impl Load {
-    /// Starts the receiver and the client; the bodies continue `gen`'s stream.
-    pub fn start(ctx: &Context, path: &str, secret: &str, rate: f64, gen: &mut Gen) -> Load {
-        let receiver = Receiver::start(ctx, Config::new(SocketAddr::from(([127, 0, 0, 1], 0))))
-            .expect("start the receiver");
+    /// Starts the receiver and the client; the bodies continue `gen`'s stream. `with_jobs`:
+    /// the background jobs run beside the receiver, nudged by it, as in `privacy-desk serve`
+    /// and the app.
+    pub fn start(
+        ctx: &Context,
+        path: &str,
+        secret: &str,
+        rate: f64,
+        gen: &mut Gen,
+        with_jobs: bool,
+    ) -> Load {
+        let mut cfg = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+        let jobs = with_jobs.then(|| {
+            let jobs = Scheduler::start(ctx, jobs::Options::default()).expect("start the jobs");
+            cfg.hooks.on_unlinked = Some(jobs.nudger().stripe_hook());
+            cfg.hooks.on_thin_event = Some(jobs.nudger().stripe_hook());
+            jobs
+        });
+        let receiver = Receiver::start(ctx, cfg).expect("start the receiver");
         let addr = receiver.local_addr().expect("an address");
         // Enough bodies for twenty minutes, made before the clock starts.
         let want = (rate * 1200.0) as usize;
@@ -78,6 +95,7 @@ impl Load {
             stop,
             workers,
             receiver,
+            jobs,
         }
     }
 
@@ -91,6 +109,9 @@ impl Load {
         let mut all = Vec::new();
         for w in self.workers {
             all.extend(w.join().expect("a client thread"));
+        }
+        if let Some(jobs) = self.jobs {
+            jobs.shutdown();
         }
         self.receiver.shutdown();
         Report(all)

@@ -9,7 +9,9 @@
 //! Log filter mix (first page of 50 and the total), the subject page, the subjects list's
 //! pages, the dashboard, the access package (local data only, no Stripe key) and the erasure
 //! plan for a subject with 10 and with 10,000 events, the database's bytes per event (and per
-//! table and index), a backup of it all and its restore into a new data directory, and last
+//! table and index), a backup of it all and its restore into a new data directory, a real
+//! receiver at `PD_SCALE_RATE` with the background jobs beside it (their CPU per thread and the
+//! acknowledgement latency: a job that reads every event shows here), and last
 //! a retention purge of the oldest 10 % of the log while a real receiver on loopback takes
 //! signed webhooks at `PD_SCALE_RATE` (333) events/s: its acknowledgement latency
 //! p50/p99/max before and during the purge.
@@ -17,7 +19,7 @@
 //! Environment: `PD_SCALE_EVENTS` (1000000), `PD_SCALE_RUNS` (30 per query), `PD_SCALE_RATE`
 //! (333), `PD_SCALE_BASELINE_SECS` (10), `PD_SCALE_DIR` (a directory to keep the database in;
 //! default a temporary one, removed at the end), `PD_SCALE_SKIP` (comma-separated phases to
-//! skip: `backup`, `queries`, `dsr`, `purge`), `PD_SCALE_FILLED` (a directory: when it holds
+//! skip: `backup`, `queries`, `dsr`, `jobs`, `purge`), `PD_SCALE_FILLED` (a directory: when it holds
 //! a filled database the run starts from a copy of it and does not fill; when not, the filled
 //! data directory is copied there; its secrets stay in the keychain, so this is for runs inside
 //! one `.ci/with-session.sh`), `PD_SCALE_PURGE_ROWS` and `PD_SCALE_PURGE_RATE` (the
@@ -156,6 +158,9 @@ fn main() {
     }
     if !skip("dsr") {
         dsr(&ctx, &dir);
+    }
+    if !skip("jobs") {
+        jobs_under_load(&ctx, &p, &mut gen);
     }
     if !skip("purge") {
         purge_under_load(&ctx, &p, &mut gen, start_s);
@@ -585,6 +590,79 @@ fn new_request(ctx: &Context, kind: Kind, email: &str) -> i64 {
 
 /// The retention purge of the oldest 10 % (`PD_SCALE_PURGE_PERCENT`) of the log while the
 /// receiver takes webhooks.
+/// The receiver at `PD_SCALE_RATE` with the background jobs beside it, as in the app: what the
+/// jobs cost on a log this size (a job that reads every event shows here, and not in the
+/// fill or the purge, which run without them), and the acknowledgement latency meanwhile.
+fn jobs_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen) {
+    let rate: f64 = env_or("PD_SCALE_RATE", 333.0);
+    let secs: u64 = env_or("PD_SCALE_BASELINE_SECS", 10).max(10);
+    let path = p.webhook_path.clone().expect("a webhook path");
+    let cpu_before = thread_cpu();
+    let run = load::Load::start(ctx, &path, SECRET, rate, gen, true);
+    std::thread::sleep(Duration::from_secs(2 + secs));
+    let to = run.offset();
+    let cpu_after = thread_cpu();
+    let report = run.stop();
+    let (count, bad, p50, p99, max) = report.stats(Duration::from_secs(2), to);
+    println!(
+        "### The receiver with the background jobs ({rate:.0} signed webhooks/s over loopback, \
+         {secs} s after 2 s of warm-up)\n"
+    );
+    println!("| webhooks | not 200 | ack p50 ms | p99 ms | max ms |");
+    println!("|---:|---:|---:|---:|---:|");
+    println!("| {count} | {bad} | {p50:.2} | {p99:.2} | {max:.2} |");
+    println!(
+        "\nCPU of the threads over the whole run ({:.1} s), ms:\n",
+        to.as_secs_f64()
+    );
+    println!("| thread | CPU ms | µs per webhook stored |");
+    println!("|---|---:|---:|");
+    let stored = report.ok_between(Duration::ZERO, to).max(1) as f64;
+    let bench = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+    for (name, after) in &cpu_after {
+        let used = after - cpu_before.get(name).copied().unwrap_or(0.0);
+        let name = if name == bench.trim() {
+            "the bench's own (its client)"
+        } else {
+            name
+        };
+        println!("| {name} | {used:.0} | {:.1} |", used * 1000.0 / stored);
+    }
+    println!(
+        "\n(Clock ticks of 10 ms: 0 is under 10 ms. At this rate each webhook is a commit of \
+         its own: the writer's cost per event is not the group commit's of the ingest bench.)\n"
+    );
+}
+
+/// CPU time (user + system, ms) of this process's threads, summed by thread name.
+fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let tick_ms = 1000.0 / 100.0; // USER_HZ is 100 on Linux
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state …`: the name may hold spaces, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
+        let ticks = |i: usize| {
+            fields
+                .get(i - 3)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        *by_name.entry(name).or_insert(0.0) += (ticks(14) + ticks(15)) * tick_ms;
+    }
+    by_name
+}
+
 fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, start_s: i64) {
     let rate: f64 = env_or("PD_SCALE_RATE", 333.0);
     let baseline: u64 = env_or("PD_SCALE_BASELINE_SECS", 10);
@@ -595,7 +673,7 @@ fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, sta
     let cutoff = (start_s + (SPAN_S as f64 * share / 100.0) as i64) * 1000;
     let days = ((now - cutoff) / 86_400_000) as u32;
     let path = p.webhook_path.clone().expect("a webhook path");
-    let run = load::Load::start(ctx, &path, SECRET, rate, gen);
+    let run = load::Load::start(ctx, &path, SECRET, rate, gen, false);
     std::thread::sleep(Duration::from_secs(2 + baseline));
     let purge_from = run.offset();
     let wal = WalWatch::start(&ctx.db.path().with_extension("db-shm"));
