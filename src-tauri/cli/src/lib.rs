@@ -363,8 +363,7 @@ fn serve(ctx: &Context, listen: SocketAddr, with_tunnel: bool) -> Result<()> {
     // The same background jobs as the window's, but no reminders: nobody would see them.
     let jobs = Scheduler::start(ctx, jobs::Options::default())?;
     let mut cfg = receiver::Config::new(listen);
-    cfg.hooks.on_unlinked = Some(jobs.nudger().stripe_hook());
-    cfg.hooks.on_thin_event = Some(jobs.nudger().stripe_hook());
+    jobs.nudger().nudge_from(&mut cfg.hooks);
     let rx = receiver::Receiver::start(ctx, cfg)?;
     if let Some(addr) = rx.local_addr() {
         println!("listening on http://{addr}");

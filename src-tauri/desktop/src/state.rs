@@ -199,8 +199,7 @@ pub fn start_receiver(app: &AppHandle) {
         crate::commands::ACTIVITY_CHANGED.emit(&emitter, &n);
     }));
     if let Some(jobs) = state.jobs_nudger() {
-        cfg.hooks.on_unlinked = Some(jobs.stripe_hook());
-        cfg.hooks.on_thin_event = Some(jobs.stripe_hook());
+        jobs.nudge_from(&mut cfg.hooks);
     }
     let notifier = app.clone();
     cfg.hooks.on_rejected = Some(Arc::new(move |a| {

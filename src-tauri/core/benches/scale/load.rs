@@ -48,8 +48,7 @@ impl Load {
         let mut cfg = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)));
         let jobs = with_jobs.then(|| {
             let jobs = Scheduler::start(ctx, jobs::Options::default()).expect("start the jobs");
-            cfg.hooks.on_unlinked = Some(jobs.nudger().stripe_hook());
-            cfg.hooks.on_thin_event = Some(jobs.nudger().stripe_hook());
+            jobs.nudger().nudge_from(&mut cfg.hooks);
             jobs
         });
         let receiver = Receiver::start(ctx, cfg).expect("start the receiver");

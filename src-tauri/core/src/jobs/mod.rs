@@ -186,11 +186,15 @@ impl Nudger {
         self.notifies[job.index()].notify_one();
     }
 
-    /// A hook for the receiver: a thin event was stored, or linking left events waiting for
-    /// their customer (`receiver::Hooks`).
-    pub fn stripe_hook(&self) -> crate::ingest::link::OnLinked {
-        let me = self.clone();
-        Arc::new(move |_| me.nudge(Job::StripePending))
+    /// Sets the receiver's hooks that call for the Stripe job: a thin event was stored, or
+    /// linking left events waiting for their customer. (`serve`, the window and the scale
+    /// bench run the receiver with the jobs.)
+    pub fn nudge_from(&self, hooks: &mut crate::receiver::Hooks) {
+        let stripe = |me: Nudger| -> crate::ingest::link::OnLinked {
+            Arc::new(move |_| me.nudge(Job::StripePending))
+        };
+        hooks.on_unlinked = Some(stripe(self.clone()));
+        hooks.on_thin_event = Some(stripe(self.clone()));
     }
 }
 
