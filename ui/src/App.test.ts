@@ -111,7 +111,7 @@ it('keeps a sidebar screen as the user left it, out of the document while anothe
   await vi.waitFor(() => expect(document.activeElement).toBe(view!.$('#main h1')))
 })
 
-it('builds a record\'s page for each visit, and a sidebar link with a filter beside the kept screen', async () => {
+it('builds a screen of its own for a sidebar link with a filter, beside the kept one', async () => {
   const backend = createMockBackend()
   view = renderApp(backend, '#/activity')
   await vi.waitFor(() => expect(backend.listenerCount()).toBe(1))

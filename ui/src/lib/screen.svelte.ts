@@ -10,7 +10,7 @@ import { getAllContexts, getContext, mount, unmount, untrack, type Component } f
 const KEY = Symbol('screen')
 
 /** Whether the screen is the one on show. */
-export interface ScreenState {
+interface ScreenState {
   readonly shown: boolean
 }
 
