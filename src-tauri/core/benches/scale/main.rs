@@ -588,8 +588,6 @@ fn new_request(ctx: &Context, kind: Kind, email: &str) -> i64 {
     .id
 }
 
-/// The retention purge of the oldest 10 % (`PD_SCALE_PURGE_PERCENT`) of the log while the
-/// receiver takes webhooks.
 /// The receiver at `PD_SCALE_RATE` with the background jobs beside it, as in the app: what the
 /// jobs cost on a log this size (a job that reads every event shows here, and not in the
 /// fill or the purge, which run without them), and the acknowledgement latency meanwhile.
@@ -619,50 +617,51 @@ fn jobs_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen) {
     println!("|---|---:|---:|");
     let stored = report.ok_between(Duration::ZERO, to).max(1) as f64;
     let bench = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
-    for (name, after) in &cpu_after {
-        let used = after - cpu_before.get(name).copied().unwrap_or(0.0);
+    // Per thread since the first reading (threads started since count from 0), then by name.
+    let mut by_name = std::collections::BTreeMap::<String, f64>::new();
+    for (tid, (name, after)) in &cpu_after {
+        let before = cpu_before.get(tid).map_or(0.0, |(_, ms)| *ms);
         let name = if name == bench.trim() {
-            "the bench's own (its client)"
+            "the bench's own (its bodies made, then its client)".to_owned()
         } else {
-            name
+            name.clone()
         };
+        *by_name.entry(name).or_insert(0.0) += after - before;
+    }
+    for (name, used) in &by_name {
         println!("| {name} | {used:.0} | {:.1} |", used * 1000.0 / stored);
     }
     println!(
-        "\n(Clock ticks of 10 ms: 0 is under 10 ms. At this rate each webhook is a commit of \
-         its own: the writer's cost per event is not the group commit's of the ingest bench.)\n"
+        "\n(At this rate each webhook is a commit of its own: the writer's cost per event is \
+         not the group commit's of the ingest bench.)\n"
     );
 }
 
-/// CPU time (user + system, ms) of this process's threads, summed by thread name.
-fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
-    let tick_ms = 1000.0 / 100.0; // USER_HZ is 100 on Linux
-    let mut by_name = std::collections::BTreeMap::new();
+/// Time on a CPU (ms) and name of each thread of this process, by thread id
+/// (`/proc/self/task/TID/schedstat`, in ns, as the writer bench reads it).
+fn thread_cpu() -> std::collections::BTreeMap<String, (String, f64)> {
+    let mut threads = std::collections::BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return by_name;
+        return threads;
     };
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+        let read = |file: &str| std::fs::read_to_string(task.path().join(file)).ok();
+        let (Some(name), Some(stat)) = (read("comm"), read("schedstat")) else {
             continue;
         };
-        // `pid (comm) state …`: the name may hold spaces, so split at the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // After the name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
-        let ticks = |i: usize| {
-            fields
-                .get(i - 3)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        *by_name.entry(name).or_insert(0.0) += (ticks(14) + ticks(15)) * tick_ms;
+        let ns: f64 = stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let tid = task.file_name().to_string_lossy().into_owned();
+        threads.insert(tid, (name.trim().to_owned(), ns / 1e6));
     }
-    by_name
+    threads
 }
 
+/// The retention purge of the oldest 10 % (`PD_SCALE_PURGE_PERCENT`) of the log while the
+/// receiver takes webhooks.
 fn purge_under_load(ctx: &Context, p: &processors::Processor, gen: &mut Gen, start_s: i64) {
     let rate: f64 = env_or("PD_SCALE_RATE", 333.0);
     let baseline: u64 = env_or("PD_SCALE_BASELINE_SECS", 10);
