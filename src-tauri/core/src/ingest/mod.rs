@@ -62,29 +62,100 @@ pub fn row(
     }
 }
 
-/// Stores `row`, whose payload's stored form `stored` (if given) was computed off the writer.
+/// What storing an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub outcome: Outcome,
+    /// The status the event was stored with (for a duplicate: the new row's, never written).
+    pub status: &'static str,
+}
+
+/// Stores `row`, whose payload's stored form `stored` (if given) was computed off the writer,
+/// and whose data's [`link::LinkView`] is `view` (if read off the writer too).
+///
+/// A pending event is linked here, in its own transaction, unless an event stored before it
+/// still waits for the linker (linking goes in stored order). So the usual webhook is written
+/// once, already linked, rather than inserted and then updated by the linker.
 fn store_row(
     conn: &Connection,
     row: &events::NewEvent,
     stored: Option<&payload::Stored>,
-) -> Result<Outcome> {
+    view: Option<&link::LinkView>,
+) -> Result<Stored> {
+    let duplicate = Stored {
+        outcome: Outcome::Duplicate,
+        status: row.status,
+    };
     // Stored once and deleted since (retention, erasure): a replay, not a new event.
     if let Some(h) = &row.replay_hash {
         if replay_cache::contains(conn, h)? {
-            return Ok(Outcome::Duplicate);
+            return Ok(duplicate);
         }
     }
     // An erased subject's personal data must not come back with a later event.
     let suppressed = link::suppressed_row(conn, row)?;
-    let inserted = match &suppressed {
-        Some(other) => events::insert(conn, other)?,
-        None => events::insert_stored(conn, row, stored)?,
+    if let Some(other) = &suppressed {
+        return Ok(match events::insert(conn, other)? {
+            true => Stored {
+                outcome: Outcome::Accepted,
+                status: other.status,
+            },
+            false => duplicate,
+        });
+    }
+    let inline = row.status == events::status::PENDING && !events::any_pending(conn)?;
+    if !inline {
+        return Ok(match events::insert_stored(conn, row, stored, None)? {
+            true => Stored {
+                outcome: Outcome::Accepted,
+                status: row.status,
+            },
+            false => duplicate,
+        });
+    }
+    if events::exists(conn, row.processor_id, &row.event_id)? {
+        return Ok(duplicate);
+    }
+    let read;
+    let view = match view {
+        Some(v) => v,
+        None => {
+            read = link::LinkView::read(&row.data).unwrap_or_default();
+            &read
+        }
     };
-    Ok(if inserted {
-        Outcome::Accepted
-    } else {
-        Outcome::Duplicate
-    })
+    // Up to here nothing was written. Linking may change subjects before the event's insert:
+    // should anything fail after such a change, the whole batch is given up (no job of it
+    // reports a commit), since this job has no savepoint to go back to.
+    let before = conn.total_changes();
+    let link = link::decide(
+        conn,
+        &link::ToLink {
+            processor_id: row.processor_id,
+            event_type: &row.event_type,
+            customer_ref: row.customer_ref.as_deref(),
+            occurred_at: row.occurred_at,
+            view,
+        },
+    );
+    // Counted before the insert: a failed insert's triggers may count changes it undid.
+    let linking_wrote = conn.total_changes() != before;
+    let result =
+        link.and_then(
+            |link| match events::insert_stored(conn, row, stored, Some(&link))? {
+                true => Ok(Stored {
+                    outcome: Outcome::Accepted,
+                    status: link.status,
+                }),
+                false => Err(Error::Database(
+                    "an event found new was already stored".into(),
+                )),
+            },
+        );
+    if result.is_err() && linking_wrote {
+        store::abandon_batch(conn);
+    }
+    result
 }
 
 /// A write job storing one event; `done` runs after the commit with the outcome.
@@ -94,9 +165,13 @@ pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
     /// The payload's stored form, compressed where the job is made (the receiver's threads),
     /// so that the writer, the one serial stage, does not spend its time on it.
     stored: Option<payload::Stored>,
+    /// What linking reads of the data, read where the job is made, for the same reason.
+    view: Option<link::LinkView>,
     /// Record the delivery (the receiver's 200) in the same transaction as the event.
     log_delivery: bool,
-    outcome: Option<Result<Outcome>>,
+    /// Told what was stored, after the commit.
+    linker: Option<link::LinkerHandle>,
+    outcome: Option<Result<Stored>>,
     done: Option<F>,
 }
 
@@ -105,8 +180,10 @@ impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
         Box::new(StoreJob {
             // Should it fail, the writer tries again and reports the error.
             stored: events::stored_payload(&row).ok(),
+            view: link::LinkView::read(&row.data),
             row,
             log_delivery: false,
+            linker: None,
             outcome: None,
             done: Some(done),
         })
@@ -118,17 +195,24 @@ impl<F: FnOnce(Result<Outcome>) + Send + 'static> StoreJob<F> {
         self.log_delivery = true;
         self
     }
+
+    /// Tells `linker` about the new event once it is committed: to link it, or to report it
+    /// linked.
+    pub fn telling(mut self: Box<Self>, linker: link::LinkerHandle) -> Box<Self> {
+        self.linker = Some(linker);
+        self
+    }
 }
 
 impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
     fn apply(&mut self, conn: &Connection) -> bool {
-        let r = store_row(conn, &self.row, self.stored.as_ref());
+        let r = store_row(conn, &self.row, self.stored.as_ref(), self.view.as_ref());
         let ok = r.is_ok();
-        if let (Ok(outcome), true) = (&r, self.log_delivery) {
+        if let (Ok(s), true) = (&r, self.log_delivery) {
             let delivery = deliveries::DeliveryRow {
                 received_at: self.row.received_at,
                 status_code: 200,
-                outcome: outcome.as_str().to_owned(),
+                outcome: s.outcome.as_str().to_owned(),
                 reason: None,
                 event_id: Some(self.row.event_id.clone()),
                 processor_id: Some(self.row.processor_id),
@@ -142,24 +226,29 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
         ok
     }
 
-    /// No savepoint: when `apply` fails nothing was written. Finding out about replays and
-    /// suppression only reads, the event is one `INSERT` (SQLite backs out a failed statement
-    /// by itself), and the delivery record is written only after it succeeded, its own
-    /// failure tolerated.
+    /// No savepoint: when `apply` fails before writing, nothing was written (finding out
+    /// about replays, suppression, duplicates and the linker's backlog only reads); when it
+    /// fails after, it gives up the whole batch (`store_row`). The delivery record is written
+    /// only after the event, its own failure tolerated.
     fn needs_savepoint(&self) -> bool {
         false
     }
 
     fn finish(mut self: Box<Self>, committed: Result<()>) {
-        let outcome = match committed {
+        let stored = match committed {
             Ok(()) => self
                 .outcome
                 .take()
                 .unwrap_or_else(|| Err(Error::Unavailable("the event was not stored".into()))),
             Err(e) => Err(e),
         };
+        if let (Ok(s), Some(linker)) = (&stored, &self.linker) {
+            if s.outcome == Outcome::Accepted {
+                linker.stored(s.status);
+            }
+        }
         if let Some(done) = self.done.take() {
-            done(outcome);
+            done(stored.map(|s| s.outcome));
         }
     }
 }
@@ -167,7 +256,7 @@ impl<F: FnOnce(Result<Outcome>) + Send> store::Job for StoreJob<F> {
 /// Stores one event and waits for the commit (catch-up, backfill, tests).
 pub fn store_blocking(db: &Db, row: events::NewEvent) -> Result<Outcome> {
     let stored = events::stored_payload(&row)?;
-    db.write(move |conn| store_row(conn, &row, Some(&stored)))
+    db.write(move |conn| Ok(store_row(conn, &row, Some(&stored), None)?.outcome))
 }
 
 #[cfg(test)]
@@ -274,6 +363,37 @@ mod tests {
                 d("evt_5", "accepted"),
             ]
         );
+    }
+
+    /// An event linked as it is stored may change subjects before its insert fails; with no
+    /// savepoint to go back to, the whole batch is given up: every job of it says it failed
+    /// and nothing of it is stored, not even the subject its linking made.
+    #[test]
+    fn a_failing_insert_after_linking_wrote_gives_up_the_whole_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let pid = stripe_processor(&db);
+        let with_email = |p: i64, id: &str| events::NewEvent {
+            data: r#"{"subject":{"email":"new@example.com"}}"#.into(),
+            ..event(p, id)
+        };
+        // evt_2's processor does not exist: its insert fails after its subject was made.
+        let rows = vec![
+            event(pid, "evt_1"),
+            with_email(pid + 99, "evt_2"),
+            event(pid, "evt_3"),
+        ];
+        let outcomes = store_in_one_batch(&db, rows);
+        assert!(outcomes.iter().all(|o| o.is_err()), "{outcomes:?}");
+        assert!(stored_ids(&db).is_empty());
+        let subjects: i64 = db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM subjects", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(subjects, 0);
+        // The writer goes on: the same events, without the bad one, are stored.
+        let outcomes = store_in_one_batch(&db, vec![event(pid, "evt_1"), event(pid, "evt_3")]);
+        assert!(outcomes.iter().all(|o| o.is_ok()), "{outcomes:?}");
+        assert_eq!(stored_ids(&db), ["evt_1", "evt_3"]);
     }
 
     /// A deleted event's id stays known (a keyed hash, not the id) and its replay is a

@@ -225,9 +225,6 @@ impl Server {
         let received_at = now_ms();
         let chunked = rq.headers().contains_key(TRANSFER_ENCODING);
         let answer = self.answer(rq, received_at).await;
-        if answer.outcome == "accepted" {
-            self.linker.nudge();
-        }
         self.log.record(&answer);
         response(&answer, chunked || answer.status != 200)
     }
@@ -302,7 +299,10 @@ impl Server {
         let job = StoreJob::new(row, move |outcome| {
             let _ = tx.send(outcome);
         });
-        if let Err(job) = self.db.try_submit(job.with_delivery_log()) {
+        if let Err(job) = self
+            .db
+            .try_submit(job.with_delivery_log().telling(self.linker.clone()))
+        {
             job.finish(Err(Error::Unavailable("write queue full".into())));
         }
         let mut answer = match rx.await {

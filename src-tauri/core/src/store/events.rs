@@ -36,9 +36,18 @@ pub struct NewEvent {
     pub replay_hash: Option<[u8; 16]>,
 }
 
+/// What linking gives an event's row (`ingest::link::decide`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub status: &'static str,
+    pub subject_id: Option<i64>,
+    /// The subject's current address (`events.subject_email`).
+    pub subject_email: Option<String>,
+}
+
 /// Inserts unless (processor, event id) is stored already. Returns whether it was new.
 pub fn insert(conn: &Connection, e: &NewEvent) -> Result<bool> {
-    insert_stored(conn, e, None)
+    insert_stored(conn, e, None, None)
 }
 
 /// The payload's stored form (`store/payload.rs`) of `e`, to compute before its write job
@@ -55,11 +64,13 @@ pub(crate) fn stored_payload(e: &NewEvent) -> Result<super::payload::Stored> {
 }
 
 /// [`insert`] with the payload's stored form computed beforehand ([`stored_payload`] of this
-/// very row), or `None` to compute it here.
+/// very row), or `None` to compute it here; and, if `link` is given, linked already (its
+/// status and subject in place of the row's status).
 pub(crate) fn insert_stored(
     conn: &Connection,
     e: &NewEvent,
     stored: Option<&super::payload::Stored>,
+    link: Option<&Link>,
 ) -> Result<bool> {
     let fresh;
     let stored = match stored {
@@ -73,8 +84,8 @@ pub(crate) fn insert_stored(
         .prepare_cached(
             "INSERT INTO events (processor_id, source, event_id, event_type, occurred_at,
                  received_at, livemode, status, object_id, customer_ref, observed, data,
-                 replay_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 replay_hash, subject_id, subject_email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (processor_id, event_id) DO NOTHING",
         )?
         .execute(params![
@@ -85,14 +96,32 @@ pub(crate) fn insert_stored(
             e.occurred_at,
             e.received_at,
             e.livemode,
-            e.status,
+            link.map_or(e.status, |l| l.status),
             e.object_id,
             e.customer_ref,
             e.observed,
             stored,
-            e.replay_hash.as_ref().map(|h| &h[..])
+            e.replay_hash.as_ref().map(|h| &h[..]),
+            link.and_then(|l| l.subject_id),
+            link.and_then(|l| l.subject_email.as_deref()),
         ])?;
     Ok(n == 1)
+}
+
+/// Whether (processor, event id) is stored.
+pub(crate) fn exists(conn: &Connection, processor_id: i64, event_id: &str) -> Result<bool> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM events WHERE processor_id = ?1 AND event_id = ?2")?
+        .query_row(params![processor_id, event_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Whether any event waits for the linker (the first of [`pending`], found the same way).
+pub(crate) fn any_pending(conn: &Connection) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(&pending_sql(1))?;
+    Ok(stmt.exists([])?)
 }
 
 /// An event waiting for the linking step.

@@ -85,11 +85,11 @@ pub trait Job: Send {
     /// [`Job::needs_savepoint`] says otherwise). Returning `false` rolls back this job's
     /// changes only.
     fn apply(&mut self, conn: &Connection) -> bool;
-    /// Whether `apply` runs in a savepoint of its own. A job may answer `false` only if it
-    /// changes nothing whenever `apply` returns `false`: typically, its one required write is
-    /// a single statement, which SQLite backs out by itself when it fails. Saves the copy of
-    /// every page the job touches into the savepoint's journal (the writer's hot path: one
-    /// webhook event per job).
+    /// Whether `apply` runs in a savepoint of its own. A job may answer `false` only if, when
+    /// `apply` returns `false`, it changed nothing (typically: its one required write is a
+    /// single statement, which SQLite backs out by itself when it fails) or it gave up the
+    /// whole batch ([`abandon_batch`]). Saves the copy of every page the job touches into the
+    /// savepoint's journal (the writer's hot path: one webhook event per job).
     fn needs_savepoint(&self) -> bool {
         true
     }
@@ -425,6 +425,15 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     }
     if let Err(e) = conn.close() {
         tracing::warn!(error = %e.1, "closing the database failed");
+    }
+}
+
+/// Rolls back the batch's whole transaction, from inside a job that has no savepoint and
+/// cannot leave the transaction as it found it: every job of the batch is then told it
+/// failed, as when SQLite itself rolls back (disk full).
+pub(crate) fn abandon_batch(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 

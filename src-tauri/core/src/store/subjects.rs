@@ -125,6 +125,8 @@ pub fn create(conn: &Connection, email: &str, name: Option<&str>, now: i64) -> R
 
 /// Makes `new_email` the subject's current address; earlier ones stay in the history.
 /// Returns false when the address already belongs to another subject (left unchanged).
+/// Like the setters below, it writes only what changes: most customer events repeat what the
+/// subject already says, and an unchanged row is not written again (nor its `updated_at`).
 pub(crate) fn change_email(
     conn: &Connection,
     subject_id: i64,
@@ -138,8 +140,11 @@ pub(crate) fn change_email(
     match owner {
         Some(other) if other != subject_id => return Ok(false),
         Some(_) => {
-            conn.prepare_cached("UPDATE subject_emails SET replaced_at = NULL WHERE email = ?1")?
-                .execute([new_email])?;
+            conn.prepare_cached(
+                "UPDATE subject_emails SET replaced_at = NULL
+             WHERE email = ?1 AND replaced_at IS NOT NULL",
+            )?
+            .execute([new_email])?;
         }
         None => {
             conn.prepare_cached(
@@ -153,8 +158,10 @@ pub(crate) fn change_email(
          WHERE subject_id = ?1 AND email <> ?2 AND replaced_at IS NULL",
     )?
     .execute(params![subject_id, new_email, now])?;
-    conn.prepare_cached("UPDATE subjects SET email = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![subject_id, new_email, now])?;
+    conn.prepare_cached(
+        "UPDATE subjects SET email = ?2, updated_at = ?3 WHERE id = ?1 AND email IS NOT ?2",
+    )?
+    .execute(params![subject_id, new_email, now])?;
     Ok(true)
 }
 
@@ -195,14 +202,19 @@ pub(crate) fn set_name_if_missing(conn: &Connection, subject_id: i64, name: &str
 }
 
 pub(crate) fn set_name(conn: &Connection, subject_id: i64, name: &str, now: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE subjects SET name = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![subject_id, name, now])?;
+    conn.prepare_cached(
+        "UPDATE subjects SET name = ?2, updated_at = ?3 WHERE id = ?1 AND name IS NOT ?2",
+    )?
+    .execute(params![subject_id, name, now])?;
     Ok(())
 }
 
 pub(crate) fn set_status(conn: &Connection, subject_id: i64, status: &str, now: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE subjects SET status = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![subject_id, status, now])?;
+    conn.prepare_cached(
+        "UPDATE subjects SET status = ?2, updated_at = ?3
+         WHERE id = ?1 AND status IS NOT ?2",
+    )?
+    .execute(params![subject_id, status, now])?;
     Ok(())
 }
 
