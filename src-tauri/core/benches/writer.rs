@@ -6,8 +6,9 @@
 //! few microseconds. This one measures the writer alone: `StoreJob`s of the ingestion
 //! benchmark's fixture (a minimised `charge.succeeded`, with its delivery record), queued in
 //! batches of a fixed size while the writer is held (so each batch is exactly one
-//! transaction), then released; after each batch the linking step runs on the writer too, as
-//! the `Linker` makes it do. Reported per batch size: events/s and the writer thread's CPU
+//! transaction), then released. Each event is linked by its own store job, in the batch's
+//! transaction (nothing stored before it waits); a linking round still runs after each batch,
+//! as the `Linker` would when told, and finds nothing to do. Reported per batch size: events/s and the writer thread's CPU
 //! time per event (`/proc/self/task/TID/schedstat`: time on a CPU, not waiting for the disk).
 //!
 //! Environment: `WRITER_EVENTS` (4000 per batch size), `WRITER_BATCHES` (`1,8,32`),
