@@ -1,6 +1,8 @@
-//! Linking stored events to data subjects. Runs after the commit, on the writer thread, in
-//! the order events were stored. Events whose customer is not known yet stay `unlinked` and
-//! are linked when the customer arrives (Stripe delivers out of order).
+//! Linking events to data subjects. Runs on the writer thread, in the order events were
+//! stored: in the store job's own transaction when no event stored before waits for linking
+//! (`ingest::store_row`), otherwise after the commit, by the [`Linker`]'s rounds. Events whose
+//! customer is not known yet stay `unlinked` and are linked when the customer arrives (Stripe
+//! delivers out of order).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};

@@ -64,10 +64,10 @@ pub fn row(
 
 /// What storing an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    pub outcome: Outcome,
+struct StoredAs {
+    outcome: Outcome,
     /// The status the event was stored with (for a duplicate: the new row's, never written).
-    pub status: &'static str,
+    status: &'static str,
 }
 
 /// Stores `row`, whose payload's stored form `stored` (if given) was computed off the writer,
@@ -81,8 +81,8 @@ fn store_row(
     row: &events::NewEvent,
     stored: Option<&payload::Stored>,
     view: Option<&link::LinkView>,
-) -> Result<Stored> {
-    let duplicate = Stored {
+) -> Result<StoredAs> {
+    let duplicate = StoredAs {
         outcome: Outcome::Duplicate,
         status: row.status,
     };
@@ -96,7 +96,7 @@ fn store_row(
     let suppressed = link::suppressed_row(conn, row)?;
     if let Some(other) = &suppressed {
         return Ok(match events::insert(conn, other)? {
-            true => Stored {
+            true => StoredAs {
                 outcome: Outcome::Accepted,
                 status: other.status,
             },
@@ -106,7 +106,7 @@ fn store_row(
     let inline = row.status == events::status::PENDING && !events::any_pending(conn)?;
     if !inline {
         return Ok(match events::insert_stored(conn, row, stored, None)? {
-            true => Stored {
+            true => StoredAs {
                 outcome: Outcome::Accepted,
                 status: row.status,
             },
@@ -143,7 +143,7 @@ fn store_row(
     let result =
         link.and_then(
             |link| match events::insert_stored(conn, row, stored, Some(&link))? {
-                true => Ok(Stored {
+                true => Ok(StoredAs {
                     outcome: Outcome::Accepted,
                     status: link.status,
                 }),
@@ -171,7 +171,7 @@ pub struct StoreJob<F: FnOnce(Result<Outcome>) + Send> {
     log_delivery: bool,
     /// Told what was stored, after the commit.
     linker: Option<link::LinkerHandle>,
-    outcome: Option<Result<Stored>>,
+    outcome: Option<Result<StoredAs>>,
     done: Option<F>,
 }
 
