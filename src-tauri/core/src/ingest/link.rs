@@ -385,7 +385,7 @@ impl Drop for Linker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::processors;
+    use crate::ingest::tests::stripe_processor as stripe;
 
     fn row(processor_id: i64, id: &str, customer: Option<&str>, data: &str) -> events::NewEvent {
         events::NewEvent {
@@ -458,11 +458,6 @@ mod tests {
                 .collect::<rusqlite::Result<_>>()?)
         })
         .unwrap()
-    }
-
-    fn stripe(db: &Db) -> i64 {
-        db.write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
-            .unwrap()
     }
 
     /// Events linked as they are stored are reported like those the linker links: the window

@@ -284,7 +284,7 @@ mod tests {
         }
     }
 
-    fn stripe_processor(db: &Db) -> i64 {
+    pub(super) fn stripe_processor(db: &Db) -> i64 {
         db.write(|c| processors::insert(c, &processors::NewProcessor::bare_stripe("e")))
             .unwrap()
     }
