@@ -359,15 +359,16 @@ impl LinkerHandle {
     /// thin event waits for the Stripe job, a suppressed one is never linked).
     pub fn stored(&self, status: &str) {
         match status {
-            status::PENDING => return self.nudge(),
-            status::AWAITING_FETCH => return,
-            status::UNLINKED => {
-                self.told.unlinked.fetch_add(1, Ordering::SeqCst);
+            status::PENDING => self.nudge(),
+            status::AWAITING_FETCH => {}
+            linked => {
+                if linked == status::UNLINKED {
+                    self.told.unlinked.fetch_add(1, Ordering::SeqCst);
+                }
+                self.told.linked.fetch_add(1, Ordering::SeqCst);
+                let _ = self.nudge.try_send(());
             }
-            _ => {}
         }
-        self.told.linked.fetch_add(1, Ordering::SeqCst);
-        let _ = self.nudge.try_send(());
     }
 }
 

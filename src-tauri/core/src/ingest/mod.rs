@@ -1,5 +1,6 @@
-//! Ingestion: a verified, minimised event in → a durable row in the Processing Activity Log
-//! → (asynchronously, after the commit) linked to a data subject by [`link`].
+//! Ingestion: a verified, minimised event in → a durable row in the Processing Activity Log,
+//! linked to a data subject by [`link`] in the same transaction (or, behind events that wait
+//! for linking, after the commit by the linker).
 //!
 //! The receiver, and later the Stripe catch-up, hand events here; both go through
 //! [`StoreJob`], so dedupe and durability rules are the same whatever the path.
@@ -63,7 +64,7 @@ pub fn row(
 }
 
 /// What storing an event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct StoredAs {
     outcome: Outcome,
     /// The status the event was stored with (for a duplicate: the new row's, never written).
@@ -86,6 +87,10 @@ fn store_row(
         outcome: Outcome::Duplicate,
         status: row.status,
     };
+    let accepted = |status| StoredAs {
+        outcome: Outcome::Accepted,
+        status,
+    };
     // Stored once and deleted since (retention, erasure): a replay, not a new event.
     if let Some(h) = &row.replay_hash {
         if replay_cache::contains(conn, h)? {
@@ -95,23 +100,17 @@ fn store_row(
     // An erased subject's personal data must not come back with a later event.
     let suppressed = link::suppressed_row(conn, row)?;
     if let Some(other) = &suppressed {
-        return Ok(match events::insert(conn, other)? {
-            true => StoredAs {
-                outcome: Outcome::Accepted,
-                status: other.status,
-            },
-            false => duplicate,
+        let new = events::insert(conn, other)?;
+        return Ok(if new {
+            accepted(other.status)
+        } else {
+            duplicate
         });
     }
     let inline = row.status == events::status::PENDING && !events::any_pending(conn)?;
     if !inline {
-        return Ok(match events::insert_stored(conn, row, stored, None)? {
-            true => StoredAs {
-                outcome: Outcome::Accepted,
-                status: row.status,
-            },
-            false => duplicate,
-        });
+        let new = events::insert_stored(conn, row, stored, None)?;
+        return Ok(if new { accepted(row.status) } else { duplicate });
     }
     if events::exists(conn, row.processor_id, &row.event_id)? {
         return Ok(duplicate);
@@ -140,18 +139,15 @@ fn store_row(
     );
     // Counted before the insert: a failed insert's triggers may count changes it undid.
     let linking_wrote = conn.total_changes() != before;
-    let result =
-        link.and_then(
-            |link| match events::insert_stored(conn, row, stored, Some(&link))? {
-                true => Ok(StoredAs {
-                    outcome: Outcome::Accepted,
-                    status: link.status,
-                }),
-                false => Err(Error::Database(
-                    "an event found new was already stored".into(),
-                )),
-            },
-        );
+    let result = link.and_then(|link| {
+        if events::insert_stored(conn, row, stored, Some(&link))? {
+            Ok(accepted(link.status))
+        } else {
+            Err(Error::Database(
+                "an event found new was already stored".into(),
+            ))
+        }
+    });
     if result.is_err() && linking_wrote {
         store::abandon_batch(conn);
     }

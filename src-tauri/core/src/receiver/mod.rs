@@ -88,7 +88,8 @@ impl Config {
 /// keep them short.
 #[derive(Clone, Default)]
 pub struct Hooks {
-    /// Events were stored and linked: how many.
+    /// Events were stored and linked: how many since the last call (at most one call per
+    /// 100 ms, from the linker's thread).
     pub on_linked: Option<crate::ingest::link::OnLinked>,
     /// A request was refused (status ≥ 400).
     pub on_rejected: Option<OnRejected>,
